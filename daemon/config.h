@@ -20,6 +20,7 @@
 #define CFG_MAX_LISTEN 8
 #define CFG_MAX_DATABASES 256
 #define CFG_DURATION_INF INT64_MAX /* "INF" retention */
+#define CFG_MAX_FILE_BYTES (1u << 20) /* larger config files are refused */
 
 enum cfg_fsync_mode { CFG_FSYNC_ALWAYS, CFG_FSYNC_INTERVAL };
 enum cfg_precision { CFG_PREC_NS, CFG_PREC_US, CFG_PREC_MS, CFG_PREC_S, CFG_PREC_M, CFG_PREC_H };
@@ -80,15 +81,26 @@ struct config {
 /* Fills c with every default.  Allocates (the listen address, storage dir);
  * release with config_fini. */
 void config_defaults(struct config *c);
-/* Loads path over the defaults.  On error returns ERR_PARSE / ERR_IO /
- * ERR_INVAL with e->msg like
- *   "conf/x.yaml:3:5: unknown key \"http.lisen\""
- * and c left in a state config_fini can free. */
+/* Loads path over the values c already holds: call config_defaults(c)
+ * first (config_load does not).  Keys absent from the file keep their value.
+ * Relative paths in the file, and the default storage.dir when the file does
+ * not name one, are resolved against the directory of path.  Returns 0, or
+ * ERR_IO (cannot read), ERR_LIMIT (file over CFG_MAX_FILE_BYTES, nesting or
+ * node caps), ERR_PARSE (YAML syntax, second document) or ERR_INVAL (unknown
+ * key, wrong type, bad value) with e->msg like
+ *   "conf/x.yaml:3:5: unknown key \"http.lisen\" (did you mean \"http.listen\"?)"
+ *   "conf/x.yaml:4:17: http.idle_timeout: \"5 parsecs\" is not a duration ..."
+ * On error c may hold some of the file's values but is always valid for
+ * config_fini.  c->path is set (a copy of path) on success.  Any thread;
+ * blocks on file I/O. */
 int config_load(struct config *c, const char *path, struct err *e);
-/* Same, from a memory buffer; name is used in messages and base_dir for
- * relative paths (NULL = cwd).  For tests and the fuzz target. */
+/* Same, from a memory buffer (borrowed for the call; need not be
+ * NUL-terminated); name is used in messages and base_dir for relative paths
+ * (NULL = leave them relative to the cwd).  Does not set c->path.  For tests
+ * and the fuzz target. */
 int config_load_buf(struct config *c, const char *data, size_t len, const char *name,
                     const char *base_dir, struct err *e);
+/* Frees every string c owns and zeroes it.  Safe on a zeroed struct. */
 void config_fini(struct config *c);
 
 #endif

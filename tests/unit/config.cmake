@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+nj_unit_test(config nj_config)
