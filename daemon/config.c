@@ -732,6 +732,8 @@ static int parse_count(struct ld *l, const struct node *n, const char *path, str
         /* "1e9": accept a float only when it is a whole number in range. */
         double d;
         bool digits = s.n && s.p[0] >= '0' && s.p[0] <= '9';
+        for (size_t i = 0; i < s.n && digits; i++) /* no hex, inf or nan */
+            digits = strchr("0123456789.eE+-", s.p[i]) != NULL && s.p[i] != '\0';
         if (digits && strp_f64(s, &d) == 0 && d >= 0 && d < 18446744073709551616.0 &&
             (double)(uint64_t)d == d) {
             *out = (uint64_t)d;
@@ -1012,6 +1014,8 @@ int config_load_buf(struct config *c, const char *data, size_t len, const char *
 
     err_clear(e);
     set_name(&l, name);
+    if (!data) /* libyaml insists on a buffer */
+        l.data = data = "";
     if (len > CFG_MAX_FILE_BYTES)
         return err_set(e, ERR_LIMIT, "%s: larger than %u bytes", l.name, CFG_MAX_FILE_BYTES);
     arena_init(&l.a, 0, (size_t)CFG_MAX_FILE_BYTES * 16);
