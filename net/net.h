@@ -137,6 +137,10 @@ int http_server_route(struct http_server *s, const char *path, const char *metho
                       unsigned flags, http_handler_cb fn, void *arg);
 /* Binds and listens on every address; ERR_IO with e naming the address. */
 int http_server_start(struct http_server *s, struct err *e);
+/* The port listener i (in opts.listen order) is bound to, e.g. after
+ * listening on port 0; -1 if i is out of range or the server is not
+ * listening.  Loop thread. */
+int http_server_port(const struct http_server *s, size_t i);
 /* Stops accepting, closes idle connections, and lets in-flight requests
  * finish; connections close after their current response.  done(arg) is
  * called on the loop once every connection has closed (or at once if none).
