@@ -990,7 +990,8 @@ int http_server_start(struct http_server *s, struct err *e)
             s->ports[s->nlisteners - 1] = ntohs(bound.ss_family == AF_INET6
                                                     ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                     : ((struct sockaddr_in *)&bound)->sin_port);
-        log_info("net", "msg=\"listening\" addr=%s port=%d", a, s->ports[s->nlisteners - 1]);
+        /* The daemon logs the "listening" line; this one is for debugging. */
+        log_debug("net", "msg=\"listener bound\" addr=%s port=%d", a, s->ports[s->nlisteners - 1]);
     }
     s->is_started = true;
     return 0;

@@ -418,11 +418,445 @@ static void test_not_found(void **state)
     fx_stop(fx);
 }
 
+
+static void wait_slow_started(struct fixture *fx, int n)
+{
+    int64_t dl = deadline_ms(5000);
+    while (atomic_load(&fx->slow_started) < n) {
+        assert_true(now_ms() < dl);
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Nothing readable right now (no response has been sent). */
+static void assert_no_data(struct client *c)
+{
+    struct pollfd p = { .fd = c->fd, .events = POLLIN };
+    assert_int_equal(poll(&p, 1, 0), 0);
+}
+
+static void test_pipelining_in_order(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client c;
+    client_open(&c, fx->port);
+    client_sends(&c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /fast?2 HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /fastw?3 HTTP/1.1\r\nHost: x\r\n\r\n");
+    wait_slow_started(fx, 1);
+    /* The fast requests behind the slow one must not have been answered. */
+    assert_no_data(&c);
+    atomic_store(&fx->gate_open, 1);
+    struct response r;
+    client_read_response(&c, &r, false);
+    assert_string_equal(r.body, "slow");
+    client_read_response(&c, &r, false);
+    assert_string_equal(r.body, "fast2");
+    client_read_response(&c, &r, false);
+    assert_string_equal(r.body, "fast3");
+    assert_int_equal(c.len, 0);
+    client_close(&c);
+    fx_stop(fx);
+}
+
+static void test_chunked_and_continue(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client c;
+    client_open(&c, fx->port);
+    struct response r;
+    client_sends(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+    client_sends(&c, "4;ext=1\r\ndefg\r\n");
+    client_sends(&c, "0\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "method=POST path=/echo body=abcdefg");
+
+    /* Expect: 100-continue gets the interim answer before the body is sent. */
+    client_sends(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    int64_t dl = deadline_ms(5000);
+    while (c.len < sizeof cont - 1)
+        assert_true(client_fill(&c, dl) > 0);
+    assert_memory_equal(c.buf, cont, sizeof cont - 1);
+    memmove(c.buf, c.buf + sizeof cont - 1, c.len - (sizeof cont - 1));
+    c.len -= sizeof cont - 1;
+    client_sends(&c, "hello");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "method=POST path=/echo body=hello");
+    client_close(&c);
+    fx_stop(fx);
+}
+
+static void check_413(struct client *c)
+{
+    struct response r;
+    char v[256];
+    client_read_response(c, &r, false);
+    assert_int_equal(r.status, 413);
+    assert_string_equal(r.body, "{\"error\":\"Request Entity Too Large\"}\n");
+    assert_string_equal(resp_header(&r, "X-Influxdb-Error", v, sizeof v), "Request Entity Too Large");
+    assert_string_equal(resp_header(&r, "Content-Type", v, sizeof v), "application/json");
+    assert_string_equal(resp_header(&r, "Connection", v, sizeof v), "close");
+    assert_string_equal(resp_header(&r, "X-Influxdb-Version", v, sizeof v), "1.8.10");
+    assert_true(client_wait_closed(c, 5000));
+}
+
+static size_t gzip_buf(const void *in, size_t n, unsigned char *out, size_t cap)
+{
+    z_stream zs;
+    memset(&zs, 0, sizeof zs);
+    assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    zs.next_in = (unsigned char *)(uintptr_t)in;
+    zs.avail_in = (uInt)n;
+    zs.next_out = out;
+    zs.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+    size_t len = zs.total_out;
+    deflateEnd(&zs);
+    return len;
+}
+
+static void test_limits(void **state)
+{
+    struct fx_opts fo = { .max_body_bytes = 1000, .max_header_bytes = 4096 };
+    struct fixture *fx = fx_start(&fo);
+    struct client c;
+    char big[2000];
+    memset(big, 'x', sizeof big);
+
+    /* Content-Length over the cap. */
+    client_open(&c, fx->port);
+    client_sends(&c, "POST /write?db=x HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n");
+    client_send(&c, big, sizeof big);
+    check_413(&c);
+    client_close(&c);
+
+    /* Chunked body growing over the cap. */
+    client_open(&c, fx->port);
+    client_sends(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for (int i = 0; i < 3; i++) {
+        client_sends(&c, "1f4\r\n");
+        client_send(&c, big, 500);
+        client_sends(&c, "\r\n");
+    }
+    client_sends(&c, "0\r\n\r\n");
+    check_413(&c);
+    client_close(&c);
+
+    /* A small gzip bomb: 512 KiB of zeros in about 500 bytes, so only the
+     * inflated size can exceed the 1000-byte cap. */
+    size_t plain_n = 512u << 10;
+    unsigned char *zeros = calloc(1, plain_n);
+    unsigned char *gz = malloc(64 << 10);
+    assert_non_null(zeros);
+    assert_non_null(gz);
+    size_t gzn = gzip_buf(zeros, plain_n, gz, 64 << 10);
+    assert_true(gzn < 1000);
+    char head[256];
+    snprintf(head, sizeof head,
+             "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+             gzn);
+    client_open(&c, fx->port);
+    client_sends(&c, head);
+    client_send(&c, gz, gzn);
+    check_413(&c);
+    client_close(&c);
+    free(zeros);
+    free(gz);
+
+    /* Headers over max_header_bytes. */
+    client_open(&c, fx->port);
+    client_sends(&c, "GET /fast HTTP/1.1\r\nHost: x\r\n");
+    char line[1100];
+    memset(line, 'v', sizeof line);
+    memcpy(line, "X-Filler: ", 10);
+    line[sizeof line - 2] = '\r';
+    line[sizeof line - 1] = '\n';
+    for (int i = 0; i < 5; i++)
+        client_send(&c, line, sizeof line);
+    client_sends(&c, "\r\n");
+    struct response r;
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 431);
+    char v[64];
+    assert_string_equal(resp_header(&r, "Connection", v, sizeof v), "close");
+    assert_true(client_wait_closed(&c, 5000));
+    client_close(&c);
+
+    /* Still serving. */
+    client_open(&c, fx->port);
+    client_sends(&c, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 200);
+    client_close(&c);
+    fx_stop(fx);
+}
+
+static void test_gzip_bodies(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client c;
+    client_open(&c, fx->port);
+    static const char text[] = "cpu,host=a value=1 1\ncpu,host=b value=2 2\n";
+    unsigned char gz[512];
+    size_t gzn = gzip_buf(text, sizeof text - 1, gz, sizeof gz);
+    char head[256];
+    snprintf(head, sizeof head,
+             "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n",
+             gzn);
+    client_sends(&c, head);
+    client_send(&c, gz, gzn);
+    struct response r;
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "method=POST path=/echo body=cpu,host=a value=1 1\ncpu,host=b value=2 2\n");
+
+    /* Corrupt gzip on the same connection: 400 JSON, then closed. */
+    gz[gzn / 2] ^= 0xff;
+    gz[gzn / 2 + 1] ^= 0xff;
+    client_sends(&c, head);
+    client_send(&c, gz, gzn);
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 400);
+    char v[256];
+    assert_string_equal(resp_header(&r, "Content-Type", v, sizeof v), "application/json");
+    assert_non_null(resp_header(&r, "X-Influxdb-Error", v, sizeof v));
+    assert_true(strncmp(r.body, "{\"error\":\"", 10) == 0);
+    assert_true(client_wait_closed(&c, 5000));
+    client_close(&c);
+    fx_stop(fx);
+}
+
+static void test_read_header_timeout(void **state)
+{
+    struct fx_opts fo = { .read_header_timeout_ns = 200 * NS_PER_MS };
+    struct fixture *fx = fx_start(&fo);
+    struct client c;
+    client_open(&c, fx->port);
+    int64_t t0 = now_ms();
+    client_sends(&c, "GET /fast HTTP/1.1\r\nHost: x\r\n");
+    /* Trickle one header byte per poll period; the server must cut us off
+     * about 200 ms after the first byte anyway. */
+    bool closed = false;
+    int64_t end = deadline_ms(5000);
+    while (!closed && now_ms() < end) {
+        if (send(c.fd, "X", 1, MSG_NOSIGNAL) != 1) {
+            closed = true;
+            break;
+        }
+        closed = client_wait_closed(&c, 20);
+    }
+    int64_t elapsed = now_ms() - t0;
+    assert_true(closed);
+    assert_true(elapsed >= 150);
+    assert_int_equal(c.len, 0); /* no response, just closed */
+    client_close(&c);
+    fx_stop(fx);
+}
+
+static void test_idle_timeout(void **state)
+{
+    struct fx_opts fo = { .idle_timeout_ns = 200 * NS_PER_MS };
+    struct fixture *fx = fx_start(&fo);
+    struct client c;
+    client_open(&c, fx->port);
+    client_sends(&c, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    struct response r;
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 200);
+    int64_t t0 = now_ms();
+    assert_true(client_wait_closed(&c, 5000));
+    assert_true(now_ms() - t0 >= 150);
+    client_close(&c);
+    fx_stop(fx);
+}
+
+static void test_405_options_cors(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client c;
+    client_open(&c, fx->port);
+    struct response r;
+    char v[512];
+
+    client_sends(&c, "POST /fast HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(r.body, "Method Not Allowed\n");
+    assert_string_equal(resp_header(&r, "Allow", v, sizeof v), "GET");
+    assert_string_equal(resp_header(&r, "X-Content-Type-Options", v, sizeof v), "nosniff");
+    assert_string_equal(resp_header(&r, "Content-Type", v, sizeof v), "text/plain; charset=utf-8");
+    assert_null(resp_header(&r, "Request-Id", v, sizeof v));
+    assert_string_equal(resp_header(&r, "X-Influxdb-Version", v, sizeof v), "1.8.10");
+
+    client_sends(&c, "GET /write HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 405);
+    assert_string_equal(resp_header(&r, "Allow", v, sizeof v), "OPTIONS, POST");
+
+    client_sends(&c, "OPTIONS /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 405);
+
+    client_sends(&c, "OPTIONS /write HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, 0);
+    assert_string_equal(resp_header(&r, "Content-Length", v, sizeof v), "0");
+    assert_null(resp_header(&r, "Content-Type", v, sizeof v));
+    assert_null(resp_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    assert_non_null(resp_header(&r, "Request-Id", v, sizeof v));
+
+    client_sends(&c, "OPTIONS /write HTTP/1.1\r\nHost: x\r\nOrigin: http://g:3000\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(resp_header(&r, "Access-Control-Allow-Origin", v, sizeof v), "http://g:3000");
+
+    client_sends(&c, "GET /fast HTTP/1.1\r\nHost: x\r\nOrigin: http://g:3000\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(resp_header(&r, "Access-Control-Allow-Origin", v, sizeof v), "http://g:3000");
+    assert_string_equal(resp_header(&r, "Access-Control-Allow-Methods", v, sizeof v),
+                        "DELETE, GET, OPTIONS, POST, PUT");
+    assert_string_equal(resp_header(&r, "Access-Control-Allow-Headers", v, sizeof v),
+                        "Accept, Accept-Encoding, Authorization, Content-Length, Content-Type, "
+                        "X-CSRF-Token, X-HTTP-Method-Override");
+    assert_string_equal(resp_header(&r, "Access-Control-Expose-Headers", v, sizeof v),
+                        "Date, X-InfluxDB-Version, X-InfluxDB-Build");
+
+    /* HEAD: headers only, Content-Length of the GET body. */
+    client_sends(&c, "HEAD /write HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, true);
+    assert_int_equal(r.status, 405);
+
+    /* 204 from a worker route carries no Content-Length and no body. */
+    client_sends(&c, "POST /write HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nm=1");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 204);
+    assert_null(resp_header(&r, "Content-Length", v, sizeof v));
+    assert_string_equal(resp_header(&r, "Content-Type", v, sizeof v), "application/json");
+    assert_non_null(resp_header(&r, "Request-Id", v, sizeof v));
+    client_close(&c);
+    fx_stop(fx);
+}
+
+static void test_slow_worker_does_not_block(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client a, b;
+    client_open(&a, fx->port);
+    client_sends(&a, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    wait_slow_started(fx, 1);
+    client_open(&b, fx->port);
+    struct response r;
+    for (int i = 0; i < 3; i++) {
+        client_sends(&b, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+        client_read_response(&b, &r, false);
+        assert_int_equal(r.status, 200);
+        client_sends(&b, "GET /fastw HTTP/1.1\r\nHost: x\r\n\r\n");
+        client_read_response(&b, &r, false);
+        assert_int_equal(r.status, 200);
+    }
+    /* The slow one is still running: its gate is closed. */
+    assert_no_data(&a);
+    atomic_store(&fx->gate_open, 1);
+    client_read_response(&a, &r, false);
+    assert_string_equal(r.body, "slow");
+    client_close(&a);
+    client_close(&b);
+    fx_stop(fx);
+}
+
+static bool try_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    close(fd);
+    return ok;
+}
+
+static void test_shutdown_drains(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client busy, idle;
+    struct response r;
+    client_open(&idle, fx->port);
+    client_sends(&idle, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&idle, &r, false);
+    client_open(&busy, fx->port);
+    client_sends(&busy, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    wait_slow_started(fx, 1);
+
+    send_cmd(fx, CMD_SHUTDOWN);
+    /* The idle keep-alive connection is closed, the busy one is not. */
+    assert_true(client_wait_closed(&idle, 5000));
+    int64_t dl = deadline_ms(5000);
+    while (try_connect(fx->port))
+        assert_true(now_ms() < dl);
+    assert_false(atomic_load(&fx->is_done));
+    assert_no_data(&busy);
+
+    atomic_store(&fx->gate_open, 1);
+    client_read_response(&busy, &r, false);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "slow");
+    char v[64];
+    assert_string_equal(resp_header(&r, "Connection", v, sizeof v), "close");
+    assert_true(client_wait_closed(&busy, 5000));
+    dl = deadline_ms(5000);
+    while (!atomic_load(&fx->is_done))
+        assert_true(now_ms() < dl);
+    client_close(&busy);
+    client_close(&idle);
+    fx_stop(fx);
+}
+
+static void test_metrics(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client c;
+    client_open(&c, fx->port);
+    struct response r;
+    client_sends(&c, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, false);
+    client_sends(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcd");
+    client_read_response(&c, &r, false);
+    client_sends(&c, "GET /missing HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, false);
+    struct buf out;
+    buf_init(&out, 0);
+    assert_int_equal(metrics_write_prometheus(fx->reg, &out), 0);
+    assert_non_null(strstr(out.p, "nightjar_http_requests_total{route=\"/fast\",status=\"200\"} 1\n"));
+    assert_non_null(strstr(out.p, "nightjar_http_requests_total{route=\"/echo\",status=\"200\"} 1\n"));
+    assert_non_null(strstr(out.p, "nightjar_http_requests_total{route=\"other\",status=\"404\"} 1\n"));
+    assert_non_null(strstr(out.p, "nightjar_http_request_duration_seconds_count{route=\"/fast\"} 1\n"));
+    assert_non_null(strstr(out.p, "nightjar_http_open_connections 1\n"));
+    assert_non_null(strstr(out.p, "nightjar_http_request_body_bytes_total 4\n"));
+    buf_fini(&out);
+    client_close(&c);
+    fx_stop(fx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_not_found),
+        cmocka_unit_test(test_pipelining_in_order),
+        cmocka_unit_test(test_chunked_and_continue),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_gzip_bodies),
+        cmocka_unit_test(test_read_header_timeout),
+        cmocka_unit_test(test_idle_timeout),
+        cmocka_unit_test(test_405_options_cors),
+        cmocka_unit_test(test_slow_worker_does_not_block),
+        cmocka_unit_test(test_shutdown_drains),
+        cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
