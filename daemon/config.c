@@ -991,11 +991,13 @@ void config_fini(struct config *c)
     memset(c, 0, sizeof *c);
 }
 
+/* The name messages start with; a long one keeps its tail ("...dir/x.yaml"),
+ * the part that tells files apart. */
 static void set_name(struct ld *l, const char *name)
 {
-    size_t n = name ? strlen(name) : 0;
     if (!name || !*name)
-        name = "<config>", n = 8;
+        name = "<config>";
+    size_t n = strlen(name);
     if (n >= sizeof l->name) {
         size_t keep = sizeof l->name - 4;
         memcpy(l->name, "...", 3);

@@ -733,6 +733,11 @@ static void test_long_messages(void **state)
     assert_true(strncmp(e.msg, "...ddd", 6) == 0);
     assert_non_null(strstr(e.msg, "/c.yaml:1:1: unknown key \"x\""));
     config_fini(&c);
+
+    config_defaults(&c);
+    assert_int_equal(config_load_buf(&c, "x: 1", 4, NULL, NULL, &e), ERR_INVAL);
+    assert_string_equal(e.msg, "<config>:1:1: unknown key \"x\"");
+    config_fini(&c);
 }
 
 /* Loading over a loaded config replaces lists and strings without leaking,
