@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Integer sequences: the workhorse behind time, int and uint blocks, the
+ * integers of decimal floats, bit patterns of binary floats, string lengths
+ * and dictionary codes.
+ *
+ * Every candidate reduces the values to residuals, then frame-of-reference
+ * (FOR) packs them: ref = the smallest residual (zigzag varint), g = the GCD
+ * of (r - ref) over the block (varint, 1 when none), then (r - ref) / g in
+ * the fewest bits w.  Because ref is the minimum, FOR needs no zigzag on the
+ * residuals and is never wider than zigzag would be.  Candidates (FORMAT.md
+ * "Integer sequences"):
+ *
+ *   FOR    residual = value (plain FOR; "constant" is FOR with w = 0)
+ *   DELTA  residual = v[i] - v[i-1]          (constant delta: w = 0)
+ *   DOD    residual = delta-of-delta
+ *   GRID   residual = v[i] - (v[0] + i*D), D = (v[n-1]-v[0]) / (n-1):
+ *          jittered timestamps cost only their jitter
+ *   RLE    runs of equal values
+ *   RAW    8 bytes each
+ *
+ * The encoder computes each candidate's exact size (min/max plus a GCD pass
+ * that stops as soon as the GCD is 1) and writes only the smallest.  All
+ * arithmetic is on uint64_t, so it wraps instead of overflowing: INT64_MIN
+ * next to INT64_MAX is lossless, just expensive.
+ *
+ * Decoding is unpack (bitpack.c), then one vectorisable pass (ref + x*g),
+ * then a prefix sum for DELTA/DOD.
+ */
+#include "tsdb/codec/codec_int.h"
+
+struct forp {
+    uint64_t ref;
+    uint64_t g;
+    unsigned w;
+};
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+    if (a == 0)
+        return b;
+    if (b == 0)
+        return a;
+    int sh = __builtin_ctzll(a | b);
+    a >>= __builtin_ctzll(a);
+    do {
+        b >>= __builtin_ctzll(b);
+        if (a > b) {
+            uint64_t t = a;
+            a = b;
+            b = t;
+        }
+        b -= a;
+    } while (b);
+    return a << sh;
+}
+
+static void for_plan(const uint64_t *r, size_t m, bool is_unsigned,
+                     struct forp *f)
+{
+    f->ref = 0;
+    f->g = 1;
+    f->w = 0;
+    if (m == 0)
+        return;
+    uint64_t lo, hi;
+    if (is_unsigned) {
+        lo = hi = r[0];
+        for (size_t i = 1; i < m; i++) {
+            lo = r[i] < lo ? r[i] : lo;
+            hi = r[i] > hi ? r[i] : hi;
+        }
+    } else {
+        int64_t slo = (int64_t)r[0], shi = slo;
+        for (size_t i = 1; i < m; i++) {
+            int64_t x = (int64_t)r[i];
+            slo = x < slo ? x : slo;
+            shi = x > shi ? x : shi;
+        }
+        lo = (uint64_t)slo;
+        hi = (uint64_t)shi;
+    }
+    uint64_t range = hi - lo, g = 0;
+    if (range > 1) {
+        for (size_t i = 0; i < m && g != 1; i++)
+            g = gcd64(g, r[i] - lo);
+    }
+    if (g == 0)
+        g = 1;
+    f->ref = lo;
+    f->g = g;
+    f->w = codec__bit_width(range / g);
+}
+
+static size_t for_cost(const struct forp *f, size_t m)
+{
+    return svarint_len(f->ref) + uvarint_len(f->g) + 1 +
+           codec__packed_size(m, f->w);
+}
+
+static void for_write(struct wr *w, const uint64_t *r, size_t m,
+                      const struct forp *f, uint64_t *tmp)
+{
+    wr_svarint(w, f->ref);
+    wr_uvarint(w, f->g);
+    wr_u8(w, f->w);
+    if (f->w == 0)
+        return;
+    if ((f->g & (f->g - 1)) == 0) {
+        unsigned sh = (unsigned)__builtin_ctzll(f->g);
+        for (size_t i = 0; i < m; i++)
+            tmp[i] = (r[i] - f->ref) >> sh;
+    } else {
+        for (size_t i = 0; i < m; i++)
+            tmp[i] = (r[i] - f->ref) / f->g;
+    }
+    codec__pack(w, tmp, m, f->w);
+}
+
+static void for_read(struct cur *c, size_t m, uint64_t *out)
+{
+    uint64_t ref = cur_svarint(c, "truncated FOR reference");
+    uint64_t g = cur_uvarint(c, "truncated FOR divisor");
+    unsigned w = cur_u8(c, "truncated FOR width");
+    if (c->is_bad)
+        return;
+    if (g == 0) {
+        cur_fail(c, "FOR divisor is 0");
+        return;
+    }
+    if (w > 64) {
+        cur_fail(c, "FOR bit width above 64");
+        return;
+    }
+    size_t nb = codec__packed_size(m, w);
+    const uint8_t *src = cur_take(c, nb, "packed values truncated");
+    if (!src)
+        return;
+    codec__unpack(src, nb, m, w, out);
+    if (g == 1) {
+        for (size_t i = 0; i < m; i++)
+            out[i] += ref;
+    } else {
+        for (size_t i = 0; i < m; i++)
+            out[i] = ref + out[i] * g;
+    }
+}
+
+static size_t rle_runs(const uint64_t *v, size_t n)
+{
+    size_t runs = n ? 1 : 0;
+    for (size_t i = 1; i < n; i++)
+        runs += v[i] != v[i - 1];
+    return runs;
+}
+
+static size_t rle_cost(const uint64_t *v, size_t n, size_t runs)
+{
+    size_t cost = uvarint_len(runs);
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && v[j] == v[i])
+            j++;
+        cost += svarint_len(v[i] - prev) + uvarint_len(j - i);
+        prev = v[i];
+        i = j;
+    }
+    return cost;
+}
+
+static void rle_write(struct wr *w, const uint64_t *v, size_t n, size_t runs)
+{
+    wr_uvarint(w, runs);
+    uint64_t prev = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        while (j < n && v[j] == v[i])
+            j++;
+        wr_svarint(w, v[i] - prev);
+        wr_uvarint(w, j - i);
+        prev = v[i];
+        i = j;
+    }
+}
+
+unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
+                              bool is_unsigned,
+                              uint64_t (*scratch)[CODEC_BLOCK_MAX])
+{
+    assert(n <= CODEC_BLOCK_MAX);
+    uint64_t *d = scratch[0], *dd = scratch[1], *gr = scratch[2],
+             *tmp = scratch[3];
+    unsigned best = CODEC__IS_RAW;
+    size_t best_cost = 8 * n;
+    struct forp fp[CODEC__IS_NKINDS];
+    uint64_t step = 0;
+
+    for_plan(v, n, is_unsigned, &fp[CODEC__IS_FOR]);
+    size_t cost = for_cost(&fp[CODEC__IS_FOR], n);
+    if (n > 0 && cost < best_cost) {
+        best = CODEC__IS_FOR;
+        best_cost = cost;
+    }
+    if (n >= 2) {
+        for (size_t i = 1; i < n; i++)
+            d[i - 1] = v[i] - v[i - 1];
+        for_plan(d, n - 1, false, &fp[CODEC__IS_DELTA]);
+        cost = svarint_len(v[0]) + for_cost(&fp[CODEC__IS_DELTA], n - 1);
+        if (cost < best_cost) {
+            best = CODEC__IS_DELTA;
+            best_cost = cost;
+        }
+    }
+    /* A constant delta cannot be beaten by DOD or GRID. */
+    if (n >= 3 && !(best == CODEC__IS_DELTA && fp[CODEC__IS_DELTA].w == 0)) {
+        for (size_t i = 1; i < n - 1; i++)
+            dd[i - 1] = d[i] - d[i - 1];
+        for_plan(dd, n - 2, false, &fp[CODEC__IS_DOD]);
+        cost = svarint_len(v[0]) + svarint_len(d[0]) +
+               for_cost(&fp[CODEC__IS_DOD], n - 2);
+        if (cost < best_cost) {
+            best = CODEC__IS_DOD;
+            best_cost = cost;
+        }
+        /* Conversions of out-of-range values are modular on every compiler
+         * we support (implementation-defined, not undefined). */
+        int64_t span = (int64_t)(v[n - 1] - v[0]);
+        step = (uint64_t)(span / (int64_t)(n - 1));
+        for (size_t i = 1; i < n; i++)
+            gr[i - 1] = v[i] - v[0] - (uint64_t)i * step;
+        for_plan(gr, n - 1, false, &fp[CODEC__IS_GRID]);
+        cost = svarint_len(v[0]) + svarint_len(step) +
+               for_cost(&fp[CODEC__IS_GRID], n - 1);
+        if (cost < best_cost) {
+            best = CODEC__IS_GRID;
+            best_cost = cost;
+        }
+    }
+    size_t runs = rle_runs(v, n);
+    if (runs > 0 && runs <= n / 4) {
+        cost = rle_cost(v, n, runs);
+        if (cost < best_cost) {
+            best = CODEC__IS_RLE;
+            best_cost = cost;
+        }
+    }
+
+    size_t start = w->len;
+    (void)start;
+    switch (best) {
+    case CODEC__IS_RAW:
+        for (size_t i = 0; i < n; i++)
+            wr_u64(w, v[i]);
+        break;
+    case CODEC__IS_FOR:
+        for_write(w, v, n, &fp[best], tmp);
+        break;
+    case CODEC__IS_DELTA:
+        wr_svarint(w, v[0]);
+        for_write(w, d, n - 1, &fp[best], tmp);
+        break;
+    case CODEC__IS_DOD:
+        wr_svarint(w, v[0]);
+        wr_svarint(w, d[0]);
+        for_write(w, dd, n - 2, &fp[best], tmp);
+        break;
+    case CODEC__IS_GRID:
+        wr_svarint(w, v[0]);
+        wr_svarint(w, step);
+        for_write(w, gr, n - 1, &fp[best], tmp);
+        break;
+    case CODEC__IS_RLE:
+        rle_write(w, v, n, runs);
+        break;
+    }
+    assert(w->len - start == best_cost);
+    return best;
+}
+
+void codec__intseq_put(struct wr *w, const uint64_t *v, size_t n,
+                       bool is_unsigned, uint64_t (*scratch)[CODEC_BLOCK_MAX])
+{
+    size_t at = w->len;
+    wr_u8(w, 0);
+    w->p[at] = (uint8_t)codec__intseq_encode(w, v, n, is_unsigned, scratch);
+}
+
+void codec__intseq_decode(struct cur *c, unsigned kind, size_t n,
+                          uint64_t *out)
+{
+    if (n == 0 && kind != CODEC__IS_RAW) {
+        cur_fail(c, "empty sequence with a non-raw codec");
+        return;
+    }
+    switch (kind) {
+    case CODEC__IS_RAW: {
+        const uint8_t *src = cur_take(c, 8 * n, "raw values truncated");
+        if (src && n)
+            memcpy(out, src, 8 * n);
+        return;
+    }
+    case CODEC__IS_FOR:
+        for_read(c, n, out);
+        return;
+    case CODEC__IS_DELTA: {
+        if (n < 2) {
+            cur_fail(c, "delta sequence with fewer than 2 values");
+            return;
+        }
+        uint64_t acc = cur_svarint(c, "truncated first value");
+        for_read(c, n - 1, out + 1);
+        out[0] = acc;
+        for (size_t i = 1; i < n; i++) {
+            acc += out[i];
+            out[i] = acc;
+        }
+        return;
+    }
+    case CODEC__IS_DOD: {
+        if (n < 3) {
+            cur_fail(c, "delta-of-delta sequence with fewer than 3 values");
+            return;
+        }
+        uint64_t acc = cur_svarint(c, "truncated first value");
+        uint64_t delta = cur_svarint(c, "truncated first delta");
+        for_read(c, n - 2, out + 2);
+        out[0] = acc;
+        acc += delta;
+        out[1] = acc;
+        for (size_t i = 2; i < n; i++) {
+            delta += out[i];
+            acc += delta;
+            out[i] = acc;
+        }
+        return;
+    }
+    case CODEC__IS_GRID: {
+        if (n < 3) {
+            cur_fail(c, "grid sequence with fewer than 3 values");
+            return;
+        }
+        uint64_t first = cur_svarint(c, "truncated first value");
+        uint64_t step = cur_svarint(c, "truncated grid step");
+        for_read(c, n - 1, out + 1);
+        out[0] = first;
+        for (size_t i = 1; i < n; i++)
+            out[i] += first + (uint64_t)i * step;
+        return;
+    }
+    case CODEC__IS_RLE: {
+        uint64_t runs = cur_uvarint(c, "truncated run count");
+        if (c->is_bad)
+            return;
+        if (runs == 0 || runs > n) {
+            cur_fail(c, "run count is 0 or above the value count");
+            return;
+        }
+        uint64_t prev = 0;
+        size_t pos = 0;
+        for (uint64_t r = 0; r < runs && !c->is_bad; r++) {
+            prev += cur_svarint(c, "truncated run value");
+            uint64_t len = cur_uvarint(c, "truncated run length");
+            if (c->is_bad)
+                return;
+            if (len == 0 || len > n - pos) {
+                cur_fail(c, "run length is 0 or overruns the block");
+                return;
+            }
+            for (uint64_t k = 0; k < len; k++)
+                out[pos++] = prev;
+        }
+        if (!c->is_bad && pos != n)
+            cur_fail(c, "runs do not cover the block");
+        return;
+    }
+    default:
+        cur_fail(c, "unknown integer codec");
+        return;
+    }
+}
+
+void codec__intseq_get(struct cur *c, size_t n, uint64_t *out)
+{
+    unsigned kind = cur_u8(c, "truncated integer codec id");
+    if (!c->is_bad)
+        codec__intseq_decode(c, kind, n, out);
+}
