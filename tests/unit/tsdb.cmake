@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: MIT
+# tsdb unit tests (ctest -R tsdb).
+nj_unit_test(tsdb_head nj_tsdb)

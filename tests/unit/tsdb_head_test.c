@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tsdb semantics through the public header: catalog (persistence, id-named
+ * directories), series index (escaped keys, listings, postings), head
+ * (last write wins, out-of-order merge, sparse fields), field type conflicts
+ * with InfluxDB's texts, retention drops, reserved "time" names, replay of
+ * every value type, and batch atomicity seen by concurrent snapshots.
+ */
+#include <dirent.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "tsdb/tsdb.h"
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static char tmp_root[512];
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st;
+    (void)flag;
+    (void)f;
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *t = getenv("TMPDIR");
+    snprintf(tmp_root, sizeof tmp_root, "%s/nj-tsdb-head-XXXXXX", t && *t ? t : "/tmp");
+    assert_non_null(mkdtemp(tmp_root));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    nftw(tmp_root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+static struct tsdb *open_at(const char *sub)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/%s", tmp_root, sub);
+    struct tsdb_opts o;
+    tsdb_opts_init(&o, dir);
+    struct tsdb *db = NULL;
+    struct err e;
+    err_clear(&e);
+    int rc = tsdb_open(&o, &db, &e);
+    if (rc)
+        fail_msg("tsdb_open: %s", e.msg);
+    return db;
+}
+
+static void mkdb(struct tsdb *db, const char *name, int64_t dur)
+{
+    struct tsdb_rp_opts rp = { .duration_ns = dur };
+    struct err e;
+    int rc = tsdb_create_database(db, sv_cstr(name), &rp, &e);
+    if (rc)
+        fail_msg("create_database: %s", e.msg);
+}
+
+/* Adds m,<tk>=<tv> <fk>=<v> ts; tk may be NULL. */
+static int add1(struct tsdb_batch *b, const char *m, const char *tk, const char *tv,
+                const char *fk, enum tsdb_type t, union tsdb_value v, int64_t ts, struct err *e)
+{
+    struct tsdb_tag tag = { sv_cstr(tk), sv_cstr(tv) };
+    struct tsdb_field f = { sv_cstr(fk), t, v };
+    struct tsdb_point p = { .measurement = sv_cstr(m),
+                            .tags = tk ? &tag : NULL,
+                            .ntags = tk ? 1 : 0,
+                            .fields = &f,
+                            .nfields = 1,
+                            .ts_ns = ts };
+    return tsdb_batch_add(b, NULL, &p, e);
+}
+
+static union tsdb_value F(double d)
+{
+    return (union tsdb_value){ .f = d };
+}
+static union tsdb_value I(int64_t i)
+{
+    return (union tsdb_value){ .i = i };
+}
+static union tsdb_value S(const char *s)
+{
+    return (union tsdb_value){ .s = sv_cstr(s) };
+}
+
+static struct tsdb_batch *batch(struct tsdb *db, const char *dbname, int64_t now)
+{
+    struct tsdb_batch *b = NULL;
+    struct err e;
+    if (tsdb_batch_new(db, sv_cstr(dbname), SV_NULL, now, &b, &e))
+        fail_msg("batch_new: %s", e.msg);
+    return b;
+}
+
+static void commit(struct tsdb_batch **b)
+{
+    struct err e;
+    err_clear(&e);
+    int rc = tsdb_batch_commit(*b, &e);
+    if (rc)
+        fail_msg("commit: %s", e.msg);
+    tsdb_batch_free(b);
+}
+
+static void fmt_value(struct buf *o, enum tsdb_type t, const union tsdb_value *v)
+{
+    switch (t) {
+    case TSDB_FLOAT:
+        buf_appendf(o, "%.17g", v->f);
+        break;
+    case TSDB_INT:
+        buf_appendf(o, "%" PRId64 "i", v->i);
+        break;
+    case TSDB_UINT:
+        buf_appendf(o, "%" PRIu64 "u", v->u);
+        break;
+    case TSDB_BOOL:
+        buf_append_str(o, v->b ? "true" : "false");
+        break;
+    case TSDB_STRING:
+        buf_appendf(o, "\"%.*s\"", SV_FMT(v->s));
+        break;
+    }
+}
+
+static int dump_cb(void *arg, const struct tsdb_series_info *s, size_t nf,
+                   const struct tsdb_field_points *f)
+{
+    struct buf *o = arg;
+    for (size_t i = 0; i < nf; i++)
+        for (size_t j = 0; j < f[i].n; j++) {
+            buf_appendf(o, "%.*s %.*s %" PRId64 " ", SV_FMT(s->key), SV_FMT(f[i].key),
+                        f[i].ts_ns[j]);
+            fmt_value(o, f[i].type, &f[i].values[j]);
+            buf_append_char(o, '\n');
+        }
+    return 0;
+}
+
+/* Text of every point of dbname (default rp): "key field ts value\n" lines,
+ * series in id order, fields in column order.  Caller frees. */
+static char *dump(struct tsdb *db, const char *dbname)
+{
+    struct buf o;
+    buf_init(&o, 0);
+    buf_append_str(&o, "");
+    struct tsdb_snapshot *s = tsdb_snapshot_new(db);
+    struct err e;
+    int rc = tsdb_snapshot_scan(s, sv_cstr(dbname), SV_NULL, SV_NULL, INT64_MIN, INT64_MAX,
+                                dump_cb, &o, &e);
+    tsdb_snapshot_free(&s);
+    assert_int_equal(rc, 0);
+    return buf_detach(&o, NULL);
+}
+
+static int names_cb(void *arg, struct sv name)
+{
+    buf_appendf(arg, "%.*s;", SV_FMT(name));
+    return 0;
+}
+
+static int fields_cb(void *arg, struct sv key, enum tsdb_type t)
+{
+    buf_appendf(arg, "%.*s:%s;", SV_FMT(key), tsdb_type_name(t));
+    return 0;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void test_lww_ooo_sparse(void **state)
+{
+    (void)state;
+    struct tsdb *db = open_at("lww");
+    mkdb(db, "d", TSDB_DURATION_INF);
+    struct err e;
+    /* influx-compat 1.7: f1=1 then f2=2 then f1=3 at the same time -> f1=3, f2=2. */
+    struct tsdb_batch *b = batch(db, "d", 0);
+    assert_int_equal(add1(b, "m", "t", "a", "f1", TSDB_FLOAT, F(1), 100, &e), 0);
+    commit(&b);
+    b = batch(db, "d", 0);
+    assert_int_equal(add1(b, "m", "t", "a", "f2", TSDB_FLOAT, F(2), 100, &e), 0);
+    commit(&b);
+    b = batch(db, "d", 0);
+    assert_int_equal(add1(b, "m", "t", "a", "f1", TSDB_FLOAT, F(3), 100, &e), 0);
+    /* Out of order, and a later line of the same batch wins. */
+    assert_int_equal(add1(b, "m", "t", "a", "f1", TSDB_FLOAT, F(30), 300, &e), 0);
+    assert_int_equal(add1(b, "m", "t", "a", "f1", TSDB_FLOAT, F(20), 200, &e), 0);
+    assert_int_equal(add1(b, "m", "t", "a", "f1", TSDB_FLOAT, F(5), 50, &e), 0);
+    assert_int_equal(add1(b, "m", "t", "a", "f1", TSDB_FLOAT, F(21), 200, &e), 0);
+    commit(&b);
+    char *d = dump(db, "d");
+    assert_string_equal(d, "m,t=a f1 50 5\n"
+                           "m,t=a f1 100 3\n"
+                           "m,t=a f1 200 21\n"
+                           "m,t=a f1 300 30\n"
+                           "m,t=a f2 100 2\n");
+    tsdb_close(&db);
+    /* The same after replay. */
+    db = open_at("lww");
+    char *d2 = dump(db, "d");
+    assert_string_equal(d2, d);
+    free(d);
+    free(d2);
+    tsdb_close(&db);
+}
+
+static void test_type_conflicts(void **state)
+{
+    (void)state;
+    struct tsdb *db = open_at("types");
+    mkdb(db, "d", TSDB_DURATION_INF);
+    struct err e;
+    struct tsdb_batch *b = batch(db, "d", 0);
+    assert_int_equal(add1(b, "m", NULL, NULL, "f1", TSDB_FLOAT, F(1), 1, &e), 0);
+    commit(&b);
+
+    /* Against stored data: the point is dropped, the batch goes on. */
+    b = batch(db, "d", 0);
+    assert_int_equal(add1(b, "m", NULL, NULL, "f1", TSDB_INT, I(1), 2, &e), ERR_TYPE);
+    assert_string_equal(e.msg, "field type conflict: input field \"f1\" on measurement \"m\" is "
+                               "type integer, already exists as type float");
+    assert_int_equal(add1(b, "m", NULL, NULL, "f1", TSDB_FLOAT, F(3), 3, &e), 0);
+    /* Within the batch: the first occurrence of a new field wins. */
+    assert_int_equal(add1(b, "n", NULL, NULL, "g", TSDB_STRING, S("x"), 1, &e), 0);
+    assert_int_equal(add1(b, "n", NULL, NULL, "g", TSDB_BOOL, (union tsdb_value){ .b = true }, 2,
+                          &e),
+                     ERR_TYPE);
+    assert_string_equal(e.msg, "field type conflict: input field \"g\" on measurement \"n\" is "
+                               "type boolean, already exists as type string");
+    /* A point is rejected as a whole: its new field h is not created. */
+    struct tsdb_field two[2] = { { SV_LIT("h"), TSDB_FLOAT, F(1) },
+                                 { SV_LIT("f1"), TSDB_UINT, { .u = 7 } } };
+    struct tsdb_point p = { .measurement = SV_LIT("m"), .fields = two, .nfields = 2, .ts_ns = 9 };
+    assert_int_equal(tsdb_batch_add(b, NULL, &p, &e), ERR_TYPE);
+    assert_string_equal(e.msg, "field type conflict: input field \"f1\" on measurement \"m\" is "
+                               "type unsigned, already exists as type float");
+    struct tsdb_batch_stats st;
+    tsdb_batch_stats(b, &st);
+    assert_int_equal(st.points, 2);
+    assert_int_equal(st.dropped_type, 3);
+    commit(&b);
+
+    struct buf o;
+    buf_init(&o, 0);
+    assert_int_equal(tsdb_list_fields(db, SV_LIT("d"), SV_NULL, SV_LIT("m"), fields_cb, &o, &e),
+                     0);
+    assert_string_equal(o.p, "f1:float;");
+    buf_reset(&o);
+    char *d = dump(db, "d");
+    assert_string_equal(d, "m f1 1 1\nm f1 3 3\nn g 1 \"x\"\n");
+    free(d);
+    tsdb_close(&db);
+
+    /* Types survive replay: the conflict is still detected. */
+    db = open_at("types");
+    b = batch(db, "d", 0);
+    assert_int_equal(add1(b, "n", NULL, NULL, "g", TSDB_FLOAT, F(1), 5, &e), ERR_TYPE);
+    assert_string_equal(e.msg, "field type conflict: input field \"g\" on measurement \"n\" is "
+                               "type float, already exists as type string");
+    tsdb_batch_free(&b);
+    buf_fini(&o);
+    tsdb_close(&db);
+}
+
+static void test_retention_and_reserved_names(void **state)
+{
+    (void)state;
+    struct tsdb *db = open_at("ret");
+    const int64_t hour = 3600LL * 1000000000LL;
+    mkdb(db, "d", hour);
+    struct err e;
+    int64_t now = 100 * hour;
+    struct tsdb_batch *b = batch(db, "d", now);
+    assert_int_equal(add1(b, "m", NULL, NULL, "v", TSDB_FLOAT, F(1), now - 2 * hour, &e),
+                     ERR_LIMIT);
+    assert_string_equal(e.msg, "points beyond retention policy");
+    assert_int_equal(add1(b, "m", NULL, NULL, "v", TSDB_FLOAT, F(2), now - hour / 2, &e), 0);
+    assert_int_equal(add1(b, "m", NULL, NULL, "v", TSDB_FLOAT, F(3), now + hour, &e), 0);
+    /* A field named time is dropped; alone it rejects the point. */
+    assert_int_equal(add1(b, "m", NULL, NULL, "time", TSDB_FLOAT, F(4), now, &e), ERR_INVAL);
+    assert_string_equal(e.msg,
+                        "invalid field name: input field \"time\" on measurement \"m\" is invalid");
+    assert_int_equal(add1(b, "m", "time", "x", "v", TSDB_FLOAT, F(4), now, &e), ERR_INVAL);
+    assert_string_equal(e.msg,
+                        "invalid tag key: input tag \"time\" on measurement \"m\" is invalid");
+    struct tsdb_field two[2] = { { SV_LIT("time"), TSDB_FLOAT, F(9) },
+                                 { SV_LIT("v"), TSDB_FLOAT, F(5) } };
+    struct tsdb_point p = { .measurement = SV_LIT("m"), .fields = two, .nfields = 2, .ts_ns = now };
+    assert_int_equal(tsdb_batch_add(b, NULL, &p, &e), 0);
+    struct tsdb_batch_stats st;
+    tsdb_batch_stats(b, &st);
+    assert_int_equal(st.dropped_retention, 1);
+    assert_int_equal(st.dropped_invalid, 2);
+    assert_int_equal(st.points, 3);
+    commit(&b);
+    char *d = dump(db, "d");
+    char want[256];
+    snprintf(want, sizeof want, "m v %" PRId64 " 2\nm v %" PRId64 " 5\nm v %" PRId64 " 3\n",
+             now - hour / 2, now, now + hour);
+    assert_string_equal(d, want);
+    free(d);
+    /* Unknown database / policy texts. */
+    struct tsdb_batch *nb = NULL;
+    assert_int_equal(tsdb_batch_new(db, SV_LIT("nope"), SV_NULL, 0, &nb, &e), ERR_NOTFOUND);
+    assert_string_equal(e.msg, "database not found: \"nope\"");
+    assert_int_equal(tsdb_batch_new(db, SV_LIT("d"), SV_LIT("nope"), 0, &nb, &e), ERR_NOTFOUND);
+    assert_string_equal(e.msg, "retention policy not found: nope");
+    assert_null(nb);
+    tsdb_close(&db);
+}
+
+struct cat_seen {
+    struct buf text;
+};
+
+static int db_cb(void *arg, const struct tsdb_db_info *d)
+{
+    struct buf *o = arg;
+    buf_appendf(o, "%.*s#%" PRIu64 ":", SV_FMT(d->name), d->id);
+    for (size_t i = 0; i < d->nrps; i++)
+        buf_appendf(o, "%.*s#%" PRIu64 "/%" PRId64 "/%" PRId64 "%s,", SV_FMT(d->rps[i].name),
+                    d->rps[i].id, d->rps[i].duration_ns, d->rps[i].shard_duration_ns,
+                    d->rps[i].is_default ? "*" : "");
+    buf_append_char(o, ';');
+    return 0;
+}
+
+static void list_dir(const char *path, struct buf *o)
+{
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    struct dirent *de;
+    char names[32][64];
+    int n = 0;
+    while ((de = readdir(d)) != NULL && n < 32)
+        if (de->d_name[0] != '.' && strlen(de->d_name) < 64)
+            memcpy(names[n++], de->d_name, strlen(de->d_name) + 1);
+    closedir(d);
+    qsort(names, (size_t)n, 64, (int (*)(const void *, const void *))strcmp);
+    for (int i = 0; i < n; i++)
+        buf_appendf(o, "%s ", names[i]);
+}
+
+static void test_catalog(void **state)
+{
+    (void)state;
+    const int64_t day = 86400LL * 1000000000LL;
+    struct tsdb *db = open_at("cat/data");
+    struct err e;
+    mkdb(db, "telegraf", TSDB_DURATION_INF);
+    mkdb(db, "../../etc", 30 * day);
+    assert_int_equal(tsdb_create_database(db, SV_LIT("telegraf"), NULL, &e), ERR_EXISTS);
+    struct tsdb_rp_opts rp = { .name = SV_LIT("short"), .duration_ns = day, .is_default = true };
+    assert_int_equal(tsdb_create_retention_policy(db, SV_LIT("telegraf"), &rp, &e), 0);
+    assert_int_equal(tsdb_create_retention_policy(db, SV_LIT("nope"), &rp, &e), ERR_NOTFOUND);
+    assert_string_equal(e.msg, "database not found: \"nope\"");
+    /* INT64_MAX (the daemon's INF) is normalised to TSDB_DURATION_INF. */
+    struct tsdb_rp_opts inf = { .name = SV_LIT("forever"), .duration_ns = INT64_MAX };
+    assert_int_equal(tsdb_create_retention_policy(db, SV_LIT("../../etc"), &inf, &e), 0);
+    tsdb_close(&db);
+
+    db = open_at("cat/data");
+    struct buf o;
+    buf_init(&o, 0);
+    assert_int_equal(tsdb_list_databases(db, db_cb, &o), 0);
+    assert_string_equal(o.p, "telegraf#1:autogen#1/0/604800000000000,short#2/86400000000000/"
+                             "3600000000000*,;"
+                             "../../etc#2:autogen#1/2592000000000000/86400000000000*,"
+                             "forever#2/0/604800000000000,;");
+    struct tsdb_rp_info info;
+    assert_int_equal(tsdb_find_rp(db, SV_LIT("telegraf"), SV_NULL, &info, &e), 0);
+    assert_int_equal(info.id, 2);
+    assert_int_equal(tsdb_find_rp(db, SV_LIT("telegraf"), SV_LIT("x"), &info, &e), ERR_NOTFOUND);
+    assert_string_equal(e.msg, "retention policy not found: x");
+    tsdb_close(&db);
+
+    /* Only ids on disk; nothing escaped the data directory. */
+    char path[700];
+    buf_reset(&o);
+    snprintf(path, sizeof path, "%s/cat", tmp_root);
+    list_dir(path, &o);
+    assert_string_equal(o.p, "data ");
+    buf_reset(&o);
+    snprintf(path, sizeof path, "%s/cat/data", tmp_root);
+    list_dir(path, &o);
+    assert_string_equal(o.p, "LOCK catalog db wal ");
+    buf_reset(&o);
+    snprintf(path, sizeof path, "%s/cat/data/db", tmp_root);
+    list_dir(path, &o);
+    assert_string_equal(o.p, "1 2 ");
+    buf_reset(&o);
+    snprintf(path, sizeof path, "%s/cat/data/db/2", tmp_root);
+    list_dir(path, &o);
+    assert_string_equal(o.p, "1 2 ");
+    buf_fini(&o);
+}
+
+static void test_index(void **state)
+{
+    (void)state;
+    struct tsdb *db = open_at("idx");
+    mkdb(db, "d", TSDB_DURATION_INF);
+    struct err e;
+    struct tsdb_batch *b = batch(db, "d", 0);
+    /* Tags given unsorted; names with characters that need escaping. */
+    struct tsdb_tag tags[2] = { { SV_LIT("z"), SV_LIT("1") }, { SV_LIT("dev"), SV_LIT("sda,1") } };
+    struct tsdb_field f = { SV_LIT("u"), TSDB_UINT, { .u = 18446744073709551615u } };
+    struct tsdb_point p = { .measurement = SV_LIT("disk io"),
+                            .tags = tags,
+                            .ntags = 2,
+                            .fields = &f,
+                            .nfields = 1,
+                            .ts_ns = 1 };
+    uint64_t ref = 0;
+    assert_int_equal(tsdb_batch_add(b, &ref, &p, &e), 0);
+    assert_int_equal(ref, 1);
+    p.ts_ns = 2;
+    assert_int_equal(tsdb_batch_add(b, &ref, &p, &e), 0);
+    assert_int_equal(ref, 1);
+    assert_int_equal(add1(b, "cpu", "host", "b", "v", TSDB_FLOAT, F(1), 1, &e), 0);
+    assert_int_equal(add1(b, "cpu", "host", "a", "v", TSDB_FLOAT, F(1), 1, &e), 0);
+    assert_int_equal(add1(b, "cpu", "host", "a", "w", TSDB_INT, I(-5), 1, &e), 0);
+    struct tsdb_tag dup[2] = { { SV_LIT("a"), SV_LIT("1") }, { SV_LIT("a"), SV_LIT("2") } };
+    p.tags = dup;
+    assert_int_equal(tsdb_batch_add(b, NULL, &p, &e), ERR_INVAL);
+    commit(&b);
+
+    struct buf o;
+    buf_init(&o, 0);
+    assert_int_equal(tsdb_list_measurements(db, SV_LIT("d"), SV_NULL, names_cb, &o, &e), 0);
+    assert_string_equal(o.p, "cpu;disk io;");
+    buf_reset(&o);
+    assert_int_equal(
+        tsdb_list_tag_keys(db, SV_LIT("d"), SV_NULL, SV_LIT("disk io"), names_cb, &o, &e), 0);
+    assert_string_equal(o.p, "dev;z;");
+    buf_reset(&o);
+    assert_int_equal(tsdb_list_tag_values(db, SV_LIT("d"), SV_NULL, SV_LIT("cpu"), SV_LIT("host"),
+                                          names_cb, &o, &e),
+                     0);
+    assert_string_equal(o.p, "a;b;");
+    buf_reset(&o);
+    assert_int_equal(tsdb_list_fields(db, SV_LIT("d"), SV_NULL, SV_LIT("cpu"), fields_cb, &o, &e),
+                     0);
+    assert_string_equal(o.p, "v:float;w:integer;");
+    assert_int_equal(
+        tsdb_list_tag_keys(db, SV_LIT("d"), SV_NULL, SV_LIT("nope"), names_cb, &o, &e),
+        ERR_NOTFOUND);
+    uint64_t *ids;
+    size_t n;
+    assert_int_equal(tsdb_postings(db, SV_LIT("d"), SV_NULL, SV_LIT("cpu"), SV_LIT("host"),
+                                   SV_LIT("a"), &ids, &n, &e),
+                     0);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], 3);
+    free(ids);
+    char *d = dump(db, "d");
+    assert_string_equal(d, "disk\\ io,dev=sda\\,1,z=1 u 1 18446744073709551615u\n"
+                           "disk\\ io,dev=sda\\,1,z=1 u 2 18446744073709551615u\n"
+                           "cpu,host=b v 1 1\n"
+                           "cpu,host=a v 1 1\n"
+                           "cpu,host=a w 1 -5i\n");
+    free(d);
+    buf_fini(&o);
+    tsdb_close(&db);
+}
+
+static void test_all_types_replay(void **state)
+{
+    (void)state;
+    for (int compress = 0; compress < 2; compress++) {
+        char sub[32];
+        snprintf(sub, sizeof sub, "types%d", compress);
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/%s", tmp_root, sub);
+        struct tsdb_opts o;
+        tsdb_opts_init(&o, dir);
+        o.wal_compress_min_bytes = compress ? 64 : 0;
+        struct tsdb *db = NULL;
+        struct err e;
+        assert_int_equal(tsdb_open(&o, &db, &e), 0);
+        mkdb(db, "d", TSDB_DURATION_INF);
+        struct tsdb_batch *b = batch(db, "d", 0);
+        for (int i = 0; i < 50; i++) {
+            struct tsdb_field f[5] = {
+                { SV_LIT("f"), TSDB_FLOAT, { .f = i * 0.5 } },
+                { SV_LIT("i"), TSDB_INT, { .i = -i * 1000000007LL } },
+                { SV_LIT("u"), TSDB_UINT, { .u = (uint64_t)i << 60 } },
+                { SV_LIT("b"), TSDB_BOOL, { .b = i & 1 } },
+                { SV_LIT("s"), TSDB_STRING, { .s = i % 3 ? SV_LIT("hé \"q\"") : SV_LIT("") } },
+            };
+            struct tsdb_tag t = { SV_LIT("k"), i % 2 ? SV_LIT("odd") : SV_LIT("even") };
+            struct tsdb_point p = { SV_LIT("m"), &t, 1, f, (size_t)(i % 5) + 1, 1000 - i };
+            assert_int_equal(tsdb_batch_add(b, NULL, &p, &e), 0);
+        }
+        commit(&b);
+        char *before = dump(db, "d");
+        assert_true(strlen(before) > 1000);
+        tsdb_close(&db);
+        assert_int_equal(tsdb_open(&o, &db, &e), 0);
+        char *after = dump(db, "d");
+        assert_string_equal(before, after);
+        free(before);
+        free(after);
+        tsdb_close(&db);
+    }
+}
+
+/* Writers commit batches that each put value k into series a and b; a
+ * snapshot must always see both or neither. */
+struct atom_ctx {
+    struct tsdb *db;
+    int id;
+    int nbatches;
+    _Atomic int done;
+};
+
+static void *atom_writer(void *arg)
+{
+    struct atom_ctx *c = arg;
+    for (int k = 0; k < c->nbatches; k++) {
+        struct tsdb_batch *b = NULL;
+        struct err e;
+        if (tsdb_batch_new(c->db, SV_LIT("d"), SV_NULL, 0, &b, &e))
+            abort();
+        char host[16];
+        snprintf(host, sizeof host, "w%d", c->id);
+        int64_t ts = (int64_t)k * 10 + c->id;
+        if (add1(b, "a", "h", host, "v", TSDB_FLOAT, F(k), ts, &e) ||
+            add1(b, "b", "h", host, "v", TSDB_FLOAT, F(k), ts, &e) || tsdb_batch_commit(b, &e))
+            abort();
+        tsdb_batch_free(&b);
+    }
+    atomic_fetch_add(&c->done, 1);
+    return NULL;
+}
+
+static int count_cb(void *arg, const struct tsdb_series_info *s, size_t nf,
+                    const struct tsdb_field_points *f)
+{
+    size_t *counts = arg;
+    counts[s->measurement.p[0] == 'a'] += nf ? f[0].n : 0;
+    return 0;
+}
+
+static void test_snapshot_atomicity(void **state)
+{
+    (void)state;
+    struct tsdb *db = open_at("atom");
+    mkdb(db, "d", TSDB_DURATION_INF);
+    enum { W = 2, N = 150 };
+    struct atom_ctx ctx[W];
+    pthread_t th[W];
+    for (int i = 0; i < W; i++) {
+        ctx[i] = (struct atom_ctx){ .db = db, .id = i, .nbatches = N };
+        assert_int_equal(pthread_create(&th[i], NULL, atom_writer, &ctx[i]), 0);
+    }
+    int scans = 0;
+    for (int rounds = 0; rounds < 100000; rounds++) {
+        int finished = 0;
+        for (int i = 0; i < W; i++)
+            finished += atomic_load(&ctx[i].done);
+        struct tsdb_snapshot *s = tsdb_snapshot_new(db);
+        size_t counts[2] = { 0, 0 };
+        struct err e;
+        assert_int_equal(tsdb_snapshot_scan(s, SV_LIT("d"), SV_NULL, SV_NULL, INT64_MIN,
+                                            INT64_MAX, count_cb, counts, &e),
+                         0);
+        tsdb_snapshot_free(&s);
+        assert_int_equal(counts[0], counts[1]);
+        scans++;
+        if (finished == W)
+            break;
+    }
+    for (int i = 0; i < W; i++)
+        pthread_join(th[i], NULL);
+    char *d = dump(db, "d");
+    size_t lines = 0;
+    for (char *c = d; *c; c++)
+        lines += *c == '\n';
+    assert_int_equal(lines, 2 * W * N);
+    free(d);
+    print_message("snapshot atomicity: %d scans while writing\n", scans);
+    tsdb_close(&db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_lww_ooo_sparse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_type_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention_and_reserved_names, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_catalog, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_all_types_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_atomicity, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

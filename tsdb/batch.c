@@ -1,0 +1,508 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Batches: the write path from a parsed point to a durable, visible row
+ * (head_append in Prometheus terms).
+ *
+ * tsdb_batch_add() validates a point (names, retention window, field types),
+ * resolves or creates its series in the store index, and encodes it straight
+ * into the batch's WAL record sections (FORMAT.md "Batch record").  The
+ * record carries everything replay needs: the measurement and field tables
+ * it uses, and a definition of every series not yet known to be durable in
+ * an earlier record.  tsdb_batch_commit() hands the record to the WAL's group
+ * commit, then applies it to the head by decoding its own record with the
+ * code replay uses, so a live commit and a replay produce the same head.
+ *
+ * Field types are decided under the store's write lock the first time a
+ * field is seen, even before its batch commits, so that concurrent batches
+ * agree: the first occurrence wins and later conflicting points are
+ * rejected (influx-compat 2.4).  Fast path: an existing series whose fields
+ * all exist takes only the read lock.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "common/metrics.h"
+#include "common/xalloc.h"
+#include "tsdb/tsdb_int.h"
+
+/* Small open-addressing map u64 -> u32 for the batch-local tables. */
+struct u64map {
+    uint64_t *keys;
+    uint32_t *vals; /* UINT32_MAX = empty */
+    size_t cap, n;
+};
+
+static void u64map_fini(struct u64map *m)
+{
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+static uint32_t u64map_get(const struct u64map *m, uint64_t k)
+{
+    if (!m->cap)
+        return UINT32_MAX;
+    size_t i = hash_u64(k) & (m->cap - 1);
+    while (m->vals[i] != UINT32_MAX) {
+        if (m->keys[i] == k)
+            return m->vals[i];
+        i = (i + 1) & (m->cap - 1);
+    }
+    return UINT32_MAX;
+}
+
+static void u64map_put(struct u64map *m, uint64_t k, uint32_t v)
+{
+    if ((m->n + 1) * 4 > m->cap * 3) {
+        struct u64map old = *m;
+        m->cap = old.cap ? old.cap * 2 : 16;
+        m->keys = xmalloc(m->cap * sizeof *m->keys);
+        m->vals = xmalloc(m->cap * sizeof *m->vals);
+        memset(m->vals, 0xff, m->cap * sizeof *m->vals);
+        m->n = 0;
+        for (size_t i = 0; i < old.cap; i++)
+            if (old.vals[i] != UINT32_MAX)
+                u64map_put(m, old.keys[i], old.vals[i]);
+        u64map_fini(&old);
+    }
+    size_t i = hash_u64(k) & (m->cap - 1);
+    while (m->vals[i] != UINT32_MAX)
+        i = (i + 1) & (m->cap - 1);
+    m->keys[i] = k;
+    m->vals[i] = v;
+    m->n++;
+}
+
+struct tsdb_batch {
+    struct tsdb *db;
+    struct tsdb__store *st;
+    int64_t duration_ns;
+    int64_t now_ns;
+    bool is_committed;
+
+    struct u64map meas_map, field_map, series_map;
+    uint32_t nmeas, nfields, nseries, npoints;
+    struct buf meas_sec, field_sec, series_sec, point_sec;
+    struct tsdb__series **defs; /* series defined by this record */
+    size_t ndefs, cap_defs;
+
+    /* scratch */
+    struct buf key;
+    struct tsdb_tag *tags;
+    size_t cap_tags;
+    struct tsdb__field **fptr;
+    size_t cap_fptr;
+    struct tsdb_batch_stats stats;
+};
+
+int tsdb_batch_new(struct tsdb *db, struct sv dbname, struct sv rpname, int64_t now_ns,
+                   struct tsdb_batch **out, struct err *e)
+{
+    *out = NULL;
+    if (atomic_load(&db->wal.failed))
+        return err_set(e, ERR_IO, "wal failed: %s", db->wal.failed_msg);
+    char q[96];
+    pthread_mutex_lock(&db->cat_lock);
+    struct tsdb__db *d = tsdb__catalog_find_db(db, dbname);
+    struct tsdb__rp *rp = d ? tsdb__catalog_find_rp(d, rpname) : NULL;
+    struct tsdb__store *st = rp ? rp->store : NULL;
+    int64_t dur = rp ? rp->duration_ns : 0;
+    pthread_mutex_unlock(&db->cat_lock);
+    if (!d)
+        return err_set(e, ERR_NOTFOUND, "database not found: \"%s\"",
+                       err_quote(q, sizeof q, dbname.p, dbname.n, 64));
+    if (!rp)
+        return err_set(e, ERR_NOTFOUND, "retention policy not found: %s",
+                       err_quote(q, sizeof q, rpname.p, rpname.n, 64));
+    struct tsdb_batch *b = xcalloc(1, sizeof *b);
+    b->db = db;
+    b->st = st;
+    b->duration_ns = dur;
+    b->now_ns = now_ns;
+    size_t cap = db->opts.max_batch_bytes;
+    buf_init(&b->meas_sec, cap);
+    buf_init(&b->field_sec, cap);
+    buf_init(&b->series_sec, cap);
+    buf_init(&b->point_sec, cap);
+    buf_init(&b->key, 0);
+    *out = b;
+    return 0;
+}
+
+void tsdb_batch_free(struct tsdb_batch **bp)
+{
+    struct tsdb_batch *b = bp ? *bp : NULL;
+    if (!b)
+        return;
+    u64map_fini(&b->meas_map);
+    u64map_fini(&b->field_map);
+    u64map_fini(&b->series_map);
+    buf_fini(&b->meas_sec);
+    buf_fini(&b->field_sec);
+    buf_fini(&b->series_sec);
+    buf_fini(&b->point_sec);
+    buf_fini(&b->key);
+    free(b->defs);
+    free(b->tags);
+    free(b->fptr);
+    free(b);
+    *bp = NULL;
+}
+
+void tsdb_batch_stats(const struct tsdb_batch *b, struct tsdb_batch_stats *out)
+{
+    *out = b->stats;
+}
+
+/* "<what> \"<a>\" on measurement \"<m>\" is invalid" (InfluxDB's texts). */
+static int reject_name(size_t *counter, struct err *e, const char *what, struct sv a, struct sv m)
+{
+    char qa[160], qm[160];
+    (*counter)++;
+    return err_set(e, ERR_INVAL, "%s \"%s\" on measurement \"%s\" is invalid", what,
+                   err_quote(qa, sizeof qa, a.p, a.n, 128), err_quote(qm, sizeof qm, m.p, m.n, 128));
+}
+
+static int reject(size_t *counter, struct err *e, int code, const char *msg)
+{
+    (*counter)++;
+    return err_set(e, code, "%s", msg);
+}
+
+static bool is_time(struct sv s)
+{
+    return sv_eq(s, SV_LIT("time"));
+}
+
+/* Returns the field index of point p's field i that is kept (time dropped). */
+static int check_point(struct tsdb_batch *b, const struct tsdb_point *p, size_t *nkept,
+                       struct err *e)
+{
+    if (p->measurement.n == 0)
+        return reject(&b->stats.dropped_invalid, e, ERR_INVAL, "missing measurement");
+    if (p->nfields == 0)
+        return reject(&b->stats.dropped_invalid, e, ERR_INVAL, "missing fields");
+    if (p->ntags > b->cap_tags) {
+        b->cap_tags = p->ntags;
+        b->tags = xrealloc(b->tags, b->cap_tags * sizeof *b->tags);
+    }
+    for (size_t i = 0; i < p->ntags; i++) {
+        if (p->tags[i].key.n == 0 || p->tags[i].value.n == 0)
+            return reject(&b->stats.dropped_invalid, e, ERR_INVAL, "missing tag key or value");
+        if (is_time(p->tags[i].key))
+            return reject_name(&b->stats.dropped_invalid, e, "invalid tag key: input tag",
+                               p->tags[i].key, p->measurement);
+        b->tags[i] = p->tags[i];
+    }
+    if (!tsdb__sort_tags(b->tags, p->ntags))
+        return reject(&b->stats.dropped_invalid, e, ERR_INVAL, "duplicate tags");
+    if (tsdb__series_key(&b->key, p->measurement, b->tags, p->ntags) != 0)
+        return reject(&b->stats.dropped_invalid, e, ERR_NOMEM, "series key: out of memory");
+    if (b->key.len > TSDB_MAX_KEY_BYTES) {
+        b->stats.dropped_invalid++;
+        return err_set(e, ERR_LIMIT, "max key length exceeded: %zu > %d", b->key.len,
+                       TSDB_MAX_KEY_BYTES);
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < p->nfields; i++) {
+        const struct tsdb_field *f = &p->fields[i];
+        if (f->key.n == 0)
+            return reject(&b->stats.dropped_invalid, e, ERR_INVAL, "missing field key");
+        if (f->type < TSDB_FLOAT || f->type > TSDB_STRING)
+            return reject_name(&b->stats.dropped_invalid, e, "invalid type of field", f->key,
+                               p->measurement);
+        if (b->key.len + 4 + f->key.n > TSDB_MAX_KEY_BYTES) {
+            b->stats.dropped_invalid++;
+            return err_set(e, ERR_LIMIT, "max key length exceeded: %zu > %d",
+                           b->key.len + 4 + f->key.n, TSDB_MAX_KEY_BYTES);
+        }
+        if (!is_time(f->key))
+            kept++;
+    }
+    if (kept == 0)
+        return reject_name(&b->stats.dropped_invalid, e, "invalid field name: input field",
+                           SV_LIT("time"), p->measurement);
+    *nkept = kept;
+    if (b->duration_ns != TSDB_DURATION_INF && b->now_ns > INT64_MIN + b->duration_ns &&
+        p->ts_ns < b->now_ns - b->duration_ns) {
+        b->stats.dropped_retention++;
+        return err_set(e, ERR_LIMIT, "points beyond retention policy");
+    }
+    return 0;
+}
+
+/* Resolves the series and fields of p under the store lock; fills b->fptr
+ * (NULL for the dropped time field) and *sp.  Returns 0 or ERR_TYPE. */
+static int resolve(struct tsdb_batch *b, uint64_t *ref, const struct tsdb_point *p,
+                   struct tsdb__series **sp, struct err *e)
+{
+    struct tsdb__store *st = b->st;
+    struct sv key = buf_sv(&b->key);
+    uint64_t h = hash_sv(key);
+    if (p->nfields > b->cap_fptr) {
+        b->cap_fptr = p->nfields;
+        b->fptr = xrealloc(b->fptr, b->cap_fptr * sizeof *b->fptr);
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        bool is_write = pass == 1;
+        if (is_write)
+            pthread_rwlock_wrlock(&st->lock);
+        else
+            pthread_rwlock_rdlock(&st->lock);
+        struct tsdb__series *s = NULL;
+        if (ref && *ref) {
+            s = tsdb__series_get(st, *ref);
+            if (s && !sv_eq((struct sv){ s->key, s->key_n }, key))
+                s = NULL;
+        }
+        if (!s)
+            s = tsdb__series_find(st, key, h);
+        struct tsdb__meas *m = s ? s->meas : tsdb__meas_find(st, p->measurement);
+        bool is_missing = !s;
+        for (size_t i = 0; i < p->nfields; i++) {
+            const struct tsdb_field *f = &p->fields[i];
+            b->fptr[i] = NULL;
+            if (is_time(f->key))
+                continue;
+            struct tsdb__field *fd = m ? tsdb__field_find(m, f->key) : NULL;
+            /* An earlier duplicate key in this point may have fixed it. */
+            for (size_t j = 0; !fd && j < i; j++)
+                if (sv_eq(p->fields[j].key, f->key) && p->fields[j].type != f->type) {
+                    pthread_rwlock_unlock(&st->lock);
+                    b->stats.dropped_type++;
+                    char qf[160], qm[160];
+                    return err_set(e, ERR_TYPE,
+                                   "field type conflict: input field \"%s\" on measurement "
+                                   "\"%s\" is type %s, already exists as type %s",
+                                   err_quote(qf, sizeof qf, f->key.p, f->key.n, 128),
+                                   err_quote(qm, sizeof qm, p->measurement.p, p->measurement.n,
+                                             128),
+                                   tsdb_type_name(f->type), tsdb_type_name(p->fields[j].type));
+                }
+            if (fd && fd->type != f->type) {
+                pthread_rwlock_unlock(&st->lock);
+                b->stats.dropped_type++;
+                char qf[160], qm[160];
+                return err_set(e, ERR_TYPE,
+                               "field type conflict: input field \"%s\" on measurement \"%s\" "
+                               "is type %s, already exists as type %s",
+                               err_quote(qf, sizeof qf, f->key.p, f->key.n, 128),
+                               err_quote(qm, sizeof qm, p->measurement.p, p->measurement.n, 128),
+                               tsdb_type_name(f->type), tsdb_type_name(fd->type));
+            }
+            if (!fd)
+                is_missing = true;
+            b->fptr[i] = fd;
+        }
+        if (is_missing && !is_write) {
+            pthread_rwlock_unlock(&st->lock);
+            continue;
+        }
+        if (is_write) {
+            /* No conflicts: create what is missing. */
+            if (!s) {
+                s = tsdb__series_create(st, 0, key, h, p->measurement, b->tags, p->ntags);
+                b->stats.series_created++;
+            }
+            for (size_t i = 0; i < p->nfields; i++) {
+                if (is_time(p->fields[i].key) || b->fptr[i])
+                    continue;
+                struct tsdb__field *fd = tsdb__field_find(s->meas, p->fields[i].key);
+                if (!fd)
+                    fd = tsdb__field_create(s->meas, p->fields[i].key, p->fields[i].type);
+                b->fptr[i] = fd;
+            }
+        }
+        pthread_rwlock_unlock(&st->lock);
+        *sp = s;
+        if (ref)
+            *ref = s->id;
+        return 0;
+    }
+    return err_set(e, ERR_INVAL, "unreachable");
+}
+
+static uint32_t meas_local(struct tsdb_batch *b, struct tsdb__meas *m, int *rc)
+{
+    uint32_t l = u64map_get(&b->meas_map, (uint64_t)(uintptr_t)m);
+    if (l != UINT32_MAX)
+        return l;
+    *rc = *rc ? *rc : tsdb__put_bytes(&b->meas_sec, m->name, m->n);
+    u64map_put(&b->meas_map, (uint64_t)(uintptr_t)m, b->nmeas);
+    return b->nmeas++;
+}
+
+static int encode_point(struct tsdb_batch *b, const struct tsdb_point *p, struct tsdb__series *s,
+                        size_t nkept)
+{
+    int rc = 0;
+    uint32_t ml = meas_local(b, s->meas, &rc);
+    uint32_t sl = u64map_get(&b->series_map, s->id);
+    if (sl == UINT32_MAX) {
+        bool has_def = !atomic_load(&s->is_logged);
+        rc = rc ? rc : tsdb__put_uvarint(&b->series_sec, s->id);
+        rc = rc ? rc : tsdb__put_uvarint(&b->series_sec, ml);
+        rc = rc ? rc : tsdb__put_u8(&b->series_sec, has_def);
+        if (has_def) {
+            rc = rc ? rc : tsdb__put_uvarint(&b->series_sec, s->ntags);
+            for (size_t i = 0; i < s->ntags && !rc; i++) {
+                rc = tsdb__put_bytes(&b->series_sec, s->tags[i].key.p, s->tags[i].key.n);
+                rc = rc ? rc : tsdb__put_bytes(&b->series_sec, s->tags[i].value.p,
+                                               s->tags[i].value.n);
+            }
+            if (b->ndefs == b->cap_defs) {
+                b->cap_defs = b->cap_defs ? b->cap_defs * 2 : 16;
+                b->defs = xrealloc(b->defs, b->cap_defs * sizeof *b->defs);
+            }
+            b->defs[b->ndefs++] = s;
+        }
+        sl = b->nseries++;
+        u64map_put(&b->series_map, s->id, sl);
+    }
+    rc = rc ? rc : tsdb__put_uvarint(&b->point_sec, sl);
+    rc = rc ? rc : tsdb__put_u64(&b->point_sec, (uint64_t)p->ts_ns);
+    rc = rc ? rc : tsdb__put_uvarint(&b->point_sec, nkept);
+    for (size_t i = 0; i < p->nfields && !rc; i++) {
+        struct tsdb__field *fd = b->fptr[i];
+        if (!fd)
+            continue;
+        uint64_t fkey = (uint64_t)ml << 32 | fd->id;
+        uint32_t fl = u64map_get(&b->field_map, fkey);
+        if (fl == UINT32_MAX) {
+            rc = tsdb__put_uvarint(&b->field_sec, ml);
+            rc = rc ? rc : tsdb__put_bytes(&b->field_sec, fd->key, fd->key_n);
+            rc = rc ? rc : tsdb__put_u8(&b->field_sec, (uint8_t)fd->type);
+            fl = b->nfields++;
+            u64map_put(&b->field_map, fkey, fl);
+        }
+        rc = rc ? rc : tsdb__put_uvarint(&b->point_sec, fl);
+        const union tsdb_value *v = &p->fields[i].v;
+        switch (fd->type) {
+        case TSDB_FLOAT: {
+            uint64_t bits;
+            memcpy(&bits, &v->f, 8);
+            rc = rc ? rc : tsdb__put_u64(&b->point_sec, bits);
+            break;
+        }
+        case TSDB_INT:
+            rc = rc ? rc : tsdb__put_uvarint(&b->point_sec, tsdb__zigzag(v->i));
+            break;
+        case TSDB_UINT:
+            rc = rc ? rc : tsdb__put_uvarint(&b->point_sec, v->u);
+            break;
+        case TSDB_BOOL:
+            rc = rc ? rc : tsdb__put_u8(&b->point_sec, v->b ? 1 : 0);
+            break;
+        case TSDB_STRING:
+            rc = rc ? rc : tsdb__put_bytes(&b->point_sec, v->s.p, v->s.n);
+            break;
+        }
+    }
+    return rc;
+}
+
+static size_t batch_bytes(const struct tsdb_batch *b)
+{
+    return b->meas_sec.len + b->field_sec.len + b->series_sec.len + b->point_sec.len;
+}
+
+int tsdb_batch_add(struct tsdb_batch *b, uint64_t *ref, const struct tsdb_point *p,
+                   struct err *e)
+{
+    if (b->is_committed)
+        return err_set(e, ERR_INVAL, "batch already committed");
+    size_t nkept = 0;
+    int rc = check_point(b, p, &nkept, e);
+    if (rc)
+        return rc;
+    size_t est = b->key.len + 64;
+    for (size_t i = 0; i < p->nfields; i++)
+        est += p->fields[i].key.n + 24 +
+               (p->fields[i].type == TSDB_STRING ? p->fields[i].v.s.n : 0);
+    if (batch_bytes(b) + est > b->db->opts.max_batch_bytes) {
+        b->stats.dropped_invalid++;
+        return err_set(e, ERR_NOMEM, "batch larger than %" PRIu64 " bytes",
+                       b->db->opts.max_batch_bytes);
+    }
+    struct tsdb__series *s = NULL;
+    rc = resolve(b, ref, p, &s, e);
+    if (rc)
+        return rc;
+    rc = encode_point(b, p, s, nkept);
+    if (rc) {
+        /* Cannot happen below the cap checked above; treat as fatal for the
+         * batch so no half-encoded point is ever committed. */
+        b->is_committed = true;
+        return err_set(e, ERR_NOMEM, "batch encoding failed; batch unusable");
+    }
+    b->npoints++;
+    b->stats.points++;
+    b->stats.values += nkept;
+    return 0;
+}
+
+int tsdb_batch_commit(struct tsdb_batch *b, struct err *e)
+{
+    if (b->is_committed)
+        return err_set(e, ERR_INVAL, "batch already committed");
+    b->is_committed = true;
+    if (b->npoints == 0)
+        return 0;
+    struct tsdb *db = b->db;
+    struct buf pay;
+    buf_init(&pay, 0);
+    int rc = tsdb__put_uvarint(&pay, b->st->db_id);
+    rc = rc ? rc : tsdb__put_uvarint(&pay, b->st->rp_id);
+    rc = rc ? rc : tsdb__put_uvarint(&pay, b->nmeas);
+    rc = rc ? rc : buf_append(&pay, b->meas_sec.p, b->meas_sec.len);
+    rc = rc ? rc : tsdb__put_uvarint(&pay, b->nfields);
+    rc = rc ? rc : buf_append(&pay, b->field_sec.p, b->field_sec.len);
+    rc = rc ? rc : tsdb__put_uvarint(&pay, b->nseries);
+    rc = rc ? rc : buf_append(&pay, b->series_sec.p, b->series_sec.len);
+    rc = rc ? rc : tsdb__put_uvarint(&pay, b->npoints);
+    rc = rc ? rc : buf_append(&pay, b->point_sec.p, b->point_sec.len);
+    if (rc) {
+        buf_fini(&pay);
+        return err_set(e, ERR_NOMEM, "batch record: out of memory");
+    }
+    const void *rec = pay.p;
+    size_t rec_n = pay.len;
+    uint8_t flags = 0;
+    void *z = NULL;
+    uint32_t zmin = db->opts.wal_compress_min_bytes;
+    if (zmin && pay.len >= zmin) {
+        size_t bound = ZSTD_compressBound(pay.len);
+        z = malloc(bound + 8);
+        if (z) {
+            /* Uncompressed size first, so replay can size its buffer. */
+            tsdb__put_le64(z, pay.len);
+            size_t zn = ZSTD_compress((char *)z + 8, bound, pay.p, pay.len, 1);
+            if (!ZSTD_isError(zn) && zn + 8 < pay.len) {
+                rec = z;
+                rec_n = zn + 8;
+                flags = TSDB__REC_FLAG_ZSTD;
+            }
+        }
+    }
+    uint64_t lsn = 0;
+    rc = tsdb__wal_submit(db, TSDB__REC_BATCH, flags, rec, rec_n, &lsn, e);
+    free(z);
+    if (rc) {
+        buf_fini(&pay);
+        return rc;
+    }
+    for (size_t i = 0; i < b->ndefs; i++)
+        atomic_store(&b->defs[i]->is_logged, true);
+    size_t points = 0;
+    rc = tsdb__record_apply(db, b->st, (const uint8_t *)pay.p, pay.len, lsn, false, &points, e);
+    tsdb__wal_applied(db, lsn);
+    buf_fini(&pay);
+    if (rc)
+        return rc < 0 ? rc : err_set(e, ERR_CORRUPT, "batch store vanished");
+    tsdb__metric_add(db->m_points, (double)points);
+    return 0;
+}

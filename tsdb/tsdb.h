@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tsdb: Nightjar's storage engine, the write path core.
+ *
+ * What it does: keeps a catalog of databases and retention policies, a
+ * series index per (database, retention policy), an in-memory head holding
+ * the samples, and one write-ahead log (WAL) that makes every acknowledged
+ * batch durable before it becomes visible.  tsdb_open() replays the WAL.
+ *
+ * What it leaves to others: parsing line protocol (ingest/), HTTP status
+ * codes and logging (the daemon logs what tsdb returns), queries (query/).
+ * tsdb is a synchronous library: it never logs, never reads the wall clock
+ * for sample logic (callers pass now_ns), and its only threads are the WAL
+ * writer it owns.
+ *
+ * Data model (storage-notes 5.1): database -> retention policy ->
+ * measurement -> series (measurement + sorted tags) -> typed fields sharing
+ * one timestamp column.  A field's type is fixed per (database, retention
+ * policy, measurement, field key).  Points are identified by (series,
+ * timestamp); writing the same point again merges field sets, and the last
+ * write of a field wins.
+ *
+ * Threads: every function documents where it may run.  In short: one
+ * struct tsdb is shared by any number of threads; batches are owned by one
+ * thread at a time; commits from several threads share fsyncs (group
+ * commit).  On-disk formats: tsdb/FORMAT.md.
+ */
+#ifndef NJ_TSDB_TSDB_H
+#define NJ_TSDB_TSDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "common/sv.h"
+
+struct metrics_registry;
+struct tsdb;
+struct tsdb_batch;
+struct tsdb_snapshot;
+
+/* Retention duration meaning "keep forever" (InfluxDB's INF, shown as 0s by
+ * SHOW RETENTION POLICIES).  INT64_MAX (the daemon's CFG_DURATION_INF) is
+ * accepted too and normalised to this value. */
+#define TSDB_DURATION_INF 0
+/* Name of the retention policy created with every database. */
+#define TSDB_DEFAULT_RP "autogen"
+/* InfluxDB's limit on series keys (and series key + 4 + field key). */
+#define TSDB_MAX_KEY_BYTES 65535
+#define TSDB_MAX_NAME_BYTES 65535
+
+enum tsdb_type {
+    TSDB_FLOAT = 1,
+    TSDB_INT = 2,
+    TSDB_UINT = 3,
+    TSDB_BOOL = 4,
+    TSDB_STRING = 5,
+};
+
+/* InfluxDB's name of a type as used in error messages: "float", "integer",
+ * "unsigned", "boolean", "string".  Any thread. */
+const char *tsdb_type_name(enum tsdb_type t);
+
+struct tsdb_tag {
+    struct sv key;
+    struct sv value;
+};
+
+union tsdb_value {
+    double f;
+    int64_t i;
+    uint64_t u;
+    bool b;
+    struct sv s;
+};
+
+struct tsdb_field {
+    struct sv key;
+    enum tsdb_type type;
+    union tsdb_value v;
+};
+
+/* One point as a parser produced it: names unescaped, tags in any order. */
+struct tsdb_point {
+    struct sv measurement;
+    const struct tsdb_tag *tags;
+    size_t ntags;
+    const struct tsdb_field *fields;
+    size_t nfields;
+    int64_t ts_ns;
+};
+
+enum tsdb_fsync_mode {
+    /* A commit returns after the fdatasync covering its record. */
+    TSDB_FSYNC_ALWAYS = 0,
+    /* A commit returns after write(); the WAL thread fdatasyncs every
+     * fsync_interval_ns.  A process crash loses nothing; an OS crash or power
+     * loss may lose the batches acknowledged in the last interval. */
+    TSDB_FSYNC_INTERVAL = 1,
+};
+
+/* What recovery cut from the WAL (filled by tsdb_open when opts.report is
+ * set).  Paths are relative to the data directory. */
+struct tsdb_recovery_report {
+    bool truncated;            /* a torn tail (or, with repair, corruption) was cut */
+    char file[64];             /* segment that was cut, e.g. "wal/0000000000000003.wal" */
+    uint64_t offset;           /* where it was cut */
+    uint64_t bytes_dropped;    /* bytes removed from that file and later segments */
+    uint32_t segments_removed; /* later segments deleted by repair */
+    bool repaired;             /* the cut was made because opts.repair was set */
+    char reason[128];          /* "bad checksum", "short record", ... */
+    uint64_t segments;         /* segments replayed */
+    uint64_t records;          /* records replayed */
+    uint64_t bytes;            /* WAL bytes replayed */
+    uint64_t points;           /* points applied to the head */
+    uint64_t records_skipped;  /* records for databases the catalog no longer has */
+    int64_t duration_ns;       /* replay time (monotonic) */
+};
+
+/* Replay progress: bytes of WAL read so far out of the total.  Called on the
+ * thread running tsdb_open. */
+typedef void (*tsdb_progress_cb)(void *arg, uint64_t bytes_done, uint64_t bytes_total);
+
+struct tsdb_opts {
+    const char *dir;                  /* data directory, created if missing; borrowed */
+    enum tsdb_fsync_mode fsync_mode;  /* default TSDB_FSYNC_ALWAYS */
+    int64_t fsync_interval_ns;        /* TSDB_FSYNC_INTERVAL only; default 1 s */
+    uint64_t wal_segment_bytes;       /* default 64 MiB */
+    uint64_t max_batch_bytes;         /* cap on one encoded batch; default 64 MiB */
+    uint32_t wal_compress_min_bytes;  /* zstd -1 records at least this big; 0 = never; default 4096 */
+    bool repair;                      /* cut corrupt WAL data instead of refusing to open */
+    struct metrics_registry *metrics; /* may be NULL; must outlive the tsdb */
+    tsdb_progress_cb progress;        /* may be NULL */
+    void *progress_arg;
+    struct tsdb_recovery_report *report; /* output of tsdb_open; may be NULL */
+};
+
+/* Fills o with the defaults above for directory dir (borrowed). */
+void tsdb_opts_init(struct tsdb_opts *o, const char *dir);
+
+/* Opens (creating if needed) the store in o->dir: loads the catalog, then
+ * replays the WAL into the index and head.  A torn record at the tail of the
+ * last WAL segment is cut and reported in *o->report.  Corruption anywhere
+ * else returns ERR_CORRUPT with e naming the file and offset, unless
+ * o->repair is set, in which case the WAL is cut there, everything after it
+ * is dropped and the cut is reported.  Other errors: ERR_IO (e names the path
+ * and errno text), ERR_BUSY (another process holds the directory lock),
+ * ERR_NOMEM.  On success *out is the store; free it with tsdb_close.
+ * Any thread; the returned store may then be used from any thread. */
+int tsdb_open(const struct tsdb_opts *o, struct tsdb **out, struct err *e);
+
+/* Stops the WAL thread (after it writes what is queued), closes files and
+ * frees everything; *db becomes NULL.  NULL or *db == NULL is a no-op.  No
+ * other thread may use the store or a batch or snapshot of it during or after
+ * the call: free those first. */
+void tsdb_close(struct tsdb **db);
+
+/* ---- catalog ------------------------------------------------------------ */
+
+struct tsdb_rp_opts {
+    struct sv name;            /* empty = TSDB_DEFAULT_RP */
+    int64_t duration_ns;       /* TSDB_DURATION_INF or > 0 */
+    int64_t shard_duration_ns; /* 0 = InfluxDB's rule from the duration */
+    uint32_t replication;      /* kept for display; 0 = 1 */
+    bool is_default;
+};
+
+struct tsdb_rp_info {
+    struct sv name;            /* borrowed for the callback only */
+    uint64_t id;               /* also its directory name under db/<db-id>/ */
+    int64_t duration_ns;       /* TSDB_DURATION_INF = infinite */
+    int64_t shard_duration_ns;
+    uint32_t replication;
+    bool is_default;
+};
+
+struct tsdb_db_info {
+    struct sv name;            /* borrowed for the callback only */
+    uint64_t id;               /* directory name under db/ */
+    size_t nrps;
+    const struct tsdb_rp_info *rps; /* borrowed for the callback only */
+};
+
+/* Creates database name with one retention policy described by rp (NULL =
+ * autogen, infinite, default).  The policy is always the default of the new
+ * database.  Durable on return (catalog written to a temporary file, fsynced,
+ * renamed, directory fsynced); on-disk directories are named by numeric id,
+ * never by name, so any byte string is a valid name.  Returns 0, ERR_EXISTS
+ * (database exists; nothing changed), ERR_INVAL (empty name, bad duration),
+ * ERR_IO.  Any thread; serialised with other catalog changes. */
+int tsdb_create_database(struct tsdb *db, struct sv name, const struct tsdb_rp_opts *rp,
+                         struct err *e);
+
+/* Adds a retention policy to database dbname; if rp->is_default it becomes
+ * the default.  Returns 0, ERR_NOTFOUND (e: `database not found: "x"`),
+ * ERR_EXISTS, ERR_INVAL, ERR_IO.  Any thread. */
+int tsdb_create_retention_policy(struct tsdb *db, struct sv dbname, const struct tsdb_rp_opts *rp,
+                                 struct err *e);
+
+typedef int (*tsdb_db_cb)(void *arg, const struct tsdb_db_info *d);
+/* Calls cb for each database in creation order (InfluxDB's SHOW DATABASES
+ * order) with the catalog lock held: cb must not call catalog functions.
+ * A nonzero return from cb stops the walk and is returned.  Any thread. */
+int tsdb_list_databases(struct tsdb *db, tsdb_db_cb cb, void *arg);
+
+/* Looks up retention policy rpname (empty = the default) of dbname and copies
+ * its numbers into *out (out->name is cleared: names are only lent by
+ * tsdb_list_databases).  Returns 0 or ERR_NOTFOUND with e set to InfluxDB's
+ * texts `database not found: "x"` or `retention policy not found: x`.  Any
+ * thread. */
+int tsdb_find_rp(struct tsdb *db, struct sv dbname, struct sv rpname, struct tsdb_rp_info *out,
+                 struct err *e);
+
+/* ---- writing -------------------------------------------------------------- */
+
+struct tsdb_batch_stats {
+    size_t points;            /* points accepted into the batch */
+    size_t values;            /* field values accepted */
+    size_t dropped_retention; /* older than now - duration */
+    size_t dropped_type;      /* field type conflicts */
+    size_t dropped_invalid;   /* "time" keys, oversized keys, bad input */
+    size_t series_created;    /* series this batch added to the index */
+};
+
+/* Starts a batch for dbname / rpname (empty = the database's default
+ * policy).  now_ns is the caller's wall clock, used only for the retention
+ * check.  Returns 0 with *out set (free with tsdb_batch_free), ERR_NOTFOUND
+ * (e: `database not found: "x"` or `retention policy not found: x`),
+ * ERR_IO (the WAL is in its failed state).  Any thread. */
+int tsdb_batch_new(struct tsdb *db, struct sv dbname, struct sv rpname, int64_t now_ns,
+                   struct tsdb_batch **out, struct err *e);
+
+/* Adds one point.  *ref is a hint from an earlier call (0 if none) and is set
+ * to the series id on success; ref may be NULL.  p and its views are borrowed
+ * for this call only: the batch copies what it keeps.  A point is accepted or
+ * rejected as a whole; on rejection the batch stays usable:
+ *  - ERR_TYPE: a field's type differs from the stored type or from the type
+ *    an earlier point of this or a concurrent batch fixed (the first
+ *    occurrence wins, as InfluxDB does once its shard exists).  e->msg is
+ *    InfluxDB's text: `field type conflict: input field "f" on measurement
+ *    "m" is type integer, already exists as type float`.
+ *  - ERR_LIMIT: older than the retention window; e->msg `points beyond
+ *    retention policy`.  Or a key longer than 65535 bytes: `max key length
+ *    exceeded: N > 65535`.
+ *  - ERR_INVAL: `invalid field name: input field "time" on measurement "m"
+ *    is invalid` (a field named time is dropped; this only when it was the
+ *    only field), `invalid tag key: input tag "time" on measurement "m" is
+ *    invalid`, empty names, duplicate tag keys, no fields.
+ *  - ERR_NOMEM (the batch exceeded max_batch_bytes: the point was not added).
+ * New series and field types are entered into the index immediately (as in
+ * InfluxDB), so they are listable before the batch commits.  The batch is
+ * owned by one thread at a time; different batches may be filled
+ * concurrently from any threads. */
+int tsdb_batch_add(struct tsdb_batch *b, uint64_t *ref, const struct tsdb_point *p,
+                   struct err *e);
+
+/* Counters for the points added so far.  Same thread as the batch. */
+void tsdb_batch_stats(const struct tsdb_batch *b, struct tsdb_batch_stats *out);
+
+/* Writes the batch as one WAL record, waits until it is durable (see
+ * tsdb_fsync_mode) and then applies it to the head, so a snapshot sees all
+ * of the batch or none of it.  An empty batch commits trivially.  Returns 0;
+ * ERR_IO when the write or fsync failed: the batch is not acknowledged, and
+ * the WAL is now failed, so every later commit returns ERR_IO too until the
+ * store is closed and reopened (no retry after a failed fsync); ERR_LIMIT
+ * (record too large).  A batch commits at most once; after commit (success
+ * or not) only tsdb_batch_free is allowed.  Blocks; run it on a worker thread,
+ * never on an event loop.  Any thread; concurrent commits share fsyncs. */
+int tsdb_batch_commit(struct tsdb_batch *b, struct err *e);
+
+/* Frees the batch; *b becomes NULL.  NULL is a no-op.  An uncommitted batch
+ * is discarded (series it created stay in the index, empty). */
+void tsdb_batch_free(struct tsdb_batch **b);
+
+/* ---- reading -------------------------------------------------------------- */
+
+/* A consistent view of the head: it contains exactly the batches whose
+ * commits completed before tsdb_snapshot_new (and never part of a batch).
+ * Writers keep running while a snapshot is read: each series is copied out
+ * under a short per-series lock.  Caveat: a row that a later batch rewrote
+ * (same series and timestamp) is hidden from older snapshots until they are
+ * renewed.  Returns NULL only on OOM (aborts instead).  Any thread; free with
+ * tsdb_snapshot_free before tsdb_close. */
+struct tsdb_snapshot *tsdb_snapshot_new(struct tsdb *db);
+void tsdb_snapshot_free(struct tsdb_snapshot **s);
+
+struct tsdb_series_info {
+    uint64_t id;
+    struct sv key;         /* InfluxDB escaped series key: cpu,host=a,region=us */
+    struct sv measurement; /* unescaped */
+    size_t ntags;
+    const struct tsdb_tag *tags; /* sorted by key, unescaped */
+};
+
+/* One field's points, sorted by time.  All arrays borrowed for the callback. */
+struct tsdb_field_points {
+    struct sv key;
+    enum tsdb_type type;
+    size_t n;
+    const int64_t *ts_ns;
+    const union tsdb_value *values;
+};
+
+/* Per series: return 0 to go on, anything else stops the scan (returned). */
+typedef int (*tsdb_series_cb)(void *arg, const struct tsdb_series_info *s, size_t nfields,
+                              const struct tsdb_field_points *fields);
+
+/* Visits the series of dbname/rpname (empty rp = default) in id order,
+ * restricted to measurement (empty = all), with each field's points in
+ * [min_ts, max_ts].  Series with no point in the range are skipped.  Returns
+ * 0, ERR_NOTFOUND (e set), or the callback's value.  Any thread. */
+int tsdb_snapshot_scan(struct tsdb_snapshot *s, struct sv dbname, struct sv rpname,
+                       struct sv measurement, int64_t min_ts, int64_t max_ts, tsdb_series_cb cb,
+                       void *arg, struct err *e);
+
+typedef int (*tsdb_name_cb)(void *arg, struct sv name);
+typedef int (*tsdb_field_cb)(void *arg, struct sv key, enum tsdb_type type);
+
+/* Index listings for one retention policy (empty rp = default), each sorted
+ * by byte order.  Names are borrowed for the callback only; a nonzero return
+ * stops the walk and is returned.  The callback runs with the index's read
+ * lock held and must not call tsdb functions.  Returns ERR_NOTFOUND (e set)
+ * for an unknown database, policy or measurement.  Any thread. */
+int tsdb_list_measurements(struct tsdb *db, struct sv dbname, struct sv rpname, tsdb_name_cb cb,
+                           void *arg, struct err *e);
+int tsdb_list_tag_keys(struct tsdb *db, struct sv dbname, struct sv rpname, struct sv measurement,
+                       tsdb_name_cb cb, void *arg, struct err *e);
+int tsdb_list_tag_values(struct tsdb *db, struct sv dbname, struct sv rpname,
+                         struct sv measurement, struct sv tag_key, tsdb_name_cb cb, void *arg,
+                         struct err *e);
+int tsdb_list_fields(struct tsdb *db, struct sv dbname, struct sv rpname, struct sv measurement,
+                     tsdb_field_cb cb, void *arg, struct err *e);
+
+/* Series ids of measurement with tag key = value, ascending.  *ids is a
+ * malloc'd array the caller frees (NULL when *n is 0).  Returns 0 (empty
+ * when nothing matches) or ERR_NOTFOUND for an unknown database or policy.
+ * Any thread. */
+int tsdb_postings(struct tsdb *db, struct sv dbname, struct sv rpname, struct sv measurement,
+                  struct sv tag_key, struct sv tag_value, uint64_t **ids, size_t *n,
+                  struct err *e);
+
+/* ---- testing -------------------------------------------------------------- */
+
+enum tsdb_fault_op {
+    TSDB_FAULT_WRITE = 0, /* write(2)/pwrite(2) */
+    TSDB_FAULT_FSYNC = 1, /* fsync(2)/fdatasync(2), files and directories */
+    TSDB_FAULT_RENAME = 2,
+    TSDB_FAULT_OPEN = 3,  /* open(2) and mkdir(2) */
+    TSDB_FAULT_NOPS
+};
+
+/* Fault injection (SQLite's ioerr tests): the nth next call (1 = the next
+ * one) of op made by this store fails with EIO; persistent makes every call
+ * after it fail too.  nth 0 disarms.  Counts are per store.  Any thread. */
+void tsdb_fault_arm(struct tsdb *db, enum tsdb_fault_op op, uint64_t nth, bool persistent);
+
+/* Whether the WAL is in its failed state (every commit returns ERR_IO).
+ * Any thread. */
+bool tsdb_is_failed(struct tsdb *db);
+
+#endif

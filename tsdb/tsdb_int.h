@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tsdb internals shared by the files of the module (never included outside
+ * tsdb/ except by tests that need a private helper).
+ *
+ * Object graph and locks, outermost first (a thread only takes locks in this
+ * order):
+ *
+ *   struct tsdb
+ *     cat_lock (mutex)      catalog: databases, retention policies, file
+ *       struct tsdb__db     one database, with its policies
+ *         struct tsdb__rp   one retention policy; owns a store
+ *           struct tsdb__store
+ *             lock (rwlock)       series index: key/id maps, measurements,
+ *                                 fields, postings.  Read for lookups, write
+ *                                 to create series or fields.
+ *             stripes[i] (mutex)  head data of the series with id % N == i
+ *     wal.mu (mutex)        WAL queue and state; leaf lock
+ *     wal.amu (mutex)       applied-LSN watermark; leaf lock
+ *
+ * Catalog entries, stores, measurements, fields and series are never freed
+ * before tsdb_close (there is no DROP yet), so pointers to them stay valid
+ * once found.  A partition layer (storage-notes 5.4) will sit between
+ * struct tsdb__store and the head: the index stays per store, while head data
+ * moves into per-partition heads keyed by series.
+ */
+#ifndef NJ_TSDB_TSDB_INT_H
+#define NJ_TSDB_TSDB_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "common/buf.h"
+#include "common/hash.h"
+#include "tsdb/tsdb.h"
+
+struct metric;
+
+#define TSDB__STRIPES 64
+#define TSDB__PATH_MAX 4096
+/* Sizes that leave room for the suffixes tsdb appends to them. */
+#define TSDB__DIR_MAX 3968
+#define TSDB__WALDIR_MAX 4032
+
+/* ---- little-endian and varint helpers ---------------------------------- */
+
+static inline void tsdb__put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+static inline void tsdb__put_le64(uint8_t *p, uint64_t v)
+{
+    tsdb__put_le32(p, (uint32_t)v);
+    tsdb__put_le32(p + 4, (uint32_t)(v >> 32));
+}
+static inline uint32_t tsdb__le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t tsdb__le64(const uint8_t *p)
+{
+    return (uint64_t)tsdb__le32(p) | (uint64_t)tsdb__le32(p + 4) << 32;
+}
+static inline uint64_t tsdb__zigzag(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+static inline int64_t tsdb__unzigzag(uint64_t v)
+{
+    return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* Encoders append to a struct buf; they return 0 or ERR_LIMIT/ERR_NOMEM. */
+int tsdb__put_uvarint(struct buf *b, uint64_t v);
+int tsdb__put_u8(struct buf *b, uint8_t v);
+int tsdb__put_u32(struct buf *b, uint32_t v);
+int tsdb__put_u64(struct buf *b, uint64_t v);
+int tsdb__put_bytes(struct buf *b, const void *p, size_t n); /* uvarint length + bytes */
+
+/* Decoding cursor with a sticky error (Prometheus Decbuf): read many fields,
+ * check ->is_bad once.  Reads past the end return zeros. */
+struct tsdb__dec {
+    const uint8_t *p;
+    const uint8_t *end;
+    bool is_bad;
+};
+static inline void tsdb__dec_init(struct tsdb__dec *d, const void *p, size_t n)
+{
+    d->p = p;
+    d->end = d->p + n;
+    d->is_bad = false;
+}
+static inline size_t tsdb__dec_left(const struct tsdb__dec *d)
+{
+    return (size_t)(d->end - d->p);
+}
+uint64_t tsdb__get_uvarint(struct tsdb__dec *d);
+uint8_t tsdb__get_u8(struct tsdb__dec *d);
+uint32_t tsdb__get_u32(struct tsdb__dec *d);
+uint64_t tsdb__get_u64(struct tsdb__dec *d);
+/* Length-prefixed bytes; the view points into the input. */
+struct sv tsdb__get_bytes(struct tsdb__dec *d);
+
+/* ---- crc32c.c ----------------------------------------------------------- */
+
+/* CRC-32C (Castagnoli), the running value starting at 0 for a new checksum:
+ * tsdb__crc32c(tsdb__crc32c(0, a, n), b, m) == crc of a||b.  Any thread. */
+uint32_t tsdb__crc32c(uint32_t crc, const void *p, size_t n);
+
+/* ---- fileio.c: every file operation, with fault injection --------------- */
+
+struct tsdb__fio {
+    _Atomic uint64_t calls[TSDB_FAULT_NOPS];
+    _Atomic uint64_t fail_at[TSDB_FAULT_NOPS]; /* call number that fails; 0 = off */
+    _Atomic bool is_persistent[TSDB_FAULT_NOPS];
+};
+
+/* Each returns 0 or ERR_IO with e naming the path (or what) and strerror. */
+int tsdb__f_open(struct tsdb__fio *f, const char *path, int flags, int mode, int *fd,
+                 struct err *e);
+int tsdb__f_write(struct tsdb__fio *f, int fd, const void *p, size_t n, const char *what,
+                  struct err *e);
+int tsdb__f_writev(struct tsdb__fio *f, int fd, struct iovec *iov, int n, const char *what,
+                   struct err *e);
+int tsdb__f_fdatasync(struct tsdb__fio *f, int fd, const char *what, struct err *e);
+int tsdb__f_fsync_dir(struct tsdb__fio *f, const char *path, struct err *e);
+int tsdb__f_rename(struct tsdb__fio *f, const char *from, const char *to, struct err *e);
+int tsdb__f_mkdir(struct tsdb__fio *f, const char *path, struct err *e); /* EEXIST is fine */
+int tsdb__f_unlink(struct tsdb__fio *f, const char *path, struct err *e);
+int tsdb__f_truncate(struct tsdb__fio *f, int fd, uint64_t size, const char *what, struct err *e);
+/* Reads a whole file into out (reset first), at most max_bytes.  Not
+ * fault-injected (reads are checked by checksums). */
+int tsdb__f_read_all(const char *path, struct buf *out, struct err *e);
+/* Writes data to path crash-safely: path.tmp, fsync, rename, fsync dir. */
+int tsdb__f_replace(struct tsdb__fio *f, const char *dir, const char *name, const void *p,
+                    size_t n, struct err *e);
+
+/* ---- index.c: series index per (database, retention policy) ------------- */
+
+struct tsdb__idvec {
+    uint64_t *v;
+    size_t n, cap;
+};
+
+struct tsdb__field {
+    char *key;
+    size_t key_n;
+    enum tsdb_type type;
+    uint32_t id; /* index in meas->fieldv */
+};
+
+struct tsdb__tagval {
+    char *val;
+    size_t n;
+    struct tsdb__idvec ids;
+};
+
+struct tsdb__tagkey {
+    char *key;
+    size_t n;
+    struct htab vals; /* value -> struct tsdb__tagval */
+};
+
+struct tsdb__meas {
+    char *name;
+    size_t n;
+    struct htab fields; /* key -> struct tsdb__field */
+    struct tsdb__field **fieldv;
+    uint32_t nfields, cap_fields;
+    struct htab tagkeys; /* key -> struct tsdb__tagkey */
+    struct tsdb__idvec series;
+};
+
+/* Head string value: owned copy. */
+struct tsdb__str {
+    char *p;
+    size_t n;
+};
+
+/* One field column of a series' head: a value slot per row plus a presence
+ * bitmap (a point may carry only some fields). */
+struct tsdb__col {
+    uint32_t field_id;
+    enum tsdb_type type;
+    uint8_t *present; /* 1 per row that has a value */
+    union {
+        uint64_t *u; /* float/int/uint/bool as 64-bit patterns */
+        struct tsdb__str *s;
+    } v;
+};
+
+/* Head data of one series: rows sorted by time, unique timestamps.  lsn[i]
+ * is the WAL LSN of the last batch that wrote row i (snapshot isolation).
+ * Guarded by the store stripe of the series id. */
+struct tsdb__head {
+    int64_t *ts;
+    uint64_t *lsn;
+    size_t n, cap;
+    struct tsdb__col *cols;
+    uint32_t ncols;
+};
+
+struct tsdb__series {
+    uint64_t id;
+    char *key; /* escaped key, NUL-terminated */
+    size_t key_n;
+    struct tsdb__meas *meas;
+    size_t ntags;
+    struct tsdb_tag *tags; /* views into blob */
+    char *blob;
+    _Atomic bool is_logged; /* a durable WAL record defines it */
+    struct tsdb__head head;
+};
+
+struct tsdb__store {
+    struct tsdb *db;
+    uint64_t db_id, rp_id;
+    pthread_rwlock_t lock;
+    struct htab by_key; /* escaped key -> series */
+    struct tsdb__series **by_id;
+    size_t cap_id;
+    uint64_t next_id;   /* ids start at 1 */
+    struct htab meas;   /* name -> struct tsdb__meas */
+    pthread_mutex_t stripes[TSDB__STRIPES];
+};
+
+struct tsdb__store *tsdb__store_new(struct tsdb *db, uint64_t db_id, uint64_t rp_id);
+void tsdb__store_free(struct tsdb__store *st);
+
+/* Builds the escaped series key of measurement + tags (sorted by the caller)
+ * into out.  Returns 0 or ERR_LIMIT/ERR_NOMEM. */
+int tsdb__series_key(struct buf *out, struct sv meas, const struct tsdb_tag *tags, size_t ntags);
+/* Sorts tags by key in place; returns false on a duplicate key. */
+bool tsdb__sort_tags(struct tsdb_tag *tags, size_t ntags);
+
+/* The following need st->lock held as stated. */
+/* (read) */
+struct tsdb__series *tsdb__series_find(struct tsdb__store *st, struct sv key, uint64_t h);
+struct tsdb__series *tsdb__series_get(struct tsdb__store *st, uint64_t id);
+struct tsdb__meas *tsdb__meas_find(struct tsdb__store *st, struct sv name);
+struct tsdb__field *tsdb__field_find(struct tsdb__meas *m, struct sv key);
+/* (write) id 0 = next id.  tags sorted.  Returns the series (aborts on OOM). */
+struct tsdb__series *tsdb__series_create(struct tsdb__store *st, uint64_t id, struct sv key,
+                                         uint64_t h, struct sv meas, const struct tsdb_tag *tags,
+                                         size_t ntags);
+struct tsdb__meas *tsdb__meas_get(struct tsdb__store *st, struct sv name);
+struct tsdb__field *tsdb__field_create(struct tsdb__meas *m, struct sv key, enum tsdb_type type);
+
+void tsdb__idvec_push(struct tsdb__idvec *v, uint64_t id);
+
+/* ---- head.c -------------------------------------------------------------- */
+
+struct tsdb__hval {
+    uint32_t field_id;
+    enum tsdb_type type;
+    union tsdb_value v; /* strings are copied by the head */
+};
+
+/* Inserts or merges one row (stripe lock held).  Returns bytes of memory
+ * the head grew by (for the head_bytes gauge). */
+int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
+                          const struct tsdb__hval *vals, size_t nvals);
+void tsdb__head_fini(struct tsdb__head *h);
+
+/* ---- catalog.c ------------------------------------------------------------ */
+
+struct tsdb__rp {
+    uint64_t id;
+    char *name;
+    size_t name_n;
+    int64_t duration_ns;
+    int64_t shard_duration_ns;
+    uint32_t replication;
+    struct tsdb__store *store;
+};
+
+struct tsdb__db {
+    uint64_t id;
+    char *name;
+    size_t name_n;
+    struct tsdb__rp **rps;
+    size_t nrps;
+    uint64_t default_rp_id;
+    uint64_t next_rp_id;
+};
+
+struct tsdb__catalog {
+    struct tsdb__db **dbs;
+    size_t ndbs;
+    uint64_t next_db_id;
+};
+
+/* Loads <dir>/catalog (missing = empty).  cat_lock not needed (open). */
+int tsdb__catalog_load(struct tsdb *db, struct err *e);
+void tsdb__catalog_fini(struct tsdb *db);
+/* cat_lock held: */
+struct tsdb__db *tsdb__catalog_find_db(struct tsdb *db, struct sv name);
+struct tsdb__rp *tsdb__catalog_find_rp(struct tsdb__db *d, struct sv name);
+/* Store of (db_id, rp_id), or NULL. */
+struct tsdb__store *tsdb__catalog_store(struct tsdb *db, uint64_t db_id, uint64_t rp_id);
+
+/* ---- wal.c ----------------------------------------------------------------- */
+
+#define TSDB__WAL_SEG_MAGIC 0x4C574A4Eu /* "NJWL" little-endian */
+#define TSDB__WAL_REC_MAGIC 0x52574A4Eu /* "NJWR" */
+#define TSDB__WAL_VERSION 1
+#define TSDB__WAL_SEG_HDR 16
+#define TSDB__WAL_REC_HDR 28
+#define TSDB__REC_BATCH 1
+#define TSDB__REC_FLAG_ZSTD 1
+
+struct tsdb__walreq {
+    uint8_t hdr[TSDB__WAL_REC_HDR];
+    const void *payload;
+    size_t payload_n;
+    uint64_t lsn;
+    int status;
+    bool is_done;
+    struct tsdb__walreq *next;
+};
+
+struct tsdb__wal {
+    char dir[TSDB__WALDIR_MAX];
+    int fd;
+    uint64_t seg_seq;
+    uint64_t seg_bytes;
+    uint64_t seg_max;
+    enum tsdb_fsync_mode mode;
+    int64_t interval_ns;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv_work;
+    pthread_cond_t cv_done;
+    struct tsdb__walreq *q_head, *q_tail;
+    bool is_stopping;
+    bool has_thread;
+    _Atomic int failed; /* 0 or ERR_IO */
+    char failed_msg[ERR_MSG_MAX];
+    uint64_t next_lsn;
+    uint64_t unsynced_bytes;
+    pthread_t thread;
+
+    /* Applied watermark: every LSN <= applied is in the head. */
+    pthread_mutex_t amu;
+    _Atomic uint64_t applied;
+    uint64_t *done;
+    size_t ndone, cap_done;
+
+    struct metric *m_bytes, *m_fsyncs, *m_fsync_secs, *m_group;
+};
+
+/* Replays <dir>/wal into the stores and leaves wal->seg_seq/fd ready for
+ * tsdb__wal_start.  Fills the report. */
+int tsdb__wal_replay(struct tsdb *db, const struct tsdb_opts *o, struct tsdb_recovery_report *r,
+                     struct err *e);
+int tsdb__wal_start(struct tsdb *db, struct err *e);
+void tsdb__wal_stop(struct tsdb *db);
+/* Queues a record and waits until it is written (and synced in ALWAYS mode).
+ * Returns 0 with *lsn set, or ERR_IO. */
+int tsdb__wal_submit(struct tsdb *db, uint8_t type, uint8_t flags, const void *payload, size_t n,
+                     uint64_t *lsn, struct err *e);
+/* Marks lsn as applied to the head. */
+void tsdb__wal_applied(struct tsdb *db, uint64_t lsn);
+
+/* ---- wal_record.c: batch records --------------------------------------------- */
+
+/* Decodes a batch payload and applies it to its store (st, or when NULL the
+ * store the record names, looked up in the catalog: replay only, when no
+ * other thread runs).  Replay creates series and fields the record defines;
+ * a live commit finds them.  Returns 0,
+ * 1 when the record's database/policy is unknown (skipped), or ERR_CORRUPT
+ * with e describing the problem.  *points gets the points applied. */
+int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p, size_t n,
+                       uint64_t lsn, bool is_replay, size_t *points, struct err *e);
+
+/* ---- tsdb.c ---------------------------------------------------------------- */
+
+struct tsdb {
+    char dir[TSDB__DIR_MAX];
+    struct tsdb_opts opts;
+    int lock_fd;
+    struct tsdb__fio fio;
+    pthread_mutex_t cat_lock;
+    struct tsdb__catalog cat;
+    struct tsdb__wal wal;
+    _Atomic int64_t head_bytes;
+    _Atomic int64_t head_series;
+    struct metric *m_head_series, *m_head_bytes, *m_points;
+};
+
+void tsdb__metric_add(struct metric *m, double v);
+void tsdb__metric_set(struct metric *m, double v);
+void tsdb__metric_observe(struct metric *m, double v);
+
+#endif
