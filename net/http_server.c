@@ -341,6 +341,13 @@ static void conn_write(struct http_conn *c, char *head, size_t head_n, char *bod
     w->conn = c;
     w->head = head;
     w->body = body;
+    if (head_n > UINT32_MAX || body_n > UINT32_MAX) {
+        free(head);
+        free(body);
+        free(w);
+        conn_close(c);
+        return;
+    }
     uv_buf_t bufs[2] = { uv_buf_init(head, (unsigned)head_n), uv_buf_init(body, (unsigned)body_n) };
     int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, body_n ? 2 : 1, on_write);
     if (rc < 0) {
@@ -1015,8 +1022,16 @@ void http_server_shutdown(struct http_server *s, void (*done)(void *arg), void *
         next = c->next;
         /* Idle keep-alive connections go now; the others after their
          * current response (finish_request sees is_shutting_down). */
-        if (c->state == CONN_READING && !c->job && c->inbuf.len == 0)
+        if (c->state != CONN_READING || c->job || c->inbuf.len > 0)
+            continue;
+        if (c->nwrites_pending > 0) {
+            /* Its last response is still being sent: close after it. */
+            c->state = CONN_DRAINING;
+            timer_set(c, TIMER_NONE, 0);
+            update_reading(c);
+        } else {
             conn_close(c);
+        }
     }
     maybe_done(s);
 }

@@ -837,6 +837,14 @@ static void test_metrics(void **state)
     assert_non_null(strstr(out.p, "nightjar_http_request_duration_seconds_count{route=\"/fast\"} 1\n"));
     assert_non_null(strstr(out.p, "nightjar_http_open_connections 1\n"));
     assert_non_null(strstr(out.p, "nightjar_http_request_body_bytes_total 4\n"));
+    /* For checking the exposition with promtool by hand. */
+    const char *dump = getenv("NJ_NET_METRICS_DUMP");
+    if (dump) {
+        FILE *f = fopen(dump, "w");
+        assert_non_null(f);
+        fwrite(out.p, 1, out.len, f);
+        fclose(f);
+    }
     buf_fini(&out);
     client_close(&c);
     fx_stop(fx);
