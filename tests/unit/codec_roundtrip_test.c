@@ -391,6 +391,17 @@ static void test_int_shapes(void **state)
         v[i] = -7;
     roundtrip_int(f, v, N);
     assert_true(f->out.len <= 12);
+    /* A counter of 0/1 increments with one burst: only the burst's
+     * miniblock is wide. */
+    v[0] = 5;
+    for (size_t i = 1; i < N; i++)
+        v[i] = v[i - 1] + (int64_t)(rnd() & 1) + (i >= 300 && i < 310 ? 100000 : 0);
+    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_DELTA_MB);
+    assert_true(f->out.len <= 4 + 8 * 6 + 7 * CODEC__MB / 8 + 17 * CODEC__MB / 8);
+    /* Two levels: plain FOR in miniblocks. */
+    for (size_t i = 0; i < N; i++)
+        v[i] = (i < N / 2 ? 0 : 1000000000) + (int64_t)(rnd() % 1000);
+    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_FOR_MB);
 }
 
 static void test_float_properties(void **state)

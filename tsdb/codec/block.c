@@ -95,7 +95,8 @@ const char *codec__kind_name(enum codec_kind kind)
 const char *codec_name(enum codec_kind kind, unsigned id)
 {
     static const char *const is[] = { "raw", "for", "delta-for", "dod-for",
-                                      "grid-for", "rle" };
+                                      "grid-for", "rle", "for-mb",
+                                      "delta-for-mb" };
     static const char *const fl[] = { "raw", "const", "rle", "decimal",
                                       "bits-int", "xor" };
     static const char *const bo[] = { "bits", "rle" };

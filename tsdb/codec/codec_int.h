@@ -50,8 +50,12 @@ enum {
     CODEC__IS_DOD = 3,
     CODEC__IS_GRID = 4,
     CODEC__IS_RLE = 5,
+    CODEC__IS_FOR_MB = 6,
+    CODEC__IS_DELTA_MB = 7,
     CODEC__IS_NKINDS
 };
+/* Values per miniblock in the _MB sequence kinds. */
+#define CODEC__MB 128
 /* Float block codec ids. */
 enum {
     CODEC__F_RAW = 0,

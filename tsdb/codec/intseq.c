@@ -17,6 +17,10 @@
  *   GRID   residual = v[i] - (v[0] + i*D), D = (v[n-1]-v[0]) / (n-1):
  *          jittered timestamps cost only their jitter
  *   RLE    runs of equal values
+ *   FOR_MB, DELTA_MB  the same residuals as FOR and DELTA, but cut into
+ *          miniblocks of 128 with their own ref, g and w, so that a spike
+ *          or a random walk crossing into a wider binade only widens its
+ *          own miniblock
  *   RAW    8 bytes each
  *
  * The encoder computes each candidate's exact size (min/max plus a GCD pass
@@ -146,6 +150,36 @@ static void for_read(struct cur *c, size_t m, uint64_t *out)
     }
 }
 
+/* Miniblocks: consecutive FOR frames over CODEC__MB values each. */
+static size_t mb_cost(const uint64_t *r, size_t m, bool is_unsigned)
+{
+    size_t cost = 0;
+    for (size_t at = 0; at < m; at += CODEC__MB) {
+        size_t k = m - at < CODEC__MB ? m - at : CODEC__MB;
+        struct forp f;
+        for_plan(r + at, k, is_unsigned, &f);
+        cost += for_cost(&f, k);
+    }
+    return cost;
+}
+
+static void mb_write(struct wr *w, const uint64_t *r, size_t m,
+                     bool is_unsigned, uint64_t *tmp)
+{
+    for (size_t at = 0; at < m; at += CODEC__MB) {
+        size_t k = m - at < CODEC__MB ? m - at : CODEC__MB;
+        struct forp f;
+        for_plan(r + at, k, is_unsigned, &f);
+        for_write(w, r + at, k, &f, tmp);
+    }
+}
+
+static void mb_read(struct cur *c, size_t m, uint64_t *out)
+{
+    for (size_t at = 0; at < m && !c->is_bad; at += CODEC__MB)
+        for_read(c, m - at < CODEC__MB ? m - at : CODEC__MB, out + at);
+}
+
 static size_t rle_runs(const uint64_t *v, size_t n)
 {
     size_t runs = n ? 1 : 0;
@@ -237,6 +271,19 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
             best_cost = cost;
         }
     }
+    /* Miniblocks pay off only when one frame is wide. */
+    if (n > CODEC__MB && (best == CODEC__IS_RAW || fp[best].w >= 4)) {
+        cost = mb_cost(v, n, is_unsigned);
+        if (cost < best_cost) {
+            best = CODEC__IS_FOR_MB;
+            best_cost = cost;
+        }
+        cost = svarint_len(v[0]) + mb_cost(d, n - 1, false);
+        if (cost < best_cost) {
+            best = CODEC__IS_DELTA_MB;
+            best_cost = cost;
+        }
+    }
     size_t runs = rle_runs(v, n);
     if (runs > 0 && runs <= n / 4) {
         cost = rle_cost(v, n, runs);
@@ -272,6 +319,13 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
         break;
     case CODEC__IS_RLE:
         rle_write(w, v, n, runs);
+        break;
+    case CODEC__IS_FOR_MB:
+        mb_write(w, v, n, is_unsigned, tmp);
+        break;
+    case CODEC__IS_DELTA_MB:
+        wr_svarint(w, v[0]);
+        mb_write(w, d, n - 1, false, tmp);
         break;
     }
     assert(w->len - start == best_cost);
@@ -372,6 +426,23 @@ void codec__intseq_decode(struct cur *c, unsigned kind, size_t n,
         }
         if (!c->is_bad && pos != n)
             cur_fail(c, "runs do not cover the block");
+        return;
+    }
+    case CODEC__IS_FOR_MB:
+        mb_read(c, n, out);
+        return;
+    case CODEC__IS_DELTA_MB: {
+        if (n < 2) {
+            cur_fail(c, "delta sequence with fewer than 2 values");
+            return;
+        }
+        uint64_t acc = cur_svarint(c, "truncated first value");
+        mb_read(c, n - 1, out + 1);
+        out[0] = acc;
+        for (size_t i = 1; i < n; i++) {
+            acc += out[i];
+            out[i] = acc;
+        }
         return;
     }
     default:
