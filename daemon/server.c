@@ -111,7 +111,8 @@ int server_start(struct server *s, struct err *e)
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < s->cfg.http.nlisten; i++)
-        log_info("daemon", "msg=\"listening\" addr=%s", s->cfg.http.listen[i]);
+        log_info("daemon", "msg=\"listening\" addr=%s port=%d", s->cfg.http.listen[i],
+                 http_server_port(s->http, i));
     rc = signals_start(s);
     if (rc < 0)
         return err_set(e, ERR_IO, "cannot install signal handlers: %s", uv_strerror(rc));
