@@ -835,6 +835,40 @@ static void test_load_file(void **state)
     assert_int_equal(rmdir(dir), 0);
 }
 
+/* Uncomments the lines of a shipped config that show a key with its default
+ * ("  # idle_timeout: 2m" -> "  idle_timeout: 2m"), leaving prose comments
+ * alone.  Caller frees. */
+static char *uncomment_keys(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    size_t cap = 1 << 16, o = 0;
+    char *out = malloc(cap), line[512];
+    assert_non_null(out);
+    while (fgets(line, sizeof line, f)) {
+        size_t ind = strspn(line, " ");
+        const char *p = line + ind;
+        if (p[0] == '#' && p[1] == ' ') {
+            const char *k = p + 2 + strspn(p + 2, " ");
+            size_t kn = strspn(k, "abcdefghijklmnopqrstuvwxyz_");
+            if (kn > 0 && k[kn] == ':') {
+                /* drop "# ", keep both indents */
+                size_t ind2 = (size_t)(k - (p + 2));
+                memmove(line + ind + ind2, k, strlen(k) + 1);
+                memset(line + ind, ' ', ind2);
+            }
+        }
+        size_t n = strlen(line);
+        assert_true(o + n < cap);
+        memcpy(out + o, line, n);
+        o += n;
+    }
+    out[o] = '\0';
+    fclose(f);
+    return out;
+}
+
 /* The shipped configs load cleanly (ctest sets NIGHTJAR_SOURCE_DIR). */
 static void test_shipped_configs(void **state)
 {
@@ -855,6 +889,52 @@ static void test_shipped_configs(void **state)
     char want[1100];
     snprintf(want, sizeof want, "%s/conf/../data", src);
     assert_string_equal(c.storage.dir, want);
+    config_fini(&c);
+
+    /* The keys conf/nightjar.yaml shows commented out state their true
+     * defaults: uncommented, they load and change nothing but the optional
+     * features they switch on. */
+    snprintf(path, sizeof path, "%s/conf/nightjar.yaml", src);
+    char *all = uncomment_keys(path);
+    struct config d;
+    config_defaults(&d);
+    config_defaults(&c);
+    if (config_load_buf(&c, all, strlen(all), "uncommented nightjar.yaml", "/b", &e) != 0)
+        fail_msg("%s", e.msg);
+    free(all);
+    assert_non_null(c.http.tls_cert_file); /* proves the commented keys were read */
+    assert_non_null(c.tcp.listen);
+    assert_non_null(c.udp.listen);
+    assert_non_null(c.alerting_config);
+    assert_string_equal(c.http.listen[0], d.http.listen[0]);
+    assert_int_equal(c.http.max_body_bytes, d.http.max_body_bytes);
+    assert_int_equal(c.http.read_header_timeout_ns, d.http.read_header_timeout_ns);
+    assert_int_equal(c.http.idle_timeout_ns, d.http.idle_timeout_ns);
+    assert_string_equal(c.http.version, d.http.version);
+    assert_int_equal(c.shutdown_grace_ns, d.shutdown_grace_ns);
+    assert_int_equal(c.log_level, d.log_level);
+    assert_int_equal(c.storage.retention_ns, d.storage.retention_ns);
+    assert_int_equal(c.storage.partition_duration_ns, d.storage.partition_duration_ns);
+    assert_int_equal(c.storage.fsync, d.storage.fsync);
+    assert_int_equal(c.storage.compaction_max_bytes_per_sec,
+                     d.storage.compaction_max_bytes_per_sec);
+    assert_int_equal(c.ndatabases, 0);
+    assert_int_equal(c.ingest_max_pending_bytes, d.ingest_max_pending_bytes);
+    assert_string_equal(c.tcp.database, d.tcp.database);
+    assert_null(c.tcp.retention_policy);
+    assert_int_equal(c.tcp.precision, d.tcp.precision);
+    assert_string_equal(c.udp.database, d.udp.database);
+    assert_null(c.udp.retention_policy);
+    assert_int_equal(c.udp.precision, d.udp.precision);
+    assert_int_equal(c.udp.read_buffer_bytes, d.udp.read_buffer_bytes);
+    assert_int_equal(c.query.max_series, d.query.max_series);
+    assert_int_equal(c.query.max_points_scanned, d.query.max_points_scanned);
+    assert_int_equal(c.query.max_buckets, d.query.max_buckets);
+    assert_int_equal(c.query.timeout_ns, d.query.timeout_ns);
+    assert_int_equal(c.auth_enabled, d.auth_enabled);
+    assert_int_equal(c.internal_enabled, d.internal_enabled);
+    assert_int_equal(c.internal_interval_ns, d.internal_interval_ns);
+    config_fini(&d);
     config_fini(&c);
 
     static const char *const examples[] = { "full.yaml", "minimal.yaml" };
