@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Line protocol out of points: the canonical series key, field
+ * de-duplication and the serialiser used by `nightjar dump` and the
+ * round-trip fuzz target.
+ *
+ * Escaping mirrors the parser's unescaping per element (spec section 1.3):
+ * the measurement escapes ',' and ' '; tag keys, tag values and field keys
+ * escape ',', '=' and ' ', field keys also '"'; string values escape '"'
+ * and '\'.  Other bytes,
+ * backslashes included, are written as they are, because the parser keeps
+ * a backslash that does not precede one of its element's special bytes.
+ * That leaves a few names with no spelling InfluxDB would read back (see
+ * representable()); the serialiser refuses them with ERR_INVAL rather than
+ * write a line that means something else.
+ */
+#include "ingest/lp.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int lp_series_key(const struct lp_point *pt, struct buf *out)
+{
+    if (pt->key_is_sorted)
+        return buf_append_sv(out, pt->raw_key);
+    int rc = buf_append_sv(out, pt->raw_measurement);
+    for (size_t i = 0; i < pt->ntags && !rc; i++) {
+        rc = buf_append_char(out, ',');
+        if (!rc)
+            rc = buf_append_sv(out, pt->tags[i].raw);
+    }
+    return rc;
+}
+
+int lp_point_dedup_fields(struct lp_point *pt, size_t *conflict)
+{
+    struct lp_field *f = pt->fields;
+    size_t n = pt->nfields;
+    for (size_t j = 1; j < n; j++) {
+        for (size_t i = 0; i < j; i++) {
+            if (f[i].type != f[j].type && sv_eq(f[i].key, f[j].key)) {
+                if (conflict)
+                    *conflict = j;
+                return ERR_TYPE;
+            }
+        }
+    }
+    size_t keep = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool later = false;
+        for (size_t j = i + 1; j < n && !later; j++)
+            later = sv_eq(f[i].key, f[j].key);
+        if (!later)
+            f[keep++] = f[i];
+    }
+    pt->nfields = keep;
+    pt->has_dup_fields = false;
+    return 0;
+}
+
+enum elem { E_MEAS, E_TAG, E_FKEY };
+
+static bool special(enum elem k, char c)
+{
+    if (c == ',' || c == ' ')
+        return true;
+    if (c == '=')
+        return k != E_MEAS;
+    return k == E_FKEY && c == '"';
+}
+
+/* A name can be written when it is non-empty, does not end in a backslash
+ * (the separator after it would read as escaped), every run of backslashes
+ * before a special byte has even length (InfluxDB's forward-skipping
+ * scanners would otherwise pair the last backslash with the escape we add),
+ * and every '\n' follows an odd run of backslashes (which makes the line
+ * scanner skip it; the backslashes stay part of the name).
+ * The measurement must also not start with a byte that makes the line blank
+ * or a comment. */
+static bool representable(enum elem k, struct sv s)
+{
+    if (s.n == 0 || s.p[s.n - 1] == '\\')
+        return false;
+    if (k == E_MEAS && (s.p[0] == '#' || s.p[0] == '\t' || s.p[0] == '\0'))
+        return false;
+    size_t run = 0;
+    for (size_t i = 0; i < s.n; i++) {
+        char c = s.p[i];
+        if (c == '\\') {
+            run++;
+            continue;
+        }
+        if (special(k, c) && (run & 1))
+            return false;
+        if (c == '\n' && !(run & 1))
+            return false;
+        run = 0;
+    }
+    return true;
+}
+
+static int put_name(struct buf *out, enum elem k, struct sv s)
+{
+    int rc = 0;
+    size_t from = 0;
+    for (size_t i = 0; i < s.n && !rc; i++) {
+        if (!special(k, s.p[i]))
+            continue;
+        rc = buf_append(out, s.p + from, i - from);
+        if (!rc)
+            rc = buf_append_char(out, '\\');
+        from = i;
+    }
+    if (!rc)
+        rc = buf_append(out, s.p + from, s.n - from);
+    return rc;
+}
+
+static int put_string(struct buf *out, struct sv s)
+{
+    int rc = buf_append_char(out, '"');
+    size_t from = 0;
+    for (size_t i = 0; i < s.n && !rc; i++) {
+        if (s.p[i] != '"' && s.p[i] != '\\')
+            continue;
+        rc = buf_append(out, s.p + from, i - from);
+        if (!rc)
+            rc = buf_append_char(out, '\\');
+        from = i;
+    }
+    if (!rc)
+        rc = buf_append(out, s.p + from, s.n - from);
+    if (!rc)
+        rc = buf_append_char(out, '"');
+    return rc;
+}
+
+static int put_value(struct buf *out, const struct lp_field *f)
+{
+    char tmp[40];
+    switch (f->type) {
+    case LP_FLOAT: {
+        size_t n = lp_format_f64(f->v.f, tmp, sizeof tmp);
+        return buf_append(out, tmp, n);
+    }
+    case LP_INTEGER:
+        return buf_appendf(out, "%" PRId64 "i", f->v.i);
+    case LP_UNSIGNED:
+        return buf_appendf(out, "%" PRIu64 "u", f->v.u);
+    case LP_BOOLEAN:
+        return buf_append_str(out, f->v.b ? "true" : "false");
+    case LP_STRING:
+        return put_string(out, f->v.s);
+    }
+    return ERR_INVAL;
+}
+
+static bool point_ok(const struct lp_point *pt)
+{
+    if (pt->nfields == 0 || !representable(E_MEAS, pt->measurement))
+        return false;
+    for (size_t i = 0; i < pt->ntags; i++)
+        if (!representable(E_TAG, pt->tags[i].key) || !representable(E_TAG, pt->tags[i].value))
+            return false;
+    for (size_t i = 0; i < pt->nfields; i++) {
+        const struct lp_field *f = &pt->fields[i];
+        if (!representable(E_FKEY, f->key))
+            return false;
+        /* The field set starts after blanks, which swallow these. */
+        if (i == 0 && (f->key.p[0] == '\t' || f->key.p[0] == '\0'))
+            return false;
+        if (f->type == LP_FLOAT && !isfinite(f->v.f))
+            return false;
+        if (f->type < LP_FLOAT || f->type > LP_BOOLEAN)
+            return false;
+    }
+    return true;
+}
+
+int lp_write_point(struct buf *out, const struct lp_point *pt)
+{
+    if (!point_ok(pt))
+        return ERR_INVAL;
+    size_t mark = out->len;
+    int rc = put_name(out, E_MEAS, pt->measurement);
+    for (size_t i = 0; i < pt->ntags && !rc; i++) {
+        rc = buf_append_char(out, ',');
+        if (!rc)
+            rc = put_name(out, E_TAG, pt->tags[i].key);
+        if (!rc)
+            rc = buf_append_char(out, '=');
+        if (!rc)
+            rc = put_name(out, E_TAG, pt->tags[i].value);
+    }
+    for (size_t i = 0; i < pt->nfields && !rc; i++) {
+        rc = buf_append_char(out, i ? ',' : ' ');
+        if (!rc)
+            rc = put_name(out, E_FKEY, pt->fields[i].key);
+        if (!rc)
+            rc = buf_append_char(out, '=');
+        if (!rc)
+            rc = put_value(out, &pt->fields[i]);
+    }
+    if (!rc && pt->has_ts)
+        rc = buf_appendf(out, " %" PRId64, pt->ts_ns);
+    if (!rc)
+        rc = buf_append_char(out, '\n');
+    if (rc) {
+        out->len = mark;
+        if (out->p)
+            out->p[mark] = '\0';
+    }
+    return rc;
+}
