@@ -201,12 +201,23 @@ static int append_body(struct http__framer *f, const void *p, size_t n)
     return 0;
 }
 
+#define GZIP_HEADER_BYTES 10
+
 /* Go's gzip/flate wording for zlib's failures (InfluxDB returns err.Error()). */
 static int gzip_fail(struct http__framer *f)
 {
     const char *m = f->zs.msg ? f->zs.msg : "";
     char msg[96];
-    if (strstr(m, "header") || strstr(m, "compression method"))
+    bool is_header = strstr(m, "header") || strstr(m, "compression method") ||
+                     strstr(m, "flags");
+    if (is_header && f->raw_body_bytes < GZIP_HEADER_BYTES) {
+        /* Go reads the 10-byte header before checking it: a shorter body
+         * is "unexpected EOF", a longer one "invalid header".  Decide once
+         * more bytes or the end of the body arrive (on_body, on_message_complete). */
+        f->gz_bad_header_short = true;
+        return 0;
+    }
+    if (is_header)
         snprintf(msg, sizeof msg, "gzip: invalid header");
     else if (strstr(m, "data check") || strstr(m, "length check"))
         snprintf(msg, sizeof msg, "gzip: invalid checksum");
@@ -238,6 +249,8 @@ static int inflate_some(struct http__framer *f, const char *at, size_t n)
             f->gz_member_done = true;
         else if (rc != Z_OK && !(rc == Z_BUF_ERROR && produced == 0 && f->zs.avail_in == 0))
             return gzip_fail(f);
+        if (f->gz_bad_header_short)
+            return 0;
     }
     return 0;
 }
@@ -248,6 +261,11 @@ static int on_body(http_parser *p, const char *at, size_t n)
     f->raw_body_bytes += n;
     if (f->max_body_bytes && f->raw_body_bytes > f->max_body_bytes)
         return fail(f, 413, true, "Request Entity Too Large");
+    if (f->gz_bad_header_short) {
+        if (f->raw_body_bytes >= GZIP_HEADER_BYTES)
+            return fail(f, 400, true, "gzip: invalid header");
+        return 0;
+    }
     while (n > 0) {
         /* zlib counts in uInt; feed huge pieces in slices. */
         size_t k = n > (1u << 30) ? (1u << 30) : n;
@@ -267,7 +285,7 @@ static int on_message_complete(http_parser *p)
     if (f->is_gzip) {
         if (f->raw_body_bytes == 0)
             return fail(f, 400, true, "EOF");
-        if (!f->gz_member_done)
+        if (!f->gz_member_done || f->gz_bad_header_short)
             return fail(f, 400, true, "unexpected EOF");
     }
     /* Go's ParseForm reads urlencoded bodies of POST, PUT and PATCH. */
@@ -347,6 +365,7 @@ void http__framer_begin(struct http__framer *f, struct http_request *req)
     f->expect_continue = false;
     f->is_gzip = false;
     f->gz_member_done = false;
+    f->gz_bad_header_short = false;
     f->err_status = 0;
     f->err_is_json = false;
     f->err_msg[0] = '\0';
