@@ -1,3 +1,4 @@
 # SPDX-License-Identifier: MIT
 # tsdb unit tests (ctest -R tsdb).
 nj_unit_test(tsdb_head nj_tsdb)
+nj_unit_test(tsdb_wal nj_tsdb nj_common)
