@@ -34,7 +34,8 @@
 
 /* ---- harness ------------------------------------------------------------- */
 
-enum cmd { CMD_NONE, CMD_SHUTDOWN, CMD_CLOSE };
+/* CMD_FORCE: http_server_close; CMD_CLOSE: that, and let the loop exit. */
+enum cmd { CMD_NONE, CMD_SHUTDOWN, CMD_FORCE, CMD_CLOSE };
 
 struct fixture {
     uv_loop_t loop;
@@ -87,7 +88,10 @@ static void on_async(uv_async_t *a)
     pthread_mutex_unlock(&fx->mu);
     if (c == CMD_SHUTDOWN)
         http_server_shutdown(fx->srv, on_done, fx);
+    if (c == CMD_FORCE)
+        http_server_close(fx->srv);
     if (c == CMD_CLOSE) {
+        /* http_server_close is idempotent: CMD_FORCE may have run it. */
         http_server_close(fx->srv);
         uv_close((uv_handle_t *)&fx->async, NULL);
     }
@@ -152,6 +156,7 @@ struct fx_opts {
     size_t max_header_bytes;
     int64_t read_header_timeout_ns;
     int64_t idle_timeout_ns;
+    bool is_fake_clock;
 };
 
 static struct fixture *fx_start(const struct fx_opts *fo)
@@ -160,7 +165,10 @@ static struct fixture *fx_start(const struct fx_opts *fo)
     assert_non_null(fx);
     pthread_mutex_init(&fx->mu, NULL);
     assert_int_equal(uv_loop_init(&fx->loop), 0);
-    clk_init_real(&fx->clock);
+    if (fo && fo->is_fake_clock)
+        clk_init_fake(&fx->clock, 1700000000LL * NS_PER_SEC);
+    else
+        clk_init_real(&fx->clock);
     fx->reg = metrics_registry_new();
     struct http_server_opts o = {
         .listen = { "127.0.0.1:0" },
@@ -651,7 +659,7 @@ static void test_read_header_timeout(void **state)
     }
     int64_t elapsed = now_ms() - t0;
     assert_true(closed);
-    assert_true(elapsed >= 150);
+    assert_true(elapsed >= 190);
     assert_int_equal(c.len, 0); /* no response, just closed */
     client_close(&c);
     fx_stop(fx);
@@ -663,13 +671,15 @@ static void test_idle_timeout(void **state)
     struct fixture *fx = fx_start(&fo);
     struct client c;
     client_open(&c, fx->port);
+    /* Taken before the request, so the idle period (which starts after the
+     * response) lies entirely after t0. */
+    int64_t t0 = now_ms();
     client_sends(&c, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
     struct response r;
     client_read_response(&c, &r, false);
     assert_int_equal(r.status, 200);
-    int64_t t0 = now_ms();
     assert_true(client_wait_closed(&c, 5000));
-    assert_true(now_ms() - t0 >= 150);
+    assert_true(now_ms() - t0 >= 190);
     client_close(&c);
     fx_stop(fx);
 }
@@ -816,6 +826,66 @@ static void test_shutdown_drains(void **state)
     fx_stop(fx);
 }
 
+static void test_force_close_detaches_worker_job(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client c;
+    client_open(&c, fx->port);
+    client_sends(&c, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+    wait_slow_started(fx, 1);
+    send_cmd(fx, CMD_FORCE);
+    /* Closed at once although the handler still runs; the job is freed
+     * when the worker finishes (ASan checks for leaks and use after free). */
+    assert_true(client_wait_closed(&c, 5000));
+    assert_int_equal(c.len, 0);
+    client_close(&c);
+    fx_stop(fx);
+}
+
+static void test_fake_clock_timeouts(void **state)
+{
+    struct fx_opts fo = { .read_header_timeout_ns = 100 * NS_PER_MS, .is_fake_clock = true };
+    struct fixture *fx = fx_start(&fo);
+    struct client c;
+    client_open(&c, fx->port);
+    client_sends(&c, "GET /fast HTTP/1.1\r\nHost: x\r\n");
+    /* Real time passes, the server's clock does not: still open. */
+    assert_false(client_wait_closed(&c, 300));
+    assert_true(clk_advance(&fx->clock, 150 * NS_PER_MS));
+    assert_true(client_wait_closed(&c, 5000));
+    client_close(&c);
+    fx_stop(fx);
+}
+
+static void test_close_after_connection_close(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client c;
+    client_open(&c, fx->port);
+    /* The request after "Connection: close" is never answered. */
+    client_sends(&c, "GET /fast?1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                     "GET /fast?2 HTTP/1.1\r\nHost: x\r\n\r\n");
+    struct response r;
+    client_read_response(&c, &r, false);
+    assert_string_equal(r.body, "fast1");
+    char v[64];
+    assert_string_equal(resp_header(&r, "Connection", v, sizeof v), "close");
+    assert_true(client_wait_closed(&c, 5000));
+    assert_int_equal(c.len, 0);
+    client_close(&c);
+
+    /* A malformed request gets Go's plain 400 and the connection closes. */
+    client_open(&c, fx->port);
+    client_sends(&c, "BLAH\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.body, "400 Bad Request");
+    assert_null(resp_header(&r, "Request-Id", v, sizeof v));
+    assert_true(client_wait_closed(&c, 5000));
+    client_close(&c);
+    fx_stop(fx);
+}
+
 static void test_metrics(void **state)
 {
     struct fixture *fx = fx_start(NULL);
@@ -864,6 +934,9 @@ int main(void)
         cmocka_unit_test(test_405_options_cors),
         cmocka_unit_test(test_slow_worker_does_not_block),
         cmocka_unit_test(test_shutdown_drains),
+        cmocka_unit_test(test_force_close_detaches_worker_job),
+        cmocka_unit_test(test_fake_clock_timeouts),
+        cmocka_unit_test(test_close_after_connection_close),
         cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
