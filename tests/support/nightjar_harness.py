@@ -10,6 +10,8 @@ What the harness provides:
     multiplied by it.
   * free_port(), to_yaml(dict) (a config dict -> YAML text; dotted keys such
     as "http.listen" expand into nested maps).
+  * Influxd: the same for a real InfluxDB 1.x peer (differential tests).
+  * Daemon.metrics() -> Metrics, a parsed /metrics exposition.
   * Daemon: a context manager that writes the config into a temp dir (with
     storage.dir there), starts the binary with stdout+stderr in a log file,
     polls GET /ping until 204 and on exit stops it by pid (SIGTERM, then
@@ -416,16 +418,28 @@ class Daemon:
         self.start_timeout = start_timeout
         self.own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="nightjar-%s-" % name)
-        self.config_path = os.path.join(self.workdir, "nightjar.yaml")
+        self.config_path = os.path.join(self.workdir, self.CONFIG_NAME)
         self.log_path = os.path.join(self.workdir, "daemon.log")
         self.data_dir = os.path.join(self.workdir, "data")
-        base = {"http": {"listen": "%s:%d" % (HOST, self.port)},
-                "storage": {"dir": self.data_dir}}
-        self.config = deep_merge(base, _expand_dotted(config or {}))
+        self.config = deep_merge(self.base_config(), _expand_dotted(config or {}))
         self.proc = None
         self.exit_codes = []
         self._log_fh = None
         _current.append(self)
+
+    CONFIG_NAME = "nightjar.yaml"
+
+    # -- what a subclass for another server overrides
+
+    def base_config(self):
+        return {"http": {"listen": "%s:%d" % (HOST, self.port)},
+                "storage": {"dir": self.data_dir}}
+
+    def render_config(self):
+        return to_yaml(self.config)
+
+    def command(self):
+        return [require_bin(), "--config", self.config_path] + self.args
 
     # -- life cycle
 
@@ -435,12 +449,9 @@ class Daemon:
         if text is None:
             if config is not None:
                 self.config = config
-            text = to_yaml(self.config)
+            text = self.render_config()
         with open(self.config_path, "w") as f:
             f.write(text)
-
-    def command(self):
-        return [require_bin(), "--config", self.config_path] + self.args
 
     def spawn(self):
         """Starts the process without waiting for it to be ready."""
@@ -606,6 +617,12 @@ class Daemon:
         with Conn(self.port, timeout=timeout) as c:
             return c.request(method, path, body, headers)
 
+    def metrics(self):
+        """GET /metrics, parsed (fails unless 200)."""
+        r = self.http("GET", "/metrics")
+        check_eq(r.status, 200, "GET /metrics status")
+        return Metrics(r.body.decode("utf-8"))
+
     # -- process
 
     def rss(self, field="VmRSS"):
@@ -615,6 +632,116 @@ class Daemon:
                 if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
         fail("no %s in /proc/%d/status" % (field, self.proc.pid))
+
+
+# ---------------------------------------------------------------- metrics
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: -?\d+)?$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+class Metrics:
+    """A parsed Prometheus text exposition: samples[(name, labels)] = value
+    with labels a frozenset of (name, value) pairs; types[family] = type."""
+
+    def __init__(self, text):
+        self.text = text
+        self.samples = {}
+        self.types = {}
+        for line in text.splitlines():
+            if line.startswith("# TYPE "):
+                parts = line.split(" ")
+                check(len(parts) == 4, "bad TYPE line %r" % line)
+                self.types[parts[2]] = parts[3]
+                continue
+            if not line or line.startswith("#"):
+                continue
+            m = _SAMPLE.match(line)
+            if not m:
+                fail("unparsable metrics line %r" % line)
+            labels = frozenset(_LABEL.findall(m.group(2) or ""))
+            self.samples[(m.group(1), labels)] = float(m.group(3))
+
+    def get(self, name, default=None, **labels):
+        """The value of the sample with exactly these labels, or default."""
+        return self.samples.get((name, frozenset(labels.items())), default)
+
+    def series(self, name):
+        """[(labels dict, value)] of every sample called name."""
+        return [(dict(l), v) for (n, l), v in self.samples.items() if n == name]
+
+    def names(self):
+        return {n for n, _ in self.samples}
+
+
+# ---------------------------------------------------------------- influxd
+
+INFLUXD_BIN = os.environ.get("INFLUXD_BIN", "") or shutil.which("influxd") or ""
+
+
+def _toml_value(v):
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return json.dumps(str(v))
+
+
+def to_toml(d):
+    """{"section": {"key": value}, "top-level-key": value} -> TOML text (one
+    level of tables, scalar values)."""
+    lines = ["%s = %s" % (k, _toml_value(v)) for k, v in d.items() if not isinstance(v, dict)]
+    for k, v in d.items():
+        if isinstance(v, dict):
+            lines.append("")
+            lines.append("[%s]" % k)
+            lines.extend("  %s = %s" % (kk, _toml_value(vv)) for kk, vv in v.items())
+    return "\n".join(lines) + "\n"
+
+
+class Influxd(Daemon):
+    """A real InfluxDB 1.x (influxd, $INFLUXD_BIN or on PATH) as a peer for
+    differential tests: same life cycle, http() and logs as Daemon, with a
+    TOML config whose every listener is on 127.0.0.1 (HTTP on .port, the
+    RPC bind address on .rpc_port) and every directory in the temp dir.
+
+        with Influxd({"http": {"auth-enabled": True}}) as ref: ...
+    """
+
+    CONFIG_NAME = "influxd.toml"
+
+    def __init__(self, config=None, name="influxd", **kw):
+        self.rpc_port = free_port()
+        kw.setdefault("check_exit", False)
+        kw.setdefault("start_timeout", 30.0)
+        Daemon.__init__(self, None, name=name, **kw)
+        for k, v in (config or {}).items():
+            if isinstance(v, dict):
+                self.config.setdefault(k, {}).update(v)
+            else:
+                self.config[k] = v
+
+    def base_config(self):
+        w = self.workdir
+        return {
+            "reporting-disabled": True,
+            "bind-address": "%s:%d" % (HOST, self.rpc_port),
+            "meta": {"dir": os.path.join(w, "meta")},
+            "data": {"dir": os.path.join(w, "data"), "wal-dir": os.path.join(w, "wal"),
+                     "query-log-enabled": False},
+            "http": {"bind-address": "%s:%d" % (HOST, self.port), "log-enabled": False},
+            "monitor": {"store-enabled": False},
+        }
+
+    def render_config(self):
+        return to_toml(self.config)
+
+    def command(self):
+        if not INFLUXD_BIN:
+            fail("influxd not found (set INFLUXD_BIN)")
+        return [INFLUXD_BIN, "-config", self.config_path]
 
 
 def run_cli(args, timeout=30.0, cwd=None):
