@@ -109,7 +109,6 @@ struct http_conn {
     bool is_continue_sent;
     enum timer_kind timer_kind;
     struct mono_ns deadline;
-    char readbuf[HTTP__READ_BUF_BYTES];
 };
 
 struct http_job {
@@ -293,6 +292,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b);
 
 static void update_reading(struct http_conn *c)
 {
+    if (c->state == CONN_CLOSED)
+        return;
     bool want = (c->state == CONN_READING && !c->is_write_blocked) || c->state == CONN_LINGER;
     if (want == c->is_reading)
         return;
@@ -604,17 +605,27 @@ static void conn_process(struct http_conn *c)
         }
         dispatch(c);
     }
-    if (c->state == CONN_READING && !c->job && c->inbuf.len == 0 && c->timer_kind != TIMER_IDLE)
-        timer_set(c, TIMER_IDLE, s->opts.idle_timeout_ns);
+    if (c->state == CONN_READING && !c->job && c->inbuf.len == 0) {
+        buf_fini(&c->inbuf);
+        if (c->timer_kind != TIMER_IDLE)
+            timer_set(c, TIMER_IDLE, s->opts.idle_timeout_ns);
+    }
     update_reading(c);
 }
 
 /* ---- reading and closing ------------------------------------------------- */
 
+/* Reads land directly in inbuf's spare room.  An idle connection holds no
+ * buffer (conn_process frees it), so thousands of idle keep-alive clients
+ * cost little. */
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
 {
     struct http_conn *c = h->data;
-    *b = uv_buf_init(c->readbuf, sizeof c->readbuf);
+    if (buf_reserve(&c->inbuf, HTTP__READ_BUF_BYTES) != 0) {
+        *b = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS: we close */
+        return;
+    }
+    *b = uv_buf_init(c->inbuf.p + c->inbuf.len, (unsigned)(c->inbuf.cap - c->inbuf.len - 1));
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
@@ -640,10 +651,9 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
     }
     if (c->state != CONN_READING)
         return;
-    if (buf_append(&c->inbuf, b->base, (size_t)nread)) {
-        conn_close(c);
-        return;
-    }
+    /* on_alloc handed out inbuf's spare room; the bytes are already there. */
+    c->inbuf.len += (size_t)nread;
+    c->inbuf.p[c->inbuf.len] = '\0';
     if (c->timer_kind == TIMER_BODY)
         c->deadline = mono_add_ns(now_mono(c->srv), c->srv->opts.idle_timeout_ns);
     conn_process(c);
