@@ -151,6 +151,18 @@ static void h_write(struct http_request *req, struct http_response *resp, void *
     http_response_header(resp, "Content-Type", "application/json");
 }
 
+#define BIG_BODY_BYTES (1 << 20)
+
+/* 1 MiB of a repeated sequence number taken from the query ("?7"). */
+static void h_big(struct http_request *req, struct http_response *resp, void *arg)
+{
+    char c = req->raw_query.n ? req->raw_query.p[0] : '-';
+    assert_int_equal(buf_reserve(&resp->body, BIG_BODY_BYTES), 0);
+    memset(resp->body.p, c, BIG_BODY_BYTES);
+    resp->body.len = BIG_BODY_BYTES;
+    resp->body.p[resp->body.len] = '\0';
+}
+
 struct fx_opts {
     size_t max_body_bytes;
     size_t max_header_bytes;
@@ -188,6 +200,7 @@ static struct fixture *fx_start(const struct fx_opts *fo)
     assert_int_equal(http_server_route(fx->srv, "/slow", "GET", HTTP_ROUTE_WORKER, h_slow, fx), 0);
     assert_int_equal(http_server_route(fx->srv, "/fast", "GET", HTTP_ROUTE_LOOP, h_fast, fx), 0);
     assert_int_equal(http_server_route(fx->srv, "/fastw", "GET", HTTP_ROUTE_WORKER, h_fast, fx), 0);
+    assert_int_equal(http_server_route(fx->srv, "/big", "GET", HTTP_ROUTE_LOOP, h_big, fx), 0);
     assert_int_equal(http_server_route(fx->srv, "/write", "POST", HTTP_ROUTE_WORKER | HTTP_ROUTE_CORS,
                                        h_write, fx),
                      0);
@@ -230,6 +243,19 @@ static void client_open(struct client *c, int port)
     assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* Like client_open with a small receive buffer, so that unread responses
+ * back up into the server quickly. */
+static void client_open_rcvbuf(struct client *c, int port, int rcvbuf)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(c->fd >= 0);
+    assert_int_equal(setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf), 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
 }
 
 static void client_close(struct client *c)
@@ -886,6 +912,58 @@ static void test_close_after_connection_close(void **state)
     fx_stop(fx);
 }
 
+/* Reads one response whose body may exceed struct response; checks every
+ * body byte equals want.  Returns the body length. */
+static size_t client_read_big(struct client *c, char want)
+{
+    int64_t dl = deadline_ms(10000);
+    char *end;
+    while (!(end = c->len ? memmem(c->buf, c->len, "\r\n\r\n", 4) : NULL))
+        assert_true(client_fill(c, dl) > 0);
+    size_t head_n = (size_t)(end - c->buf) + 4;
+    char *cl = memmem(c->buf, head_n, "Content-Length: ", 16);
+    assert_non_null(cl);
+    size_t left = (size_t)strtoul(cl + 16, NULL, 10), total = left;
+    memmove(c->buf, c->buf + head_n, c->len - head_n);
+    c->len -= head_n;
+    while (left > 0) {
+        if (c->len == 0)
+            assert_true(client_fill(c, dl) > 0);
+        size_t k = c->len < left ? c->len : left;
+        for (size_t i = 0; i < k; i++)
+            assert_int_equal(c->buf[i], want);
+        memmove(c->buf, c->buf + k, c->len - k);
+        c->len -= k;
+        left -= k;
+    }
+    return total;
+}
+
+static void test_write_backpressure(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client c;
+    client_open_rcvbuf(&c, fx->port, 64 << 10);
+    /* 20 MiB of responses asked for at once, read only afterwards (more than
+     * the kernel buffers hold): the server stops parsing while its write
+     * queue is full and resumes as the client drains it, answering
+     * everything in order. */
+    char reqs[20 * 64];
+    size_t n = 0;
+    for (int i = 0; i < 20; i++)
+        n += (size_t)snprintf(reqs + n, sizeof reqs - n, "GET /big?%c HTTP/1.1\r\nHost: x\r\n\r\n",
+                              'a' + i);
+    client_send(&c, reqs, n);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(client_read_big(&c, (char)('a' + i)), BIG_BODY_BYTES);
+    struct response r;
+    client_sends(&c, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 200);
+    client_close(&c);
+    fx_stop(fx);
+}
+
 static void test_metrics(void **state)
 {
     struct fixture *fx = fx_start(NULL);
@@ -937,6 +1015,7 @@ int main(void)
         cmocka_unit_test(test_force_close_detaches_worker_job),
         cmocka_unit_test(test_fake_clock_timeouts),
         cmocka_unit_test(test_close_after_connection_close),
+        cmocka_unit_test(test_write_backpressure),
         cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
