@@ -76,11 +76,13 @@ struct http_request {
     uint64_t conn_id;
     char peer[64];            /* "127.0.0.1:51234" */
     char request_id[37];      /* UUID, also sent as Request-Id */
-    struct mono_ns started;
+    struct mono_ns started;   /* when the request's first byte was parsed */
 };
 
 /* The handler fills this in.  status defaults to 200; body is capped only by
- * memory.  Headers added with http_response_header are copied. */
+ * memory.  Headers added with http_response_header are copied.  The server
+ * owns framing: Content-Length (omitted on 204 and 304), Date and Connection
+ * set by a handler are ignored, and HEAD answers carry no body. */
 struct http_response {
     int status;
     struct http_header headers[HTTP_MAX_HEADERS];
@@ -103,7 +105,8 @@ void http_response_header(struct http_response *resp, const char *name, const ch
     __attribute__((format(printf, 3, 4)));
 /* Sets status and an InfluxDB-style JSON error body {"error":"msg"}\n with
  * Content-Type: application/json and X-Influxdb-Error (first 1024 bytes;
- * omitted for 401).  msg is Go-JSON escaped.  Any thread. */
+ * omitted for 401 and 2xx).  msg is Go-JSON escaped.  A previous body is
+ * replaced.  For 401 the caller adds WWW-Authenticate itself.  Any thread. */
 void http_response_error(struct http_response *resp, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -120,19 +123,28 @@ struct http_server_opts {
     size_t nlisten;
     size_t max_body_bytes;          /* 413 above; also the inflated-gzip cap */
     size_t max_header_bytes;        /* 431 above; default 1 MiB when 0 */
-    int64_t read_header_timeout_ns; /* headers must complete within this */
-    int64_t idle_timeout_ns;        /* keep-alive idle limit */
+    int64_t read_header_timeout_ns; /* headers must complete within this after
+                                       the request's first byte (0 = none) */
+    int64_t idle_timeout_ns;        /* keep-alive idle limit; also cuts off a
+                                       body that stalls this long (0 = none) */
     const char *version;            /* X-Influxdb-Version value, borrowed */
     struct metrics_registry *metrics; /* borrowed; may be NULL */
-    const struct clk *clock;        /* borrowed; monotonic time for timeouts */
+    const struct clk *clock;        /* borrowed; monotonic time for timeouts
+                                       (NULL: a real clock) */
 };
 
-/* Creates a server on loop.  Nothing listens until http_server_start. */
+/* Creates a server on loop.  Nothing listens until http_server_start.  *o
+ * is copied, including the listen and version strings; metrics and clock
+ * must outlive the server.  Returns 0, or ERR_INVAL (too many listeners). */
 int http_server_new(uv_loop_t *loop, const struct http_server_opts *o, struct http_server **out,
                     struct err *e);
 /* Registers a handler for an exact path.  methods: comma-separated list
- * ("GET,HEAD"); a request with another method gets 405 with Allow.  Call
- * before http_server_start. */
+ * ("GET,HEAD"); a request with another method gets 405 with Allow (the
+ * methods sorted, plus OPTIONS on HTTP_ROUTE_CORS routes).  Returns 0, or
+ * ERR_INVAL for a path not starting with '/', a duplicate path or more than
+ * 16 methods.  arg is borrowed for the server's lifetime; a WORKER handler
+ * gets it on a pool thread, so it must be safe to share.  Call before
+ * http_server_start. */
 int http_server_route(struct http_server *s, const char *path, const char *methods,
                       unsigned flags, http_handler_cb fn, void *arg);
 /* Binds and listens on every address; ERR_IO with e naming the address. */
