@@ -447,14 +447,15 @@ static int fast_line(struct lp_parser *p, const char *s, struct lp_point *out)
         uint64_t v = 0;
         while (q < end && is_digit(*q))
             v = v * 10 + (uint64_t)(*q++ - '0');
+        /* 19 digits fit the accumulator; the range check follows. */
         size_t nd = (size_t)(q - d);
-        if (nd == 0 || nd > 18)
+        if (nd == 0 || nd > 19 || v > (uint64_t)INT64_MAX + neg)
             return 0;
         while (q < end && *q == ' ')
             q++;
         if (q < end && *q != '\n')
             return 0;
-        if (!scale_time(neg ? -(int64_t)v : (int64_t)v,
+        if (!scale_time(neg ? (int64_t)(0 - v) : (int64_t)v,
                         lp_precision_ns(p->precision), &ts))
             return 0;
         has_ts = true;
