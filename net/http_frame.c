@@ -90,6 +90,8 @@ static int commit_header(struct http__framer *f)
 static int on_header_field(http_parser *p, const char *at, size_t n)
 {
     struct http__framer *f = framer_of(p);
+    if (f->is_headers_done) /* chunked trailer: counted, not kept (Go's req.Trailer) */
+        return count_header_bytes(f, n + 4);
     if (f->in_value && commit_header(f))
         return -1;
     /* ": " and CRLF of each line count too. */
@@ -105,6 +107,8 @@ static int on_header_value(http_parser *p, const char *at, size_t n)
     struct http__framer *f = framer_of(p);
     if (count_header_bytes(f, n))
         return -1;
+    if (f->is_headers_done)
+        return 0;
     if (buf_append(&f->value, at, n))
         return fail(f, 431, false, "431 Request Header Fields Too Large");
     f->in_value = true;

@@ -175,6 +175,53 @@ static void test_framer_form_and_chunked(void **state)
     }
 }
 
+static void test_framer_headers_edge_cases(void **state)
+{
+    /* An empty value must not glue two header names together; trailers of a
+     * chunked body are not request headers; duplicates keep their order. */
+    static const char in[] = "POST /w HTTP/1.1\r\nX-Empty:\r\nX-Next: v\r\nX-Dup: 1\r\n"
+                             "X-Dup: 2\r\nTransfer-Encoding: chunked\r\n\r\n"
+                             "1\r\na\r\n0\r\nX-Trailer: t\r\n\r\n";
+    for (size_t step = 0; step <= 1; step++) {
+        struct framed f;
+        size_t used;
+        assert_int_equal(frame(&f, in, sizeof in - 1, 0, 100, step, &used), HTTP__FRAME_DONE);
+        assert_int_equal(f.req.nheaders, 5);
+        const struct sv *h = http_request_header(&f.req, "X-Empty");
+        assert_non_null(h);
+        assert_int_equal(h->n, 0);
+        h = http_request_header(&f.req, "x-next");
+        assert_non_null(h);
+        assert_sv(*h, "v");
+        h = http_request_header(&f.req, "X-Dup");
+        assert_sv(*h, "1");
+        assert_null(http_request_header(&f.req, "X-Trailer"));
+        assert_sv(buf_sv(&f.req.body), "a");
+        framed_fini(&f);
+    }
+    /* More than HTTP_MAX_HEADERS headers: 431. */
+    char many[4096];
+    size_t n = (size_t)snprintf(many, sizeof many, "GET / HTTP/1.1\r\n");
+    for (int i = 0; i <= HTTP_MAX_HEADERS; i++)
+        n += (size_t)snprintf(many + n, sizeof many - n, "X-H%d: v\r\n", i);
+    n += (size_t)snprintf(many + n, sizeof many - n, "\r\n");
+    struct framed f;
+    size_t used;
+    assert_int_equal(frame(&f, many, n, 0, 100, 0, &used), HTTP__FRAME_ERROR);
+    assert_int_equal(f.fr.err_status, 431);
+    framed_fini(&f);
+    /* Absolute-form target and an encoded path. */
+    static const char abs[] = "GET http://h:8086/a%20b?x=1 HTTP/1.1\r\nHost: h\r\n\r\n";
+    assert_int_equal(frame(&f, abs, sizeof abs - 1, 0, 100, 0, &used), HTTP__FRAME_DONE);
+    assert_sv(f.req.path, "/a b");
+    assert_sv(f.req.raw_query, "x=1");
+    framed_fini(&f);
+    static const char badpath[] = "GET /a%zz HTTP/1.1\r\n\r\n";
+    assert_int_equal(frame(&f, badpath, sizeof badpath - 1, 0, 100, 0, &used), HTTP__FRAME_ERROR);
+    assert_int_equal(f.fr.err_status, 400);
+    framed_fini(&f);
+}
+
 static void test_framer_limits(void **state)
 {
     struct framed f;
@@ -354,6 +401,7 @@ int main(void)
         cmocka_unit_test(test_parse_query),
         cmocka_unit_test(test_framer_get_and_lookup),
         cmocka_unit_test(test_framer_form_and_chunked),
+        cmocka_unit_test(test_framer_headers_edge_cases),
         cmocka_unit_test(test_framer_limits),
         cmocka_unit_test(test_framer_gzip),
         cmocka_unit_test(test_response_head),
