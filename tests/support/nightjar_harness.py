@@ -398,6 +398,22 @@ def send_in_background(conn, data):
 
 # ---------------------------------------------------------------- daemon
 
+try:
+    import ctypes
+    _libc = ctypes.CDLL(None, use_errno=True)
+except (ImportError, OSError):
+    _libc = None
+
+
+def _die_with_parent():
+    """In the child before exec: ask Linux to SIGKILL it when the test
+    process dies, so a test killed by ctest's timeout leaves no daemon
+    holding ports and data dirs."""
+    if _libc is not None:
+        PR_SET_PDEATHSIG = 1
+        _libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
 class Daemon:
     """One nightjar process.
 
@@ -464,7 +480,7 @@ class Daemon:
         self._log_fh.flush()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=self._log_fh, stderr=subprocess.STDOUT,
-                                     cwd=self.workdir)
+                                     cwd=self.workdir, preexec_fn=_die_with_parent)
         _alive.add(self)
         return self.proc
 
@@ -768,6 +784,9 @@ def run(ns):
     """Runs every test_* function of the calling module in definition order
     and exits with 0 (all passed) or 1."""
     require_bin()
+    # SIGTERM (ctest, a user) ends the run through exit, so atexit still
+    # kills the daemons.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     selected = sys.argv[1:]
     tests = [(k, v) for k, v in ns.items() if k.startswith("test_") and callable(v)]
     if selected:
