@@ -787,6 +787,12 @@ static void test_write_fuzz_seeds(void **state)
         { "flip-middle", 0, img.len, (int)offs[2] + 30 },
         { "flip-middle-repair", 2, img.len, (int)offs[2] + 30 },
         { "raw-no-header", 1, img.len, -1 },
+        { "full-append", 4, img.len, -1 },
+        { "torn-append", 4, offs[3] + 7, -1 },
+        { "flip-repair-append", 6, img.len, (int)offs[1] + 3 },
+        { "fixcrc-full", 8, img.len, -1 },
+        { "fixcrc-flip-payload", 8, img.len, (int)offs[2] + TSDB__WAL_REC_HDR + 4 },
+        { "fixcrc-flip-repair", 10, img.len, (int)offs[4] + TSDB__WAL_REC_HDR + 9 },
     };
     for (size_t i = 0; i < sizeof seeds / sizeof seeds[0]; i++) {
         struct buf s;

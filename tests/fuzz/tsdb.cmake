@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: MIT
+# tsdb fuzz targets; corpora in tests/fuzz/corpus/<name>/.
+nj_fuzz_target(tsdb_wal_replay nj_tsdb)
