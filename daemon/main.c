@@ -20,6 +20,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/strparse.h"
+#include "common/xalloc.h"
 #include "daemon/config.h"
 #include "daemon/server.h"
 
@@ -218,12 +219,7 @@ int main(int argc, char **argv)
         .fake_clock_start_ns = cli.fake_clock_start_ns,
         .has_test_endpoints = cli.has_test_endpoints,
     };
-    struct server *s = calloc(1, sizeof *s);
-    if (!s) {
-        config_fini(&cfg);
-        fprintf(stderr, "nightjar: out of memory\n");
-        return 1;
-    }
+    struct server *s = xcalloc(1, sizeof *s);
     rc = server_init(s, &o, &cfg, &e);
     if (rc == 0)
         rc = server_start(s, &e);

@@ -10,7 +10,7 @@ import time
 import zlib
 
 from nightjar_harness import (MULT, ConnectionClosed, Daemon, build_request, check, check_eq,
-                              run, send_in_background, wait_until)
+                              run, send_in_background)
 
 MiB = 1 << 20
 
@@ -146,6 +146,27 @@ def test_read_header_timeout():
             check(elapsed >= 0.8, "cut off too early (%.2fs < 1s timeout)" % elapsed)
             check(elapsed < 1 + 4 * MULT, "cut off too late (%.2fs)" % elapsed)
         check_eq(d.http("GET", "/ping").status, 204, "daemon still answers")
+
+
+def test_idle_timeout():
+    with Daemon({"http.idle_timeout": "1s"}) as d:
+        with d.conn(timeout=30) as c:
+            check_eq(c.request("GET", "/ping").status, 204, "ping")
+            t0 = time.monotonic()
+            end = t0 + 1 + 4 * MULT
+            closed = False
+            while not closed and time.monotonic() < end:
+                closed = c.is_closed(0.1)
+            elapsed = time.monotonic() - t0
+            check(closed, "idle keep-alive connection still open after %.1fs (idle_timeout 1s)" %
+                  elapsed)
+            check(elapsed >= 0.8, "idle connection closed after %.2fs (< 1s)" % elapsed)
+        # A connection that keeps talking is not idle.
+        with d.conn(timeout=30) as c:
+            for _ in range(4):
+                check_eq(c.request("GET", "/ping").status, 204, "busy keep-alive ping")
+                time.sleep(0.4)  # pacing below the idle timeout, not a wait for state
+            check_eq(c.request("GET", "/ping").status, 204, "still open after 1.6s of use")
 
 
 def test_gzip_bomb_bounded():

@@ -129,5 +129,23 @@ def test_sighup_bad_config_keeps_running():
         check_eq(d.http("GET", "/ping").status, 204, "daemon answers after a restart-only change")
 
 
+def test_sighup_applies_shutdown_grace():
+    with Daemon({"shutdown_grace": "60s"}, args=TEST_FLAGS) as d:
+        d.config["shutdown_grace"] = "1s"
+        d.write_config()
+        d.signal(signal.SIGHUP)
+        d.wait_log(r'msg="config reloaded" changed=shutdown_grace old=1m new=1s')
+        with d.conn(timeout=60) as c:
+            c.send(build_request("GET", "/debug/sleep?d=60s"))
+            d.wait_log(r'msg="debug sleep started"')
+            t0 = time.monotonic()
+            d.signal(signal.SIGTERM)
+            code = d.wait_exit(20)
+            check_eq(code, 0, "exit status")
+            check(time.monotonic() - t0 < 1 + 4 * MULT,
+                  "the reloaded 1s grace was not used (%.1fs)" % (time.monotonic() - t0))
+        d.wait_log(r'msg="forcing shutdown" reason=grace_expired')
+
+
 if __name__ == "__main__":
     run(globals())
