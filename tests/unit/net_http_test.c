@@ -998,9 +998,94 @@ static void test_metrics(void **state)
     fx_stop(fx);
 }
 
+static void test_listeners(void **state)
+{
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct http_server_opts o = {
+        .listen = { "127.0.0.1:0", "[::1]:0" },
+        .nlisten = 2,
+        .version = "1.8.10",
+    };
+    struct http_server *s = NULL;
+    struct err e = { 0 };
+    assert_int_equal(http_server_new(&loop, &o, &s, &e), 0);
+    assert_int_equal(http_server_route(s, "/fast", "GET", HTTP_ROUTE_LOOP, h_fast, NULL), 0);
+    assert_int_equal(http_server_route(s, "/fast", "POST", HTTP_ROUTE_LOOP, h_fast, NULL), ERR_INVAL);
+    assert_int_equal(http_server_route(s, "fast", "GET", HTTP_ROUTE_LOOP, h_fast, NULL), ERR_INVAL);
+    int rc = http_server_start(s, &e);
+    bool has_v6 = rc == 0;
+    if (rc != 0) {
+        /* No IPv6 loopback on this machine: the error names the address. */
+        assert_int_equal(rc, ERR_IO);
+        assert_non_null(strstr(e.msg, "[::1]:0"));
+        http_server_free(s);
+        o.nlisten = 1;
+        assert_int_equal(http_server_new(&loop, &o, &s, &e), 0);
+        assert_int_equal(http_server_start(s, &e), 0);
+    }
+    int port4 = http_server_port(s, 0);
+    assert_true(port4 > 0);
+    assert_int_equal(http_server_port(s, 5), -1);
+    if (has_v6)
+        assert_true(http_server_port(s, 1) > 0);
+
+    /* A second server on the same IPv4 port fails with ERR_IO naming it. */
+    char addr[64];
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port4);
+    struct http_server_opts o2 = { .listen = { addr }, .nlisten = 1, .version = "1.8.10" };
+    struct http_server *s2 = NULL;
+    assert_int_equal(http_server_new(&loop, &o2, &s2, &e), 0);
+    err_clear(&e);
+    assert_int_equal(http_server_start(s2, &e), ERR_IO);
+    assert_int_equal(e.code, ERR_IO);
+    assert_non_null(strstr(e.msg, addr));
+    /* Freed at once after a failed start; its handles close on the loop. */
+    http_server_free(s2);
+
+    static const char *const bad[] = { "nonsense", "127.0.0.1:99999", "[::1", "host.example:80" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct http_server_opts ob = { .listen = { bad[i] }, .nlisten = 1 };
+        assert_int_equal(http_server_new(&loop, &ob, &s2, &e), 0);
+        err_clear(&e);
+        assert_int_equal(http_server_start(s2, &e), ERR_IO);
+        assert_non_null(strstr(e.msg, bad[i]));
+        http_server_free(s2);
+    }
+
+    http_server_close(s);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_int_equal(http_server_connections(s), 0);
+    http_server_free(s);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void on_done_flag(void *arg)
+{
+    *(bool *)arg = true;
+}
+
+static void test_shutdown_without_connections(void **state)
+{
+    uv_loop_t loop;
+    assert_int_equal(uv_loop_init(&loop), 0);
+    struct http_server_opts o = { .listen = { "127.0.0.1:0" }, .nlisten = 1 };
+    struct http_server *s = NULL;
+    assert_int_equal(http_server_new(&loop, &o, &s, NULL), 0);
+    assert_int_equal(http_server_start(s, NULL), 0);
+    bool is_done = false;
+    http_server_shutdown(s, on_done_flag, &is_done);
+    assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+    assert_true(is_done);
+    http_server_free(s);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_listeners),
+        cmocka_unit_test(test_shutdown_without_connections),
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_pipelining_in_order),
