@@ -5,7 +5,9 @@
  *   lp_bench [-r repeats] [-s] [-k] FILE
  *
  * Reads FILE (line protocol, e.g. from shared/bench/gen_lp.py) into memory
- * and parses it `repeats` times (default 5), reporting the best pass.  Each
+ * and parses it `repeats` times (default 5), reporting the best pass by
+ * thread CPU time (the machine is shared, so wall time is also printed but
+ * is noisy).  Each
  * pass is what the write path pays before touching storage: tokenising,
  * unescaping, number conversion, and the canonical series key of every
  * point built into a reused buffer.  -s forces the faithful (slow) path,
@@ -22,10 +24,10 @@
 #include "common/buf.h"
 #include "ingest/lp.h"
 
-static double now_s(void)
+static double now_s(clockid_t clk)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clk, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -79,12 +81,12 @@ int main(int argc, char **argv)
         p.flags |= LP_FORCE_SLOW;
     struct buf key;
     buf_init(&key, 0);
-    double best = 1e30;
+    double best = 1e30, best_cpu = 1e30;
     uint64_t lines = 0, fields = 0, errors = 0, sink = 0;
     for (int r = 0; r < repeats; r++) {
         lp_parser_reset(&p, body, len, 1704067200000000000LL);
         lines = fields = errors = 0;
-        double t0 = now_s();
+        double t0 = now_s(CLOCK_MONOTONIC), c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
         struct lp_point pt;
         int rc;
         while ((rc = lp_next(&p, &pt, NULL)) != 0) {
@@ -101,16 +103,19 @@ int main(int argc, char **argv)
                     sink += key.len;
             }
         }
-        double dt = now_s() - t0;
+        double dt = now_s(CLOCK_MONOTONIC) - t0, dc = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
         if (dt < best)
             best = dt;
+        if (dc < best_cpu)
+            best_cpu = dc;
     }
-    printf("%s: %.1f MB in %.3f s (best of %d): %.0f MB/s, %.2f M lines/s, %.1f M fields/s, "
-           "%llu errors%s%s [sink %llu]\n",
-           argv[optind], (double)len / 1e6, best, repeats, (double)len / 1e6 / best,
-           (double)lines / 1e6 / best, (double)fields / 1e6 / best,
-           (unsigned long long)errors, slow ? " (faithful path)" : "",
-           no_key ? " (no key)" : "", (unsigned long long)sink);
+    printf("%s: %.1f MB, best of %d: %.0f MB/s on CPU time (%.3f s), %.0f MB/s wall; "
+           "%.2f M lines/s, %.1f M fields/s (CPU time), %llu errors%s%s [sink %llu]\n",
+           argv[optind], (double)len / 1e6, repeats, (double)len / 1e6 / best_cpu, best_cpu,
+           (double)len / 1e6 / best, (double)lines / 1e6 / best_cpu,
+           (double)fields / 1e6 / best_cpu, (unsigned long long)errors,
+           slow ? " (faithful path)" : "", no_key ? " (no key)" : "",
+           (unsigned long long)sink);
     buf_fini(&key);
     lp_parser_fini(&p);
     free(body);

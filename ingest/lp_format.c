@@ -25,13 +25,24 @@ int lp_series_key(const struct lp_point *pt, struct buf *out)
 {
     if (pt->key_is_sorted)
         return buf_append_sv(out, pt->raw_key);
-    int rc = buf_append_sv(out, pt->raw_measurement);
-    for (size_t i = 0; i < pt->ntags && !rc; i++) {
-        rc = buf_append_char(out, ',');
-        if (!rc)
-            rc = buf_append_sv(out, pt->tags[i].raw);
+    /* Same length as the raw key: one reservation, then plain copies. */
+    size_t n = pt->raw_measurement.n;
+    for (size_t i = 0; i < pt->ntags; i++)
+        n += 1 + pt->tags[i].raw.n;
+    int rc = buf_reserve(out, n);
+    if (rc)
+        return rc;
+    char *o = out->p + out->len;
+    memcpy(o, pt->raw_measurement.p, pt->raw_measurement.n);
+    o += pt->raw_measurement.n;
+    for (size_t i = 0; i < pt->ntags; i++) {
+        *o++ = ',';
+        memcpy(o, pt->tags[i].raw.p, pt->tags[i].raw.n);
+        o += pt->tags[i].raw.n;
     }
-    return rc;
+    out->len += n;
+    out->p[out->len] = '\0';
+    return 0;
 }
 
 int lp_point_dedup_fields(struct lp_point *pt, size_t *conflict)

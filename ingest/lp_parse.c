@@ -35,6 +35,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "common/xalloc.h"
 #include "ingest/lp_int.h"
@@ -173,14 +176,22 @@ static int sv_cmp(struct sv a, struct sv b)
     return a.n < b.n ? -1 : a.n > b.n;
 }
 
+/* Compares the escaped keys of two tags (keys are never empty). */
+static inline int tag_cmp(const struct lp_tag *a, const struct lp_tag *b)
+{
+    unsigned char x = (unsigned char)a->raw.p[0], y = (unsigned char)b->raw.p[0];
+    if (x != y)
+        return x < y ? -1 : 1;
+    return sv_cmp(sv_make(a->raw.p, a->raw_key_len), sv_make(b->raw.p, b->raw_key_len));
+}
+
 /* Sorts tags by escaped key (insertion sort: tags usually arrive sorted).
  * Returns false when two keys are equal. */
 static bool sort_tags(struct lp_tag *t, size_t n, bool *was_sorted)
 {
     *was_sorted = true;
     for (size_t i = 1; i < n; i++) {
-        struct sv ki = sv_make(t[i].raw.p, t[i].raw_key_len);
-        int c = sv_cmp(sv_make(t[i - 1].raw.p, t[i - 1].raw_key_len), ki);
+        int c = tag_cmp(&t[i - 1], &t[i]);
         if (c < 0)
             continue;
         if (c == 0)
@@ -189,7 +200,7 @@ static bool sort_tags(struct lp_tag *t, size_t n, bool *was_sorted)
         struct lp_tag tmp = t[i];
         size_t j = i;
         while (j > 0) {
-            c = sv_cmp(sv_make(t[j - 1].raw.p, t[j - 1].raw_key_len), ki);
+            c = tag_cmp(&t[j - 1], &tmp);
             if (c == 0)
                 return false;
             if (c < 0)
@@ -253,6 +264,74 @@ static const unsigned char cls[256] = {
     ['\\'] = C_BAD, ['"'] = C_BAD, ['\n'] = C_BAD,
 };
 
+/* First byte in [q, end) that is one of , space = \\ " \n, or end.  Names
+ * are short, so one 16-byte compare usually covers a whole token. */
+static inline const char *next_special(const char *q, const char *end)
+{
+#if defined(__SSE2__)
+    const __m128i comma = _mm_set1_epi8(','), space = _mm_set1_epi8(' '),
+                  eq = _mm_set1_epi8('='), bs = _mm_set1_epi8('\\'),
+                  quote = _mm_set1_epi8('"'), nl = _mm_set1_epi8('\n');
+    while (end - q >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+        __m128i m = _mm_or_si128(
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, space)),
+                         _mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, bs))),
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, nl)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask)
+            return q + __builtin_ctz(mask);
+        q += 16;
+    }
+#endif
+    while (q < end && !cls[(unsigned char)*q])
+        q++;
+    return q;
+}
+
+static const uint64_t pow10_u64[9] = { 1, 10, 100, 1000, 10000, 100000, 1000000,
+                                       10000000, 100000000 };
+
+/* Value of eight digit values (0..9, first in the lowest byte). */
+static inline uint64_t swar8(uint64_t v)
+{
+    v = v * 10 + (v >> 8);
+    return (((v & 0x000000FF000000FFull) * (100 + (1000000ull << 32))) +
+            (((v >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32)))) >> 32;
+}
+
+/* Folds the run of decimal digits at q into *man and *nd (8 at a time
+ * while that cannot overflow) and returns the byte after the run.  Once
+ * *nd passes 19 the caller gives the value to the faithful path, so the
+ * accumulator may then wrap. */
+static inline const char *scan_digits(const char *q, const char *end, uint64_t *man, int *nd)
+{
+    while (end - q >= 8 && *nd <= 11) {
+        uint64_t x;
+        memcpy(&x, q, 8);
+        uint64_t bad = ((x & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull) |
+                       (((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) ^
+                        0x3030303030303030ull);
+        int k = bad ? __builtin_ctzll(bad) >> 3 : 8;
+        if (k == 0)
+            return q;
+        /* Borrows from non-digit bytes only run upwards, into the bytes
+         * the shift drops. */
+        uint64_t v = (x - 0x3030303030303030ull) << ((8 - k) * 8);
+        *man = *man * pow10_u64[k] + swar8(v);
+        *nd += k;
+        q += k;
+        if (k < 8)
+            return q;
+    }
+    while (q < end && is_digit(*q)) {
+        *man = *man * 10 + (uint64_t)(*q - '0');
+        (*nd)++;
+        q++;
+    }
+    return q;
+}
+
 /* Scans a number value at *pp (first byte is a digit, '-' or '.').  On
  * success sets the field's type and value and *pp to the byte after it. */
 static bool fast_number(const char **pp, const char *end, struct lp_field *f)
@@ -265,21 +344,14 @@ static bool fast_number(const char **pp, const char *end, struct lp_field *f)
     }
     uint64_t man = 0;
     int nd = 0, nfrac = 0;
-    while (q < end && is_digit(*q)) {
-        man = man * 10 + (uint64_t)(*q - '0');
-        q++;
-        nd++;
-    }
+    q = scan_digits(q, end, &man, &nd);
     bool dot = false;
     if (q < end && *q == '.') {
         dot = true;
         q++;
-        while (q < end && is_digit(*q)) {
-            man = man * 10 + (uint64_t)(*q - '0');
-            q++;
-            nd++;
-            nfrac++;
-        }
+        int before = nd;
+        q = scan_digits(q, end, &man, &nd);
+        nfrac = nd - before;
     }
     /* 19 digits cannot overflow the accumulator. */
     if (nd == 0 || nd > 19)
@@ -366,23 +438,21 @@ static bool fast_bool(const char **pp, const char *end, struct lp_field *f)
 static int fast_line(struct lp_parser *p, const char *s, struct lp_point *out)
 {
     const char *end = p->buf + p->len;
-    const char *q = s;
-    while (q < end && !(cls[(unsigned char)*q] & (C_CS | C_BAD)))
-        q++;
+    const char *q = next_special(s, end);
+    while (q < end && *q == '=') /* ordinary in a measurement */
+        q = next_special(q + 1, end);
     if (q == s || q >= end || (cls[(unsigned char)*q] & C_BAD))
         return 0;
     out->raw_measurement = sv_make(s, (size_t)(q - s));
     size_t ntags = 0;
     while (*q == ',') {
         const char *k = ++q;
-        while (q < end && !cls[(unsigned char)*q])
-            q++;
+        q = next_special(q, end);
         if (q == k || q >= end || *q != '=')
             return 0;
         const char *ke = q++;
         const char *v = q;
-        while (q < end && !cls[(unsigned char)*q])
-            q++;
+        q = next_special(q, end);
         if (q == v || q >= end || (cls[(unsigned char)*q] & (C_EQ | C_BAD)))
             return 0;
         if (ntags == p->tags_cap && grow_tags(p))
@@ -407,8 +477,7 @@ static int fast_line(struct lp_parser *p, const char *s, struct lp_point *out)
     size_t nfields = 0;
     for (;;) {
         const char *k = q;
-        while (q < end && !cls[(unsigned char)*q])
-            q++;
+        q = next_special(q, end);
         if (q == k || q + 1 >= end || *q != '=')
             return 0;
         if (nfields == p->fields_cap && grow_fields(p))
@@ -443,12 +512,10 @@ static int fast_line(struct lp_parser *p, const char *s, struct lp_point *out)
         bool neg = *q == '-';
         if (neg)
             q++;
-        const char *d = q;
         uint64_t v = 0;
-        while (q < end && is_digit(*q))
-            v = v * 10 + (uint64_t)(*q++ - '0');
+        int nd = 0;
+        q = scan_digits(q, end, &v, &nd);
         /* 19 digits fit the accumulator; the range check follows. */
-        size_t nd = (size_t)(q - d);
         if (nd == 0 || nd > 19 || v > (uint64_t)INT64_MAX + neg)
             return 0;
         while (q < end && *q == ' ')
