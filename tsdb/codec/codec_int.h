@@ -55,7 +55,7 @@ enum {
     CODEC__IS_NKINDS
 };
 /* Values per miniblock in the _MB sequence kinds. */
-#define CODEC__MB 128
+#define CODEC__MB 64
 /* Float block codec ids. */
 enum {
     CODEC__F_RAW = 0,
@@ -294,6 +294,8 @@ void codec__decimal_decode(struct codec_ctx *c, struct cur *cu, size_t n,
                            double *out);
 /* Gorilla XOR stream over bit patterns. */
 void codec__xor_encode(struct wr *w, const uint64_t *bits, size_t n);
+/* Exact size in bytes codec__xor_encode() would write, without writing. */
+size_t codec__xor_size(const uint64_t *bits, size_t n);
 void codec__xor_decode(struct cur *cu, size_t n, uint64_t *out);
 
 /* ------------------------------------------------------------ block.c */

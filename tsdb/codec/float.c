@@ -13,8 +13,9 @@
  *   BITS      the bit patterns as an integer sequence (intseq.c): a random
  *             walk of full-precision floats with a stable exponent packs its
  *             deltas in about as many bits as the walk has entropy, below XOR
- *   XOR       float_xor.c, Gorilla; computed for every block, so a block is
- *             never bigger than Gorilla XOR plus the 4-byte header
+ *   XOR       float_xor.c, Gorilla; its exact size is computed for every
+ *             block, so a block is never bigger than Gorilla XOR plus the
+ *             4-byte header
  *   RAW       8 bytes a value
  */
 #include "tsdb/codec/codec_int.h"
@@ -80,8 +81,11 @@ int codec_encode_float(struct codec_ctx *c, const double *v, size_t n,
         trial.len = 0;
         codec__intseq_put(&trial, bits, n, false, c->is);
         keep_smaller(&best, &id, &trial, CODEC__F_BITS);
-        codec__xor_encode(&trial, bits, n);
-        keep_smaller(&best, &id, &trial, CODEC__F_XOR);
+        /* Sizing the XOR stream is cheaper than writing it. */
+        if (codec__xor_size(bits, n) < best.len) {
+            codec__xor_encode(&trial, bits, n);
+            keep_smaller(&best, &id, &trial, CODEC__F_XOR);
+        }
     }
     return codec__finish(c, CODEC_KIND_FLOAT, id, n, best.p, best.len, out, e);
 }

@@ -77,6 +77,30 @@ void codec__xor_encode(struct wr *w, const uint64_t *bits, size_t n)
         wr_u8(w, (unsigned)(b.acc << (8 - b.nacc)) & 0xff);
 }
 
+size_t codec__xor_size(const uint64_t *bits, size_t n)
+{
+    if (n == 0)
+        return 0;
+    size_t nbits = 64;
+    unsigned pl = 65, pt = 0;
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = bits[i] ^ bits[i - 1];
+        if (x == 0) {
+            nbits += 1;
+            continue;
+        }
+        unsigned l = (unsigned)__builtin_clzll(x), t = (unsigned)__builtin_ctzll(x);
+        if (pl <= 64 && l >= pl && t >= pt) {
+            nbits += 2 + 64 - pl - pt;
+        } else {
+            nbits += 2 + 12 + 64 - l - t;
+            pl = l;
+            pt = t;
+        }
+    }
+    return (nbits + 7) / 8;
+}
+
 struct br {
     const uint8_t *p;
     size_t len;    /* bytes */

@@ -18,9 +18,9 @@
  *          jittered timestamps cost only their jitter
  *   RLE    runs of equal values
  *   FOR_MB, DELTA_MB  the same residuals as FOR and DELTA, but cut into
- *          miniblocks of 128 with their own ref, g and w, so that a spike
+ *          miniblocks of 64 with their own ref, g and w, so that a spike
  *          or a random walk crossing into a wider binade only widens its
- *          own miniblock
+ *          own miniblock; each ref is stored relative to the previous one
  *   RAW    8 bytes each
  *
  * The encoder computes each candidate's exact size (min/max plus a GCD pass
@@ -96,16 +96,18 @@ static void for_plan(const uint64_t *r, size_t m, bool is_unsigned,
     f->w = codec__bit_width(range / g);
 }
 
-static size_t for_cost(const struct forp *f, size_t m)
+/* The reference is stored relative to base: 0 for a lone frame, the
+ * previous frame's reference inside miniblocks. */
+static size_t for_cost(const struct forp *f, size_t m, uint64_t base)
 {
-    return svarint_len(f->ref) + uvarint_len(f->g) + 1 +
+    return svarint_len(f->ref - base) + uvarint_len(f->g) + 1 +
            codec__packed_size(m, f->w);
 }
 
 static void for_write(struct wr *w, const uint64_t *r, size_t m,
-                      const struct forp *f, uint64_t *tmp)
+                      const struct forp *f, uint64_t *tmp, uint64_t base)
 {
-    wr_svarint(w, f->ref);
+    wr_svarint(w, f->ref - base);
     wr_uvarint(w, f->g);
     wr_u8(w, f->w);
     if (f->w == 0)
@@ -121,25 +123,26 @@ static void for_write(struct wr *w, const uint64_t *r, size_t m,
     codec__pack(w, tmp, m, f->w);
 }
 
-static void for_read(struct cur *c, size_t m, uint64_t *out)
+/* Returns the frame's reference (for the next miniblock). */
+static uint64_t for_read(struct cur *c, size_t m, uint64_t *out, uint64_t base)
 {
-    uint64_t ref = cur_svarint(c, "truncated FOR reference");
+    uint64_t ref = base + cur_svarint(c, "truncated FOR reference");
     uint64_t g = cur_uvarint(c, "truncated FOR divisor");
     unsigned w = cur_u8(c, "truncated FOR width");
     if (c->is_bad)
-        return;
+        return 0;
     if (g == 0) {
         cur_fail(c, "FOR divisor is 0");
-        return;
+        return 0;
     }
     if (w > 64) {
         cur_fail(c, "FOR bit width above 64");
-        return;
+        return 0;
     }
     size_t nb = codec__packed_size(m, w);
     const uint8_t *src = cur_take(c, nb, "packed values truncated");
     if (!src)
-        return;
+        return 0;
     codec__unpack(src, nb, m, w, out);
     if (g == 1) {
         for (size_t i = 0; i < m; i++)
@@ -148,17 +151,20 @@ static void for_read(struct cur *c, size_t m, uint64_t *out)
         for (size_t i = 0; i < m; i++)
             out[i] = ref + out[i] * g;
     }
+    return ref;
 }
 
 /* Miniblocks: consecutive FOR frames over CODEC__MB values each. */
 static size_t mb_cost(const uint64_t *r, size_t m, bool is_unsigned)
 {
     size_t cost = 0;
+    uint64_t base = 0;
     for (size_t at = 0; at < m; at += CODEC__MB) {
         size_t k = m - at < CODEC__MB ? m - at : CODEC__MB;
         struct forp f;
         for_plan(r + at, k, is_unsigned, &f);
-        cost += for_cost(&f, k);
+        cost += for_cost(&f, k, base);
+        base = f.ref;
     }
     return cost;
 }
@@ -166,18 +172,21 @@ static size_t mb_cost(const uint64_t *r, size_t m, bool is_unsigned)
 static void mb_write(struct wr *w, const uint64_t *r, size_t m,
                      bool is_unsigned, uint64_t *tmp)
 {
+    uint64_t base = 0;
     for (size_t at = 0; at < m; at += CODEC__MB) {
         size_t k = m - at < CODEC__MB ? m - at : CODEC__MB;
         struct forp f;
         for_plan(r + at, k, is_unsigned, &f);
-        for_write(w, r + at, k, &f, tmp);
+        for_write(w, r + at, k, &f, tmp, base);
+        base = f.ref;
     }
 }
 
 static void mb_read(struct cur *c, size_t m, uint64_t *out)
 {
+    uint64_t base = 0;
     for (size_t at = 0; at < m && !c->is_bad; at += CODEC__MB)
-        for_read(c, m - at < CODEC__MB ? m - at : CODEC__MB, out + at);
+        base = for_read(c, m - at < CODEC__MB ? m - at : CODEC__MB, out + at, base);
 }
 
 static size_t rle_runs(const uint64_t *v, size_t n)
@@ -231,7 +240,7 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
     uint64_t step = 0;
 
     for_plan(v, n, is_unsigned, &fp[CODEC__IS_FOR]);
-    size_t cost = for_cost(&fp[CODEC__IS_FOR], n);
+    size_t cost = for_cost(&fp[CODEC__IS_FOR], n, 0);
     if (n > 0 && cost < best_cost) {
         best = CODEC__IS_FOR;
         best_cost = cost;
@@ -240,7 +249,7 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
         for (size_t i = 1; i < n; i++)
             d[i - 1] = v[i] - v[i - 1];
         for_plan(d, n - 1, false, &fp[CODEC__IS_DELTA]);
-        cost = svarint_len(v[0]) + for_cost(&fp[CODEC__IS_DELTA], n - 1);
+        cost = svarint_len(v[0]) + for_cost(&fp[CODEC__IS_DELTA], n - 1, 0);
         if (cost < best_cost) {
             best = CODEC__IS_DELTA;
             best_cost = cost;
@@ -252,7 +261,7 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
             dd[i - 1] = d[i] - d[i - 1];
         for_plan(dd, n - 2, false, &fp[CODEC__IS_DOD]);
         cost = svarint_len(v[0]) + svarint_len(d[0]) +
-               for_cost(&fp[CODEC__IS_DOD], n - 2);
+               for_cost(&fp[CODEC__IS_DOD], n - 2, 0);
         if (cost < best_cost) {
             best = CODEC__IS_DOD;
             best_cost = cost;
@@ -265,7 +274,7 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
             gr[i - 1] = v[i] - v[0] - (uint64_t)i * step;
         for_plan(gr, n - 1, false, &fp[CODEC__IS_GRID]);
         cost = svarint_len(v[0]) + svarint_len(step) +
-               for_cost(&fp[CODEC__IS_GRID], n - 1);
+               for_cost(&fp[CODEC__IS_GRID], n - 1, 0);
         if (cost < best_cost) {
             best = CODEC__IS_GRID;
             best_cost = cost;
@@ -301,21 +310,21 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
             wr_u64(w, v[i]);
         break;
     case CODEC__IS_FOR:
-        for_write(w, v, n, &fp[best], tmp);
+        for_write(w, v, n, &fp[best], tmp, 0);
         break;
     case CODEC__IS_DELTA:
         wr_svarint(w, v[0]);
-        for_write(w, d, n - 1, &fp[best], tmp);
+        for_write(w, d, n - 1, &fp[best], tmp, 0);
         break;
     case CODEC__IS_DOD:
         wr_svarint(w, v[0]);
         wr_svarint(w, d[0]);
-        for_write(w, dd, n - 2, &fp[best], tmp);
+        for_write(w, dd, n - 2, &fp[best], tmp, 0);
         break;
     case CODEC__IS_GRID:
         wr_svarint(w, v[0]);
         wr_svarint(w, step);
-        for_write(w, gr, n - 1, &fp[best], tmp);
+        for_write(w, gr, n - 1, &fp[best], tmp, 0);
         break;
     case CODEC__IS_RLE:
         rle_write(w, v, n, runs);
@@ -355,7 +364,7 @@ void codec__intseq_decode(struct cur *c, unsigned kind, size_t n,
         return;
     }
     case CODEC__IS_FOR:
-        for_read(c, n, out);
+        for_read(c, n, out, 0);
         return;
     case CODEC__IS_DELTA: {
         if (n < 2) {
@@ -363,7 +372,7 @@ void codec__intseq_decode(struct cur *c, unsigned kind, size_t n,
             return;
         }
         uint64_t acc = cur_svarint(c, "truncated first value");
-        for_read(c, n - 1, out + 1);
+        for_read(c, n - 1, out + 1, 0);
         out[0] = acc;
         for (size_t i = 1; i < n; i++) {
             acc += out[i];
@@ -378,7 +387,7 @@ void codec__intseq_decode(struct cur *c, unsigned kind, size_t n,
         }
         uint64_t acc = cur_svarint(c, "truncated first value");
         uint64_t delta = cur_svarint(c, "truncated first delta");
-        for_read(c, n - 2, out + 2);
+        for_read(c, n - 2, out + 2, 0);
         out[0] = acc;
         acc += delta;
         out[1] = acc;
@@ -396,7 +405,7 @@ void codec__intseq_decode(struct cur *c, unsigned kind, size_t n,
         }
         uint64_t first = cur_svarint(c, "truncated first value");
         uint64_t step = cur_svarint(c, "truncated grid step");
-        for_read(c, n - 1, out + 1);
+        for_read(c, n - 1, out + 1, 0);
         out[0] = first;
         for (size_t i = 1; i < n; i++)
             out[i] += first + (uint64_t)i * step;
