@@ -132,7 +132,7 @@ static int set_target(struct http__framer *f)
     r->target = arena_sv_dup(r->arena, t);
     struct sv path = SV_NULL, query = SV_NULL;
     if (t.n == 1 && t.p[0] == '*') {
-        path = t;
+        path = r->target;
     } else {
         struct http_parser_url u;
         http_parser_url_init(&u);
@@ -152,6 +152,7 @@ static int set_target(struct http__framer *f)
         return fail(f, 400, false, "400 Bad Request");
     dec[dn] = '\0';
     r->path = sv_make(dec, (size_t)dn);
+    r->raw_path = path;
     r->raw_query = query.p ? query : sv_make(r->target.p + r->target.n, 0);
     int np = http_parse_query(r->arena, r->raw_query, &r->params, HTTP__MAX_PARAMS);
     if (np < 0)

@@ -58,6 +58,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/strparse.h"
 #include "common/xalloc.h"
@@ -67,6 +68,7 @@
 #define HTTP__MAX_WRITE_QUEUE_BYTES (4 * 1024 * 1024)
 #define HTTP__LINGER_NS (2 * NS_PER_SEC)
 #define HTTP__MAX_METHODS 16
+#define HTTP__WARN_BUCKETS 64
 
 struct http_route {
     char *path;
@@ -152,7 +154,7 @@ struct http_server {
     bool is_shutting_down;
     void (*done)(void *arg);
     void *done_arg;
-    struct log_ratelimit warn_rl;
+    struct log_ratelimit warn_rl[HTTP__WARN_BUCKETS];
     struct metric_family *m_requests;
     struct metric_family *m_duration;
     struct metric *m_open;
@@ -190,9 +192,15 @@ static void make_request_id(struct http_server *s, char out[37])
              (uint32_t)(b >> 48), (uint64_t)(b & 0xffffffffffffULL));
 }
 
-static bool client_warn_allowed(struct http_server *s)
+/* Client-caused warnings are rate-limited per client address: the peer's
+ * IP (port stripped) picks one of HTTP__WARN_BUCKETS limiters, so one noisy
+ * client cannot flood the log and, collisions aside, cannot silence others. */
+static bool client_warn_allowed(struct http_conn *c)
 {
-    return log_ratelimit_allow(&s->warn_rl, now_mono(s).ns, 10, 10 * NS_PER_SEC, NULL);
+    const char *end = strrchr(c->peer, ':');
+    size_t n = end ? (size_t)(end - c->peer) : strlen(c->peer);
+    struct log_ratelimit *rl = &c->srv->warn_rl[hash_bytes(c->peer, n) % HTTP__WARN_BUCKETS];
+    return log_ratelimit_allow(rl, now_mono(c->srv).ns, 5, 10 * NS_PER_SEC, NULL);
 }
 
 static void maybe_done(struct http_server *s)
@@ -250,7 +258,7 @@ static void on_timer(uv_timer_t *t)
         timer_arm_at(c, c->deadline);
         return;
     }
-    if (c->timer_kind == TIMER_HEADER && client_warn_allowed(c->srv))
+    if (c->timer_kind == TIMER_HEADER && client_warn_allowed(c))
         log_warn("net", "msg=\"read header timeout\" conn=%" PRIu64 " peer=%s", c->id, c->peer);
     else
         log_debug("net", "msg=\"%s timeout\" conn=%" PRIu64 " peer=%s", timer_name(c->timer_kind),
@@ -500,7 +508,7 @@ static void dispatch(struct http_conn *c)
     struct http_request *req = &j->req;
     struct http_response *resp = &j->resp;
     j->body_wire_bytes = c->fr.raw_body_bytes;
-    const struct http_route *r = find_route(s, req->path);
+    const struct http_route *r = find_route(s, req->raw_path);
     j->route = r;
     if (!r) {
         http__response_plain(resp, 404, "404 page not found");
@@ -550,7 +558,7 @@ static void answer_frame_error(struct http_conn *c)
     struct http_response *resp = &j->resp;
     j->body_wire_bytes = f->raw_body_bytes;
     if (f->is_headers_done)
-        j->route = find_route(s, req->path);
+        j->route = find_route(s, req->raw_path);
     if (f->err_is_json) {
         http_response_error(resp, f->err_status, "%s", f->err_msg);
     } else {
@@ -563,7 +571,7 @@ static void answer_frame_error(struct http_conn *c)
         add_cors(req, resp);
     else
         resp->no_common_headers = true;
-    if (client_warn_allowed(s))
+    if (client_warn_allowed(c))
         log_warn("net", "msg=\"bad request\" conn=%" PRIu64 " peer=%s status=%d err=\"%s\"", c->id,
                  c->peer, f->err_status, f->err_msg);
     finish_request(c, j, true);

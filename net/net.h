@@ -64,6 +64,8 @@ struct http_request {
     struct sv target;         /* raw request target: "/query?q=..." */
     struct sv path;           /* decoded path, without the query string */
     struct sv raw_query;      /* undecoded query string, no '?' */
+    struct sv raw_path;       /* undecoded path; routes match on it, as
+                                 InfluxDB's router matches URL.EscapedPath() */
     struct http_header headers[HTTP_MAX_HEADERS];
     size_t nheaders;
     struct http_param *params; /* decoded URL query parameters, in order */

@@ -448,6 +448,13 @@ static void test_not_found(void **state)
     assert_string_equal(resp_header(&r, "X-Influxdb-Version", v, sizeof v), "1.8.10");
     assert_null(resp_header(&r, "Request-Id", v, sizeof v));
     assert_null(resp_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    /* Routes match the path as sent (InfluxDB's router uses EscapedPath). */
+    client_sends(&c, "GET /f%61st HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 404);
+    client_sends(&c, "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 404);
     client_close(&c);
     fx_stop(fx);
 }

@@ -214,6 +214,7 @@ static void test_framer_headers_edge_cases(void **state)
     static const char abs[] = "GET http://h:8086/a%20b?x=1 HTTP/1.1\r\nHost: h\r\n\r\n";
     assert_int_equal(frame(&f, abs, sizeof abs - 1, 0, 100, 0, &used), HTTP__FRAME_DONE);
     assert_sv(f.req.path, "/a b");
+    assert_sv(f.req.raw_path, "/a%20b");
     assert_sv(f.req.raw_query, "x=1");
     framed_fini(&f);
     static const char badpath[] = "GET /a%zz HTTP/1.1\r\n\r\n";
