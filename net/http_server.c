@@ -601,7 +601,9 @@ static void conn_process(struct http_conn *c)
             answer_frame_error(c);
             break;
         }
-        if (c->fr.is_headers_done && c->timer_kind == TIMER_HEADER)
+        /* Headers complete: from now on only a stalled body is cut off
+         * (TIMER_BODY, pushed back by every read in on_read). */
+        if (c->fr.is_headers_done && c->timer_kind != TIMER_BODY)
             timer_set(c, TIMER_BODY, s->opts.idle_timeout_ns);
         if (rc == HTTP__FRAME_MORE) {
             if (c->fr.expect_continue && c->fr.is_headers_done && !c->is_continue_sent) {
