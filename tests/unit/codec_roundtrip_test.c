@@ -638,6 +638,60 @@ static void test_stats(void **state)
     assert_true(us.sum == 10 && !us.is_sum_overflow);
 }
 
+/* Format stability: these bytes are the version-1 layout of FORMAT.md.  If
+ * an encoder change alters them, the change needs a format version bump
+ * (or a deliberate encoder choice change documented there). */
+static void expect_hex(const struct buf *b, const char *hex)
+{
+    char got[512];
+    size_t k = 0;
+    for (size_t i = 0; i < b->len && k + 3 < sizeof got; i++)
+        k += (size_t)snprintf(got + k, sizeof got - k, "%02x", (unsigned char)b->p[i]);
+    got[k] = '\0';
+    assert_string_equal(got, hex);
+}
+
+static void test_golden_bytes(void **state)
+{
+    struct fixture *f = *state;
+    struct err e;
+    static const int64_t ts[5] = { 1704067200000000000ll, 1704067210000000000ll,
+                                   1704067220000000000ll, 1704067230000000000ll,
+                                   1704067240000000000ll };
+    buf_reset(&f->out);
+    assert_int_equal(codec_encode_time(f->c, ts, 5, &f->out, NULL, &e), 0);
+    /* time, delta-for, n=5; v0; FOR ref 10 s, g 1, w 0 */
+    expect_hex(&f->out, "010205008080a896e08588a62f8090dfc04a0100");
+
+    const double fl[6] = { 12.5, 12.75, -0.0, 13.0, NAN, 12.25 };
+    buf_reset(&f->out);
+    assert_int_equal(codec_encode_float(f->c, fl, 6, &f->out, NULL, &e), 0);
+    expect_hex(&f->out, "020506004029000000000000d0038086014ec02a47fa48ff42");
+    double fgot[N];
+    size_t m;
+    assert_int_equal(codec_decode_float(f->c, (const uint8_t *)f->out.p, f->out.len, fgot, &m, &e), 0);
+    assert_int_equal(m, 6);
+    assert_memory_equal(fgot, fl, sizeof fl);
+
+    const uint8_t bo[10] = { 1, 0, 1, 1, 0, 0, 0, 1, 1, 1 };
+    buf_reset(&f->out);
+    assert_int_equal(codec_encode_bool(f->c, bo, 10, &f->out, &e), 0);
+    expect_hex(&f->out, "05000a008d03"); /* bits, LSB first */
+
+    const struct sv s[4] = { SV_LIT("ok"), SV_LIT("crit"), SV_LIT("ok"), SV_LIT("ok") };
+    buf_reset(&f->out);
+    assert_int_equal(codec_encode_str(f->c, s, 4, &f->out, &e), 0);
+    /* plain; lengths as FOR ref 2, g 2, w 1, bits 0100; then the bytes */
+    expect_hex(&f->out, "0600040001040201026f6b637269746f6b6f6b");
+
+    /* Decoding handwritten bytes: int rle, n=5: runs 2: (7 x3) (-1 x2). */
+    static const uint8_t rle[] = { 0x03, 0x05, 0x05, 0x00, 0x02, 0x0e, 0x03, 0x0f, 0x02 };
+    int64_t igot[N];
+    assert_int_equal(codec_decode_int(f->c, rle, sizeof rle, igot, &m, &e), 0);
+    assert_int_equal(m, 5);
+    assert_true(igot[0] == 7 && igot[2] == 7 && igot[3] == -1 && igot[4] == -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -652,6 +706,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_zstd_layer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_and_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_golden_bytes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
