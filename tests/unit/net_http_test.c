@@ -714,6 +714,15 @@ static void test_idle_timeout(void **state)
     assert_true(client_wait_closed(&c, 5000));
     assert_true(now_ms() - t0 >= 190);
     client_close(&c);
+
+    /* A body that stalls for idle_timeout is cut off too (no response). */
+    client_open(&c, fx->port);
+    t0 = now_ms();
+    client_sends(&c, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+    assert_true(client_wait_closed(&c, 5000));
+    assert_true(now_ms() - t0 >= 190);
+    assert_int_equal(c.len, 0);
+    client_close(&c);
     fx_stop(fx);
 }
 
