@@ -11,7 +11,9 @@ What the harness provides:
   * free_port(), to_yaml(dict) (a config dict -> YAML text; dotted keys such
     as "http.listen" expand into nested maps).
   * Influxd: the same for a real InfluxDB 1.x peer (differential tests).
-  * Daemon.metrics() -> Metrics, a parsed /metrics exposition.
+  * Daemon.metrics() -> Metrics, a parsed /metrics exposition;
+    Daemon.write() / .query() for the InfluxDB API (Daemon and Influxd).
+  * WebhookSink (a recording HTTP receiver), send_udp().
   * Daemon: a context manager that writes the config into a temp dir (with
     storage.dir there), starts the binary with stdout+stderr in a log file,
     polls GET /ping until 204 and on exit stops it by pid (SIGTERM, then
@@ -633,6 +635,47 @@ class Daemon:
         with Conn(self.port, timeout=timeout) as c:
             return c.request(method, path, body, headers)
 
+    # -- InfluxDB API shortcuts (work on Daemon and Influxd alike)
+
+    def write(self, lines, db="db", precision=None, rp=None, headers=None, gzip=False):
+        """POST /write with line protocol (str, bytes or a list of lines).
+        Returns the Response; 204 is success."""
+        if isinstance(lines, (list, tuple)):
+            lines = "\n".join(lines)
+        body = lines.encode() if isinstance(lines, str) else lines
+        params = {"db": db}
+        if precision:
+            params["precision"] = precision
+        if rp:
+            params["rp"] = rp
+        hs = dict(headers or {})
+        if gzip:
+            import zlib
+            c = zlib.compressobj(6, zlib.DEFLATED, 31)
+            body = c.compress(body) + c.flush()
+            hs["Content-Encoding"] = "gzip"
+        return self.http("POST", "/write", body, hs, params=params)
+
+    def query(self, q, db=None, method="POST", epoch=None, check_ok=True, **params):
+        """/query with q; returns the decoded JSON.  POST sends a form body
+        (as Grafana does), GET puts q in the URL.  check_ok fails unless the
+        status is 200."""
+        p = {"q": q}
+        if db:
+            p["db"] = db
+        if epoch:
+            p["epoch"] = epoch
+        p.update(params)
+        enc = urllib.parse.urlencode(p)
+        if method == "GET":
+            r = self.http("GET", "/query?" + enc)
+        else:
+            r = self.http("POST", "/query", enc,
+                          {"Content-Type": "application/x-www-form-urlencoded"})
+        if check_ok:
+            check_eq(r.status, 200, "%s /query %r (body %r)" % (method, q, r.body[:300]))
+        return r.json()
+
     def metrics(self):
         """GET /metrics, parsed (fails unless 200)."""
         r = self.http("GET", "/metrics")
@@ -758,6 +801,94 @@ class Influxd(Daemon):
         if not INFLUXD_BIN:
             fail("influxd not found (set INFLUXD_BIN)")
         return [INFLUXD_BIN, "-config", self.config_path]
+
+
+# ---------------------------------------------------------------- sinks
+
+class WebhookSink:
+    """An HTTP server on 127.0.0.1 (own thread) that records every request,
+    for alert notifications and other outgoing calls.
+
+        with WebhookSink() as sink:
+            ... configure sink.url ...
+            reqs = sink.wait_for(1, timeout=10)   # [Request]
+
+    status: the answer it gives (change .status at any time to simulate a
+    failing receiver)."""
+
+    class Request:
+        def __init__(self, method, path, headers, body):
+            self.method, self.path, self.headers, self.body = method, path, headers, body
+
+        def json(self):
+            return json.loads(self.body.decode("utf-8"))
+
+        def __repr__(self):
+            return "<Request %s %s %r>" % (self.method, self.path, self.body[:200])
+
+    def __init__(self, status=200):
+        import http.server
+        self.status = status
+        self.requests = []
+        self.cond = threading.Condition()
+        sink = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _any(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                with sink.cond:
+                    sink.requests.append(WebhookSink.Request(
+                        self.command, self.path, dict(self.headers.items()), body))
+                    sink.cond.notify_all()
+                self.send_response(sink.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_POST = do_PUT = do_GET = do_DELETE = _any
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = "http://%s:%d" % (HOST, self.port)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait_for(self, n, timeout=10.0):
+        """Waits until at least n requests arrived; returns a copy of the
+        list."""
+        end = deadline(timeout)
+        with self.cond:
+            while len(self.requests) < n:
+                left = end - time.monotonic()
+                if left <= 0:
+                    fail("webhook sink got %d requests, wanted %d within %.1fs" %
+                         (len(self.requests), n, timeout * MULT))
+                self.cond.wait(left)
+            return list(self.requests)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def send_udp(port, data, host=HOST):
+    """One UDP datagram (line protocol listeners)."""
+    if isinstance(data, str):
+        data = data.encode()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(data, (host, port))
 
 
 def run_cli(args, timeout=30.0, cwd=None):
