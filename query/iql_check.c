@@ -4,7 +4,7 @@
  * (they arrive inside a 200 answer, not as parse errors).  The order of the
  * checks follows influxd's query compiler, so a statement with several
  * problems reports the same one:
- *   1. GROUP BY dimensions: time() arguments, one time() at most;
+ *   1. GROUP BY dimensions: tags, regexes, * and one time(interval[, offset]);
  *   2. each field in turn (function names, argument counts and kinds,
  *      transformations that need an aggregate or a GROUP BY interval);
  *   3. at least one non-time field;
@@ -239,7 +239,7 @@ static int compile_call(struct chk *c, const struct iql_expr *x)
             return rc;
         if (a[1]->kind != IQL_EXPR_INTEGER)
             return fail(c, "expected integer argument in sample()");
-        if (a[1]->i <= 1)
+        if (a[1]->i <= 0)
             return fail(c, "sample window must be greater than 1, got %lld", (long long)a[1]->i);
         return field_arg(c, x, a[0]);
     }
@@ -334,18 +334,31 @@ static int compile_expr(struct chk *c, const struct iql_expr *x, bool top)
 
 static int check_dims(struct chk *c, const struct iql_select *s)
 {
-    bool seen_time = false;
+    char t[128];
     for (size_t i = 0; i < s->ndims; i++) {
         const struct iql_expr *d = s->dims[i];
-        if (d->kind != IQL_EXPR_CALL || !name_is(d, "time"))
+        switch (d->kind) {
+        case IQL_EXPR_VARREF:
+            if (sv_case_eq(d->ref.name, "time"))
+                return fail(c, "time() is a function and expects at least one argument");
             continue;
-        if (seen_time)
-            return fail(c, "multiple time dimensions not allowed");
-        seen_time = true;
+        case IQL_EXPR_WILDCARD:
+        case IQL_EXPR_REGEX:
+            continue;
+        case IQL_EXPR_CALL:
+            break;
+        default:
+            return fail(c, "only time and tag dimensions allowed");
+        }
+        if (!name_is(d, "time"))
+            return fail(c, "only time() calls allowed in dimensions");
         if (d->call.nargs < 1 || d->call.nargs > 2)
             return fail(c, "time dimension expected 1 or 2 arguments");
         if (d->call.args[0]->kind != IQL_EXPR_DURATION)
             return fail(c, "time dimension must have duration argument");
+        /* influxd only notices a second time() once the first is non-zero */
+        if (c->interval_ns != 0)
+            return fail(c, "multiple time dimensions not allowed");
         c->interval_ns = d->call.args[0]->dur_ns;
         if (d->call.nargs == 2) {
             const struct iql_expr *o = d->call.args[1];
@@ -354,6 +367,8 @@ static int check_dims(struct chk *c, const struct iql_select *s)
                     return fail(c, "time dimension offset function must be now()");
                 if (o->call.nargs != 0)
                     return fail(c, "time dimension offset now() function requires no arguments");
+            } else if (o->kind == IQL_EXPR_STRING) {
+                return fail(c, "invalid time dimension offset: %s", expr_text(o, t, sizeof t));
             } else if (o->kind != IQL_EXPR_DURATION) {
                 return fail(c, "time dimension offset must be duration or now()");
             }
