@@ -67,6 +67,9 @@ struct http__framer {
     char err_msg[256];
 };
 
+/* The framer functions run on any thread; one framer has one owner (a
+ * connection on the loop, or the fuzz target). */
+
 /* Makes http-parser's own header limit (a process global, 80 KiB by default)
  * large enough that ours decides.  Idempotent; any thread before parsing. */
 void http__framer_global_init(void);
@@ -82,13 +85,15 @@ void http__framer_begin(struct http__framer *f, struct http_request *req);
  * the next begin(). */
 int http__framer_feed(struct http__framer *f, const char *p, size_t n, size_t *used);
 
-/* Serialises the status line and headers of resp (plus the common headers)
- * into out.  is_routed: add Request-Id/X-Request-Id.  Returns 0 or ERR_*. */
+/* Serialises the status line and headers of resp plus the common headers
+ * (X-Influxdb-*, Date, Content-Length except on 1xx/204/304, Connection, and
+ * Request-Id/X-Request-Id unless resp->no_common_headers) into out.  The
+ * body is not written.  Returns 0 or ERR_NOMEM.  Any thread. */
 struct http__head_opts {
     const char *version;   /* X-Influxdb-Version */
     const char *request_id; /* NULL: no Request-Id headers */
     int64_t wall_ns;       /* for Date */
-    bool is_head;          /* HEAD request: no body, keep Content-Length */
+    bool is_head;          /* HEAD request (the caller drops the body) */
     bool is_closing;       /* Connection: close */
     bool is_http10_keep_alive; /* HTTP/1.0 keep-alive: Connection: keep-alive */
 };
