@@ -443,6 +443,14 @@ static void test_float_shapes(void **state)
     v[9] = 0.1 + 0.2; /* not a short decimal */
     assert_int_equal(roundtrip_float(f, v, N), CODEC__F_DECIMAL);
     assert_true(f->out.len < 4 + 60 + N * 12 / 8);
+    /* Mostly 2 decimals, 1 % with 3: e = 2 plus exceptions beats e = 3. */
+    codec_ctx_set_zstd_level(f->c, 0);
+    for (size_t i = 0; i < N; i++)
+        v[i] = i % 100 == 7 ? (double)(int64_t)(rnd() % 100000) / 1000.0 + 0.0005
+                            : (double)(int64_t)(rnd() % 100000) / 100.0;
+    assert_int_equal(roundtrip_float(f, v, N), CODEC__F_DECIMAL);
+    assert_int_equal((uint8_t)f->out.p[CODEC__HDR_LEN], 2);
+    codec_ctx_set_zstd_level(f->c, 1);
 }
 
 static void test_bool_and_presence(void **state)

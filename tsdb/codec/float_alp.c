@@ -14,8 +14,8 @@
  * few cycles per value but makes every short decimal exact: strtod returns
  * the double nearest to 1234/100, and so does 1234.0 / 100.0.
  *
- * Exponent search: on a sample of about 32 values, the smallest e that makes
- * the most samples exact.  Integers left in exception slots take the
+ * Exponent search: on a sample of about 32 values, the e with the smallest
+ * estimated size (exceptions at 10 bytes, exact values at the FOR width).  Integers left in exception slots take the
  * previous exact value so that delta coding stays narrow.
  *
  * Payload (FORMAT.md "Float: decimal"): u8 e, uvarint nexc, nexc x u16
@@ -58,17 +58,32 @@ bool codec__decimal_encode(struct codec_ctx *c, struct wr *w, const double *v,
     size_t step = n >= 32 ? n / 32 : 1, nsample = 0;
     for (size_t i = 0; i < n; i += step)
         nsample++;
+    /* Estimated bits on the sample: 80 per exception plus the FOR width of
+     * the exact integers for each of them.  A larger e only widens the
+     * integers, so the search stops at the first e where all are exact. */
     unsigned best_e = 0;
-    size_t best_ok = 0;
-    for (unsigned e = 0; e <= DEC_MAX_E && best_ok < nsample; e++) {
+    size_t best_ok = 0, best_bits = SIZE_MAX;
+    for (unsigned e = 0; e <= DEC_MAX_E; e++) {
         size_t ok = 0;
-        int64_t d;
-        for (size_t i = 0; i < n; i += step)
-            ok += dec_try(v[i], e, &d);
-        if (ok > best_ok) {
+        int64_t d, lo = INT64_MAX, hi = INT64_MIN;
+        for (size_t i = 0; i < n; i += step) {
+            if (dec_try(v[i], e, &d)) {
+                ok++;
+                lo = d < lo ? d : lo;
+                hi = d > hi ? d : hi;
+            }
+        }
+        if (ok == 0)
+            continue;
+        size_t bits = (nsample - ok) * 80 +
+                      nsample * codec__bit_width((uint64_t)hi - (uint64_t)lo);
+        if (bits < best_bits) {
+            best_bits = bits;
             best_ok = ok;
             best_e = e;
         }
+        if (ok == nsample)
+            break;
     }
     if (best_ok == 0)
         return false;
