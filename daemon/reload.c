@@ -123,11 +123,13 @@ void server_reload_config(struct server *s)
     if (n.log_level != s->cfg.log_level) {
         enum log_level old = s->cfg.log_level;
         s->cfg.log_level = n.log_level;
-        log_set_level(n.log_level);
-        /* Logged at warn so the line shows even when the new level is
-         * error. */
-        log_warn("daemon", "msg=\"config reloaded\" changed=log.level old=%s new=%s",
+        /* Logged under the more verbose of the two levels, so the line
+         * shows whenever either level shows info. */
+        if (n.log_level > old)
+            log_set_level(n.log_level);
+        log_info("daemon", "msg=\"config reloaded\" changed=log.level old=%s new=%s",
                  log_level_name(old), log_level_name(n.log_level));
+        log_set_level(n.log_level);
         is_changed = true;
     }
     if (n.shutdown_grace_ns != s->cfg.shutdown_grace_ns) {
@@ -135,7 +137,7 @@ void server_reload_config(struct server *s)
         strp_format_duration(s->cfg.shutdown_grace_ns, old, sizeof old);
         strp_format_duration(n.shutdown_grace_ns, nw, sizeof nw);
         s->cfg.shutdown_grace_ns = n.shutdown_grace_ns;
-        log_warn("daemon", "msg=\"config reloaded\" changed=shutdown_grace old=%s new=%s", old,
+        log_info("daemon", "msg=\"config reloaded\" changed=shutdown_grace old=%s new=%s", old,
                  nw);
         is_changed = true;
     }
