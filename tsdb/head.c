@@ -41,9 +41,13 @@ static void col_grow(struct tsdb__col *c, size_t old_cap, size_t cap)
     }
 }
 
-static struct tsdb__col *col_get(struct tsdb__head *h, uint32_t field_id, enum tsdb_type type,
-                                 int64_t *grown)
+/* hint: the column index where the field usually is (points of a series
+ * tend to list their fields in the same order). */
+static struct tsdb__col *col_get(struct tsdb__head *h, size_t hint, uint32_t field_id,
+                                 enum tsdb_type type, int64_t *grown)
 {
+    if (hint < h->ncols && h->cols[hint].field_id == field_id)
+        return &h->cols[hint];
     for (uint32_t i = 0; i < h->ncols; i++)
         if (h->cols[i].field_id == field_id)
             return &h->cols[i];
@@ -149,7 +153,7 @@ int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
     }
     h->lsn[pos] = lsn;
     for (size_t i = 0; i < nvals; i++) {
-        struct tsdb__col *c = col_get(h, vals[i].field_id, vals[i].type, &grown);
+        struct tsdb__col *c = col_get(h, i, vals[i].field_id, vals[i].type, &grown);
         set_value(c, pos, &vals[i].v, &grown);
     }
     return grown;

@@ -98,11 +98,13 @@ void tsdb__store_free(struct tsdb__store *st)
     free(st);
 }
 
-static int append_escaped(struct buf *out, struct sv s, const char *specials)
+/* Escapes `,` and space (measurements), plus `=` when is_tag. */
+static int append_escaped(struct buf *out, struct sv s, bool is_tag)
 {
     const char *run = s.p;
     for (size_t i = 0; i < s.n; i++) {
-        if (!strchr(specials, s.p[i]) || s.p[i] == '\0')
+        char c = s.p[i];
+        if (c != ',' && c != ' ' && !(is_tag && c == '='))
             continue;
         int rc = buf_append(out, run, (size_t)(s.p + i - run));
         if (!rc)
@@ -117,15 +119,15 @@ static int append_escaped(struct buf *out, struct sv s, const char *specials)
 int tsdb__series_key(struct buf *out, struct sv meas, const struct tsdb_tag *tags, size_t ntags)
 {
     buf_reset(out);
-    int rc = append_escaped(out, meas, ", ");
+    int rc = append_escaped(out, meas, false);
     for (size_t i = 0; i < ntags && !rc; i++) {
         rc = buf_append_char(out, ',');
         if (!rc)
-            rc = append_escaped(out, tags[i].key, ",= ");
+            rc = append_escaped(out, tags[i].key, true);
         if (!rc)
             rc = buf_append_char(out, '=');
         if (!rc)
-            rc = append_escaped(out, tags[i].value, ",= ");
+            rc = append_escaped(out, tags[i].value, true);
     }
     return rc;
 }

@@ -651,6 +651,94 @@ static void test_interval_mode(void **state)
     tsdb_close(&db);
 }
 
+/* Append-path scaling: T threads (1, then 2) each commit batches of 1000
+ * points x 10 float fields for their own 100 hosts, fsync=interval so the
+ * figure is the CPU path (encode, index, WAL write, head apply).  Sizes from
+ * BENCH_TSDB_POINTS (default 20000 per run).  Prints values/s; asserts only
+ * that every point arrived. */
+struct app_ctx {
+    struct tsdb *db;
+    pthread_barrier_t *bar;
+    int id;
+    int nbatches;
+};
+
+static void *app_thread(void *arg)
+{
+    struct app_ctx *c = arg;
+    static const char *fnames[10] = { "usage_user", "usage_system", "usage_idle", "usage_nice",
+                                      "usage_iowait", "usage_irq", "usage_softirq",
+                                      "usage_steal", "usage_guest", "usage_guest_nice" };
+    struct tsdb_field f[10];
+    for (int i = 0; i < 10; i++)
+        f[i] = (struct tsdb_field){ sv_cstr(fnames[i]), TSDB_FLOAT, { .f = 0 } };
+    char hosts[100][32];
+    for (int h = 0; h < 100; h++)
+        snprintf(hosts[h], sizeof hosts[h], "host_%d_%d", c->id, h);
+    uint64_t refs[100] = { 0 };
+    pthread_barrier_wait(c->bar);
+    int64_t ts = 1700000000000000000LL;
+    for (int k = 0; k < c->nbatches; k++) {
+        struct tsdb_batch *b = NULL;
+        struct err e;
+        if (tsdb_batch_new(c->db, SV_LIT("d"), SV_NULL, 0, &b, &e))
+            abort();
+        for (int j = 0; j < 1000; j++) {
+            struct tsdb_tag t[2] = { { SV_LIT("cpu"), SV_LIT("cpu-total") },
+                                     { SV_LIT("host"), sv_cstr(hosts[j % 100]) } };
+            for (int q = 0; q < 10; q++)
+                f[q].v.f = (double)((k * 7 + j + q * 13) % 1000) / 10.0;
+            struct tsdb_point p = { SV_LIT("cpu"), t, 2, f, 10, ts + (j / 100) * 10000000000LL };
+            if (tsdb_batch_add(b, &refs[j % 100], &p, &e))
+                abort();
+        }
+        ts += 100000000000LL;
+        if (tsdb_batch_commit(b, &e))
+            abort();
+        tsdb_batch_free(&b);
+    }
+    return NULL;
+}
+
+static void test_append_threads(void **state)
+{
+    (void)state;
+    const char *env = getenv("BENCH_TSDB_POINTS");
+    int points = env ? atoi(env) : 20000;
+    for (int nthreads = 1; nthreads <= 2; nthreads++) {
+        char sub[32];
+        snprintf(sub, sizeof sub, "app%d", nthreads);
+        struct tsdb_opts o;
+        tsdb_opts_init(&o, NULL);
+        o.fsync_mode = TSDB_FSYNC_INTERVAL;
+        struct tsdb *db = NULL;
+        struct err e;
+        assert_int_equal(open_opts(sub, &o, &db, &e), 0);
+        mkdb(db);
+        pthread_barrier_t bar;
+        pthread_barrier_init(&bar, NULL, (unsigned)nthreads + 1);
+        pthread_t th[2];
+        struct app_ctx ctx[2];
+        for (int i = 0; i < nthreads; i++) {
+            ctx[i] = (struct app_ctx){ db, &bar, i, points / 1000 / nthreads };
+            assert_int_equal(pthread_create(&th[i], NULL, app_thread, &ctx[i]), 0);
+        }
+        struct timespec t0, t1;
+        pthread_barrier_wait(&bar);
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int i = 0; i < nthreads; i++)
+            pthread_join(th[i], NULL);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        pthread_barrier_destroy(&bar);
+        double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        size_t want = (size_t)(points / 1000 / nthreads) * 1000 * (size_t)nthreads * 10;
+        assert_int_equal(total_points(db), want);
+        print_message("append: %d thread(s): %zu values in %.3f s = %.2f M values/s\n", nthreads,
+                      want, secs, (double)want / 1e6 / secs);
+        tsdb_close(&db);
+    }
+}
+
 struct prog {
     uint64_t last, total;
     int calls;
@@ -666,14 +754,14 @@ static void on_progress(void *arg, uint64_t done, uint64_t total)
     p->calls++;
 }
 
-/* Replay throughput: BENCH_TSDB_MB (default 8) MB of WAL made of batches of
+/* Replay throughput: BENCH_TSDB_MB (default 4) MB of WAL made of batches of
  * 1000 points x 10 float fields, uncompressed (wal_compress_min_bytes 0) so
  * the figure is raw WAL bytes per second. */
 static void test_replay_speed(void **state)
 {
     (void)state;
     const char *env = getenv("BENCH_TSDB_MB");
-    double target_mb = env ? atof(env) : 8;
+    double target_mb = env ? atof(env) : 4;
     struct tsdb_opts o;
     tsdb_opts_init(&o, NULL);
     o.wal_compress_min_bytes = 0;
@@ -823,6 +911,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_earlier_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_mode, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_speed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_fuzz_seeds, setup, teardown),
     };
