@@ -90,6 +90,19 @@ def test_bad_config_refuses_to_start():
         check_eq(code, 1, "daemon with a bad config exit status")
         check("shutdown_grace" in err and "bad.yaml:1:" in err,
               "start error names the key and position: %r" % err)
+
+        # TLS is configurable but not implemented: refuse rather than serve
+        # plain HTTP where the operator asked for TLS.
+        for name in ("c.pem", "k.pem"):
+            open(os.path.join(d, name), "w").close()
+        tls = os.path.join(d, "tls.yaml")
+        with open(tls, "w") as f:
+            f.write(to_yaml({"http.listen": "127.0.0.1:1", "storage.dir": "data",
+                             "http.tls": {"cert_file": "c.pem", "key_file": "k.pem"}}))
+        code, out, err = run_cli(["--config", tls])
+        check_eq(code, 1, "daemon with http.tls exit status")
+        check("http.tls" in err and "not implemented" in err, "TLS refusal message: %r" % err)
+        check(not os.path.exists(os.path.join(d, "data")), "refused before creating storage.dir")
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
