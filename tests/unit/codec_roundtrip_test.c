@@ -668,8 +668,8 @@ static void test_golden_bytes(void **state)
                                    1704067240000000000ll };
     buf_reset(&f->out);
     assert_int_equal(codec_encode_time(f->c, ts, 5, &f->out, NULL, &e), 0);
-    /* time, delta-for, n=5; v0; FOR ref 10 s, g 1, w 0 */
-    expect_hex(&f->out, "010205008080a896e08588a62f8090dfc04a0100");
+    /* time, delta-for, n=5; v0; FOR ref 10 s, w 0 */
+    expect_hex(&f->out, "010205008080a896e08588a62f8090dfc04a00");
 
     const double fl[6] = { 12.5, 12.75, -0.0, 13.0, NAN, 12.25 };
     buf_reset(&f->out);
@@ -689,8 +689,8 @@ static void test_golden_bytes(void **state)
     const struct sv s[4] = { SV_LIT("ok"), SV_LIT("crit"), SV_LIT("ok"), SV_LIT("ok") };
     buf_reset(&f->out);
     assert_int_equal(codec_encode_str(f->c, s, 4, &f->out, &e), 0);
-    /* plain; lengths as FOR ref 2, g 2, w 1, bits 0100; then the bytes */
-    expect_hex(&f->out, "0600040001040201026f6b637269746f6b6f6b");
+    /* plain; lengths as FOR ref 2, w 1 with g 2, bits 0100; then the bytes */
+    expect_hex(&f->out, "0600040001048102026f6b637269746f6b6f6b");
 
     /* Decoding handwritten bytes: int rle, n=5: runs 2: (7 x3) (-1 x2). */
     static const uint8_t rle[] = { 0x03, 0x05, 0x05, 0x00, 0x02, 0x0e, 0x03, 0x0f, 0x02 };

@@ -8,7 +8,8 @@
  * (FOR) packs them: ref = the smallest residual (zigzag varint), g = the GCD
  * of (r - ref) over the block (varint, 1 when none), then (r - ref) / g in
  * the fewest bits w.  Because ref is the minimum, FOR needs no zigzag on the
- * residuals and is never wider than zigzag would be.  Candidates (FORMAT.md
+ * residuals and is never wider than zigzag would be.  A frame costs the ref
+ * varint, one width byte, and the g varint only when g > 1.  Candidates (FORMAT.md
  * "Integer sequences"):
  *
  *   FOR    residual = value (plain FOR; "constant" is FOR with w = 0)
@@ -96,11 +97,13 @@ static void for_plan(const uint64_t *r, size_t m, bool is_unsigned,
     f->w = codec__bit_width(range / g);
 }
 
-/* The reference is stored relative to base: 0 for a lone frame, the
- * previous frame's reference inside miniblocks. */
+/* Frame: svarint ref (relative to base: 0 for a lone frame, the previous
+ * frame's ref inside miniblocks), u8 w | FOR_HAS_G, uvarint g if flagged. */
+#define FOR_HAS_G 0x80u
+
 static size_t for_cost(const struct forp *f, size_t m, uint64_t base)
 {
-    return svarint_len(f->ref - base) + uvarint_len(f->g) + 1 +
+    return svarint_len(f->ref - base) + 1 + (f->g > 1 ? uvarint_len(f->g) : 0) +
            codec__packed_size(m, f->w);
 }
 
@@ -108,8 +111,9 @@ static void for_write(struct wr *w, const uint64_t *r, size_t m,
                       const struct forp *f, uint64_t *tmp, uint64_t base)
 {
     wr_svarint(w, f->ref - base);
-    wr_uvarint(w, f->g);
-    wr_u8(w, f->w);
+    wr_u8(w, f->w | (f->g > 1 ? FOR_HAS_G : 0));
+    if (f->g > 1)
+        wr_uvarint(w, f->g);
     if (f->w == 0)
         return;
     if ((f->g & (f->g - 1)) == 0) {
@@ -127,14 +131,18 @@ static void for_write(struct wr *w, const uint64_t *r, size_t m,
 static uint64_t for_read(struct cur *c, size_t m, uint64_t *out, uint64_t base)
 {
     uint64_t ref = base + cur_svarint(c, "truncated FOR reference");
-    uint64_t g = cur_uvarint(c, "truncated FOR divisor");
     unsigned w = cur_u8(c, "truncated FOR width");
+    uint64_t g = 1;
+    if (w & FOR_HAS_G) {
+        w &= ~FOR_HAS_G;
+        g = cur_uvarint(c, "truncated FOR divisor");
+        if (!c->is_bad && g < 2) {
+            cur_fail(c, "FOR divisor below 2");
+            return 0;
+        }
+    }
     if (c->is_bad)
         return 0;
-    if (g == 0) {
-        cur_fail(c, "FOR divisor is 0");
-        return 0;
-    }
     if (w > 64) {
         cur_fail(c, "FOR bit width above 64");
         return 0;
