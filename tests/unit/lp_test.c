@@ -650,6 +650,85 @@ static void test_serialise(void **state)
     buf_fini(&out);
 }
 
+/* Builds a point with `name` in one element, writes it, parses it back and
+ * compares.  Returns lp_write_point()'s code. */
+static int element_roundtrip(int elem, const char *name)
+{
+    struct lp_tag tag = { .key = SV_LIT("t"), .value = SV_LIT("v") };
+    struct lp_field fields[2] = {
+        { .key = SV_LIT("f"), .type = LP_FLOAT, .v.f = 1.5 },
+        { .key = SV_LIT("s"), .type = LP_STRING, .v.s = SV_LIT("x") },
+    };
+    struct lp_point pt = { .measurement = SV_LIT("m"), .tags = &tag, .ntags = 1,
+                           .fields = fields, .nfields = 2, .ts_ns = 7, .has_ts = true };
+    struct sv n = sv_cstr(name);
+    switch (elem) {
+    case 0: pt.measurement = n; break;
+    case 1: tag.key = n; break;
+    case 2: tag.value = n; break;
+    case 3: fields[1].key = n; break;
+    default: fields[1].v.s = n; break;
+    }
+    struct buf out;
+    buf_init(&out, 0);
+    int rc = lp_write_point(&out, &pt);
+    if (rc == 0) {
+        struct lp_parser p;
+        lp_parser_init(&p, out.p, out.len, LP_PREC_NS, NOW, NULL);
+        struct lp_point back;
+        if (lp_next(&p, &back, NULL) != 1)
+            print_error("elem %d name '%s' wrote '%s'\n", elem, name, out.p);
+        assert_int_equal(lp_next(&p, &back, NULL) == 0, 1);
+        lp_parser_reset(&p, out.p, out.len, NOW);
+        assert_int_equal(lp_next(&p, &back, NULL), 1);
+        bool same = sv_eq(back.measurement, pt.measurement) && back.ntags == 1 &&
+                    sv_eq(back.tags[0].key, tag.key) && sv_eq(back.tags[0].value, tag.value) &&
+                    back.nfields == 2 && sv_eq(back.fields[1].key, fields[1].key) &&
+                    back.fields[1].type == LP_STRING && sv_eq(back.fields[1].v.s, fields[1].v.s) &&
+                    back.fields[0].v.f == 1.5 && back.ts_ns == 7;
+        if (!same)
+            print_error("elem %d name '%s' wrote '%s'\n", elem, name, out.p);
+        assert_true(same);
+        lp_parser_fini(&p);
+        /* and the faithful path agrees */
+        char *both = parse2(out.p, out.len, LP_PREC_NS);
+        free(both);
+    }
+    buf_fini(&out);
+    return rc;
+}
+
+static void test_escape_roundtrip_per_element(void **state)
+{
+    (void)state;
+    const char *ok[] = { "a", "a b", "a,b", "a=b", "a\"b", "a\\b", "a\\\\b", "\\ab",
+                         "a b,c=d\"e", "\xe6\x97\xa5\xe6\x9c\xac", " lead", ",lead",
+                         "=lead", "x\\y z", "trail ", "a\\\\,b", "\"q\"", "a\tb\rc",
+                         "a\\\nb", "\xef\xbb\xbf\x62om" };
+    for (int elem = 0; elem < 5; elem++) {
+        for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+            if (elem == 0 && ok[i][0] == '=')
+                continue; /* fine too, but exercised below */
+            assert_int_equal(element_roundtrip(elem, ok[i]), 0);
+        }
+    }
+    assert_int_equal(element_roundtrip(0, "=lead"), 0);
+    /* strings take anything */
+    const char *str[] = { "\\", "\"", "\n", "a\\\"b", "\\\\\"\"", "" , "x\ny\\" };
+    for (size_t i = 0; i < sizeof str / sizeof str[0]; i++)
+        assert_int_equal(element_roundtrip(4, str[i]), 0);
+    /* names InfluxDB cannot read back from any plain spelling */
+    const char *bad[] = { "", "a\\", "a\\,b", "a\\ b", "a\nb" };
+    for (int elem = 0; elem < 4; elem++)
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+            assert_int_equal(element_roundtrip(elem, bad[i]), ERR_INVAL);
+    assert_int_equal(element_roundtrip(1, "a\\=b"), ERR_INVAL);
+    assert_int_equal(element_roundtrip(3, "a\\\"b"), ERR_INVAL);
+    assert_int_equal(element_roundtrip(0, "#m"), ERR_INVAL);
+    assert_int_equal(element_roundtrip(0, "\tm"), ERR_INVAL);
+    assert_int_equal(element_roundtrip(0, "a\\=b"), 0); /* `=` is plain in a measurement */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -670,6 +749,7 @@ int main(void)
         cmocka_unit_test(test_arena_scratch),
         cmocka_unit_test(test_many_tags_fields),
         cmocka_unit_test(test_serialise),
+        cmocka_unit_test(test_escape_roundtrip_per_element),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
