@@ -22,6 +22,7 @@ def test_sigterm_drains_inflight_request():
             t0 = time.monotonic()
             d.signal(signal.SIGTERM)
             d.wait_log(r'msg="shutting down" signal=SIGTERM')
+            d.wait_log(r'msg="draining" connections=1 inflight=1')
             # New connections are refused while draining.
             refused = False
             try:
