@@ -10,6 +10,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -178,24 +179,82 @@ static bool is_framing_header(struct sv name)
            sv_case_eq(name, "Connection") || sv_case_eq(name, "Transfer-Encoding");
 }
 
+/* One header line to write: name as given, written in Go's canonical form. */
+struct head_line {
+    struct sv name;
+    struct sv value;
+    size_t order; /* insertion order: ties keep it, as Go keeps a key's values */
+};
+
+static char lower(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Go's CanonicalMIMEHeaderKey ordering: compares canonical forms, which for
+ * ASCII token names is the case-folded order with '-' boundaries upper. */
+static int canon_char(struct sv name, size_t i)
+{
+    char c = lower(name.p[i]);
+    bool is_upper = i == 0 || name.p[i - 1] == '-';
+    return is_upper && c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c;
+}
+
+static int cmp_line(const void *pa, const void *pb)
+{
+    const struct head_line *a = pa, *b = pb;
+    size_t n = a->name.n < b->name.n ? a->name.n : b->name.n;
+    for (size_t i = 0; i < n; i++) {
+        int d = canon_char(a->name, i) - canon_char(b->name, i);
+        if (d)
+            return d;
+    }
+    if (a->name.n != b->name.n)
+        return a->name.n < b->name.n ? -1 : 1;
+    return a->order < b->order ? -1 : a->order > b->order;
+}
+
+static void add_line(struct head_line *lines, size_t *n, struct sv name, struct sv value)
+{
+    lines[*n] = (struct head_line){ name, value, *n };
+    (*n)++;
+}
+
+static int write_line(struct buf *out, const struct head_line *l)
+{
+    for (size_t i = 0; i < l->name.n; i++)
+        if (buf_append_char(out, (char)canon_char(l->name, i)))
+            return ERR_NOMEM;
+    return buf_appendf(out, ": %.*s\r\n", SV_FMT(l->value));
+}
+
+/* Header order follows Go's net/http, so answers compare byte for byte with
+ * InfluxDB's: the handler's headers (and the common ones) sorted by name in
+ * canonical case, then Date, Content-Length and Connection. */
 int http__write_head(struct buf *out, const struct http_response *resp,
                      const struct http__head_opts *o)
 {
-    int rc = buf_appendf(out, "HTTP/1.1 %d %s\r\n", resp->status, http__reason(resp->status));
-    for (size_t i = 0; i < resp->nheaders && !rc; i++) {
+    struct head_line lines[HTTP_MAX_HEADERS + 4];
+    size_t n = 0;
+    for (size_t i = 0; i < resp->nheaders; i++) {
         const struct http_header *h = &resp->headers[i];
-        if (is_framing_header(h->name))
-            continue;
-        rc = buf_appendf(out, "%.*s: %.*s\r\n", SV_FMT(h->name), SV_FMT(h->value));
+        if (!is_framing_header(h->name) && h->name.n > 0)
+            add_line(lines, &n, h->name, h->value);
     }
-    if (!rc && o->request_id && !resp->no_common_headers)
-        rc = buf_appendf(out, "Request-Id: %s\r\nX-Request-Id: %s\r\n", o->request_id,
-                         o->request_id);
+    if (o->request_id && !resp->no_common_headers) {
+        add_line(lines, &n, SV_LIT("Request-Id"), sv_cstr(o->request_id));
+        add_line(lines, &n, SV_LIT("X-Request-Id"), sv_cstr(o->request_id));
+    }
+    add_line(lines, &n, SV_LIT("X-Influxdb-Build"), SV_LIT("OSS"));
+    add_line(lines, &n, SV_LIT("X-Influxdb-Version"), sv_cstr(o->version ? o->version : ""));
+    qsort(lines, n, sizeof lines[0], cmp_line);
+    int rc = buf_appendf(out, "HTTP/1.1 %d %s\r\n", resp->status, http__reason(resp->status));
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = write_line(out, &lines[i]);
     char date[40];
     http__format_date(o->wall_ns, date, sizeof date);
     if (!rc)
-        rc = buf_appendf(out, "X-Influxdb-Build: OSS\r\nX-Influxdb-Version: %s\r\nDate: %s\r\n",
-                         o->version ? o->version : "", date);
+        rc = buf_appendf(out, "Date: %s\r\n", date);
     /* RFC 9110 forbids Content-Length on 1xx and 204; Go omits it on 304. */
     bool has_length = resp->status >= 200 && resp->status != 204 && resp->status != 304;
     if (!rc && has_length)
