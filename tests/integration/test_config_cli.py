@@ -7,6 +7,7 @@ storage.dir lock that keeps a second daemon out."""
 import os
 import re
 import shutil
+import socket
 import tempfile
 
 from nightjar_harness import Daemon, check, check_eq, run, run_cli, to_yaml, wait_until
@@ -132,6 +133,23 @@ def storage_dir_lock(work):
     c = Daemon({"storage.dir": a.data_dir}, name="third")
     with c:
         check_eq(c.http("GET", "/ping").status, 204, "a new daemon takes over the dir")
+
+
+def test_port_in_use_fails_cleanly():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        d = Daemon({"http.listen": "127.0.0.1:%d" % port}, check_exit=False)
+        d.spawn()
+        code = d.wait_exit(15)
+        check(code is not None, "daemon still running with its port taken")
+        # 1, not a sanitizer abort: the failed start frees what it made.
+        check_eq(code, 1, "exit status when the port is taken")
+        log = d.log_text()
+        check("127.0.0.1:%d" % port in log and 'msg="cannot start"' in log,
+              "error names the address: %s" % log[-600:])
+        check("ERROR: " not in log and "LeakSanitizer" not in log, "sanitizer report:\n" + log)
 
 
 def test_kill9_releases_lock_and_restart():
