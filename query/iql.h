@@ -202,6 +202,9 @@ enum iql_stmt_kind {
     IQL_STMT_KILL_QUERY,              /* kill */
     IQL_STMT_DROP_SHARD,              /* kill.qid holds the shard id */
     IQL_STMT_DROP_CONTINUOUS_QUERY,   /* name, rp.db */
+    IQL_STMT_CREATE_CONTINUOUS_QUERY, /* name, rp.db, select (with INTO), resample */
+    IQL_STMT_CREATE_SUBSCRIPTION,     /* name, rp.db, rp.name, sub */
+    IQL_STMT_DROP_SUBSCRIPTION,       /* name, rp.db, rp.name */
 };
 
 enum iql_priv { IQL_PRIV_NONE = 0, IQL_PRIV_READ, IQL_PRIV_WRITE, IQL_PRIV_ALL };
@@ -252,6 +255,14 @@ struct iql_stmt {
         uint64_t qid;
         struct sv host;
     } kill;
+    struct {
+        int64_t every_ns, for_ns;   /* RESAMPLE EVERY / FOR, 0 = not given */
+    } resample;
+    struct {
+        bool mode_any;              /* DESTINATIONS ANY (else ALL) */
+        struct sv *dests;
+        size_t ndests;
+    } sub;
 };
 
 struct iql_query {

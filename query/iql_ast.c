@@ -600,6 +600,35 @@ int iql_render_stmt(struct buf *b, const struct iql_stmt *s)
     case IQL_STMT_DROP_SHARD:
         rc = buf_appendf(b, "DROP SHARD %llu", (unsigned long long)s->kill.qid);
         break;
+    case IQL_STMT_CREATE_CONTINUOUS_QUERY:
+        rc = buf_append_str(b, "CREATE CONTINUOUS QUERY ") || qident(b, s->name) ||
+             buf_append_str(b, " ON ") || qident(b, rp->db) || buf_append_char(b, ' ');
+        if (!rc && (s->resample.every_ns > 0 || s->resample.for_ns > 0)) {
+            rc = buf_append_str(b, "RESAMPLE ");
+            if (!rc && s->resample.every_ns > 0)
+                rc = buf_append_str(b, "EVERY ") || dur(b, s->resample.every_ns) ||
+                     buf_append_char(b, ' ');
+            if (!rc && s->resample.for_ns > 0)
+                rc = buf_append_str(b, "FOR ") || dur(b, s->resample.for_ns) ||
+                     buf_append_char(b, ' ');
+        }
+        if (!rc)
+            rc = buf_append_str(b, "BEGIN ") || iql_render_select(b, s->select) ||
+                 buf_append_str(b, " END");
+        break;
+    case IQL_STMT_CREATE_SUBSCRIPTION:
+        rc = buf_append_str(b, "CREATE SUBSCRIPTION ") || qident(b, s->name) ||
+             buf_append_str(b, " ON ") || qident(b, rp->db) || buf_append_char(b, '.') ||
+             qident(b, rp->name) ||
+             buf_append_str(b, s->sub.mode_any ? " DESTINATIONS ANY " : " DESTINATIONS ALL ");
+        for (size_t i = 0; i < s->sub.ndests && !rc; i++)
+            rc = (i ? buf_append(b, ", ", 2) : 0) || qstring(b, s->sub.dests[i]);
+        break;
+    case IQL_STMT_DROP_SUBSCRIPTION:
+        rc = buf_append_str(b, "DROP SUBSCRIPTION ") || qident(b, s->name) ||
+             buf_append_str(b, " ON ") || qident(b, rp->db) || buf_append_char(b, '.') ||
+             qident(b, rp->name);
+        break;
     case IQL_STMT_DROP_CONTINUOUS_QUERY:
         rc = buf_append_str(b, "DROP CONTINUOUS QUERY ") || qident(b, s->name) ||
              buf_append_str(b, " ON ") || qident(b, rp->db);

@@ -10,8 +10,9 @@
  * fixed, as in InfluxDB: SHOW TAG VALUES ON db FROM m WITH KEY ... WHERE ...
  * ORDER BY ... LIMIT ... OFFSET ....
  *
- * Not implemented (parse error naming the statement): CREATE CONTINUOUS
- * QUERY, CREATE/DROP SUBSCRIPTION.
+ * CREATE CONTINUOUS QUERY checks what influxd checks at parse time: an INTO
+ * clause, GROUP BY time(...) for aggregates, and RESAMPLE FOR not shorter
+ * than the interval.
  */
 #include <string.h>
 
@@ -647,6 +648,129 @@ static int grant_revoke(struct iql_parser *p, bool grant, struct iql_stmt **out)
     return iql__err_expected1(p, t, "ON");
 }
 
+/* ON db.rp, with no white space around the dot (Go scans it raw). */
+static int on_db_dot_rp(struct iql_parser *p, struct iql_stmt *s)
+{
+    static const enum iql_tok on[] = { T_ON };
+    if (expect_one(p, on, 1) == T_ILLEGAL || iql__parse_ident(p, &s->rp.db))
+        return p->rc;
+    struct iql_token t = iql__next(p);
+    if (t.tok != T_DOT)
+        return iql__err_expected1(p, t, ".");
+    return iql__parse_ident(p, &s->rp.name);
+}
+
+static int resample_dur(struct iql_parser *p, int64_t *out)
+{
+    struct iql_token t = iql__next_ws(p);
+    if (t.tok != T_DURATIONVAL)
+        return iql__err_expected1(p, t, "duration");
+    iql__unscan(p);
+    return iql__parse_duration_tok(p, out);
+}
+
+static bool select_has_call(const struct iql_select *s)
+{
+    return !s->is_raw;
+}
+
+static int create_cq(struct iql_parser *p, struct iql_stmt **out)
+{
+    struct iql_stmt *s = new_stmt(p, IQL_STMT_CREATE_CONTINUOUS_QUERY);
+    static const enum iql_tok on[] = { T_ON }, begin[] = { T_BEGIN, T_SELECT };
+    if (!s || iql__parse_ident(p, &s->name) || expect_one(p, on, 1) == T_ILLEGAL ||
+        iql__parse_ident(p, &s->rp.db))
+        return p->rc;
+    if (accept(p, T_RESAMPLE)) {
+        if (accept(p, T_EVERY) && resample_dur(p, &s->resample.every_ns))
+            return p->rc;
+        if (accept(p, T_FOR) && resample_dur(p, &s->resample.for_ns))
+            return p->rc;
+        if (s->resample.every_ns == 0 && s->resample.for_ns == 0) {
+            struct iql_token t = iql__next_ws(p);
+            static const char *const exp[] = { "EVERY", "FOR" };
+            return iql__err_expected(p, t, exp, 2);
+        }
+    }
+    if (iql__parse_tokens(p, begin, 2) ||
+        iql__parse_select(p, IQL_TARGET_REQUIRED, &s->select))
+        return p->rc;
+    /* The GROUP BY interval of an aggregate CQ, as GroupByInterval() finds it. */
+    int64_t interval = 0;
+    const char *why = NULL;
+    for (size_t i = 0; i < s->select->ndims; i++) {
+        const struct iql_expr *d = s->select->dims[i];
+        if (d->kind != IQL_EXPR_CALL || !sv_eq_cstr(d->call.name, "time"))
+            continue;
+        if (d->call.nargs < 1 || d->call.nargs > 2)
+            why = "time dimension expected 1 or 2 arguments";
+        else if (d->call.args[0]->kind != IQL_EXPR_DURATION)
+            why = "time dimension must have duration argument";
+        else
+            interval = d->call.args[0]->dur_ns;
+        break;
+    }
+    if (select_has_call(s->select) && (interval == 0 || why)) {
+        /* influxd rewinds two tokens to point at what ended the SELECT */
+        iql__unscan(p);
+        iql__unscan(p);
+        struct iql_token t = iql__next_ws(p);
+        const char *exp[] = { "GROUP BY time(...)", why };
+        return iql__err_expected(p, t, exp, why ? 2 : 1);
+    }
+    struct iql_token t = iql__next_ws(p);
+    if (t.tok != T_END)
+        return iql__err_expected1(p, t, "END");
+    if (s->resample.for_ns != 0) {
+        int64_t iv = interval;
+        if (s->resample.every_ns != 0 && s->resample.every_ns > iv)
+            iv = s->resample.every_ns;
+        if (iv > s->resample.for_ns) {
+            char a[48], b[48];
+            iql_format_duration(iv, a, sizeof a);
+            iql_format_duration(s->resample.for_ns, b, sizeof b);
+            return iql__err_nopos(p, "FOR duration must be >= GROUP BY time duration: must be "
+                                     "a minimum of %s, got %s", a, b);
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+static int create_subscription(struct iql_parser *p, struct iql_stmt **out)
+{
+    struct iql_stmt *s = new_stmt(p, IQL_STMT_CREATE_SUBSCRIPTION);
+    static const enum iql_tok dst[] = { T_DESTINATIONS }, mode[] = { T_ALL, T_ANY };
+    if (!s || iql__parse_ident(p, &s->name) || on_db_dot_rp(p, s) ||
+        expect_one(p, dst, 1) == T_ILLEGAL)
+        return p->rc;
+    enum iql_tok m = expect_one(p, mode, 2);
+    if (m == T_ILLEGAL)
+        return p->rc;
+    s->sub.mode_any = m == T_ANY;
+    size_t cap = 0;
+    for (;;) {
+        struct sv d;
+        if (iql__parse_string(p, &d))
+            return p->rc;
+        if (s->sub.ndests == cap) {
+            size_t ncap = cap ? cap * 2 : 4;
+            struct sv *nv = arena_try_alloc(p->a, ncap * sizeof *nv);
+            if (!nv)
+                return iql__nomem(p);
+            if (s->sub.ndests)
+                memcpy(nv, s->sub.dests, s->sub.ndests * sizeof *nv);
+            s->sub.dests = nv;
+            cap = ncap;
+        }
+        s->sub.dests[s->sub.ndests++] = d;
+        if (!accept(p, T_COMMA))
+            break;
+    }
+    *out = s;
+    return 0;
+}
+
 static int parse_create(struct iql_parser *p, struct iql_stmt **out)
 {
     static const enum iql_tok kids[] = { T_CONTINUOUS, T_DATABASE, T_USER, T_RETENTION,
@@ -656,7 +780,7 @@ static int parse_create(struct iql_parser *p, struct iql_stmt **out)
         static const enum iql_tok q[] = { T_QUERY };
         if (expect_one(p, q, 1) == T_ILLEGAL)
             return p->rc;
-        return iql__err_nopos(p, "CREATE CONTINUOUS QUERY is not supported");
+        return create_cq(p, out);
     }
     case T_DATABASE:
         return create_database(p, out);
@@ -682,7 +806,7 @@ static int parse_create(struct iql_parser *p, struct iql_stmt **out)
         return create_rp(p, out);
     }
     case T_SUBSCRIPTION:
-        return iql__err_nopos(p, "CREATE SUBSCRIPTION is not supported");
+        return create_subscription(p, out);
     default:
         return p->rc;
     }
@@ -738,8 +862,13 @@ static int parse_drop(struct iql_parser *p, struct iql_stmt **out)
         *out = s;
         return 0;
     }
-    case T_SUBSCRIPTION:
-        return iql__err_nopos(p, "DROP SUBSCRIPTION is not supported");
+    case T_SUBSCRIPTION: {
+        struct iql_stmt *s = new_stmt(p, IQL_STMT_DROP_SUBSCRIPTION);
+        if (!s || iql__parse_ident(p, &s->name) || on_db_dot_rp(p, s))
+            return p->rc;
+        *out = s;
+        return 0;
+    }
     case T_USER: {
         struct iql_stmt *s = new_stmt(p, IQL_STMT_DROP_USER);
         if (!s || iql__parse_ident(p, &s->user.name))

@@ -422,6 +422,50 @@ static const struct {
       "found EOF, expected identifier at line 1, char 18" },
     { "SELECT a FROM (SELECT b FROM c) AS x",
       "found AS, expected ; at line 1, char 33" },
+    { "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT mean(v) FROM m GROUP BY time(1m) END",
+      "found FROM, expected INTO at line 1, char 55" },
+    { "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT mean(v) INTO x FROM m END",
+      "found m, expected GROUP BY time(...) at line 1, char 67" },
+    { "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT mean(v) INTO x FROM m GROUP BY time(1m)",
+      "found EOF, expected END at line 1, char 86" },
+    { "CREATE CONTINUOUS QUERY cq ON db RESAMPLE BEGIN",
+      "found BEGIN, expected EVERY, FOR at line 1, char 43" },
+    { "CREATE CONTINUOUS QUERY cq ON db RESAMPLE EVERY x",
+      "found x, expected duration at line 1, char 49" },
+    { "CREATE CONTINUOUS QUERY cq ON db RESAMPLE FOR 1m BEGIN SELECT mean(v) INTO x FROM m GROUP BY time(1h) END",
+      "FOR duration must be >= GROUP BY time duration: must be a minimum of 1h, got 1m" },
+    { "CREATE CONTINUOUS QUERY cq ON db SELECT",
+      "found SELECT, expected BEGIN at line 1, char 34" },
+    { "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT mean(v) INTO x FROM m GROUP BY host END",
+      "found host, expected GROUP BY time(...) at line 1, char 78" },
+    { "CREATE SUBSCRIPTION s ON db",
+      "found EOF, expected . at line 1, char 29" },
+    { "CREATE SUBSCRIPTION s ON db . rp DESTINATIONS ALL 'x'",
+      "found  , expected . at line 1, char 28" },
+    { "CREATE SUBSCRIPTION s ON db.rp DESTINATIONS",
+      "found EOF, expected ALL, ANY at line 1, char 45" },
+    { "CREATE SUBSCRIPTION s ON db.rp DESTINATIONS SOME",
+      "found SOME, expected ALL, ANY at line 1, char 45" },
+    { "CREATE SUBSCRIPTION s ON db.rp DESTINATIONS ANY x",
+      "found x, expected string at line 1, char 49" },
+    { "DROP SUBSCRIPTION s ON db",
+      "found EOF, expected . at line 1, char 27" },
+    { "DROP SUBSCRIPTION s ON db.",
+      "found EOF, expected identifier at line 1, char 27" },
+    { "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT mean(v) INTO x FROM m GROUP BY time(1m) END extra",
+      "found extra, expected ; at line 1, char 91" },
+    { "CREATE CONTINUOUS QUERY cq ON db RESAMPLE EVERY 15251w BEGIN",
+      "overflowed duration 15251w: choose a smaller duration or INF at line 1, char 49" },
+    { "CREATE CONTINUOUS QUERY cq ON db RESAMPLE EVERY 1h FOR 30m BEGIN SELECT mean(v) INTO x FROM m GROUP BY time(1m) END",
+      "FOR duration must be >= GROUP BY time duration: must be a minimum of 1h, got 30m" },
+    { "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT mean(v) INTO x FROM m GROUP BY time(v) END",
+      "found ), expected GROUP BY time(...), time dimension must have duration argument at line 1, char 84" },
+    { "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT mean(v) INTO x FROM m GROUP BY time() END",
+      "found ), expected GROUP BY time(...), time dimension expected 1 or 2 arguments at line 1, char 83" },
+    { "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT mean(v) INTO x FROM m GROUP BY time(1m) tz('UTC')",
+      "found EOF, expected END at line 1, char 96" },
+    { "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT v INTO x FROM m WHERE a = 1",
+      "found EOF, expected END at line 1, char 74" },
 };
 
 /* Parses q into a; fails the test on error. */
@@ -717,6 +761,18 @@ static void test_meta_ast(void **state)
     assert_true(st->show.exact);
     st = parse_one(&a, "SHOW STATS FOR 'httpd'");
     assert_true(sv_eq_cstr(st->show.module, "httpd"));
+    st = parse_one(&a, "CREATE CONTINUOUS QUERY \"cq\" ON db RESAMPLE EVERY 2m FOR 1h BEGIN "
+                       "SELECT mean(v) INTO db.rp.:MEASUREMENT FROM /.*/ GROUP BY time(1m) END");
+    assert_int_equal(st->kind, IQL_STMT_CREATE_CONTINUOUS_QUERY);
+    assert_true(sv_eq_cstr(st->name, "cq") && sv_eq_cstr(st->rp.db, "db"));
+    assert_int_equal(st->resample.every_ns, 120LL * 1000000000);
+    assert_int_equal(st->resample.for_ns, 3600LL * 1000000000);
+    assert_true(st->select->into_all_measurements);
+    st = parse_one(&a, "CREATE SUBSCRIPTION s ON db.rp DESTINATIONS ANY 'udp://a:1', 'udp://b:2'");
+    assert_int_equal(st->kind, IQL_STMT_CREATE_SUBSCRIPTION);
+    assert_true(st->sub.mode_any);
+    assert_int_equal(st->sub.ndests, 2);
+    assert_true(sv_eq_cstr(st->sub.dests[1], "udp://b:2") && sv_eq_cstr(st->rp.name, "rp"));
     st = parse_one(&a, "EXPLAIN ANALYZE SELECT v FROM m");
     assert_int_equal(st->kind, IQL_STMT_EXPLAIN);
     assert_true(st->explain_analyze);

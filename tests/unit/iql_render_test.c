@@ -280,6 +280,22 @@ static const struct {
       "CREATE DATABASE t6 WITH SHARD DURATION 100\302\265s" },
     { "CREATE DATABASE t7 WITH SHARD DURATION 1001u",
       "CREATE DATABASE t7 WITH SHARD DURATION 1.001ms" },
+    { "CREATE CONTINUOUS QUERY cqa ON db BEGIN SELECT mean(v) INTO m2 FROM m GROUP BY time(1m) END",
+      "CREATE CONTINUOUS QUERY cqa ON db BEGIN SELECT mean(v) INTO m2 FROM m GROUP BY time(1m) END" },
+    { "CREATE CONTINUOUS QUERY \"cq b\" ON db RESAMPLE EVERY 2m FOR 1h BEGIN SELECT mean(v) INTO db.rpx.m2 FROM m GROUP BY time(1m), * END",
+      "CREATE CONTINUOUS QUERY \"cq b\" ON db RESAMPLE EVERY 2m FOR 1h BEGIN SELECT mean(v) INTO db.rpx.m2 FROM m GROUP BY time(1m), * END" },
+    { "CREATE CONTINUOUS QUERY cqc ON db RESAMPLE FOR 1h BEGIN SELECT v INTO m2 FROM m END",
+      "CREATE CONTINUOUS QUERY cqc ON db RESAMPLE FOR 1h BEGIN SELECT v INTO m2 FROM m END" },
+    { "CREATE CONTINUOUS QUERY cqd ON \"db\" RESAMPLE EVERY 90s BEGIN SELECT max(v) AS mx INTO \"db\".\"rpx\".:MEASUREMENT FROM /.*/ WHERE host = 'a' GROUP BY time(30m, 15m), host fill(0) END",
+      "CREATE CONTINUOUS QUERY cqd ON db RESAMPLE EVERY 90s BEGIN SELECT max(v) AS mx INTO db.rpx.:MEASUREMENT FROM /.*/ WHERE host = 'a' GROUP BY time(30m, 15m), host fill(0) END" },
+    { "CREATE SUBSCRIPTION s1 ON db.rpx DESTINATIONS ALL 'udp://h:1', 'udp://h:2'",
+      "CREATE SUBSCRIPTION s1 ON db.rpx DESTINATIONS ALL 'udp://h:1', 'udp://h:2'" },
+    { "CREATE SUBSCRIPTION \"s 2\" ON \"db\".\"rpx\" DESTINATIONS ANY 'http://x:9'",
+      "CREATE SUBSCRIPTION \"s 2\" ON db.rpx DESTINATIONS ANY 'http://x:9'" },
+    { "DROP SUBSCRIPTION s1 ON db.rpx",
+      "DROP SUBSCRIPTION s1 ON db.rpx" },
+    { "DROP SUBSCRIPTION \"s 2\" ON \"db\".\"rpx\"",
+      "DROP SUBSCRIPTION \"s 2\" ON db.rpx" },
 };
 
 static const struct {
