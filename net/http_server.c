@@ -155,6 +155,7 @@ struct http_server {
     void (*done)(void *arg);
     void *done_arg;
     struct log_ratelimit warn_rl[HTTP__WARN_BUCKETS];
+    struct log_ratelimit accept_rl;
     struct metric_family *m_requests;
     struct metric_family *m_duration;
     struct metric *m_open;
@@ -754,7 +755,11 @@ static void on_connection(uv_stream_t *server, int status)
     if (!s)
         return;
     if (status < 0) {
-        log_warn("net", "msg=\"accept failed\" listen=%s err=%s", l->addr, uv_err_name(status));
+        /* EMFILE and friends repeat for every pending connection: rate-limit. */
+        uint32_t dropped = 0;
+        if (log_ratelimit_allow(&s->accept_rl, now_mono(s).ns, 1, 10 * NS_PER_SEC, &dropped))
+            log_warn("net", "msg=\"accept failed\" listen=%s err=%s suppressed=%" PRIu32, l->addr,
+                     uv_err_name(status), dropped);
         return;
     }
     struct http_conn *c = xcalloc(1, sizeof *c);
