@@ -43,6 +43,13 @@
  *  5. The shutdown `done` callback runs once no connection, listener or job
  *     is left.
  *
+ * The connection's one timer, by state: READING between requests
+ * TIMER_IDLE (idle_timeout); READING from a request's first byte
+ * TIMER_HEADER (read_header_timeout); READING after its headers TIMER_BODY
+ * (idle_timeout without a byte); HANDLING and DRAINING none; LINGER
+ * TIMER_LINGER (HTTP__LINGER_NS).  Expiry closes the connection without an
+ * answer, as Go's server does.
+ *
  * Timeouts are deadlines on the injectable clock's monotonic time; the uv
  * timer only wakes us up, and on_timer re-arms itself when the clock says
  * the deadline has not passed (a fake clock moves only when a test says so).
