@@ -498,7 +498,8 @@ int tsdb_batch_commit(struct tsdb_batch *b, struct err *e)
     for (size_t i = 0; i < b->ndefs; i++)
         atomic_store(&b->defs[i]->is_logged, true);
     size_t points = 0;
-    rc = tsdb__record_apply(db, b->st, (const uint8_t *)pay.p, pay.len, lsn, false, &points, e);
+    rc = tsdb__record_apply(db, b->st, (const uint8_t *)pay.p, pay.len, lsn, false, NULL, &points,
+                            e);
     tsdb__wal_applied(db, lsn);
     buf_fini(&pay);
     if (rc)

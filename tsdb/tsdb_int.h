@@ -370,6 +370,9 @@ void tsdb__wal_applied(struct tsdb *db, uint64_t lsn);
 
 /* ---- wal_record.c: batch records --------------------------------------------- */
 
+struct tsdb__rec;
+struct tsdb__apply_helper;
+
 /* Decodes a batch payload and applies it to its store (st, or when NULL the
  * store the record names, looked up in the catalog: replay only, when no
  * other thread runs).  Replay creates series and fields the record defines;
@@ -377,7 +380,31 @@ void tsdb__wal_applied(struct tsdb *db, uint64_t lsn);
  * 1 when the record's database/policy is unknown (skipped), or ERR_CORRUPT
  * with e describing the problem.  *points gets the points applied. */
 int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p, size_t n,
-                       uint64_t lsn, bool is_replay, size_t *points, struct err *e);
+                       uint64_t lsn, bool is_replay, struct tsdb__apply_helper *helper,
+                       size_t *points, struct err *e);
+
+/* Second replay thread: applies the rows of odd series ids of records with
+ * at least TSDB__PARALLEL_MIN_ROWS rows while the caller does the even ones. */
+#ifndef TSDB__PARALLEL_MIN_ROWS
+#define TSDB__PARALLEL_MIN_ROWS 256
+#endif
+struct tsdb__apply_job {
+    struct tsdb__store *st;
+    const struct tsdb__rec *rec;
+    uint64_t lsn;
+    int64_t grown;
+    bool is_done;
+};
+struct tsdb__apply_helper {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct tsdb__apply_job *job;
+    bool is_stopping;
+};
+/* Returns false if the thread cannot be created (replay then runs serially). */
+bool tsdb__helper_start(struct tsdb__apply_helper *h);
+void tsdb__helper_stop(struct tsdb__apply_helper *h);
 
 /* ---- tsdb.c ---------------------------------------------------------------- */
 

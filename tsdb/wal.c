@@ -402,6 +402,7 @@ struct replay {
     const uint8_t *data; /* the mapped segment */
     size_t len;
     struct buf unz;
+    struct tsdb__apply_helper *helper; /* NULL: serial */
     uint64_t prev_lsn;
     uint64_t bytes_done, bytes_total;
 };
@@ -447,8 +448,8 @@ static int replay_segment(struct replay *rp, size_t *cut_off, const char **reaso
             pay_n = raw;
         }
         size_t points = 0;
-        int rc = tsdb__record_apply(rp->db, NULL, pay, pay_n, tsdb__le64(h + 16), true, &points,
-                                    e);
+        int rc = tsdb__record_apply(rp->db, NULL, pay, pay_n, tsdb__le64(h + 16), true,
+                                    rp->helper, &points, e);
         if (rc < 0) {
             *cut_off = off;
             *reason = "record does not decode";
@@ -556,6 +557,9 @@ int tsdb__wal_replay(struct tsdb *db, const struct tsdb_opts *o, struct tsdb_rec
         qsort(seqs, nseqs, sizeof *seqs, cmp_u64);
 
     struct replay rp = { .db = db, .o = o, .r = r };
+    struct tsdb__apply_helper helper;
+    if (nseqs && tsdb__helper_start(&helper))
+        rp.helper = &helper;
     buf_init(&rp.unz, 0);
     char path[TSDB__PATH_MAX];
     for (size_t i = 0; i < nseqs; i++) {
@@ -642,6 +646,8 @@ int tsdb__wal_replay(struct tsdb *db, const struct tsdb_opts *o, struct tsdb_rec
     free(seqs);
     unmap_segment(&rp);
     buf_fini(&rp.unz);
+    if (rp.helper)
+        tsdb__helper_stop(rp.helper);
     w->next_lsn = rp.prev_lsn + 1;
     atomic_store(&w->applied, rp.prev_lsn);
     r->duration_ns = mono_now_ns() - t0;

@@ -346,7 +346,7 @@ static size_t total_points(struct tsdb *db)
 static void test_group_commit(void **state)
 {
     (void)state;
-    enum { T = 4, N = 100 };
+    enum { T = 4, N = 60 };
     struct metrics_registry *reg = metrics_registry_new();
     struct tsdb_opts o;
     tsdb_opts_init(&o, NULL);
@@ -404,7 +404,7 @@ static void test_torn_tail(void **state)
     assert_int_equal(record_offsets(&orig, offs, N + 1), N);
     offs[N] = orig.len;
     unsigned seed = 12345;
-    for (int iter = 0; iter < 60; iter++) {
+    for (int iter = 0; iter < 36; iter++) {
         size_t cut = TSDB__WAL_SEG_HDR + (size_t)rand_r(&seed) % (orig.len - TSDB__WAL_SEG_HDR);
         bool is_flip = iter % 3 == 2;
         struct buf img;
