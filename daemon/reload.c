@@ -98,12 +98,38 @@ static void restart_keys(const struct config *o, const struct config *n, struct 
     note(b, str_eq(o->alerting_config, n->alerting_config), "alerting.config");
 }
 
+void reload_register_metrics(struct server *s)
+{
+    struct metric_family *f = metrics_family(s->metrics, METRIC_COUNTER,
+                                             "nightjar_config_reloads_total",
+                                             "Configuration reloads (SIGHUP), by result.", "result",
+                                             NULL, 0);
+    if (f) {
+        s->reloads_ok = metrics_child1(f, "success");
+        s->reloads_failed = metrics_child1(f, "failure");
+    }
+    s->reload_last_ok = metrics_gauge(s->metrics, "nightjar_config_last_reload_successful",
+                                      "Whether the last configuration reload succeeded (1) or "
+                                      "failed (0); 1 before any reload.");
+    metric_set(s->reload_last_ok, 1);
+}
+
+static void count_reload(struct server *s, bool is_ok)
+{
+    struct metric *m = is_ok ? s->reloads_ok : s->reloads_failed;
+    if (m)
+        metric_inc(m);
+    if (s->reload_last_ok)
+        metric_set(s->reload_last_ok, is_ok ? 1 : 0);
+}
+
 void server_reload_config(struct server *s)
 {
     const char *path = s->opts.config_path;
     if (!path) {
         log_warn("daemon", "msg=\"SIGHUP: no configuration file to reload (running on "
                            "defaults)\"");
+        count_reload(s, false);
         return;
     }
     log_info("daemon", "msg=\"SIGHUP: reloading config\" file=%s", path);
@@ -116,8 +142,10 @@ void server_reload_config(struct server *s)
         log_error("daemon", "msg=\"config reload failed; keeping the running config\" err=%s",
                   log_quote(q, sizeof q, e.msg, strlen(e.msg)));
         config_fini(&n);
+        count_reload(s, false);
         return;
     }
+    count_reload(s, true);
 
     bool is_changed = false;
     if (n.log_level != s->cfg.log_level) {

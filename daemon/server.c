@@ -91,6 +91,7 @@ int server_init(struct server *s, const struct server_opts *o, struct config *cf
     if (!s->metrics)
         return err_set(e, ERR_NOMEM, "cannot create the metrics registry");
     procmetrics_register(s);
+    reload_register_metrics(s);
 
     struct http_server_opts ho;
     build_http_opts(s, &ho);

@@ -70,6 +70,8 @@ struct server {
     struct http_server *http;
     int lock_fd;               /* storage.dir/LOCK, held with flock; -1 = none */
     double start_time_s;       /* wall time at start, Unix seconds */
+    struct metric *reloads_ok, *reloads_failed; /* nightjar_config_reloads_total */
+    struct metric *reload_last_ok;              /* nightjar_config_last_reload_successful */
 
     enum server_state state;
     int is_cancelled;          /* atomic: set in FORCED for cooperative handlers */
@@ -113,6 +115,8 @@ void signals_stop(struct server *s);
  * run time (log.level, shutdown_grace); logs keys that need a restart.  A
  * file that fails to load is logged and the old configuration stays. */
 void server_reload_config(struct server *s);
+/* Registers the reload metrics in s->metrics. */
+void reload_register_metrics(struct server *s);
 
 /* datadir.c: mkdir -p of dir (mode 0755).  Returns 0 or ERR_IO with e
  * naming the component that failed. */

@@ -114,6 +114,10 @@ def test_sighup_bad_config_keeps_running():
         d.signal(signal.SIGHUP)
         d.wait_log(r'msg="config reload failed; keeping the running config"')
         check_eq(d.http("GET", "/ping").status, 204, "daemon answers after a bad reload")
+        m = d.metrics()
+        check_eq(m.get("nightjar_config_last_reload_successful"), 0.0, "last reload failed")
+        check_eq(m.get("nightjar_config_reloads_total", result="failure"), 1.0, "failures")
+        check_eq(m.get("nightjar_config_reloads_total", result="success"), 0.0, "successes")
 
         d.write_config(text=to_yaml(d.config).replace("level: \"info\"", "levle: \"debug\""))
         d.signal(signal.SIGHUP)
@@ -128,6 +132,10 @@ def test_sighup_bad_config_keeps_running():
         d.signal(signal.SIGHUP)
         d.wait_log(r'need a restart.*keys=http\.max_body_bytes')
         check_eq(d.http("GET", "/ping").status, 204, "daemon answers after a restart-only change")
+        m = d.metrics()
+        check_eq(m.get("nightjar_config_last_reload_successful"), 1.0, "last reload succeeded")
+        check_eq(m.get("nightjar_config_reloads_total", result="failure"), 2.0, "failures")
+        check_eq(m.get("nightjar_config_reloads_total", result="success"), 1.0, "successes")
 
 
 def test_sighup_applies_shutdown_grace():
