@@ -192,6 +192,33 @@ static int regex(struct buf *b, struct sv src)
     return rc || buf_append_char(b, '/');
 }
 
+/* Operator chains are left-deep ("a + b + c" is ((a + b) + c)) and can be
+ * thousands of operators long, so the left spine is walked with a loop
+ * instead of recursion; right operands are shallow. */
+static int render_binary(struct buf *b, const struct iql_expr *x)
+{
+    size_t n = 0;
+    const struct iql_expr *y = x;
+    while (y->kind == IQL_EXPR_BINARY) {
+        n++;
+        y = y->bin.lhs;
+    }
+    const struct iql_expr **spine = malloc(n * sizeof *spine);
+    if (!spine)
+        return ERR_NOMEM;
+    y = x;
+    for (size_t i = n; i-- > 0;) {
+        spine[i] = y;
+        y = y->bin.lhs;
+    }
+    int rc = iql_render_expr(b, y);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = buf_appendf(b, " %s ", op_name(spine[i]->bin.op)) ||
+             iql_render_expr(b, spine[i]->bin.rhs);
+    free(spine);
+    return rc ? ERR_LIMIT : 0;
+}
+
 int iql_render_expr(struct buf *b, const struct iql_expr *x)
 {
     if (!x)
@@ -214,9 +241,7 @@ int iql_render_expr(struct buf *b, const struct iql_expr *x)
         return rc || buf_append_char(b, ')');
     }
     case IQL_EXPR_BINARY:
-        return iql_render_expr(b, x->bin.lhs) ||
-               buf_appendf(b, " %s ", op_name(x->bin.op)) ||
-               iql_render_expr(b, x->bin.rhs);
+        return render_binary(b, x);
     case IQL_EXPR_PAREN:
         return buf_append_char(b, '(') || iql_render_expr(b, x->paren) ||
                buf_append_char(b, ')');

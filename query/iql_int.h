@@ -78,6 +78,7 @@ struct iql_parser {
     int i, cnt;                     /* token ring index and unscan count */
     struct iql_token ring[3];
     int depth;                      /* recursion guard */
+    size_t nops;                    /* binary operators so far, capped */
     /* error state: msg is the full InfluxDB text (no prefix) */
     struct buf *msg;
     int rc;

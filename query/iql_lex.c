@@ -281,11 +281,11 @@ static struct iql_token mk(struct iql_parser *p, enum iql_tok t, struct iql_pos 
     struct iql_token tok = { t, pos, SV_NULL };
     if (l) {
         if (l->oom)
-            p->rc = ERR_NOMEM;
+            iql__nomem(p);
         if (l->b.len > 0) {
             char *s = arena_try_alloc(p->a, l->b.len + 1);
             if (!s) {
-                p->rc = p->a->max_bytes ? ERR_LIMIT : ERR_NOMEM;
+                iql__nomem(p);
             } else {
                 memcpy(s, l->b.p, l->b.len);
                 s[l->b.len] = '\0';

@@ -31,8 +31,15 @@
 
 #include "query/iql_int.h"
 
-/* Deeper nesting than this is refused instead of exhausting the stack. */
-#define MAX_DEPTH 400
+/* Deeper nesting than this is refused instead of exhausting the stack, and
+ * so are more binary operators than MAX_OPS in one query: expression trees
+ * are walked recursively (renderer, checks, executor), and a left-deep
+ * chain "a + a + a ..." is as deep as it is long.  InfluxDB has no limit;
+ * Grafana's largest queries use a few hundred operators.  Both caps keep a
+ * recursive walk under ~4000 frames, within an 8 MiB stack even in ASan -O0
+ * builds. */
+#define MAX_DEPTH 200
+#define MAX_OPS 2000
 
 /* ---- Errors ----------------------------------------------------------- */
 
@@ -972,6 +979,8 @@ int iql__parse_expr(struct iql_parser *p, struct iql_expr **out)
         } else if (parse_unary(p, &rhs)) {
             return p->rc;
         }
+        if (++p->nops > MAX_OPS)
+            return iql__err_nopos(p, "query too complex (more than %d operators)", MAX_OPS);
         int prec = iql__precedence(t.tok);
         for (struct iql_expr *node = &root;;) {
             struct iql_expr *r = node->bin.rhs;

@@ -885,7 +885,7 @@ static void test_long_message_and_limits(void **state)
 
     /* Deep nesting is refused rather than overflowing the stack. */
     arena_init(&a, 0, 0);
-    static char deep[20000];
+    static char deep[40000];
     o = 0;
     o += (size_t)snprintf(deep, sizeof deep, "SELECT ");
     for (int i = 0; i < 5000; i++)
@@ -898,6 +898,44 @@ static void test_long_message_and_limits(void **state)
     assert_int_equal(iql_parse(deep, o, NULL, &a, &out, &e, NULL), ERR_PARSE);
     assert_non_null(strstr(e.msg, "too deeply nested"));
     arena_fini(&a);
+    arena_init(&a, 0, 0);
+    o = (size_t)snprintf(deep, sizeof deep, "SELECT ");
+    for (int i = 0; i < 150; i++)
+        deep[o++] = '(';
+    deep[o++] = 'a';
+    for (int i = 0; i < 150; i++)
+        deep[o++] = ')';
+    memcpy(deep + o, " FROM m", 8);
+    o += 7;
+    assert_int_equal(iql_parse(deep, o, NULL, &a, &out, &e, NULL), 0);
+    arena_fini(&a);
+
+    /* A long operator chain is a deep tree: 2000 operators are accepted
+     * (rendered and checked), one more is refused. */
+    for (int extra = 0; extra < 2; extra++) {
+        arena_init(&a, 0, 0);
+        o = (size_t)snprintf(deep, sizeof deep, "SELECT a");
+        for (int i = 0; i < 2000 + extra; i++) {
+            deep[o++] = '+';
+            deep[o++] = 'a';
+        }
+        memcpy(deep + o, " FROM m", 8);
+        o += 7;
+        int prc = iql_parse(deep, o, NULL, &a, &out, &e, NULL);
+        if (extra) {
+            assert_int_equal(prc, ERR_PARSE);
+            assert_string_equal(e.msg, "query too complex (more than 2000 operators)");
+        } else {
+            assert_int_equal(prc, 0);
+            struct buf rb;
+            buf_init(&rb, 0);
+            assert_int_equal(iql_render_query(&rb, out), 0);
+            assert_int_equal(rb.len, strlen("SELECT a FROM m") + 2000 * 4);
+            assert_int_equal(iql_select_check(out->stmts[0]->select, &e), 0);
+            buf_fini(&rb);
+        }
+        arena_fini(&a);
+    }
 }
 
 static void test_durations(void **state)
