@@ -92,8 +92,10 @@ struct lp_point {
     /* measurement[,tags] exactly as written: the bytes a series cache can
      * map to a series id without sorting (tags in written order). */
     struct sv raw_key;
-    /* Tags sorted by escaped key bytes (InfluxDB's order); never two equal
-     * keys (that line is rejected with "duplicate tags"). */
+    /* Tags in written order, never two with one escaped key (that line is
+     * rejected with "duplicate tags").  lp_point_sort_tags() puts them in
+     * InfluxDB's order (by escaped key bytes); the parser does not, so that
+     * a series cache keyed by raw_key never pays for sorting. */
     struct lp_tag *tags;
     size_t ntags;
     /* Fields in written order.  Duplicate keys are kept (InfluxDB stores
@@ -104,7 +106,8 @@ struct lp_point {
     int64_t ts_ns;       /* from the line, or the request's server time */
     bool has_ts;         /* false when ts_ns is the server time */
     bool has_dup_fields; /* true when two fields share a key */
-    bool key_is_sorted;  /* raw_key is already the canonical series key */
+    bool key_is_sorted;  /* tags were written in order: raw_key is canonical */
+    bool tags_sorted;    /* tags[] is in InfluxDB's order */
     size_t line_no;      /* 1-based physical line where the point starts */
     struct sv line;      /* the whole line, after leading blanks */
 };
@@ -170,9 +173,16 @@ int lp_next(struct lp_parser *p, struct lp_point *out, struct err *e);
  * the buffer. */
 int lp_format_error(const struct lp_parser *p, struct buf *out);
 
+/* Sorts pt->tags by escaped key bytes, InfluxDB's series-key order (a
+ * no-op when pt->tags_sorted), and sets pt->tags_sorted.  The tag array
+ * belongs to the parser; this only reorders it.  Any thread. */
+void lp_point_sort_tags(struct lp_point *pt);
+
 /* Appends the canonical series key (InfluxDB's escaped form: measurement,
- * then ",key=value" for each tag sorted by escaped key) to out. */
-int lp_series_key(const struct lp_point *pt, struct buf *out);
+ * then ",key=value" for each tag sorted by escaped key) to out.  Sorts
+ * pt->tags first when they were not written in order (hence not const).
+ * Returns 0 or the buffer's ERR_LIMIT/ERR_NOMEM. */
+int lp_series_key(struct lp_point *pt, struct buf *out);
 
 /* Keeps only the last field of each key, as InfluxDB stores them, moving
  * fields down within pt->fields (written order of the survivors kept).

@@ -21,10 +21,33 @@
 #include <stdio.h>
 #include <string.h>
 
-int lp_series_key(const struct lp_point *pt, struct buf *out)
+#include "ingest/lp_int.h"
+
+void lp_point_sort_tags(struct lp_point *pt)
+{
+    if (pt->tags_sorted)
+        return;
+    /* Insertion sort: few tags, often nearly sorted; keys are distinct. */
+    struct lp_tag *t = pt->tags;
+    for (size_t i = 1; i < pt->ntags; i++) {
+        if (lp__tag_cmp(&t[i - 1], &t[i]) < 0)
+            continue;
+        struct lp_tag tmp = t[i];
+        size_t j = i;
+        while (j > 0 && lp__tag_cmp(&t[j - 1], &tmp) > 0) {
+            t[j] = t[j - 1];
+            j--;
+        }
+        t[j] = tmp;
+    }
+    pt->tags_sorted = true;
+}
+
+int lp_series_key(struct lp_point *pt, struct buf *out)
 {
     if (pt->key_is_sorted)
         return buf_append_sv(out, pt->raw_key);
+    lp_point_sort_tags(pt);
     /* Same length as the raw key: one reservation, then plain copies. */
     size_t n = pt->raw_measurement.n;
     for (size_t i = 0; i < pt->ntags; i++)

@@ -7,6 +7,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "ingest/lp.h"
 
 #define LP__POW10_MIN (-348)
 #define LP__POW10_MAX 347
@@ -22,5 +25,18 @@ extern const uint64_t lp__pow10_tab[LP__POW10_MAX - LP__POW10_MIN + 1][2];
  * the subnormal range. */
 bool lp__f64_fast(uint64_t man, int64_t exp10, bool neg, bool trunc,
                   double *out);
+
+/* Go's bytes.Compare on the escaped keys of two tags (never empty). */
+static inline int lp__tag_cmp(const struct lp_tag *a, const struct lp_tag *b)
+{
+    unsigned char x = (unsigned char)a->raw.p[0], y = (unsigned char)b->raw.p[0];
+    if (x != y)
+        return x < y ? -1 : 1;
+    size_t n = a->raw_key_len < b->raw_key_len ? a->raw_key_len : b->raw_key_len;
+    int c = memcmp(a->raw.p, b->raw.p, n);
+    if (c)
+        return c;
+    return a->raw_key_len < b->raw_key_len ? -1 : a->raw_key_len > b->raw_key_len;
+}
 
 #endif

@@ -19,12 +19,17 @@
  *                   separator is escaped when the byte before it is '\\');
  *   scan_fields     field validation; escapes work "forwards" (a backslash
  *                   skips the next byte) and numbers are checked;
- *   scan_time       the timestamp;
- *   next_field      InfluxDB's field iterator, which splits keys with the
- *                   backwards rule again and types values by first/last byte.
+ *   slow_point      parsePoint: the key-length checks, scanTime, then
+ *                   InfluxDB's field iterator (convert_value), which splits
+ *                   keys with the backwards rule again and types values by
+ *                   their first and last bytes.
  *
  * The two escape rules disagree on sequences such as `\\=`; copying both is
  * what makes odd lines come out as InfluxDB stores them.
+ *
+ * Neither path sorts tags: a line is checked for duplicate tag keys (and
+ * fields for repeated keys) with a hash screen, and lp_point_sort_tags()
+ * orders them only for callers that need the canonical key.
  *
  * Invariants: a point returned by the fast path is exactly what the faithful
  * path would return for that line; the parser never reads outside
@@ -166,76 +171,103 @@ static inline bool is_blank(char c)
     return c == ' ' || c == '\t' || c == '\0';
 }
 
-/* Byte-order comparison of two views (Go's bytes.Compare). */
-static int sv_cmp(struct sv a, struct sv b)
+/* Hash of a name for duplicate screening: length, first and last eight
+ * bytes.  Equal names hash equally; the rest is left to exact compares. */
+static inline uint32_t name_hash(struct sv k)
 {
-    size_t n = a.n < b.n ? a.n : b.n;
-    int c = n ? memcmp(a.p, b.p, n) : 0;
-    if (c)
-        return c;
-    return a.n < b.n ? -1 : a.n > b.n;
-}
-
-/* Compares the escaped keys of two tags (keys are never empty). */
-static inline int tag_cmp(const struct lp_tag *a, const struct lp_tag *b)
-{
-    unsigned char x = (unsigned char)a->raw.p[0], y = (unsigned char)b->raw.p[0];
-    if (x != y)
-        return x < y ? -1 : 1;
-    return sv_cmp(sv_make(a->raw.p, a->raw_key_len), sv_make(b->raw.p, b->raw_key_len));
-}
-
-/* Sorts tags by escaped key (insertion sort: tags usually arrive sorted).
- * Returns false when two keys are equal. */
-static bool sort_tags(struct lp_tag *t, size_t n, bool *was_sorted)
-{
-    *was_sorted = true;
-    for (size_t i = 1; i < n; i++) {
-        int c = tag_cmp(&t[i - 1], &t[i]);
-        if (c < 0)
-            continue;
-        if (c == 0)
-            return false;
-        *was_sorted = false;
-        struct lp_tag tmp = t[i];
-        size_t j = i;
-        while (j > 0) {
-            c = tag_cmp(&t[j - 1], &tmp);
-            if (c == 0)
-                return false;
-            if (c < 0)
-                break;
-            t[j] = t[j - 1];
-            j--;
-        }
-        t[j] = tmp;
+    uint64_t a, b;
+    if (k.n >= 8) {
+        memcpy(&a, k.p, 8);
+        memcpy(&b, k.p + k.n - 8, 8);
+    } else if (k.n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, k.p, 4);
+        memcpy(&y, k.p + k.n - 4, 4);
+        a = x;
+        b = y;
+    } else {
+        a = k.n ? (unsigned char)k.p[0] | (unsigned)(unsigned char)k.p[k.n / 2] << 8 |
+                      (unsigned)(unsigned char)k.p[k.n - 1] << 16
+                : 0;
+        b = 0;
     }
-    return true;
+    uint64_t x = (a * 0xC2B2AE3D27D4EB4Full) ^ ((b ^ (b >> 29)) * 0x165667B19E3779F9ull) ^
+                 (k.n * 0x9E3779B97F4A7C15ull);
+    x ^= x >> 31;
+    return (uint32_t)((x * 0x9E3779B97F4A7C15ull) >> 32);
 }
 
-/* Cheap duplicate-key screen for fields: a 64-bit signature per key; only
- * a collision triggers the exact quadratic check. */
-static bool fields_have_dup(const struct lp_field *f, size_t n)
+/* Duplicate screening: a 256-bit filter over name hashes makes the usual
+ * all-distinct case linear; only a filter collision leads to pairwise hash
+ * compares, and names are compared only when their hashes match.  Lines
+ * with more than DUP_MAX_HASHED names compare names pairwise. */
+#define DUP_MAX_HASHED 64
+
+static inline bool filter_collides(const uint32_t *h, size_t n)
 {
-    uint64_t seen = 0;
-    bool maybe = false;
+    uint64_t seen[4] = { 0, 0, 0, 0 };
+    bool hit = false;
     for (size_t i = 0; i < n; i++) {
-        const struct sv k = f[i].key;
-        unsigned h = (unsigned)k.n * 31u;
-        if (k.n)
-            h += (unsigned char)k.p[0] * 7u + (unsigned char)k.p[k.n - 1];
-        uint64_t bit = 1ull << (h & 63);
-        if (seen & bit)
-            maybe = true;
-        seen |= bit;
+        unsigned b = h[i] & 255;
+        uint64_t bit = 1ull << (b & 63);
+        hit |= (seen[b >> 6] & bit) != 0;
+        seen[b >> 6] |= bit;
     }
-    if (!maybe)
-        return false;
+    return hit;
+}
+
+static inline struct sv tag_raw_key(const struct lp_tag *t)
+{
+    return sv_make(t->raw.p, t->raw_key_len);
+}
+
+static bool tags_have_dup(const struct lp_tag *t, size_t n)
+{
+    uint32_t h[DUP_MAX_HASHED];
+    bool hashed = n > 4 && n <= DUP_MAX_HASHED; /* a few: compare directly */
+    if (hashed) {
+        for (size_t i = 0; i < n; i++)
+            h[i] = name_hash(tag_raw_key(&t[i]));
+        if (!filter_collides(h, n))
+            return false;
+    }
     for (size_t i = 1; i < n; i++)
         for (size_t j = 0; j < i; j++)
-            if (sv_eq(f[i].key, f[j].key))
+            if ((!hashed || h[i] == h[j]) && sv_eq(tag_raw_key(&t[i]), tag_raw_key(&t[j])))
                 return true;
     return false;
+}
+
+static bool fields_have_dup(const struct lp_field *f, size_t n)
+{
+    uint32_t h[DUP_MAX_HASHED];
+    bool hashed = n > 4 && n <= DUP_MAX_HASHED; /* a few: compare directly */
+    if (hashed) {
+        for (size_t i = 0; i < n; i++)
+            h[i] = name_hash(f[i].key);
+        if (!filter_collides(h, n))
+            return false;
+    }
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if ((!hashed || h[i] == h[j]) && sv_eq(f[i].key, f[j].key))
+                return true;
+    return false;
+}
+
+/* InfluxDB rejects a line whose escaped tag keys repeat.  Tags stay in
+ * written order; *sorted says whether that order is already InfluxDB's.
+ * Returns false for a duplicate. */
+static bool check_tags(const struct lp_tag *t, size_t n, bool *sorted)
+{
+    *sorted = true;
+    for (size_t i = 1; i < n; i++) {
+        if (lp__tag_cmp(&t[i - 1], &t[i]) >= 0) {
+            *sorted = false;
+            break;
+        }
+    }
+    return *sorted || !tags_have_dup(t, n);
 }
 
 /* ts * unit with InfluxDB's overflow and range checks. */
@@ -467,8 +499,8 @@ static int fast_line(struct lp_parser *p, const char *s, struct lp_point *out)
     out->raw_key = sv_make(s, (size_t)(q - s));
     if (out->raw_key.n > LP_MAX_KEY_BYTES)
         return 0;
-    bool sorted = true;
-    if (ntags > 1 && !sort_tags(p->tags, ntags, &sorted))
+    bool sorted;
+    if (!check_tags(p->tags, ntags, &sorted))
         return 0;
     while (q < end && *q == ' ')
         q++;
@@ -535,6 +567,7 @@ static int fast_line(struct lp_parser *p, const char *s, struct lp_point *out)
     out->nfields = nfields;
     out->has_dup_fields = nfields > 1 && fields_have_dup(p->fields, nfields);
     out->key_is_sorted = sorted;
+    out->tags_sorted = sorted;
     out->has_ts = has_ts;
     out->ts_ns = has_ts ? ts : p->now_ns;
     out->line_no = p->line_no;
@@ -720,7 +753,7 @@ static int scan_key(struct line *l, size_t *i, size_t *ntags, bool *sorted)
         t->raw = sv_make(l->b + start, stop - start);
         t->raw_key_len = scan_to(t->raw.p, t->raw.n, 0, '=');
     }
-    if (nt > 1 && !sort_tags(p->tags, nt, sorted))
+    if (!check_tags(p->tags, nt, sorted))
         return reason(l, "duplicate tags");
     *ntags = nt;
     *i = j;
@@ -1169,6 +1202,7 @@ static int slow_point(struct line *l, struct lp_point *out)
     out->tags = p->tags;
     out->ntags = ntags;
     out->key_is_sorted = sorted;
+    out->tags_sorted = sorted;
     out->fields = p->fields;
     out->nfields = nf;
     out->has_dup_fields = nf > 1 && fields_have_dup(p->fields, nf);

@@ -38,7 +38,8 @@ static void same_point(const struct lp_point *a, const struct lp_point *b)
     same_sv(a->line, b->line);
     CHECK(a->line_no == b->line_no);
     CHECK(a->ts_ns == b->ts_ns && a->has_ts == b->has_ts);
-    CHECK(a->key_is_sorted == b->key_is_sorted);
+    CHECK(a->key_is_sorted == b->key_is_sorted && a->tags_sorted == b->tags_sorted);
+    CHECK(a->key_is_sorted == a->tags_sorted);
     CHECK(a->has_dup_fields == b->has_dup_fields);
     CHECK(a->ntags == b->ntags && a->nfields == b->nfields);
     for (size_t i = 0; i < a->ntags; i++) {
@@ -62,7 +63,7 @@ static void same_point(const struct lp_point *a, const struct lp_point *b)
     }
 }
 
-/* Tags come out strictly sorted by escaped key. */
+/* After lp_point_sort_tags(), tags are strictly sorted by escaped key. */
 static int key_less(const struct lp_tag *x, const struct lp_tag *y)
 {
     size_t n = x->raw_key_len < y->raw_key_len ? x->raw_key_len : y->raw_key_len;
@@ -91,6 +92,7 @@ static void run(const uint8_t *data, size_t size, enum lp_precision prec)
             break;
         if (ra == 1) {
             same_point(&pa, &pb);
+            lp_point_sort_tags(&pa);
             for (size_t i = 1; i < pa.ntags; i++)
                 CHECK(key_less(&pa.tags[i - 1], &pa.tags[i]));
             buf_reset(&tmp);

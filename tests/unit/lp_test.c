@@ -30,8 +30,9 @@ static void render_sv(struct buf *o, struct sv s)
     assert_int_equal(buf_append_sv(o, s), 0);
 }
 
-static void render_point(struct buf *o, const struct lp_point *pt)
+static void render_point(struct buf *o, struct lp_point *pt)
 {
+    lp_point_sort_tags(pt);
     render_sv(o, pt->measurement);
     for (size_t i = 0; i < pt->ntags; i++) {
         buf_append_char(o, ',');
@@ -580,6 +581,10 @@ static void test_many_tags_fields(void **state)
     assert_int_equal(lp_next(&p, &pt, NULL), 1);
     assert_int_equal(pt.ntags, 200);
     assert_int_equal(pt.nfields, 300);
+    assert_false(pt.tags_sorted);
+    assert_true(sv_eq_cstr(pt.tags[0].key, "t199"));
+    lp_point_sort_tags(&pt);
+    assert_true(pt.tags_sorted);
     for (size_t i = 1; i < pt.ntags; i++)
         assert_true(memcmp(pt.tags[i - 1].key.p, pt.tags[i].key.p, 4) < 0);
     assert_int_equal(pt.fields[299].v.i, 299);
@@ -587,6 +592,34 @@ static void test_many_tags_fields(void **state)
     lp_parser_fini(&p);
     char *a = parse2(body.p, body.len, LP_PREC_NS);
     free(a);
+    /* duplicates found by the hashed (5..64 names) and the pairwise (more)
+     * screens, for tags (an error) and fields (a flag) */
+    const int counts[] = { 3, 5, 10, 64, 65, 200 };
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        int n = counts[c];
+        for (int dup = 0; dup < 2; dup++) {
+            buf_reset(&body);
+            buf_append_str(&body, "m");
+            for (int i = 0; i < n; i++)
+                buf_appendf(&body, ",k%d=v", (i * 7919) % n);
+            if (dup)
+                buf_appendf(&body, ",k%d=w", n / 2);
+            buf_append_str(&body, " f=1 1");
+            a = parse2(body.p, body.len, LP_PREC_NS);
+            assert_int_equal(strstr(a, "': duplicate tags") != NULL, dup);
+            free(a);
+            buf_reset(&body);
+            buf_append_str(&body, "m ");
+            for (int i = 0; i < n; i++)
+                buf_appendf(&body, "%sfield_name_%d=%d", i ? "," : "", (i * 7919) % n, i);
+            if (dup)
+                buf_appendf(&body, ",field_name_%d=1", n - 1);
+            lp_parser_init(&p, body.p, body.len, LP_PREC_NS, NOW, NULL);
+            assert_int_equal(lp_next(&p, &pt, NULL), 1);
+            assert_int_equal(pt.has_dup_fields, dup);
+            lp_parser_fini(&p);
+        }
+    }
     buf_fini(&body);
 }
 
