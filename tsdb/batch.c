@@ -103,8 +103,12 @@ int tsdb_batch_new(struct tsdb *db, struct sv dbname, struct sv rpname, int64_t 
                    struct tsdb_batch **out, struct err *e)
 {
     *out = NULL;
-    if (atomic_load(&db->wal.failed))
-        return err_set(e, ERR_IO, "wal failed: %s", db->wal.failed_msg);
+    if (atomic_load(&db->wal.failed)) {
+        pthread_mutex_lock(&db->wal.mu); /* failed_msg is written under it */
+        int rc = err_set(e, ERR_IO, "wal failed: %s", db->wal.failed_msg);
+        pthread_mutex_unlock(&db->wal.mu);
+        return rc;
+    }
     char q[96];
     pthread_mutex_lock(&db->cat_lock);
     struct tsdb__db *d = tsdb__catalog_find_db(db, dbname);

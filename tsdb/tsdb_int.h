@@ -314,6 +314,8 @@ struct tsdb__store *tsdb__catalog_store(struct tsdb *db, uint64_t db_id, uint64_
 #define TSDB__WAL_REC_HDR 28
 #define TSDB__REC_BATCH 1
 #define TSDB__REC_FLAG_ZSTD 1
+/* Largest decompressed record replay accepts (1 GiB). */
+#define TSDB__MAX_RAW_RECORD (1ull << 30)
 
 struct tsdb__walreq {
     uint8_t hdr[TSDB__WAL_REC_HDR];

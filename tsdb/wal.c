@@ -430,7 +430,9 @@ static int replay_segment(struct replay *rp, size_t *cut_off, const char **reaso
         size_t pay_n = n;
         if (h[9] & TSDB__REC_FLAG_ZSTD) {
             uint64_t raw = n >= 8 ? tsdb__le64(pay) : 0;
-            if (n < 8 || raw > rp->db->opts.max_batch_bytes + 1024 ||
+            /* Bound the allocation by what the record could hold, not by
+             * today's max_batch_bytes (it may have been lowered since). */
+            if (n < 8 || raw > TSDB__MAX_RAW_RECORD || raw / 4096 > n ||
                 buf_reserve(&rp->unz, raw + 1) != 0) {
                 *cut_off = off;
                 *reason = "bad compressed size";

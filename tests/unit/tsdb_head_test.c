@@ -605,6 +605,68 @@ static void test_snapshot_atomicity(void **state)
     tsdb_close(&db);
 }
 
+static void test_limits_and_lock(void **state)
+{
+    (void)state;
+    struct tsdb *db = open_at("lim");
+    mkdb(db, "d", TSDB_DURATION_INF);
+    struct err e;
+    /* A second open of the same directory is refused while the first holds it. */
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/lim", tmp_root);
+    struct tsdb_opts o;
+    tsdb_opts_init(&o, dir);
+    struct tsdb *db2 = NULL;
+    assert_int_equal(tsdb_open(&o, &db2, &e), ERR_BUSY);
+    assert_null(db2);
+    /* InfluxDB's key length limit: series key, and series key + 4 + field key. */
+    char *big = malloc(70000);
+    memset(big, 'x', 70000);
+    struct tsdb_batch *b = batch(db, "d", 0);
+    struct tsdb_tag t = { SV_LIT("k"), { big, 65532 } };
+    struct tsdb_field f = { SV_LIT("v"), TSDB_FLOAT, F(1) };
+    struct tsdb_point p = { SV_LIT("m"), &t, 1, &f, 1, 1 };
+    assert_int_equal(tsdb_batch_add(b, NULL, &p, &e), ERR_LIMIT);
+    assert_string_equal(e.msg, "max key length exceeded: 65536 > 65535");
+    t.value.n = 65520;
+    f.key = (struct sv){ big, 20 };
+    assert_int_equal(tsdb_batch_add(b, NULL, &p, &e), ERR_LIMIT);
+    assert_string_equal(e.msg, "max key length exceeded: 65548 > 65535");
+    tsdb_batch_free(&b);
+    tsdb_close(&db);
+    /* max_batch_bytes caps a batch; the point that does not fit is refused
+     * and the batch still commits what it holds. */
+    o.max_batch_bytes = 4096;
+    assert_int_equal(tsdb_open(&o, &db, &e), 0);
+    b = batch(db, "d", 0);
+    int added = 0, rc = 0;
+    for (int i = 0; i < 1000 && rc == 0; i++) {
+        struct tsdb_field sf = { SV_LIT("s"), TSDB_STRING, { .s = { big, 100 } } };
+        struct tsdb_point sp = { SV_LIT("m"), NULL, 0, &sf, 1, i };
+        rc = tsdb_batch_add(b, NULL, &sp, &e);
+        added += rc == 0;
+    }
+    assert_int_equal(rc, ERR_NOMEM);
+    assert_true(added > 10 && added < 60);
+    commit(&b);
+    free(big);
+    tsdb_close(&db);
+    assert_int_equal(tsdb_open(&o, &db, &e), 0);
+    struct buf names;
+    buf_init(&names, 0);
+    assert_int_equal(tsdb_list_fields(db, SV_LIT("d"), SV_NULL, SV_LIT("m"), fields_cb, &names, &e),
+                     0);
+    assert_string_equal(names.p, "s:string;");
+    buf_fini(&names);
+    char *d = dump(db, "d");
+    size_t lines = 0;
+    for (char *c = d; *c; c++)
+        lines += *c == '\n';
+    assert_int_equal(lines, (size_t)added);
+    free(d);
+    tsdb_close(&db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -615,6 +677,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_types_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_atomicity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits_and_lock, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
