@@ -679,5 +679,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snapshot_atomicity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_and_lock, setup, teardown),
     };
+    /* TSDB_TEST_FILTER=test_torn* runs a subset (cmocka glob). */
+    if (getenv("TSDB_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("TSDB_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,15 @@
 
 uint32_t tsdb__crc32c_sw(uint32_t crc, const void *data, size_t n);
 
+/* Measurement sizes: small under sanitizers (figures meaningless there). */
+#ifdef NJ_SANITIZE
+#define BENCH_DEFAULT_POINTS 10000
+#define BENCH_DEFAULT_MB 2
+#else
+#define BENCH_DEFAULT_POINTS 100000
+#define BENCH_DEFAULT_MB 16
+#endif
+
 static char tmp_root[512];
 
 static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
@@ -654,7 +663,7 @@ static void test_interval_mode(void **state)
 /* Append-path scaling: T threads (1, then 2) each commit batches of 1000
  * points x 10 float fields for their own 100 hosts, fsync=interval so the
  * figure is the CPU path (encode, index, WAL write, head apply).  Sizes from
- * BENCH_TSDB_POINTS (default 20000 per run).  Prints values/s; asserts only
+ * BENCH_TSDB_POINTS (default 100000 per run, 10000 under sanitizers).  Prints values/s; asserts only
  * that every point arrived. */
 struct app_ctx {
     struct tsdb *db;
@@ -704,7 +713,7 @@ static void test_append_threads(void **state)
 {
     (void)state;
     const char *env = getenv("BENCH_TSDB_POINTS");
-    int points = env ? atoi(env) : 20000;
+    int points = env ? atoi(env) : BENCH_DEFAULT_POINTS;
     for (int nthreads = 1; nthreads <= 2; nthreads++) {
         char sub[32];
         snprintf(sub, sizeof sub, "app%d", nthreads);
@@ -754,14 +763,14 @@ static void on_progress(void *arg, uint64_t done, uint64_t total)
     p->calls++;
 }
 
-/* Replay throughput: BENCH_TSDB_MB (default 4) MB of WAL made of batches of
+/* Replay throughput: BENCH_TSDB_MB (default 16, 2 under sanitizers) MB of WAL made of batches of
  * 1000 points x 10 float fields, uncompressed (wal_compress_min_bytes 0) so
  * the figure is raw WAL bytes per second. */
 static void test_replay_speed(void **state)
 {
     (void)state;
     const char *env = getenv("BENCH_TSDB_MB");
-    double target_mb = env ? atof(env) : 4;
+    double target_mb = env ? atof(env) : BENCH_DEFAULT_MB;
     struct tsdb_opts o;
     tsdb_opts_init(&o, NULL);
     o.wal_compress_min_bytes = 0;
@@ -915,5 +924,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_speed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_fuzz_seeds, setup, teardown),
     };
+    /* TSDB_TEST_FILTER=test_torn* runs a subset (cmocka glob). */
+    if (getenv("TSDB_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("TSDB_TEST_FILTER"));
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
