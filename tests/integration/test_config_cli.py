@@ -156,7 +156,11 @@ def test_kill9_releases_lock_and_restart():
     with Daemon() as d:
         first_pid = d.pid
         d.kill9()
+        mark = d.log_mark()
         d.start()
+        d.wait_log(r'msg="storage dir locked"', since=mark)
+        check_eq(len(d.log_lines(r'msg="ready"')), 2, "ready lines over both runs")
+        check_eq(len(d.log_lines(r'msg="ready"', since=mark)), 1, "ready lines since the mark")
         check(d.pid != first_pid, "restarted")
         check_eq(d.http("GET", "/ping").status, 204, "restart after kill -9 on the same dir")
         d.restart()

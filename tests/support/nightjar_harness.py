@@ -625,25 +625,35 @@ class Daemon:
 
     # -- logs
 
-    def log_text(self):
+    def log_text(self, since=0):
+        """The log of every run of this daemon (restarts append, after a
+        "=== start" line), from byte offset since (see log_mark)."""
         try:
             with open(self.log_path, "rb") as f:
+                f.seek(since)
                 return f.read().decode("utf-8", "replace")
         except FileNotFoundError:
             return ""
 
+    def log_mark(self):
+        """The current end of the log, for log_lines/wait_log(since=)."""
+        try:
+            return os.path.getsize(self.log_path)
+        except FileNotFoundError:
+            return 0
+
     def log_tail(self, n=60):
         return "\n".join(self.log_text().splitlines()[-n:])
 
-    def log_lines(self, pattern):
+    def log_lines(self, pattern, since=0):
         rx = re.compile(pattern)
-        return [l for l in self.log_text().splitlines() if rx.search(l)]
+        return [l for l in self.log_text(since).splitlines() if rx.search(l)]
 
-    def wait_log(self, pattern, timeout=10.0, count=1):
-        """Waits until at least count log lines match the regex; returns
-        them."""
+    def wait_log(self, pattern, timeout=10.0, count=1, since=0):
+        """Waits until at least count log lines (after byte offset since)
+        match the regex; returns them."""
         def found():
-            ls = self.log_lines(pattern)
+            ls = self.log_lines(pattern, since)
             if len(ls) >= count:
                 return ls
             if not self.running():
