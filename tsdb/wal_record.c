@@ -263,9 +263,12 @@ static int resolve_live(struct tsdb__store *st, struct tsdb__rec *r, struct err 
     return 0;
 }
 
-/* Applies the rows whose series id & mask == want (mask 0: all rows). */
-static int64_t apply_rows(struct tsdb__store *st, const struct tsdb__rec *r, uint64_t lsn, uint64_t mask,
-                          uint64_t want)
+/* Applies the rows whose series id & mask == want (mask 0: all rows).
+ * is_locked: take the series' stripe lock; replay skips it, since no reader
+ * or writer exists before tsdb_open returns and the two replay threads touch
+ * disjoint series. */
+static int64_t apply_rows(struct tsdb__store *st, const struct tsdb__rec *r, uint64_t lsn,
+                          uint64_t mask, uint64_t want, bool is_locked)
 {
     struct tsdb__hval *hv = NULL;
     size_t cap_hv = 0;
@@ -285,9 +288,11 @@ static int64_t apply_rows(struct tsdb__store *st, const struct tsdb__rec *r, uin
             hv[j] = (struct tsdb__hval){ .field_id = f->fd->id, .type = f->type, .v = v->v };
         }
         pthread_mutex_t *mu = &st->stripes[s->id % TSDB__STRIPES];
-        pthread_mutex_lock(mu);
+        if (is_locked)
+            pthread_mutex_lock(mu);
         grown += tsdb__head_upsert(&s->head, row->ts, lsn, hv, row->nvals);
-        pthread_mutex_unlock(mu);
+        if (is_locked)
+            pthread_mutex_unlock(mu);
     }
     free(hv);
     return grown;
@@ -304,7 +309,7 @@ static void *helper_main(void *arg)
             break;
         struct tsdb__apply_job *job = h->job;
         pthread_mutex_unlock(&h->mu);
-        int64_t grown = apply_rows(job->st, job->rec, job->lsn, 1, 1);
+        int64_t grown = apply_rows(job->st, job->rec, job->lsn, 1, 1, false);
         pthread_mutex_lock(&h->mu);
         job->grown = grown;
         job->is_done = true;
@@ -388,14 +393,14 @@ int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p
         helper->job = &job;
         pthread_cond_broadcast(&helper->cv);
         pthread_mutex_unlock(&helper->mu);
-        grown = apply_rows(st, &r, lsn, 1, 0);
+        grown = apply_rows(st, &r, lsn, 1, 0, false);
         pthread_mutex_lock(&helper->mu);
         while (!job.is_done)
             pthread_cond_wait(&helper->cv, &helper->mu);
         pthread_mutex_unlock(&helper->mu);
         grown += job.grown;
     } else {
-        grown = apply_rows(st, &r, lsn, 0, 0);
+        grown = apply_rows(st, &r, lsn, 0, 0, !is_replay);
     }
     atomic_fetch_add(&db->head_bytes, grown);
     *points = r.nrows;
