@@ -571,6 +571,32 @@ static void test_zstd_layer(void **state)
     assert_false(bi.is_zstd);
 }
 
+static void test_big_strings(void **state)
+{
+    struct fixture *f = *state;
+    static struct sv v[4], got[4];
+    const size_t big = CODEC_STR_BLOCK_MAX_BYTES / 4 - 64;
+    char *p = malloc(4 * big + 1);
+    for (size_t i = 0; i < 4 * big + 1; i++)
+        p[i] = (char)('a' + i % 23);
+    for (size_t i = 0; i < 4; i++)
+        v[i] = sv_make(p + i * big, big);
+    struct err e;
+    size_t m;
+    buf_reset(&f->out);
+    assert_int_equal(codec_encode_str(f->c, v, 4, &f->out, &e), 0);
+    assert_int_equal(codec_decode_str(f->c, (const uint8_t *)f->out.p, f->out.len, got, &m, &e), 0);
+    assert_int_equal(m, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(sv_eq(got[i], v[i]));
+    /* Past the cap: refused, nothing appended. */
+    v[3] = sv_make(p + 3 * big, big + 256);
+    buf_reset(&f->out);
+    assert_int_equal(codec_encode_str(f->c, v, 4, &f->out, &e), ERR_INVAL);
+    assert_int_equal(f->out.len, 0);
+    free(p);
+}
+
 static void test_limits_and_errors(void **state)
 {
     struct fixture *f = *state;
@@ -712,6 +738,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bool_and_presence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zstd_layer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_strings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_and_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_golden_bytes, setup, teardown),

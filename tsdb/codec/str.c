@@ -88,6 +88,10 @@ int codec_encode_str(struct codec_ctx *c, const struct sv *v, size_t n,
         }
     }
     if (id == CODEC__S_PLAIN) {
+        if (plain_cost > CODEC_STR_BLOCK_MAX_BYTES)
+            return err_set(e, ERR_INVAL,
+                           "codec: string block of %zu bytes, more than %u",
+                           plain_cost, CODEC_STR_BLOCK_MAX_BYTES);
         buf_reset(&c->sbuf);
         int rc = append_wr(&c->sbuf, &a);
         for (size_t i = 0; i < n && rc == 0; i++)
