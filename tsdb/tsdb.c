@@ -86,14 +86,10 @@ bool tsdb_is_failed(struct tsdb *db)
     return atomic_load(&db->wal.failed) != 0;
 }
 
-static double gauge_series(void *arg)
+void tsdb__update_gauges(struct tsdb *db)
 {
-    return (double)atomic_load(&((struct tsdb *)arg)->head_series);
-}
-
-static double gauge_bytes(void *arg)
-{
-    return (double)atomic_load(&((struct tsdb *)arg)->head_bytes);
+    tsdb__metric_set(db->m_head_series, (double)atomic_load(&db->head_series));
+    tsdb__metric_set(db->m_head_bytes, (double)atomic_load(&db->head_bytes));
 }
 
 static void register_metrics(struct tsdb *db)
@@ -118,10 +114,12 @@ static void register_metrics(struct tsdb *db)
                                         sizeof group_buckets / sizeof group_buckets[0]);
     db->m_points = metrics_counter(r, "nightjar_points_stored_total",
                                    "Points applied to the head after a durable commit.");
-    metrics_gauge_fn(r, "nightjar_head_series", "Series in the in-memory head.", gauge_series,
-                     db);
-    metrics_gauge_fn(r, "nightjar_head_bytes", "Approximate bytes used by the in-memory head.",
-                     gauge_bytes, db);
+    /* Plain gauges set after each applied batch (not callbacks), so the
+     * registry never points into a closed store. */
+    db->m_head_series = metrics_gauge(r, "nightjar_head_series", "Series in the in-memory head.");
+    db->m_head_bytes =
+        metrics_gauge(r, "nightjar_head_bytes", "Approximate bytes used by the in-memory head.");
+    tsdb__update_gauges(db);
 }
 
 static void tsdb_free(struct tsdb *db)

@@ -424,6 +424,8 @@ struct tsdb {
 };
 
 void tsdb__metric_add(struct metric *m, double v);
+/* Publishes head_series and head_bytes to their gauges.  Any thread. */
+void tsdb__update_gauges(struct tsdb *db);
 void tsdb__metric_set(struct metric *m, double v);
 void tsdb__metric_observe(struct metric *m, double v);
 

@@ -403,6 +403,8 @@ int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p
         grown = apply_rows(st, &r, lsn, 0, 0, !is_replay);
     }
     atomic_fetch_add(&db->head_bytes, grown);
+    if (!is_replay)
+        tsdb__update_gauges(db); /* replay publishes once, at the end of open */
     *points = r.nrows;
     rec_fini(&r);
     return 0;

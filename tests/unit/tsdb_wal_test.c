@@ -387,6 +387,12 @@ static void test_group_commit(void **state)
     assert_true(metric_value(grp) == T * N); /* histogram sum = batches */
     assert_true(metric_value(pts) == T * N * 20);
     assert_int_equal(total_points(db), T * N * 20);
+    struct metric *hs = metrics_gauge(reg, "nightjar_head_series", "");
+    struct metric *hb = metrics_gauge(reg, "nightjar_head_bytes", "");
+    struct metric *wb = metrics_counter(reg, "nightjar_wal_bytes_written_total", "");
+    assert_true(metric_value(hs) == T * 20);
+    assert_true(metric_value(hb) > T * N * 20 * 8);
+    assert_true(metric_value(wb) > T * N * 20 * 8);
     tsdb_close(&db);
     metrics_registry_free(reg);
 
