@@ -200,7 +200,7 @@ static struct fixture *fx_start(const struct fx_opts *fo)
     assert_int_equal(http_server_route(fx->srv, "/slow", "GET", HTTP_ROUTE_WORKER, h_slow, fx), 0);
     assert_int_equal(http_server_route(fx->srv, "/fast", "GET", HTTP_ROUTE_LOOP, h_fast, fx), 0);
     assert_int_equal(http_server_route(fx->srv, "/fastw", "GET", HTTP_ROUTE_WORKER, h_fast, fx), 0);
-    assert_int_equal(http_server_route(fx->srv, "/big", "GET", HTTP_ROUTE_LOOP, h_big, fx), 0);
+    assert_int_equal(http_server_route(fx->srv, "/big", "GET,HEAD", HTTP_ROUTE_LOOP, h_big, fx), 0);
     assert_int_equal(http_server_route(fx->srv, "/write", "POST", HTTP_ROUTE_WORKER | HTTP_ROUTE_CORS,
                                        h_write, fx),
                      0);
@@ -608,6 +608,19 @@ static void test_limits(void **state)
     free(zeros);
     free(gz);
 
+    /* Expect: 100-continue with a Content-Length over the cap: straight to
+     * 413, no interim 100. */
+    client_open(&c, fx->port);
+    client_sends(&c, "POST /write HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                     "Content-Length: 5000\r\n\r\n");
+    {
+        struct response r413;
+        client_read_response(&c, &r413, false);
+        assert_int_equal(r413.status, 413);
+    }
+    assert_true(client_wait_closed(&c, 5000));
+    client_close(&c);
+
     /* Headers over max_header_bytes. */
     client_open(&c, fx->port);
     client_sends(&c, "GET /fast HTTP/1.1\r\nHost: x\r\n");
@@ -976,6 +989,15 @@ static void test_write_backpressure(void **state)
     client_sends(&c, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n");
     client_read_response(&c, &r, false);
     assert_int_equal(r.status, 200);
+    /* HEAD: the GET's Content-Length, no body (the next answer parses). */
+    client_sends(&c, "HEAD /big HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /fast?after HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, true);
+    assert_int_equal(r.status, 200);
+    char cl[32];
+    assert_string_equal(resp_header(&r, "Content-Length", cl, sizeof cl), "1048576");
+    client_read_response(&c, &r, false);
+    assert_string_equal(r.body, "fastafter");
     client_close(&c);
     fx_stop(fx);
 }
