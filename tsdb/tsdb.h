@@ -11,7 +11,7 @@
  * codes and logging (the daemon logs what tsdb returns), queries (query/).
  * tsdb is a synchronous library: it never logs, never reads the wall clock
  * for sample logic (callers pass now_ns), and its only threads are the WAL
- * writer it owns.
+ * writer it owns and, inside tsdb_open, a second replay thread.
  *
  * Data model (storage-notes 5.1): database -> retention policy ->
  * measurement -> series (measurement + sorted tags) -> typed fields sharing
@@ -239,7 +239,10 @@ int tsdb_batch_new(struct tsdb *db, struct sv dbname, struct sv rpname, int64_t 
  *    an earlier point of this or a concurrent batch fixed (the first
  *    occurrence wins, as InfluxDB does once its shard exists).  e->msg is
  *    InfluxDB's text: `field type conflict: input field "f" on measurement
- *    "m" is type integer, already exists as type float`.
+ *    "m" is type integer, already exists as type float`.  (Observed on 1.6:
+ *    when the request is the first write into a new shard, 1.6 instead
+ *    fails the whole request with `field type conflict`; a caller that wants
+ *    that can free the batch instead of committing it after an ERR_TYPE.)
  *  - ERR_LIMIT: older than the retention window; e->msg `points beyond
  *    retention policy`.  Or a key longer than 65535 bytes: `max key length
  *    exceeded: N > 65535`.
@@ -280,8 +283,8 @@ void tsdb_batch_free(struct tsdb_batch **b);
  * Writers keep running while a snapshot is read: each series is copied out
  * under a short per-series lock.  Caveat: a row that a later batch rewrote
  * (same series and timestamp) is hidden from older snapshots until they are
- * renewed.  Returns NULL only on OOM (aborts instead).  Any thread; free with
- * tsdb_snapshot_free before tsdb_close. */
+ * renewed.  Never NULL (aborts on OOM, like every small allocation).  Any
+ * thread; free with tsdb_snapshot_free before tsdb_close. */
 struct tsdb_snapshot *tsdb_snapshot_new(struct tsdb *db);
 void tsdb_snapshot_free(struct tsdb_snapshot **s);
 
