@@ -195,10 +195,8 @@ static int compile_call(struct chk *c, const struct iql_expr *x)
             return rc;
         if (n == 2 && (rc = duration_arg(c, x, a[1], "")))
             return rc;
-        if (name_is(x, "integral") || name_is(x, "elapsed")) {
-            c->only_selectors = false;
+        if (name_is(x, "integral"))
             return field_arg(c, x, a[0]);
-        }
         return nested(c, x, a[0]);
     }
     if (name_is(x, "difference") || name_is(x, "non_negative_difference") ||
@@ -245,6 +243,9 @@ static int compile_call(struct chk *c, const struct iql_expr *x)
     }
     if (name_is(x, "top") || name_is(x, "bottom")) {
         const char *fn = name_is(x, "top") ? "top" : "bottom";
+        if (c->topbottom)
+            return fail(c, "selector function %s() cannot be combined with other functions",
+                        c->topbottom);
         c->topbottom = fn;
         if (n < 2)
             return fail(c, "invalid number of arguments for %s, expected at least 2, got %zu",

@@ -721,6 +721,8 @@ static int create_cq(struct iql_parser *p, struct iql_stmt **out)
     struct iql_token t = iql__next_ws(p);
     if (t.tok != T_END)
         return iql__err_expected1(p, t, "END");
+    if (why)
+        return iql__err_nopos(p, "%s", why);
     if (s->resample.for_ns != 0) {
         int64_t iv = interval;
         if (s->resample.every_ns != 0 && s->resample.every_ns > iv)

@@ -524,6 +524,10 @@ static const struct {
       "error parsing regexp: unexpected ): `a)b` at line 1, char 27" },
     { "SELECT a FROM m WHERE c =~ /\\/",
       "bad regex:  at line 1, char 27" },
+    { "CREATE CONTINUOUS QUERY cq ON db RESAMPLE EVERY 1h FOR 30m BEGIN SELECT me INTO x FROM m GROUP BY time(KEY1m) END",
+      "time dimension must have duration argument" },
+    { "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT me INTO x FROM m GROUP BY time() END",
+      "time dimension expected 1 or 2 arguments" },
 };
 
 /* Parses q into a; fails the test on error. */

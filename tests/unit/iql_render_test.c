@@ -470,6 +470,18 @@ static const struct {
     { "SELECT integral(value, 0s) FROM cpu", "duration argument must be positive, got 0s" },
     { "SELECT holt_winters_with_fit(mean(value), 1, 1) FROM cpu GROUP BY time(1m)", "" },
     { "SELECT holt_winters(mean(value), 1) FROM cpu GROUP BY time(1m)", "invalid number of arguments for holt_winters, expected 3, got 2" },
+    { "SELECT top(\"usage\", \"host\", 3), bottom(usage, SERIES2) FROM cpu", "selector function top() cannot be combined with other functions" },
+    { "SELECT top(usage, 3), bottom(usage, 2) FROM cpu", "selector function top() cannot be combined with other functions" },
+    { "SELECT mean(usage), top(usage, 2) FROM cpu", "selector function top() cannot be combined with other functions" },
+    { "SELECT elapsed(x, 1ms) FROM m WHERE time > now() - 1d GROUP BY time(1h)", "aggregate function required inside the call to elapsed" },
+    { "SELECT elapsed(mean(x), 1ms) FROM m WHERE time > now() - 1d GROUP BY time(1h)", "" },
+    { "SELECT elapsed(mean(x)) FROM m", "elapsed aggregate requires a GROUP BY interval" },
+    { "SELECT integral(x, 1h) FROM m WHERE time > now() - 1d GROUP BY time(1h)", "" },
+    { "SELECT integral(mean(x)) FROM m", "expected field argument in integral()" },
+    { "SELECT elapsed(x), x FROM m", "mixing aggregate and non-aggregate queries is not supported" },
+    { "SELECT integral(x), x FROM m", "mixing aggregate and non-aggregate queries is not supported" },
+    { "SELECT top(x, 2), top(y, 3) FROM m", "selector function top() cannot be combined with other functions" },
+    { "SELECT count(x), top(y, 3) FROM m", "selector function top() cannot be combined with other functions" },
 };
 
 static int parse(struct arena *a, const char *q, struct iql_query **out, struct buf *msg)
