@@ -106,7 +106,7 @@ struct lp_point {
     int64_t ts_ns;       /* from the line, or the request's server time */
     bool has_ts;         /* false when ts_ns is the server time */
     bool has_dup_fields; /* true when two fields share a key */
-    bool key_is_sorted;  /* tags were written in order: raw_key is canonical */
+    bool key_is_canonical; /* raw_key is the canonical series key */
     bool tags_sorted;    /* tags[] is in InfluxDB's order */
     size_t line_no;      /* 1-based physical line where the point starts */
     struct sv line;      /* the whole line, after leading blanks */
@@ -178,10 +178,13 @@ int lp_format_error(const struct lp_parser *p, struct buf *out);
  * belongs to the parser; this only reorders it.  Any thread. */
 void lp_point_sort_tags(struct lp_point *pt);
 
-/* Appends the canonical series key (InfluxDB's escaped form: measurement,
- * then ",key=value" for each tag sorted by escaped key) to out.  Sorts
- * pt->tags first when they were not written in order (hence not const).
- * Returns 0 or the buffer's ERR_LIMIT/ERR_NOMEM. */
+/* Appends the canonical series key to out: InfluxDB's models.MakeKey form,
+ * the unescaped measurement with ',' and ' ' escaped, then ",key=value" per
+ * tag sorted by escaped key, keys and values with ',', ' ' and '=' escaped
+ * (so `m,t==a` and `m,t=\=a` are one series, `m,t=\=a`, as in InfluxDB).
+ * It is raw_key itself when key_is_canonical.  Sorts pt->tags first when
+ * they were not written in order (hence not const).  Returns 0 or the
+ * buffer's ERR_LIMIT/ERR_NOMEM. */
 int lp_series_key(struct lp_point *pt, struct buf *out);
 
 /* Keeps only the last field of each key, as InfluxDB stores them, moving

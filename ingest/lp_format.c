@@ -5,9 +5,9 @@
  * round-trip fuzz target.
  *
  * Escaping mirrors the parser's unescaping per element (spec section 1.3):
- * the measurement escapes ',' and ' '; tag keys, tag values and field keys
- * escape ',', '=' and ' ', field keys also '"'; string values escape '"'
- * and '\'.  Other bytes,
+ * the measurement escapes ',' and ' ' (and '=' or '"' right after a
+ * backslash); tag keys, tag values and field keys escape ',', '=' and ' ',
+ * field keys also '"'; string values escape '"' and '\'.  Other bytes,
  * backslashes included, are written as they are, because the parser keeps
  * a backslash that does not precede one of its element's special bytes.
  * That leaves a few names with no spelling InfluxDB would read back (see
@@ -43,12 +43,54 @@ void lp_point_sort_tags(struct lp_point *pt)
     pt->tags_sorted = true;
 }
 
+/* Appends s with a backslash before every byte in esc. */
+static int put_escaped(struct buf *out, struct sv s, const char *esc)
+{
+    int rc = 0;
+    size_t from = 0;
+    for (size_t i = 0; i < s.n && !rc; i++) {
+        if (!strchr(esc, s.p[i]) || s.p[i] == '\0')
+            continue;
+        rc = buf_append(out, s.p + from, i - from);
+        if (!rc)
+            rc = buf_append_char(out, '\\');
+        from = i;
+    }
+    if (!rc)
+        rc = buf_append(out, s.p + from, s.n - from);
+    return rc;
+}
+
 int lp_series_key(struct lp_point *pt, struct buf *out)
 {
-    if (pt->key_is_sorted)
+    if (pt->key_is_canonical)
         return buf_append_sv(out, pt->raw_key);
     lp_point_sort_tags(pt);
-    /* Same length as the raw key: one reservation, then plain copies. */
+    bool plain = !memchr(pt->raw_key.p, '\\', pt->raw_key.n);
+    for (size_t i = 0; i < pt->ntags && plain; i++)
+        plain = pt->tags[i].value.n == 0 || pt->tags[i].value.p[0] != '=';
+    if (!plain) {
+        /* models.MakeKey: escape what was unescaped. */
+        size_t mark = out->len;
+        int rc = put_escaped(out, pt->measurement, ", ");
+        for (size_t i = 0; i < pt->ntags && !rc; i++) {
+            rc = buf_append_char(out, ',');
+            if (!rc)
+                rc = put_escaped(out, pt->tags[i].key, ", =");
+            if (!rc)
+                rc = buf_append_char(out, '=');
+            if (!rc)
+                rc = put_escaped(out, pt->tags[i].value, ", =");
+        }
+        if (rc) {
+            out->len = mark;
+            if (out->p)
+                out->p[mark] = '\0';
+        }
+        return rc;
+    }
+    /* Plain tags in a new order: the same bytes as the raw key, so one
+     * reservation and plain copies. */
     size_t n = pt->raw_measurement.n;
     for (size_t i = 0; i < pt->ntags; i++)
         n += 1 + pt->tags[i].raw.n;
@@ -96,12 +138,18 @@ int lp_point_dedup_fields(struct lp_point *pt, size_t *conflict)
 
 enum elem { E_MEAS, E_TAG, E_FKEY };
 
-static bool special(enum elem k, char c)
+/* Bytes that get a backslash.  In a measurement '=' and '"' are plain, but
+ * the parser drops a backslash before them (as InfluxDB's Name() does), so
+ * they are escaped when a backslash precedes them in the name; after_bs
+ * says whether one does. */
+static bool special(enum elem k, char c, bool after_bs)
 {
     if (c == ',' || c == ' ')
         return true;
+    if (k == E_MEAS)
+        return after_bs && (c == '=' || c == '"');
     if (c == '=')
-        return k != E_MEAS;
+        return true;
     return k == E_FKEY && c == '"';
 }
 
@@ -126,7 +174,10 @@ static bool representable(enum elem k, struct sv s)
             run++;
             continue;
         }
-        if (special(k, c) && (run & 1))
+        /* (a measurement's '=' and '"' are not separators to any scanner,
+         * so there the parity of the run does not matter) */
+        if (special(k, c, run > 0) && (run & 1) &&
+            !(k == E_MEAS && (c == '=' || c == '"')))
             return false;
         if (c == '\n' && !(run & 1))
             return false;
@@ -140,7 +191,7 @@ static int put_name(struct buf *out, enum elem k, struct sv s)
     int rc = 0;
     size_t from = 0;
     for (size_t i = 0; i < s.n && !rc; i++) {
-        if (!special(k, s.p[i]))
+        if (!special(k, s.p[i], i > 0 && s.p[i - 1] == '\\'))
             continue;
         rc = buf_append(out, s.p + from, i - from);
         if (!rc)

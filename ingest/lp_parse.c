@@ -566,7 +566,7 @@ static int fast_line(struct lp_parser *p, const char *s, struct lp_point *out)
     out->fields = p->fields;
     out->nfields = nfields;
     out->has_dup_fields = nfields > 1 && fields_have_dup(p->fields, nfields);
-    out->key_is_sorted = sorted;
+    out->key_is_canonical = sorted;
     out->tags_sorted = sorted;
     out->has_ts = has_ts;
     out->ts_ns = has_ts ? ts : p->now_ns;
@@ -991,14 +991,17 @@ static size_t scan_field_value(const char *b, size_t n, size_t i)
 
 /* Unescaping.  Each kind drops the backslash of `\c` for its own set of
  * c and keeps every other backslash (one pass left to right, which is what
- * InfluxDB's bytes.Replace passes and escape.Unescape amount to). */
+ * InfluxDB's bytes.Replace passes and escape.Unescape amount to).  The
+ * measurement uses escape.Unescape like field keys (point.Name()), so `\=`
+ * and `\"` lose their backslash there too although `=` and `"` never need
+ * escaping in a measurement (observed: `a\=b` is stored as `a=b`). */
 enum unesc { UN_MEAS, UN_TAG, UN_FKEY, UN_STR };
 
 static bool unesc_code(enum unesc kind, char c)
 {
     switch (kind) {
-    case UN_MEAS: return c == ',' || c == ' ';
     case UN_TAG: return c == ',' || c == ' ' || c == '=';
+    case UN_MEAS:
     case UN_FKEY: return c == ',' || c == ' ' || c == '=' || c == '"';
     case UN_STR: return c == '\\' || c == '"';
     }
@@ -1201,7 +1204,13 @@ static int slow_point(struct line *l, struct lp_point *out)
         return 0;
     out->tags = p->tags;
     out->ntags = ntags;
-    out->key_is_sorted = sorted;
+    /* The raw key is InfluxDB's canonical key when the tags are in order,
+     * nothing is escaped and no tag value starts with an unescaped '='
+     * (which the canonical form escapes). */
+    bool plain = !memchr(key.p, '\\', key.n);
+    for (size_t k = 0; k < ntags && plain; k++)
+        plain = p->tags[k].value.p[0] != '=';
+    out->key_is_canonical = sorted && plain;
     out->tags_sorted = sorted;
     out->fields = p->fields;
     out->nfields = nf;

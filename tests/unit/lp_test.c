@@ -399,8 +399,11 @@ static void test_time_limits(void **state)
 static void test_escapes_per_element(void **state)
 {
     (void)state;
-    /* measurement: `\,` and `\ ` only; `\=` stays */
-    check("a\\=b v=1 1", "a\\=b v:f:1 @1");
+    /* measurement: scanned like `,`/` ` separators only, but unescaped like
+     * a field key (observed: `a\=b` and `q\"x` are stored as `a=b`, `q"x`) */
+    check("a\\=b v=1 1", "a=b v:f:1 @1");
+    check("q\\\"x v=1 1", "q\"x v:f:1 @1");
+    check("a=b\\\\x v=1 1", "a=b\\\\x v:f:1 @1");
     check("a\\\\b v=1 1", "a\\\\b v:f:1 @1");
     /* a backslash escapes the next byte for the name scanners, so `\\,`
      * keeps the comma in the measurement */
@@ -509,7 +512,7 @@ static void test_dup_fields_and_key(void **state)
     struct buf key;
     buf_init(&key, 0);
     assert_int_equal(lp_next(&p, &pt, NULL), 1);
-    assert_false(pt.key_is_sorted);
+    assert_false(pt.key_is_canonical);
     assert_true(pt.raw_key.n == strlen("m,z=1,a=2,m=3") &&
                 memcmp(pt.raw_key.p, "m,z=1,a=2,m=3", pt.raw_key.n) == 0);
     assert_int_equal(lp_series_key(&pt, &key), 0);
@@ -522,7 +525,7 @@ static void test_dup_fields_and_key(void **state)
     assert_true(sv_eq_cstr(pt.fields[1].key, "v"));
     assert_true(pt.fields[1].v.f == 3.0);
     assert_int_equal(lp_next(&p, &pt, NULL), 1);
-    assert_true(pt.key_is_sorted);
+    assert_true(pt.key_is_canonical);
     buf_reset(&key);
     assert_int_equal(lp_series_key(&pt, &key), 0);
     assert_string_equal(key.p, "m,a=2,m=3,z=1");
@@ -530,6 +533,21 @@ static void test_dup_fields_and_key(void **state)
     assert_int_equal(lp_point_dedup_fields(&pt, &at), ERR_TYPE);
     assert_int_equal(at, 1);
     assert_int_equal(pt.nfields, 2);
+    /* the canonical key escapes what was unescaped (models.MakeKey):
+     * observed SHOW SERIES output on influxd 1.6 */
+    const char *canon[][2] = {
+        { "m,t==a v=1 1", "m,t=\\=a" },   { "m,t=\\=a v=1 1", "m,t=\\=a" },
+        { "a\\=b,x=1 v=1 1", "a=b,x=1" }, { "s\\ y,t=a\\\"b v=1 1", "s\\ y,t=a\\\"b" },
+        { "q\\\"x v=1 1", "q\"x" },    { "m,b=2,a=\\,1 v=1 1", "m,a=\\,1,b=2" },
+        { "r\\\\x v=1 1", "r\\\\x" },
+    };
+    for (size_t i = 0; i < sizeof canon / sizeof canon[0]; i++) {
+        lp_parser_reset(&p, canon[i][0], strlen(canon[i][0]), NOW);
+        assert_int_equal(lp_next(&p, &pt, NULL), 1);
+        buf_reset(&key);
+        assert_int_equal(lp_series_key(&pt, &key), 0);
+        assert_string_equal(key.p, canon[i][1]);
+    }
     /* escaped keys sort by their escaped bytes, as in InfluxDB */
     const char *b2 = "m,a\\ b=1,a!=2 v=1 1";
     lp_parser_reset(&p, b2, strlen(b2), NOW);
