@@ -11,10 +11,12 @@
  *   4. combinations: top/bottom with other calls, fill(none|linear) and
  *      GROUP BY time without a call, distinct() with anything else,
  *      aggregates with raw fields, several selectors with raw fields.
+ *   5. then each subquery the same way.
  * Not checked here (the executor must): types of fields (e.g. "unsupported
  * mean iterator type"), time-range conditions ("invalid operation: time and
- * *influxql.StringLiteral are not compatible"), WHERE expression shapes
- * ("invalid condition expression"), subquery-specific rules and INTO.
+ * *influxql.StringLiteral are not compatible", "invalid timestamp string"),
+ * WHERE expression shapes ("invalid condition expression: x"), databases and
+ * retention policies ("retention policy not found: rp") and INTO.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -378,13 +380,18 @@ static int check_dims(struct chk *c, const struct iql_select *s)
     return 0;
 }
 
-int iql_select_check(const struct iql_select *s, struct err *e)
+/* One SELECT; subqueries are checked after their outer statement, and a
+ * subquery with GROUP BY time and no fill() gets fill(none), as influxd
+ * compiles them. */
+static int check_select(const struct iql_select *s, bool is_sub, int depth, struct err *e)
 {
     struct chk c = { .e = e, .only_selectors = true };
     int rc;
-    err_clear(e);
     if ((rc = check_dims(&c, s)))
         return rc;
+    enum iql_fill fill = s->fill;
+    if (is_sub && fill == IQL_FILL_NULL && c.interval_ns != 0)
+        fill = IQL_FILL_NONE;
     size_t nfields = 0;
     for (size_t i = 0; i < s->nfields; i++) {
         const struct iql_expr *x = s->fields[i].expr;
@@ -400,9 +407,9 @@ int iql_select_check(const struct iql_select *s, struct err *e)
         return fail(&c, "selector function %s() cannot be combined with other functions",
                     c.topbottom);
     if (c.ncalls == 0) {
-        if (s->fill == IQL_FILL_NONE)
+        if (fill == IQL_FILL_NONE)
             return fail(&c, "fill(none) must be used with a function");
-        if (s->fill == IQL_FILL_LINEAR)
+        if (fill == IQL_FILL_LINEAR)
             return fail(&c, "fill(linear) must be used with a function");
         if (c.interval_ns != 0)
             return fail(&c, "GROUP BY requires at least one aggregate function");
@@ -417,5 +424,15 @@ int iql_select_check(const struct iql_select *s, struct err *e)
             return fail(&c, "mixing multiple selector functions with tags or fields is not "
                             "supported");
     }
+    for (size_t i = 0; i < s->nsources && depth < 1000; i++)
+        if (s->sources[i].kind == IQL_SRC_SUBQUERY &&
+            (rc = check_select(s->sources[i].sub, true, depth + 1, e)))
+            return rc;
     return 0;
+}
+
+int iql_select_check(const struct iql_select *s, struct err *e)
+{
+    err_clear(e);
+    return check_select(s, false, 0, e);
 }

@@ -482,6 +482,21 @@ static const struct {
     { "SELECT integral(x), x FROM m", "mixing aggregate and non-aggregate queries is not supported" },
     { "SELECT top(x, 2), top(y, 3) FROM m", "selector function top() cannot be combined with other functions" },
     { "SELECT count(x), top(y, 3) FROM m", "selector function top() cannot be combined with other functions" },
+    { "SELECT max(m) FROM (SELECT mean(v), v AS m FROM cpu) ", "mixing aggregate and non-aggregate queries is not supported" },
+    { "SELECT max(m), m FROM (SELECT mean(v), v AS m FROM cpu)", "mixing aggregate and non-aggregate queries is not supported" },
+    { "SELECT max(m), m FROM (SELECT v AS m FROM cpu)", "" },
+    { "SELECT m FROM (SELECT mean(v) AS m FROM cpu GROUP BY time(1m))", "" },
+    { "SELECT m FROM (SELECT v AS m FROM cpu GROUP BY time(1m))", "fill(none) must be used with a function" },
+    { "SELECT mean(m) FROM (SELECT top(v, 2) AS m FROM cpu) GROUP BY time(1m)", "" },
+    { "SELECT mean(m) FROM (SELECT foo(v) AS m FROM cpu), (SELECT v FROM cpu GROUP BY time(1m))", "undefined function foo()" },
+    { "SELECT derivative(m) FROM (SELECT mean(v) AS m FROM cpu WHERE time > now() - 1h GROUP BY time(1m))", "" },
+    { "SELECT m FROM (SELECT m FROM (SELECT mean(v), v AS m FROM cpu))", "mixing aggregate and non-aggregate queries is not supported" },
+    { "SELECT m FROM (SELECT v AS m FROM cpu GROUP BY time(1m) fill(0))", "GROUP BY requires at least one aggregate function" },
+    { "SELECT m FROM (SELECT v AS m FROM cpu fill(linear))", "fill(linear) must be used with a function" },
+    { "SELECT mean(m), m FROM (SELECT foo(v) AS m FROM cpu)", "mixing aggregate and non-aggregate queries is not supported" },
+    { "SELECT m FROM (SELECT v AS m FROM cpu GROUP BY time(1m) fill(null))", "fill(none) must be used with a function" },
+    { "SELECT m FROM (SELECT time FROM cpu)", "at least 1 non-time field must be queried" },
+    { "SELECT m FROM (SELECT mean(v) AS m FROM cpu), (SELECT v FROM cpu GROUP BY time(1m))", "fill(none) must be used with a function" },
 };
 
 static int parse(struct arena *a, const char *q, struct iql_query **out, struct buf *msg)
