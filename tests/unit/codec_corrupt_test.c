@@ -332,19 +332,19 @@ static void test_handcrafted(void **state)
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x23\x01\x01\x00", 4, "bad kind byte");
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x09\x01\x00", 4, "unknown codec id");
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x00\x01\x04", 4, "more than 1024");
-    /* FOR with width 65: kind int, FOR, n=1, ref 0, w 65. */
-    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x01\x01\x00\x00\x41", 6,
-                   "payload offset 2: FOR bit width above 64");
+    /* FOR with width 65: kind int, FOR, n=1, w 65, ref 0. */
+    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x01\x01\x00\x41\x00", 6,
+                   "payload offset 1: FOR bit width above 64");
     /* FOR divisor flagged but 1. */
-    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x01\x01\x00\x00\x80\x01", 7,
+    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x01\x01\x00\x80\x01\x00", 7,
                    "FOR divisor below 2");
     /* Packed bytes missing: n=16, w=8 needs 16 bytes. */
-    expect_corrupt(CODEC_KIND_UINT, (const uint8_t *)"\x04\x01\x10\x00\x00\x08\xaa", 7,
+    expect_corrupt(CODEC_KIND_UINT, (const uint8_t *)"\x04\x01\x10\x00\x08\x00\xaa", 7,
                    "packed values truncated");
     /* Varint running past 10 bytes. */
     expect_corrupt(CODEC_KIND_INT,
-                   (const uint8_t *)"\x03\x01\x01\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
-                   15, "varint");
+                   (const uint8_t *)"\x03\x01\x01\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+                   16, "varint");
     /* RLE runs that overrun the block: n=2, 1 run of 3. */
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x05\x02\x00\x01\x02\x03", 7,
                    "overruns");
@@ -354,7 +354,7 @@ static void test_handcrafted(void **state)
     /* Decimal exception position beyond n: n=1, e=1, 1 exception at 5. */
     static const uint8_t dec[] = { 0x02, 0x03, 0x01, 0x00, 0x01, 0x01, 0x05, 0x00,
                                    0, 0, 0, 0, 0, 0, 0, 0, /* raw value */
-                                   0x01, 0x00, 0x00 /* FOR ref 0 w 0 */ };
+                                   0x01, 0x00, 0x00 /* FOR w 0 ref 0 */ };
     expect_corrupt(CODEC_KIND_FLOAT, dec, sizeof dec, "exception position");
     /* XOR: '10' window reuse before any window, n=2. */
     static const uint8_t x[] = { 0x02, 0x05, 0x02, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x80 };
@@ -362,13 +362,13 @@ static void test_handcrafted(void **state)
     /* Bool RLE with first value 2. */
     expect_corrupt(CODEC_KIND_BOOL, (const uint8_t *)"\x05\x01\x01\x00\x02\x01\x01", 7,
                    "not 0 or 1");
-    /* String dict code out of range: n=1, ndict 1, lens FOR(ref 1, w 0),
-     * byte 'a', codes FOR(ref 3, w 0). */
-    static const uint8_t sd[] = { 0x06, 0x01, 0x01, 0x00, 0x01, 0x01, 0x02, 0x00, 'a',
-                                  0x01, 0x06, 0x00 };
+    /* String dict code out of range: n=1, ndict 1, lens FOR(w 0, ref 1),
+     * byte 'a', codes FOR(w 0, ref 3). */
+    static const uint8_t sd[] = { 0x06, 0x01, 0x01, 0x00, 0x01, 0x01, 0x00, 0x02, 'a',
+                                  0x01, 0x00, 0x06 };
     expect_corrupt(CODEC_KIND_STR, sd, sizeof sd, "dictionary code out of range");
     /* String lengths beyond the block: n=1, plain, FOR ref 100. */
-    static const uint8_t sp[] = { 0x06, 0x00, 0x01, 0x00, 0x01, 0xc8, 0x01, 0x00, 'a' };
+    static const uint8_t sp[] = { 0x06, 0x00, 0x01, 0x00, 0x01, 0x00, 0xc8, 0x01, 'a' };
     expect_corrupt(CODEC_KIND_STR, sp, sizeof sp, "overrun");
     /* zstd flag with a declared payload over the cap, and a garbage frame. */
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x13\x01\x01\x00\xff\xff\x7f", 7,

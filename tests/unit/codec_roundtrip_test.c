@@ -398,6 +398,29 @@ static void test_int_shapes(void **state)
         v[i] = v[i - 1] + (int64_t)(rnd() & 1) + (i >= 300 && i < 310 ? 100000 : 0);
     assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_DELTA_MB);
     assert_true(f->out.len <= 4 + 10 + (N / CODEC__MB) * 12 + N / 8 + 17 * CODEC__MB / 8);
+    /* Wide frames store a rounded reference; ranges just under a power of
+     * two need one more bit, and w = 63 becomes 64 with an exact one. */
+    static const struct {
+        int64_t lo;
+        uint64_t range;
+    } edges[] = {
+        { 0x12345fff, (1u << 20) - 1 },
+        { -0x12345fffll, (1u << 20) - 1 },
+        { INT64_MIN + 0xfff, (1ull << 62) + ((1ull << 62) - 1) },
+        { INT64_MIN + 0x7fffffffffffffll, (1ull << 63) - 1 },
+        { -1, (1ull << 40) - 3 },
+    };
+    for (size_t k = 0; k < sizeof edges / sizeof edges[0]; k++) {
+        for (size_t i = 0; i < N; i++)
+            v[i] = (int64_t)((uint64_t)edges[k].lo + (rnd() & 1 ? edges[k].range : 0));
+        v[3] = edges[k].lo;
+        v[5] = (int64_t)((uint64_t)edges[k].lo + 1); /* GCD 1 */
+        v[700] = (int64_t)((uint64_t)edges[k].lo + edges[k].range);
+        roundtrip_int(f, v, N); /* frame 0 (rows 3 and 5) needs the widening */
+        static uint64_t u[N];
+        memcpy(u, v, sizeof u);
+        roundtrip_uint(f, u, N);
+    }
     /* Two levels: plain FOR in miniblocks. */
     for (size_t i = 0; i < N; i++)
         v[i] = (i < N / 2 ? 0 : 1000000000) + (int64_t)(rnd() % 1000);
@@ -694,8 +717,8 @@ static void test_golden_bytes(void **state)
                                    1704067240000000000ll };
     buf_reset(&f->out);
     assert_int_equal(codec_encode_time(f->c, ts, 5, &f->out, NULL, &e), 0);
-    /* time, delta-for, n=5; v0; FOR ref 10 s, w 0 */
-    expect_hex(&f->out, "010205008080a896e08588a62f8090dfc04a00");
+    /* time, delta-for, n=5; v0; FOR w 0, ref 10 s */
+    expect_hex(&f->out, "010205008080a896e08588a62f008090dfc04a");
 
     const double fl[6] = { 12.5, 12.75, -0.0, 13.0, NAN, 12.25 };
     buf_reset(&f->out);
@@ -715,8 +738,8 @@ static void test_golden_bytes(void **state)
     const struct sv s[4] = { SV_LIT("ok"), SV_LIT("crit"), SV_LIT("ok"), SV_LIT("ok") };
     buf_reset(&f->out);
     assert_int_equal(codec_encode_str(f->c, s, 4, &f->out, &e), 0);
-    /* plain; lengths as FOR ref 2, w 1 with g 2, bits 0100; then the bytes */
-    expect_hex(&f->out, "0600040001048102026f6b637269746f6b6f6b");
+    /* plain; lengths as FOR w 1 with g 2, ref 2, bits 0100; then the bytes */
+    expect_hex(&f->out, "0600040001810204026f6b637269746f6b6f6b");
 
     /* Decoding handwritten bytes: int rle, n=5: runs 2: (7 x3) (-1 x2). */
     static const uint8_t rle[] = { 0x03, 0x05, 0x05, 0x00, 0x02, 0x0e, 0x03, 0x0f, 0x02 };

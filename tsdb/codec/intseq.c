@@ -8,8 +8,9 @@
  * (FOR) packs them: ref = the smallest residual (zigzag varint), g = the GCD
  * of (r - ref) over the block (varint, 1 when none), then (r - ref) / g in
  * the fewest bits w.  Because ref is the minimum, FOR needs no zigzag on the
- * residuals and is never wider than zigzag would be.  A frame costs the ref
- * varint, one width byte, and the g varint only when g > 1.  Candidates (FORMAT.md
+ * residuals and is never wider than zigzag would be.  A frame costs one
+ * width byte, the g varint only when g > 1, and the ref varint, which keeps
+ * only the ref's top bits when the frame is wide (ref_shift()).  Candidates (FORMAT.md
  * "Integer sequences"):
  *
  *   FOR    residual = value (plain FOR; "constant" is FOR with w = 0)
@@ -60,6 +61,26 @@ static uint64_t gcd64(uint64_t a, uint64_t b)
     return a << sh;
 }
 
+/* A frame of width w keeps only the top bits of its reference: the low
+ * ref_shift() bits are zero, so the stored varint is short even when the
+ * values are huge (bit patterns of floats).  A function of w alone, so the
+ * decoder knows it. */
+#define REF_KEEP 8
+static unsigned ref_shift(unsigned w, uint64_t g)
+{
+    return g == 1 && w > REF_KEEP && w < 64 ? w - REF_KEEP : 0;
+}
+
+/* Arithmetic right shift of the signed interpretation (s < 64), written
+ * out because >> on a negative int64_t is implementation-defined. */
+static uint64_t asr(uint64_t x, unsigned s)
+{
+    if (s == 0)
+        return x;
+    uint64_t sign = (x >> 63) ? ~(~(uint64_t)0 >> s) : 0;
+    return (x >> s) | sign;
+}
+
 static void for_plan(const uint64_t *r, size_t m, bool is_unsigned,
                      struct forp *f)
 {
@@ -95,25 +116,47 @@ static void for_plan(const uint64_t *r, size_t m, bool is_unsigned,
     f->ref = lo;
     f->g = g;
     f->w = codec__bit_width(range / g);
+    unsigned s = ref_shift(f->w, g);
+    if (s == 0)
+        return;
+    /* Round the reference down to a multiple of 2^s (clearing low bits is
+     * a floor in both signed and unsigned order).  The range grows by less
+     * than 2^s = 2^(w-8); in the rare case that needs one more bit, widen
+     * the frame and take that width's shift, which still fits (and w = 64
+     * has no shift at all). */
+    uint64_t ref = lo & ~((((uint64_t)1) << s) - 1);
+    if (codec__bit_width(hi - ref) > f->w) {
+        f->w++;
+        s = ref_shift(f->w, g);
+        ref = lo & ~((((uint64_t)1) << s) - 1);
+    }
+    f->ref = ref;
 }
 
-/* Frame: svarint ref (relative to base: 0 for a lone frame, the previous
- * frame's ref inside miniblocks), u8 w | FOR_HAS_G, uvarint g if flagged. */
+/* Frame: u8 w | FOR_HAS_G, uvarint g if flagged, svarint q, packed values.
+ * With s = ref_shift(w, g), ref = (asr(base, s) + q) << s, where base is 0
+ * for a lone frame and the previous frame's ref inside miniblocks. */
 #define FOR_HAS_G 0x80u
+
+static uint64_t ref_q(const struct forp *f, uint64_t base)
+{
+    unsigned s = ref_shift(f->w, f->g);
+    return asr(f->ref, s) - asr(base, s);
+}
 
 static size_t for_cost(const struct forp *f, size_t m, uint64_t base)
 {
-    return svarint_len(f->ref - base) + 1 + (f->g > 1 ? uvarint_len(f->g) : 0) +
+    return 1 + (f->g > 1 ? uvarint_len(f->g) : 0) + svarint_len(ref_q(f, base)) +
            codec__packed_size(m, f->w);
 }
 
 static void for_write(struct wr *w, const uint64_t *r, size_t m,
                       const struct forp *f, uint64_t *tmp, uint64_t base)
 {
-    wr_svarint(w, f->ref - base);
     wr_u8(w, f->w | (f->g > 1 ? FOR_HAS_G : 0));
     if (f->g > 1)
         wr_uvarint(w, f->g);
+    wr_svarint(w, ref_q(f, base));
     if (f->w == 0)
         return;
     if ((f->g & (f->g - 1)) == 0) {
@@ -130,7 +173,6 @@ static void for_write(struct wr *w, const uint64_t *r, size_t m,
 /* Returns the frame's reference (for the next miniblock). */
 static uint64_t for_read(struct cur *c, size_t m, uint64_t *out, uint64_t base)
 {
-    uint64_t ref = base + cur_svarint(c, "truncated FOR reference");
     unsigned w = cur_u8(c, "truncated FOR width");
     uint64_t g = 1;
     if (w & FOR_HAS_G) {
@@ -141,12 +183,14 @@ static uint64_t for_read(struct cur *c, size_t m, uint64_t *out, uint64_t base)
             return 0;
         }
     }
-    if (c->is_bad)
-        return 0;
-    if (w > 64) {
+    if (!c->is_bad && w > 64) {
         cur_fail(c, "FOR bit width above 64");
         return 0;
     }
+    unsigned s = ref_shift(w, g);
+    uint64_t ref = (asr(base, s) + cur_svarint(c, "truncated FOR reference")) << s;
+    if (c->is_bad)
+        return 0;
     size_t nb = codec__packed_size(m, w);
     const uint8_t *src = cur_take(c, nb, "packed values truncated");
     if (!src)
