@@ -272,12 +272,17 @@ struct iql_query {
 
 /* ---- Bound parameters (the /query `params` JSON object) --------------- */
 
-/* How a parameter's value enters the token stream, as in InfluxDB: a JSON
- * string becomes a string literal, a number an integer or float literal, a
- * bool a boolean; {"identifier": "x"}, {"regex": "..."} and
- * {"duration": "1h"} objects give those token kinds.  IQL_PARAM_ERROR makes
- * any use of the parameter fail with text as the message (InfluxDB's
- * ErrorValue for values it cannot bind). */
+/* How a parameter's value enters the token stream, as in influxd 1.6 (the
+ * /query `params` JSON object, observed): a JSON string becomes a string
+ * literal, a number with a '.' a float literal, any other number an integer
+ * literal (influxd answers 400 "error parsing json value: strconv.ParseInt:
+ * parsing \"1e30\": invalid syntax" when it does not fit), a bool a
+ * boolean; one-entry objects {"identifier": "x"}, {"regex": "..."},
+ * {"duration": "1h"}, {"integer": 5}, {"number": 1.5}, {"string": "s"} give
+ * those token kinds.  Anything else binds as IQL_PARAM_ERROR with text
+ * "unable to bind parameter with type []interface {}" (arrays), "bound
+ * object parameter value must have exactly one entry" or "unknown bind
+ * object type: foo"; using it fails with "missing parameter: <text>". */
 enum iql_param_kind {
     IQL_PARAM_STRING, IQL_PARAM_INTEGER, IQL_PARAM_NUMBER, IQL_PARAM_BOOL,
     IQL_PARAM_IDENT, IQL_PARAM_REGEX, IQL_PARAM_DURATION, IQL_PARAM_ERROR,

@@ -743,7 +743,8 @@ static int parse_unary_inner(struct iql_parser *p, struct iql_expr **out)
         const struct iql_param *v = find_param(p, k);
         if (!v)
             return iql__err_nopos(p, "missing parameter: %.*s", SV_FMT(k));
-        return iql__err_nopos(p, "%.*s", SV_FMT(v->text));
+        /* an unbindable value (influxd 1.6 words it this way) */
+        return iql__err_nopos(p, "missing parameter: %.*s", SV_FMT(v->text));
     }
     case T_ADD:
     case T_SUB: {

@@ -906,7 +906,7 @@ static void test_bound_params(void **state)
     buf_fini(&b);
     q = "SELECT v FROM m WHERE host = $bad";
     assert_int_equal(iql_parse(q, strlen(q), &params, &a, &out, &e, NULL), ERR_PARSE);
-    assert_string_equal(e.msg, "unable to bind parameter with type []interface {}");
+    assert_string_equal(e.msg, "missing parameter: unable to bind parameter with type []interface {}");
     q = "SELECT v FROM m WHERE host = $nope";
     assert_int_equal(iql_parse(q, strlen(q), &params, &a, &out, &e, NULL), ERR_PARSE);
     assert_string_equal(e.msg, "missing parameter: nope");
