@@ -415,6 +415,23 @@ static void test_catalog(void **state)
     list_dir(path, &o);
     assert_string_equal(o.p, "1 2 ");
     buf_fini(&o);
+
+    /* A damaged catalog refuses to open, naming the file. */
+    snprintf(path, sizeof path, "%s/cat/data/catalog", tmp_root);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 20, SEEK_SET), 0);
+    int c = fgetc(f);
+    assert_int_equal(fseek(f, 20, SEEK_SET), 0);
+    fputc(c ^ 1, f);
+    fclose(f);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/cat/data", tmp_root);
+    struct tsdb_opts opts;
+    tsdb_opts_init(&opts, dir);
+    assert_int_equal(tsdb_open(&opts, &db, &e), ERR_CORRUPT);
+    assert_null(db);
+    assert_non_null(strstr(e.msg, "/cat/data/catalog: offset 16: bad catalog checksum"));
 }
 
 static void test_index(void **state)
