@@ -15,7 +15,9 @@
  *    reproduces 1.6's position quirks (string and regex tokens report the
  *    character before their opening quote, as influxd does).
  *  - Regexes are kept as source text (with "\/" turned into "/") and are only
- *    validated here with PCRE2; the executor compiles them.
+ *    validated here (RE2 syntax as Go accepts it, then PCRE2); the executor
+ *    compiles them.  For Go's semantics compile with PCRE2_UTF |
+ *    PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY and match unanchored.
  *  - Time literals stay what they were written as (strings, integers,
  *    durations, now() calls): turning them into time ranges is the planner's
  *    job, because it depends on tz() and on the comparison operator.
@@ -306,18 +308,21 @@ struct iql_params {
  * ERR_PARSE with e->msg holding InfluxDB's message without the "error
  * parsing query: " prefix; when long_msg is not NULL it receives the full,
  * untruncated message (InfluxDB's can exceed ERR_MSG_MAX, e.g. when they
- * quote a long literal).  influxd strips surrounding white space from the
- * q parameter (Go's strings.TrimSpace) before parsing; callers must do the
- * same for error positions to match.  ERR_NOMEM / ERR_LIMIT when the arena is capped.
- * e may be NULL.  Any thread. */
+ * quote a long literal).  ERR_LIMIT when the arena's max_bytes is reached,
+ * ERR_NOMEM when malloc fails.  e may be NULL.  Any thread.
+ * influxd strips surrounding white space from the q parameter (Go's
+ * strings.TrimSpace) before parsing; callers must do the same for error
+ * positions to match.  Beyond influxd, nesting deeper than 200 levels and
+ * more than 2000 binary operators are refused ("query too deeply nested",
+ * "query too complex"), which bounds every recursive walk of the AST. */
 int iql_parse(const char *q, size_t n, const struct iql_params *params,
               struct arena *a, struct iql_query **out, struct err *e,
               struct buf *long_msg);
 
-/* Appends the canonical InfluxQL text of a statement, query (statements
- * joined by ";\n"), expression or measurement to b, as InfluxDB's String()
- * methods render them (passwords as [REDACTED]).  Returns 0 or the buf
- * error (ERR_LIMIT/ERR_NOMEM). */
+/* Appends the canonical InfluxQL text of a statement, a query (statements
+ * joined by ";\n"), an expression or a SELECT to b, as influxd 1.6's String()
+ * methods render them (passwords as [REDACTED]).  Returns 0, or ERR_LIMIT
+ * when b is full or an allocation fails. */
 int iql_render_stmt(struct buf *b, const struct iql_stmt *s);
 int iql_render_query(struct buf *b, const struct iql_query *q);
 int iql_render_expr(struct buf *b, const struct iql_expr *x);

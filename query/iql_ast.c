@@ -205,7 +205,7 @@ static int render_binary(struct buf *b, const struct iql_expr *x)
     }
     const struct iql_expr **spine = malloc(n * sizeof *spine);
     if (!spine)
-        return ERR_NOMEM;
+        return ERR_LIMIT;
     y = x;
     for (size_t i = n; i-- > 0;) {
         spine[i] = y;
