@@ -28,6 +28,14 @@
  * results; tests and the lp_parse fuzz target check that by forcing the
  * faithful path (LP_FORCE_SLOW).
  *
+ * Where we knowingly differ from 1.6 (besides the spec's list): a string
+ * field with bytes after its closing quote (`v="x"\r`, `v="a"b`) is
+ * rejected as "invalid field format" (1.6 stores the mangled string `x"`);
+ * and a measurement is unescaped once, as point.Name() does, where 1.6's
+ * index unescapes `\\,` and `\\ ` a second time and files such points
+ * under two different names.  Like 1.6, a line whose field keys are all
+ * empty (`m \t=1`) yields no point and no error.
+ *
  * Threads: a parser is used by one thread at a time; separate parsers are
  * independent.  Nothing here logs (STYLE section 3).
  */
@@ -115,6 +123,8 @@ struct lp_point {
 /* Test hook for lp_parser.flags: always use the faithful path. */
 #define LP_FORCE_SLOW 1u
 
+/* Parser state.  Callers read only err_line, err_line_no and err_reason
+ * (after ERR_PARSE) and may set flags; the rest is private. */
 struct lp_parser {
     const char *buf;
     size_t len;
