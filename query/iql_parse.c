@@ -79,7 +79,11 @@ int iql__err_expected(struct iql_parser *p, struct iql_token t,
         return p->rc;
     p->rc = ERR_PARSE;
     struct sv f = tokstr(t);
-    set_msg(p, "found %.*s, expected ", SV_FMT(f));
+    /* buf_append, not %s: a literal can hold a NUL ("'x\\" at end of input
+     * is the escape '\\' + EOF rune, which Go prints as a 0 byte). */
+    set_msg(p, "found ");
+    if (buf_append(p->msg, f.p, f.n) != 0 || buf_append_str(p->msg, ", expected ") != 0)
+        buf_reset(p->msg);
     for (size_t i = 0; i < n; i++)
         if (buf_appendf(p->msg, "%s%s", i ? ", " : "", expected[i]) != 0)
             break;

@@ -870,6 +870,17 @@ static void test_multi_statement(void **state)
     assert_string_equal(e.msg, "found garbage, expected ; at line 1, char 17");
     assert_int_equal(iql_parse(nul3, sizeof nul3 - 1, NULL, &a, &q, &e, NULL), 0);
     assert_int_equal(q->nstmts, 1);
+    /* A backslash at the end of a string is a bad escape of the EOF rune,
+     * which influxd prints as a NUL byte after the backslash. */
+    static const char bad_esc[] = "SELECT v FROM m WHERE u = 'x\\";
+    static const char want_esc[] =
+        "found \\\0, expected identifier, string, number, bool at line 1, char 30";
+    struct buf lm;
+    buf_init(&lm, 0);
+    assert_int_equal(iql_parse(bad_esc, sizeof bad_esc - 1, NULL, &a, &q, &e, &lm), ERR_PARSE);
+    assert_int_equal(lm.len, sizeof want_esc - 1);
+    assert_memory_equal(lm.p, want_esc, lm.len);
+    buf_fini(&lm);
     /* influx -import keeps the trailing newline */
     q = parse_ok(&a, "CREATE DATABASE import_db\n");
     assert_int_equal(q->nstmts, 1);
