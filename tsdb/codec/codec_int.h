@@ -55,7 +55,7 @@ enum {
     CODEC__IS_NKINDS
 };
 /* Values per miniblock in the _MB sequence kinds. */
-#define CODEC__MB 64
+#define CODEC__MB 32
 /* Float block codec ids. */
 enum {
     CODEC__F_RAW = 0,

@@ -20,7 +20,7 @@
  *          jittered timestamps cost only their jitter
  *   RLE    runs of equal values
  *   FOR_MB, DELTA_MB  the same residuals as FOR and DELTA, but cut into
- *          miniblocks of 64 with their own ref, g and w, so that a spike
+ *          miniblocks of 32 with their own ref, g and w, so that a spike
  *          or a random walk crossing into a wider binade only widens its
  *          own miniblock; each ref is stored relative to the previous one
  *   RAW    8 bytes each
