@@ -257,7 +257,9 @@ int http__write_head(struct buf *out, const struct http_response *resp,
         rc = buf_appendf(out, "Date: %s\r\n", date);
     /* RFC 9110 forbids Content-Length on 1xx and 204; Go omits it on 304. */
     bool has_length = resp->status >= 200 && resp->status != 204 && resp->status != 304;
-    if (!rc && has_length)
+    if (!rc && o->is_chunked)
+        rc = buf_append_str(out, "Transfer-Encoding: chunked\r\n");
+    else if (!rc && has_length && !o->is_unframed)
         rc = buf_appendf(out, "Content-Length: %zu\r\n", resp->body.len);
     if (!rc && o->is_closing)
         rc = buf_append_str(out, "Connection: close\r\n");

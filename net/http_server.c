@@ -95,7 +95,9 @@ struct http_listener {
 };
 
 enum conn_state { CONN_READING, CONN_HANDLING, CONN_DRAINING, CONN_LINGER, CONN_CLOSED };
-enum timer_kind { TIMER_NONE, TIMER_IDLE, TIMER_HEADER, TIMER_BODY, TIMER_LINGER };
+enum timer_kind { TIMER_NONE, TIMER_IDLE, TIMER_HEADER, TIMER_BODY, TIMER_WRITE, TIMER_LINGER };
+/* How a streamed body is framed, decided when its head is queued. */
+enum stream_framing { STREAM_CHUNKED, STREAM_UNFRAMED, STREAM_NO_BODY };
 
 struct http_job;
 
@@ -130,6 +132,22 @@ struct http_job {
     struct arena arena;
     struct http_request req;
     struct http_response resp;
+    /* HTTP_ROUTE_STREAM jobs only (has_stream): the worker queues framed
+     * output in pending and wakes the loop through async; the loop takes it
+     * (stream_pump) when the socket keeps up.  mu guards pending,
+     * is_head_queued, is_gone and framing.  A streaming job is freed in the
+     * async handle's close callback. */
+    bool has_stream;
+    bool is_head_queued;
+    bool is_gone;            /* the connection closed: flush says ERR_CLOSED */
+    bool is_closing_hint;    /* decided at dispatch: Connection: close */
+    bool is_closing_final;   /* decided with the head */
+    int head_status;         /* the status that went out */
+    enum stream_framing framing;
+    uv_async_t async;
+    uv_mutex_t mu;
+    uv_cond_t cv;
+    struct buf pending;
 };
 
 struct write_req {
@@ -252,6 +270,7 @@ static const char *timer_name(enum timer_kind k)
     case TIMER_IDLE: return "idle";
     case TIMER_HEADER: return "read header";
     case TIMER_BODY: return "read body";
+    case TIMER_WRITE: return "write";
     case TIMER_LINGER: return "linger";
     default: return "none";
     }
@@ -290,19 +309,39 @@ static struct http_job *job_new(struct http_conn *c)
     return j;
 }
 
-static void job_free(struct http_job *j)
+static void job_free_now(struct http_job *j)
 {
-    if (!j)
-        return;
     buf_fini(&j->req.body);
     http__response_fini(&j->resp);
     arena_fini(&j->arena);
     free(j);
 }
 
+static void on_stream_closed(uv_handle_t *h)
+{
+    struct http_job *j = h->data;
+    uv_mutex_destroy(&j->mu);
+    uv_cond_destroy(&j->cv);
+    buf_fini(&j->pending);
+    job_free_now(j);
+}
+
+/* Loop thread.  A streaming job lives until its async handle has closed. */
+static void job_free(struct http_job *j)
+{
+    if (!j)
+        return;
+    if (j->has_stream) {
+        uv_close((uv_handle_t *)&j->async, on_stream_closed);
+        return;
+    }
+    job_free_now(j);
+}
+
 /* ---- writing ------------------------------------------------------------- */
 
 static void start_linger(struct http_conn *c);
+static void stream_pump(struct http_conn *c, struct http_job *j);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b);
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b);
 
@@ -342,6 +381,12 @@ static void on_write(uv_write_t *req, int status)
     }
     if (c->state == CONN_DRAINING && c->nwrites_pending == 0) {
         start_linger(c);
+        return;
+    }
+    if (c->state == CONN_HANDLING && c->job && c->job->has_stream) {
+        if (c->timer_kind == TIMER_WRITE) /* the client is taking bytes */
+            c->deadline = mono_add_ns(now_mono(c->srv), c->srv->opts.idle_timeout_ns);
+        stream_pump(c, c->job);
         return;
     }
     if (c->is_write_blocked &&
@@ -409,6 +454,39 @@ static void record_metrics(struct http_server *s, const struct http_job *j, doub
         metric_add(s->m_body_bytes, (double)j->body_wire_bytes);
 }
 
+/* The last bytes of a response are queued: back to READING (keep-alive) or
+ * on to DRAINING (closing). */
+static void conn_after_response(struct http_conn *c, bool is_closing)
+{
+    if (c->state == CONN_CLOSED)
+        return;
+    if (is_closing) {
+        c->state = CONN_DRAINING;
+        timer_set(c, TIMER_NONE, 0);
+        update_reading(c);
+        if (c->nwrites_pending == 0)
+            start_linger(c);
+        return;
+    }
+    c->state = CONN_READING;
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > HTTP__MAX_WRITE_QUEUE_BYTES)
+        c->is_write_blocked = true;
+}
+
+static void log_request(const struct http_conn *c, const struct http_job *j, double dur_s)
+{
+    if (!log_enabled(LOG_DEBUG))
+        return;
+    const struct http_request *req = &j->req;
+    char path[256];
+    log_quote(path, sizeof path, req->path.p ? req->path.p : "", req->path.n);
+    log_debug("net",
+              "msg=\"request\" conn=%" PRIu64 " peer=%s method=%.*s path=%s status=%d "
+              "dur_ms=%.3f body_bytes=%zu",
+              c->id, c->peer, SV_FMT(req->method), path, j->resp.status, dur_s * 1e3,
+              req->body.len);
+}
+
 /* Hands the finished response of c's current job to uv_write and moves the
  * connection on: back to READING (keep-alive) or to DRAINING (closing). */
 static void finish_request(struct http_conn *c, struct http_job *j, bool is_force_close)
@@ -432,15 +510,7 @@ static void finish_request(struct http_conn *c, struct http_job *j, bool is_forc
     int rc = http__write_head(&head, resp, &o);
     double dur_s = (double)mono_diff_ns(now_mono(s), req->started) / 1e9;
     record_metrics(s, j, dur_s);
-    if (log_enabled(LOG_DEBUG)) {
-        char path[256];
-        log_quote(path, sizeof path, req->path.p ? req->path.p : "", req->path.n);
-        log_debug("net",
-                  "msg=\"request\" conn=%" PRIu64 " peer=%s method=%.*s path=%s status=%d "
-                  "dur_ms=%.3f body_bytes=%zu",
-                  c->id, c->peer, SV_FMT(req->method), path, resp->status, dur_s * 1e3,
-                  req->body.len);
-    }
+    log_request(c, j, dur_s);
     size_t head_n = 0, body_n = 0;
     char *body = NULL;
     if (has_body && resp->body.len)
@@ -455,17 +525,150 @@ static void finish_request(struct http_conn *c, struct http_job *j, bool is_forc
         return;
     }
     conn_write(c, hp, head_n, body, body_n);
-    if (c->state == CONN_CLOSED)
-        return;
-    if (is_closing) {
-        c->state = CONN_DRAINING;
-        timer_set(c, TIMER_NONE, 0);
-        update_reading(c);
+    conn_after_response(c, is_closing);
+}
+
+/* ---- streamed responses (HTTP_ROUTE_STREAM) ------------------------------ */
+
+/* Queues the status line and headers; mu held, worker thread. */
+static int stream_queue_head(struct http_job *j)
+{
+    const struct http_request *req = &j->req;
+    const struct http_response *resp = &j->resp;
+    bool is_head = sv_eq_cstr(req->method, "HEAD");
+    bool is_body_allowed =
+        !is_head && resp->status >= 200 && resp->status != 204 && resp->status != 304;
+    bool is_http11 = req->http_major > 1 || (req->http_major == 1 && req->http_minor >= 1);
+    j->framing = !is_body_allowed ? STREAM_NO_BODY : is_http11 ? STREAM_CHUNKED : STREAM_UNFRAMED;
+    /* HTTP/1.0 has no chunked encoding: the close ends the body. */
+    j->is_closing_final = j->is_closing_hint || !is_http11;
+    j->head_status = resp->status;
+    struct http__head_opts o = {
+        .version = j->srv->version,
+        .request_id = req->request_id,
+        .wall_ns = clk_wall_ns(j->srv->clock),
+        .is_head = is_head,
+        .is_closing = j->is_closing_final,
+        .is_chunked = j->framing == STREAM_CHUNKED,
+        .is_unframed = j->framing != STREAM_CHUNKED,
+    };
+    int rc = http__write_head(&j->pending, resp, &o);
+    if (rc == 0)
+        j->is_head_queued = true;
+    return rc;
+}
+
+/* Moves resp->body into pending as one chunk; mu held. */
+static int stream_queue_body(struct http_job *j)
+{
+    struct buf *b = &j->resp.body;
+    int rc = 0;
+    if (b->len && j->framing == STREAM_CHUNKED) {
+        rc = buf_appendf(&j->pending, "%zx\r\n", b->len);
+        if (!rc)
+            rc = buf_append(&j->pending, b->p, b->len);
+        if (!rc)
+            rc = buf_append_str(&j->pending, "\r\n");
+    } else if (b->len && j->framing == STREAM_UNFRAMED) {
+        rc = buf_append(&j->pending, b->p, b->len);
+    }
+    buf_reset(b);
+    return rc;
+}
+
+int http_response_flush(struct http_response *resp)
+{
+    struct http_job *j = resp->stream;
+    if (!j)
+        return ERR_INVAL;
+    uv_mutex_lock(&j->mu);
+    while (!j->is_gone && j->pending.len > HTTP_STREAM_MAX_PENDING_BYTES)
+        uv_cond_wait(&j->cv, &j->mu);
+    int rc = j->is_gone ? ERR_CLOSED : 0;
+    if (!rc && !j->is_head_queued)
+        rc = stream_queue_head(j);
+    if (!rc)
+        rc = stream_queue_body(j);
+    uv_mutex_unlock(&j->mu);
+    /* The async handle stays open until after the handler has returned. */
+    if (rc != ERR_CLOSED)
+        uv_async_send(&j->async);
+    return rc;
+}
+
+/* Loop thread: writes what the worker queued, unless the client is already
+ * behind; then it gets idle_timeout to make progress (on_write pushes the
+ * deadline) before it is cut off, which also unblocks the worker. */
+static void stream_pump(struct http_conn *c, struct http_job *j)
+{
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > HTTP__MAX_WRITE_QUEUE_BYTES) {
+        if (c->timer_kind != TIMER_WRITE)
+            timer_set(c, TIMER_WRITE, c->srv->opts.idle_timeout_ns);
         return;
     }
-    c->state = CONN_READING;
-    if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > HTTP__MAX_WRITE_QUEUE_BYTES)
-        c->is_write_blocked = true;
+    if (c->timer_kind == TIMER_WRITE)
+        timer_set(c, TIMER_NONE, 0);
+    size_t n = 0;
+    uv_mutex_lock(&j->mu);
+    char *p = j->pending.len ? buf_detach(&j->pending, &n) : NULL;
+    uv_cond_broadcast(&j->cv);
+    uv_mutex_unlock(&j->mu);
+    if (p)
+        conn_write(c, p, n, NULL, 0);
+}
+
+static void on_stream_async(uv_async_t *a)
+{
+    struct http_job *j = a->data;
+    struct http_conn *c = j->conn;
+    if (c && c->state == CONN_HANDLING && c->job == j)
+        stream_pump(c, j);
+}
+
+/* Loop thread, before uv_queue_work.  Without it the handler's flush says
+ * ERR_INVAL and the response is buffered as usual. */
+static void stream_init(struct http_conn *c, struct http_job *j)
+{
+    if (uv_async_init(c->srv->loop, &j->async, on_stream_async) != 0)
+        return;
+    j->async.data = j;
+    uv_mutex_init(&j->mu);
+    uv_cond_init(&j->cv);
+    buf_init(&j->pending, 0);
+    j->is_closing_hint = !j->req.keep_alive || c->srv->is_shutting_down;
+    j->has_stream = true;
+    j->resp.stream = j;
+}
+
+/* The handler of a streamed response returned: the rest of the body and
+ * the end of the chunked encoding go out. */
+static void finish_stream(struct http_conn *c, struct http_job *j)
+{
+    struct http_server *s = c->srv;
+    uv_mutex_lock(&j->mu);
+    int rc = stream_queue_body(j);
+    if (!rc && j->framing == STREAM_CHUNKED)
+        rc = buf_append_str(&j->pending, "0\r\n\r\n");
+    size_t n = 0;
+    char *p = j->pending.len ? buf_detach(&j->pending, &n) : NULL;
+    uv_mutex_unlock(&j->mu);
+    bool is_closing = j->is_closing_final || s->is_shutting_down;
+    j->resp.status = j->head_status;
+    double dur_s = (double)mono_diff_ns(now_mono(s), j->req.started) / 1e9;
+    record_metrics(s, j, dur_s);
+    log_request(c, j, dur_s);
+    c->job = NULL;
+    job_free(j);
+    if (rc) {
+        free(p);
+        conn_close(c);
+        return;
+    }
+    if (p)
+        conn_write(c, p, n, NULL, 0);
+    if (c->state != CONN_CLOSED)
+        timer_set(c, TIMER_NONE, 0);
+    conn_after_response(c, is_closing);
 }
 
 static const struct http_route *find_route(const struct http_server *s, struct sv path)
@@ -504,7 +707,16 @@ static void after_work_cb(uv_work_t *w, int status)
     }
     if (status < 0)
         http_response_error(&j->resp, 503, "request cancelled");
-    finish_request(c, j, false);
+    bool is_streamed = false;
+    if (j->has_stream) {
+        uv_mutex_lock(&j->mu);
+        is_streamed = j->is_head_queued;
+        uv_mutex_unlock(&j->mu);
+    }
+    if (is_streamed)
+        finish_stream(c, j);
+    else
+        finish_request(c, j, false);
     conn_process(c);
 }
 
@@ -542,6 +754,8 @@ static void dispatch(struct http_conn *c)
         c->state = CONN_HANDLING;
         timer_set(c, TIMER_NONE, 0);
         update_reading(c);
+        if (r->flags & HTTP_ROUTE_STREAM)
+            stream_init(c, j);
         j->is_queued = true;
         if (uv_queue_work(s->loop, &j->work, work_cb, after_work_cb) == 0)
             return;
@@ -726,10 +940,19 @@ static void conn_close(struct http_conn *c)
     c->state = CONN_CLOSED;
     c->timer_kind = TIMER_NONE;
     if (c->job) {
-        if (c->job->is_queued)
-            c->job->conn = NULL; /* after_work_cb frees it */
-        else
-            job_free(c->job);
+        struct http_job *j = c->job;
+        if (j->is_queued) {
+            if (j->has_stream) {
+                /* Wakes a flush blocked on a full queue: ERR_CLOSED. */
+                uv_mutex_lock(&j->mu);
+                j->is_gone = true;
+                uv_cond_broadcast(&j->cv);
+                uv_mutex_unlock(&j->mu);
+            }
+            j->conn = NULL; /* after_work_cb frees it */
+        } else {
+            job_free(j);
+        }
         c->job = NULL;
     }
     uv_close((uv_handle_t *)&c->tcp, on_handle_close);

@@ -22,6 +22,9 @@
  * one connection always go out in request order: a connection parses its next
  * pipelined request only after the current one's response is queued.
  *
+ * The process must ignore SIGPIPE (the daemon's main() does): a client that
+ * goes away mid-response must be an EPIPE for the server, not a signal.
+ *
  * Threads: every function here runs on the loop thread, except the
  * http_request_* / http_response_* accessors, which a handler may call on
  * whichever thread it runs on (the request and response belong to it there).
@@ -92,6 +95,7 @@ struct http_response {
     struct buf body;
     struct arena *arena;      /* the request's arena, for header copies */
     bool no_common_headers;   /* router 404/405: no Request-Id */
+    void *stream;             /* server use: set for HTTP_ROUTE_STREAM handlers */
 };
 
 /* Finds a header by case-insensitive name; NULL if absent.  Any thread. */
@@ -112,12 +116,30 @@ void http_response_header(struct http_response *resp, const char *name, const ch
 void http_response_error(struct http_response *resp, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Output a streaming handler may have waiting for a slow client before
+ * http_response_flush blocks. */
+#define HTTP_STREAM_MAX_PENDING_BYTES (1024 * 1024)
+
+/* Sends what a HTTP_ROUTE_WORKER | HTTP_ROUTE_STREAM handler has so far.  The
+ * first call sends the status line and headers, with Transfer-Encoding:
+ * chunked instead of Content-Length (HTTP/1.0 clients get the bytes
+ * unframed and the connection closes after them); status and headers set
+ * later are ignored.  Each call sends resp->body as one chunk and empties
+ * it.  When the handler returns, what is left in body goes out and the
+ * response ends.  Blocks while more than HTTP_STREAM_MAX_PENDING_BYTES wait
+ * for a slow client; a client that takes nothing for idle_timeout is cut
+ * off.  Returns 0; ERR_CLOSED once the connection is gone (stop producing;
+ * nothing more is sent); ERR_INVAL when resp is not a streaming handler's.
+ * Worker thread only. */
+int http_response_flush(struct http_response *resp);
+
 typedef void (*http_handler_cb)(struct http_request *req, struct http_response *resp, void *arg);
 
 enum http_route_flags {
     HTTP_ROUTE_LOOP = 0,    /* handler runs on the loop thread: must be quick */
     HTTP_ROUTE_WORKER = 1,  /* handler runs on the libuv thread pool */
     HTTP_ROUTE_CORS = 2,    /* OPTIONS answers 200 empty (InfluxDB /query, /write) */
+    HTTP_ROUTE_STREAM = 4,  /* with WORKER: the handler may http_response_flush */
 };
 
 struct http_server_opts {

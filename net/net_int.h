@@ -96,6 +96,8 @@ struct http__head_opts {
     bool is_head;          /* HEAD request (the caller drops the body) */
     bool is_closing;       /* Connection: close */
     bool is_http10_keep_alive; /* HTTP/1.0 keep-alive: Connection: keep-alive */
+    bool is_chunked;       /* Transfer-Encoding: chunked, no Content-Length */
+    bool is_unframed;      /* neither (body ends when the connection closes) */
 };
 int http__write_head(struct buf *out, const struct http_response *resp,
                      const struct http__head_opts *o);

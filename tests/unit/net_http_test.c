@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -52,6 +53,9 @@ struct fixture {
     atomic_int gate_open;      /* slow handlers wait for this */
     atomic_int slow_started;   /* slow handlers that began running */
     atomic_size_t conns_seen;  /* http_server_connections, sampled on the loop */
+    atomic_int stream_rc;      /* last http_response_flush result of h_stream_forever */
+    atomic_bool is_stream_done;
+    atomic_int plain_flush_rc; /* http_response_flush from a non-streaming handler */
 };
 
 static int timeout_mult(void)
@@ -71,6 +75,13 @@ static int64_t now_ms(void)
 static int64_t deadline_ms(int64_t ms)
 {
     return now_ms() + ms * timeout_mult();
+}
+
+/* The poll interval of loops that wait for a condition with a deadline. */
+static void poll_pause(void)
+{
+    struct timespec ts = { 0, 1000000 };
+    nanosleep(&ts, NULL);
 }
 
 static void on_done(void *arg)
@@ -147,6 +158,8 @@ static void h_fast(struct http_request *req, struct http_response *resp, void *a
 
 static void h_write(struct http_request *req, struct http_response *resp, void *arg)
 {
+    struct fixture *fx = arg;
+    atomic_store(&fx->plain_flush_rc, http_response_flush(resp));
     resp->status = 204;
     http_response_header(resp, "Content-Type", "application/json");
 }
@@ -157,10 +170,56 @@ static void h_write(struct http_request *req, struct http_response *resp, void *
 static void h_big(struct http_request *req, struct http_response *resp, void *arg)
 {
     char c = req->raw_query.n ? req->raw_query.p[0] : '-';
-    assert_int_equal(buf_reserve(&resp->body, BIG_BODY_BYTES), 0);
+    if (buf_reserve(&resp->body, BIG_BODY_BYTES) != 0)
+        abort(); /* not a cmocka assert: this runs on the loop thread */
     memset(resp->body.p, c, BIG_BODY_BYTES);
     resp->body.len = BIG_BODY_BYTES;
     resp->body.p[resp->body.len] = '\0';
+}
+
+static void wait_gate(struct fixture *fx)
+{
+    int64_t end = deadline_ms(20000);
+    while (!atomic_load(&fx->gate_open) && now_ms() < end) {
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Streams "a", then (after the gate opens) "bb", and leaves "ccc" for the
+ * server to send when it returns. */
+static void h_stream(struct http_request *req, struct http_response *resp, void *arg)
+{
+    struct fixture *fx = arg;
+    http_response_header(resp, "Content-Type", "application/json");
+    /* Handlers run off the test thread: cmocka asserts cannot be used here;
+     * a wrong answer shows in what the client receives. */
+    buf_append_str(&resp->body, "a");
+    if (http_response_flush(resp) != 0)
+        return;
+    resp->status = 500; /* too late: the head went out with 200 */
+    wait_gate(fx);
+    buf_append_str(&resp->body, "bb");
+    if (http_response_flush(resp) != 0)
+        return;
+    buf_append_str(&resp->body, "ccc");
+}
+
+/* Streams 64 KiB pieces until the client goes away (bounded). */
+static void h_stream_forever(struct http_request *req, struct http_response *resp, void *arg)
+{
+    struct fixture *fx = arg;
+    int rc = 0;
+    int64_t end = deadline_ms(10000);
+    while (rc == 0 && now_ms() < end) {
+        if (buf_reserve(&resp->body, 65536) != 0)
+            abort();
+        memset(resp->body.p, 'z', 65536);
+        resp->body.len = 65536;
+        rc = http_response_flush(resp);
+    }
+    atomic_store(&fx->stream_rc, rc);
+    atomic_store(&fx->is_stream_done, true);
 }
 
 struct fx_opts {
@@ -201,6 +260,13 @@ static struct fixture *fx_start(const struct fx_opts *fo)
     assert_int_equal(http_server_route(fx->srv, "/fast", "GET", HTTP_ROUTE_LOOP, h_fast, fx), 0);
     assert_int_equal(http_server_route(fx->srv, "/fastw", "GET", HTTP_ROUTE_WORKER, h_fast, fx), 0);
     assert_int_equal(http_server_route(fx->srv, "/big", "GET,HEAD", HTTP_ROUTE_LOOP, h_big, fx), 0);
+    assert_int_equal(http_server_route(fx->srv, "/stream", "GET",
+                                       HTTP_ROUTE_WORKER | HTTP_ROUTE_STREAM, h_stream, fx),
+                     0);
+    assert_int_equal(http_server_route(fx->srv, "/stream/forever", "GET",
+                                       HTTP_ROUTE_WORKER | HTTP_ROUTE_STREAM, h_stream_forever,
+                                       fx),
+                     0);
     assert_int_equal(http_server_route(fx->srv, "/write", "POST", HTTP_ROUTE_WORKER | HTTP_ROUTE_CORS,
                                        h_write, fx),
                      0);
@@ -861,8 +927,10 @@ static void test_shutdown_drains(void **state)
     /* The idle keep-alive connection is closed, the busy one is not. */
     assert_true(client_wait_closed(&idle, 5000));
     int64_t dl = deadline_ms(5000);
-    while (try_connect(fx->port))
+    while (try_connect(fx->port)) {
         assert_true(now_ms() < dl);
+        poll_pause();
+    }
     assert_false(atomic_load(&fx->is_done));
     assert_no_data(&busy);
 
@@ -874,8 +942,10 @@ static void test_shutdown_drains(void **state)
     assert_string_equal(resp_header(&r, "Connection", v, sizeof v), "close");
     assert_true(client_wait_closed(&busy, 5000));
     dl = deadline_ms(5000);
-    while (!atomic_load(&fx->is_done))
+    while (!atomic_load(&fx->is_done)) {
         assert_true(now_ms() < dl);
+        poll_pause();
+    }
     client_close(&busy);
     client_close(&idle);
     fx_stop(fx);
@@ -1002,6 +1072,103 @@ static void test_write_backpressure(void **state)
     fx_stop(fx);
 }
 
+/* Reads until want (exact bytes) has arrived at the start of c->buf, then
+ * consumes it. */
+static void client_expect(struct client *c, const char *want)
+{
+    size_t n = strlen(want);
+    int64_t dl = deadline_ms(5000);
+    while (c->len < n)
+        assert_true(client_fill(c, dl) > 0);
+    c->buf[c->len < sizeof c->buf ? c->len : sizeof c->buf - 1] = '\0';
+    if (memcmp(c->buf, want, n) != 0)
+        fail_msg("got %.*s, want %s", (int)c->len, c->buf, want);
+    memmove(c->buf, c->buf + n, c->len - n);
+    c->len -= n;
+}
+
+static void read_head(struct client *c, struct response *r)
+{
+    memset(r, 0, sizeof *r);
+    int64_t dl = deadline_ms(5000);
+    char *end;
+    while (!(end = c->len ? memmem(c->buf, c->len, "\r\n\r\n", 4) : NULL))
+        assert_true(client_fill(c, dl) > 0);
+    size_t head_n = (size_t)(end - c->buf) + 4;
+    memcpy(r->head, c->buf, head_n);
+    r->head[head_n] = '\0';
+    assert_int_equal(sscanf(r->head, "HTTP/1.1 %d", &r->status), 1);
+    memmove(c->buf, c->buf + head_n, c->len - head_n);
+    c->len -= head_n;
+}
+
+static void test_streamed_response(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client c;
+    client_open(&c, fx->port);
+    struct response r;
+    char v[128];
+    client_sends(&c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /fast?next HTTP/1.1\r\nHost: x\r\n\r\n");
+    /* Head and first chunk arrive while the handler still runs. */
+    read_head(&c, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(resp_header(&r, "Transfer-Encoding", v, sizeof v), "chunked");
+    assert_null(resp_header(&r, "Content-Length", v, sizeof v));
+    assert_string_equal(resp_header(&r, "Content-Type", v, sizeof v), "application/json");
+    assert_non_null(resp_header(&r, "Request-Id", v, sizeof v));
+    client_expect(&c, "1\r\na\r\n");
+    assert_no_data(&c);
+    atomic_store(&fx->gate_open, 1);
+    client_expect(&c, "2\r\nbb\r\n3\r\nccc\r\n0\r\n\r\n");
+    /* The pipelined request behind it is answered next, same connection. */
+    client_read_response(&c, &r, false);
+    assert_string_equal(r.body, "fastnext");
+    client_close(&c);
+
+    /* HTTP/1.0: no chunked encoding; the close ends the body. */
+    client_open(&c, fx->port);
+    client_sends(&c, "GET /stream HTTP/1.0\r\n\r\n");
+    read_head(&c, &r);
+    assert_null(resp_header(&r, "Transfer-Encoding", v, sizeof v));
+    assert_null(resp_header(&r, "Content-Length", v, sizeof v));
+    assert_string_equal(resp_header(&r, "Connection", v, sizeof v), "close");
+    assert_true(client_wait_closed(&c, 5000));
+    c.buf[c.len] = '\0';
+    assert_string_equal(c.buf, "abbccc");
+    client_close(&c);
+
+    /* Flushing from a handler that is not a streaming one is refused. */
+    client_open(&c, fx->port);
+    client_sends(&c, "POST /write HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 204);
+    assert_int_equal(atomic_load(&fx->plain_flush_rc), ERR_INVAL);
+    client_close(&c);
+    fx_stop(fx);
+}
+
+static void test_streamed_client_gone(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client c;
+    client_open(&c, fx->port);
+    struct response r;
+    client_sends(&c, "GET /stream/forever HTTP/1.1\r\nHost: x\r\n\r\n");
+    read_head(&c, &r);
+    assert_int_equal(r.status, 200);
+    client_close(&c);
+    /* The handler learns the client is gone and stops. */
+    int64_t dl = deadline_ms(10000);
+    while (!atomic_load(&fx->is_stream_done)) {
+        assert_true(now_ms() < dl);
+        poll_pause();
+    }
+    assert_int_equal(atomic_load(&fx->stream_rc), ERR_CLOSED);
+    fx_stop(fx);
+}
+
 static void test_metrics(void **state)
 {
     struct fixture *fx = fx_start(NULL);
@@ -1121,6 +1288,9 @@ static void test_shutdown_without_connections(void **state)
 
 int main(void)
 {
+    /* As in the daemon's main(): a write to a client that has gone must be
+     * an EPIPE for the server, not the end of the process. */
+    signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_listeners),
         cmocka_unit_test(test_shutdown_without_connections),
@@ -1139,6 +1309,8 @@ int main(void)
         cmocka_unit_test(test_fake_clock_timeouts),
         cmocka_unit_test(test_close_after_connection_close),
         cmocka_unit_test(test_write_backpressure),
+        cmocka_unit_test(test_streamed_response),
+        cmocka_unit_test(test_streamed_client_gone),
         cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
