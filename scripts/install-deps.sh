@@ -17,6 +17,25 @@ prometheus
 influxdb influxdb-client
 "
 
+# The npm `influx` client for tests/integration/test_write_clients.py, into
+# tests/clients/node_modules with `npm ci` (the lock file pins it), only when
+# it is missing.  Debian's nodejs and npm only when node/npm are not on PATH.
+install_node_clients() {
+    clients="$(cd "$(dirname "$0")/.." && pwd)/tests/clients"
+    if [ -d "$clients/node_modules/influx" ]; then
+        return 0
+    fi
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        echo "install-deps: installing nodejs npm"
+        S=""
+        if [ "$(id -u)" -ne 0 ]; then S="sudo"; fi
+        DEBIAN_FRONTEND=noninteractive $S apt-get update -q
+        DEBIAN_FRONTEND=noninteractive $S apt-get install -y -q --no-install-recommends nodejs npm
+    fi
+    echo "install-deps: npm ci in $clients"
+    (cd "$clients" && npm ci --no-audit --no-fund)
+}
+
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
@@ -26,6 +45,7 @@ done
 
 if [ -z "$missing" ]; then
     echo "install-deps: all packages present"
+    install_node_clients
     exit 0
 fi
 
@@ -46,4 +66,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -q --no-install-recommends $missing
+install_node_clients
 echo "install-deps: done"
