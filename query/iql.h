@@ -339,7 +339,7 @@ void iql_format_duration(int64_t ns, char *out, size_t cap);
  * it, with its exact statement error texts ("mixing aggregate and
  * non-aggregate queries is not supported", "GROUP BY requires at least one
  * aggregate function", "fill(none) must be used with a function", ...).
- * Returns 0 or ERR_INVAL with e filled.  See iql_check.c for the list. */
+ * Returns 0 or ERR_INVAL with e filled.  See iql_parse_check.c for the list. */
 int iql_select_check(const struct iql_select *s, struct err *e);
 
 #endif

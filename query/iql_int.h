@@ -2,7 +2,7 @@
 /*
  * Private declarations of the InfluxQL layer: tokens, the scanner and the
  * parser state shared by iql_lex.c, iql_parse.c, iql_parse_regex.c,
- * iql_parse_stmt.c, iql_ast.c and iql_check.c.
+ * iql_parse_stmt.c, iql_ast.c and iql_parse_check.c.
  *
  * The scanner is a rune reader with a three-rune unread ring and the token
  * layer a three-token unscan ring, the same shape as InfluxDB's Go scanner.
