@@ -1169,6 +1169,26 @@ static void test_streamed_client_gone(void **state)
     fx_stop(fx);
 }
 
+static void test_streamed_client_stalls(void **state)
+{
+    struct fx_opts fo = { .idle_timeout_ns = 300 * NS_PER_MS };
+    struct fixture *fx = fx_start(&fo);
+    struct client c;
+    /* A client that asks and then never reads: the server's queue fills,
+     * the write timer cuts the client off, and the handler (blocked in
+     * flush) is told ERR_CLOSED instead of waiting forever. */
+    client_open_rcvbuf(&c, fx->port, 16 << 10);
+    client_sends(&c, "GET /stream/forever HTTP/1.1\r\nHost: x\r\n\r\n");
+    int64_t dl = deadline_ms(10000);
+    while (!atomic_load(&fx->is_stream_done)) {
+        assert_true(now_ms() < dl);
+        poll_pause();
+    }
+    assert_int_equal(atomic_load(&fx->stream_rc), ERR_CLOSED);
+    client_close(&c);
+    fx_stop(fx);
+}
+
 static void test_metrics(void **state)
 {
     struct fixture *fx = fx_start(NULL);
@@ -1311,6 +1331,7 @@ int main(void)
         cmocka_unit_test(test_write_backpressure),
         cmocka_unit_test(test_streamed_response),
         cmocka_unit_test(test_streamed_client_gone),
+        cmocka_unit_test(test_streamed_client_stalls),
         cmocka_unit_test(test_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
