@@ -36,8 +36,9 @@
  *     buffer without bound.  inbuf holds at most one read's worth of bytes.
  *  3. A job (request + response + arena) is owned by the connection while
  *     on the loop and by the worker between uv_queue_work and the after-work
- *     callback.  A connection force-closed meanwhile detaches the job
- *     (job->conn = NULL) and after_work frees it.
+ *     callback (a streaming job shares only pending/is_gone, under mu).  A
+ *     connection force-closed meanwhile detaches the job (job->conn = NULL,
+ *     is_gone = true) and after_work frees it.
  *  4. A connection's memory is freed only once both of its handles (tcp,
  *     timer) have run their close callbacks (STYLE.md section 4).
  *  5. The shutdown `done` callback runs once no connection, listener or job
@@ -54,10 +55,16 @@
  * timer only wakes us up, and on_timer re-arms itself when the clock says
  * the deadline has not passed (a fake clock moves only when a test says so).
  *
- * Later work this layout leaves room for: a streamed (chunked) response from
- * a worker handler would be a queue of chunks in the job plus a uv_async_t
- * that on_async drains into uv_write on the loop; a 503 + Retry-After
- * back-pressure answer is a check in dispatch() before uv_queue_work.
+ * Streamed responses (HTTP_ROUTE_STREAM): the worker frames output into
+ * job->pending under job->mu and wakes the loop with the job's uv_async_t;
+ * the loop writes it (stream_pump) while the socket's write queue is short,
+ * and the worker blocks in http_response_flush while pending is long, so
+ * memory stays bounded by the two caps.  The connection stays HANDLING until
+ * the handler returns (finish_stream), so pipelining order is kept.
+ *
+ * Left for later: a 503 + Retry-After back-pressure answer belongs where the
+ * headers are complete (conn_process), before any body is read, as a
+ * per-route admission callback.
  */
 #include <inttypes.h>
 #include <stdio.h>
