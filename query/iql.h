@@ -328,6 +328,25 @@ int iql_render_query(struct buf *b, const struct iql_query *q);
 int iql_render_expr(struct buf *b, const struct iql_expr *x);
 int iql_render_select(struct buf *b, const struct iql_select *s);
 
+/* One privilege a statement needs.  db empty means the query's default
+ * database (the db parameter of /query). */
+struct iql_privilege {
+    bool admin;                     /* admin privilege; priv and db unused */
+    enum iql_priv priv;             /* IQL_PRIV_READ or IQL_PRIV_WRITE */
+    struct sv db;
+};
+
+/* The privileges influxd 1.6 requires to run s (its RequiredPrivileges(),
+ * checked against influxd with auth enabled), in the order it checks them;
+ * the first one a user lacks is the one its error names: "error
+ * authorizing query: bob not authorized to execute statement '<rendered
+ * statement>', requires admin privilege" or "..., requires READ on db".
+ * Writes at most cap entries to out and returns how many there are (may be
+ * more than cap).  SHOW DATABASES, and the TAG KEY / TAG VALUES / FIELD KEY
+ * cardinality statements without FROM, need none.  The views borrow from
+ * the AST.  Any thread. */
+size_t iql_stmt_privileges(const struct iql_stmt *s, struct iql_privilege *out, size_t cap);
+
 /* InfluxQL duration text: "1h30m", "1000ms", "1u", "-5m" (no spaces).
  * Returns 0, or ERR_PARSE ("invalid duration") / ERR_LIMIT (overflow). */
 int iql_parse_duration(struct sv s, int64_t *out_ns);

@@ -673,3 +673,93 @@ int iql_render_query(struct buf *b, const struct iql_query *q)
     }
     return 0;
 }
+
+/* ---- Required privileges ------------------------------------------------ */
+
+struct privs {
+    struct iql_privilege *out;
+    size_t cap, n;
+};
+
+static void need(struct privs *pv, bool admin, enum iql_priv priv, struct sv db)
+{
+    if (pv->n < pv->cap)
+        pv->out[pv->n] = (struct iql_privilege){ admin, priv, db };
+    pv->n++;
+}
+
+static void source_privs(struct privs *pv, const struct iql_source *src, size_t n, int depth);
+
+static void select_privs(struct privs *pv, const struct iql_select *s, int depth)
+{
+    source_privs(pv, s->sources, s->nsources, depth);
+    if (s->into)
+        need(pv, false, IQL_PRIV_WRITE, s->into->db);
+}
+
+static void source_privs(struct privs *pv, const struct iql_source *src, size_t n, int depth)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (src[i].kind == IQL_SRC_SUBQUERY) {
+            if (depth < 1000)
+                select_privs(pv, src[i].sub, depth + 1);
+        } else {
+            need(pv, false, IQL_PRIV_READ, src[i].m.db);
+        }
+    }
+}
+
+size_t iql_stmt_privileges(const struct iql_stmt *s, struct iql_privilege *out, size_t cap)
+{
+    struct privs pv = { out, cap, 0 };
+    const struct sv none = sv_make("", 0);
+    switch (s->kind) {
+    case IQL_STMT_SELECT:
+    case IQL_STMT_EXPLAIN:
+        select_privs(&pv, s->select, 0);
+        break;
+    case IQL_STMT_SHOW_DATABASES:
+        break;
+    case IQL_STMT_SHOW_RETENTION_POLICIES:
+    case IQL_STMT_SHOW_MEASUREMENTS:
+    case IQL_STMT_SHOW_SERIES:
+    case IQL_STMT_SHOW_TAG_KEYS:
+    case IQL_STMT_SHOW_TAG_VALUES:
+    case IQL_STMT_SHOW_FIELD_KEYS:
+        need(&pv, false, IQL_PRIV_READ, s->show.db);
+        break;
+    case IQL_STMT_SHOW_SERIES_CARDINALITY:
+    case IQL_STMT_SHOW_MEASUREMENT_CARDINALITY:
+        if (!s->show.exact) {
+            need(&pv, false, IQL_PRIV_READ, s->show.db);
+            break;
+        }
+        /* fallthrough */
+    case IQL_STMT_SHOW_TAG_KEY_CARDINALITY:
+    case IQL_STMT_SHOW_TAG_VALUES_CARDINALITY:
+    case IQL_STMT_SHOW_FIELD_KEY_CARDINALITY:
+        source_privs(&pv, s->show.sources, s->show.nsources, 0);
+        break;
+    case IQL_STMT_SHOW_QUERIES:
+    case IQL_STMT_SHOW_CONTINUOUS_QUERIES:
+        need(&pv, false, IQL_PRIV_READ, none);
+        break;
+    case IQL_STMT_DELETE:
+    case IQL_STMT_DROP_SERIES:
+        need(&pv, false, IQL_PRIV_WRITE, none);
+        break;
+    case IQL_STMT_DROP_RETENTION_POLICY:
+    case IQL_STMT_DROP_CONTINUOUS_QUERY:
+        need(&pv, false, IQL_PRIV_WRITE, s->rp.db);
+        break;
+    case IQL_STMT_CREATE_CONTINUOUS_QUERY:
+        need(&pv, false, IQL_PRIV_READ, s->rp.db);
+        if (s->select->into && s->select->into->db.n)
+            need(&pv, false, IQL_PRIV_WRITE, s->select->into->db);
+        break;
+    default:
+        need(&pv, true, IQL_PRIV_ALL, none);
+        break;
+    }
+    return pv.n;
+}

@@ -1051,6 +1051,162 @@ static void test_durations(void **state)
     }
 }
 
+/* Observed on influxd 1.6.7 with auth enabled and default database "db":
+ * bob has no privileges, rd has READ on db.  "" = authorized. */
+static const struct {
+    const char *user, *q, *err;
+} auth_cases[] = {
+    { "bob", "SHOW DATABASES",
+      "" },
+    { "bob", "SHOW RETENTION POLICIES ON db",
+      "error authorizing query: bob not authorized to execute statement 'SHOW RETENTION POLICIES ON db', requires READ on db" },
+    { "bob", "SHOW RETENTION POLICIES",
+      "error authorizing query: bob not authorized to execute statement 'SHOW RETENTION POLICIES', requires READ on db" },
+    { "bob", "SHOW MEASUREMENTS",
+      "error authorizing query: bob not authorized to execute statement 'SHOW MEASUREMENTS', requires READ on db" },
+    { "bob", "SHOW MEASUREMENTS ON other",
+      "error authorizing query: bob not authorized to execute statement 'SHOW MEASUREMENTS ON other', requires READ on other" },
+    { "bob", "SHOW TAG KEYS",
+      "error authorizing query: bob not authorized to execute statement 'SHOW TAG KEYS', requires READ on db" },
+    { "bob", "SHOW TAG KEYS ON other FROM m",
+      "error authorizing query: bob not authorized to execute statement 'SHOW TAG KEYS ON other FROM m', requires READ on other" },
+    { "bob", "SHOW TAG VALUES WITH KEY = host",
+      "error authorizing query: bob not authorized to execute statement 'SHOW TAG VALUES WITH KEY = host', requires READ on db" },
+    { "bob", "SHOW FIELD KEYS ON other",
+      "error authorizing query: bob not authorized to execute statement 'SHOW FIELD KEYS ON other', requires READ on other" },
+    { "bob", "SHOW SERIES ON other",
+      "error authorizing query: bob not authorized to execute statement 'SHOW SERIES ON other', requires READ on other" },
+    { "bob", "SHOW SERIES CARDINALITY ON other",
+      "error authorizing query: bob not authorized to execute statement 'SHOW SERIES CARDINALITY ON other', requires READ on other" },
+    { "bob", "SHOW SERIES EXACT CARDINALITY ON other FROM m",
+      "error authorizing query: bob not authorized to execute statement 'SHOW SERIES EXACT CARDINALITY ON other FROM m', requires READ on db" },
+    { "bob", "SHOW SERIES EXACT CARDINALITY FROM other..m",
+      "error authorizing query: bob not authorized to execute statement 'SHOW SERIES EXACT CARDINALITY FROM other..m', requires READ on other" },
+    { "bob", "SHOW MEASUREMENT CARDINALITY ON other",
+      "error authorizing query: bob not authorized to execute statement 'SHOW MEASUREMENT CARDINALITY ON other', requires READ on other" },
+    { "bob", "SHOW MEASUREMENT EXACT CARDINALITY FROM other..m",
+      "error authorizing query: bob not authorized to execute statement 'SHOW MEASUREMENT EXACT CARDINALITY FROM other..m', requires READ on other" },
+    { "bob", "SHOW TAG KEY CARDINALITY FROM other..m",
+      "error authorizing query: bob not authorized to execute statement 'SHOW TAG KEY CARDINALITY FROM other..m', requires READ on other" },
+    { "bob", "SHOW FIELD KEY CARDINALITY FROM other..m",
+      "error authorizing query: bob not authorized to execute statement 'SHOW FIELD KEY CARDINALITY FROM other..m', requires READ on other" },
+    { "bob", "SHOW TAG VALUES CARDINALITY FROM x..m WITH KEY = h",
+      "error authorizing query: bob not authorized to execute statement 'SHOW TAG VALUES CARDINALITY FROM x..m WITH KEY = h', requires READ on x" },
+    { "bob", "SHOW USERS",
+      "error authorizing query: bob not authorized to execute statement 'SHOW USERS', requires admin privilege" },
+    { "bob", "SHOW GRANTS FOR bob",
+      "error authorizing query: bob not authorized to execute statement 'SHOW GRANTS FOR bob', requires admin privilege" },
+    { "bob", "SHOW QUERIES",
+      "error authorizing query: bob not authorized to execute statement 'SHOW QUERIES', requires READ on db" },
+    { "bob", "SHOW STATS",
+      "error authorizing query: bob not authorized to execute statement 'SHOW STATS', requires admin privilege" },
+    { "bob", "SHOW DIAGNOSTICS",
+      "error authorizing query: bob not authorized to execute statement 'SHOW DIAGNOSTICS', requires admin privilege" },
+    { "bob", "SHOW SHARDS",
+      "error authorizing query: bob not authorized to execute statement 'SHOW SHARDS', requires admin privilege" },
+    { "bob", "SHOW SHARD GROUPS",
+      "error authorizing query: bob not authorized to execute statement 'SHOW SHARD GROUPS', requires admin privilege" },
+    { "bob", "SHOW SUBSCRIPTIONS",
+      "error authorizing query: bob not authorized to execute statement 'SHOW SUBSCRIPTIONS', requires admin privilege" },
+    { "bob", "SHOW CONTINUOUS QUERIES",
+      "error authorizing query: bob not authorized to execute statement 'SHOW CONTINUOUS QUERIES', requires READ on db" },
+    { "bob", "CREATE DATABASE x",
+      "error authorizing query: bob not authorized to execute statement 'CREATE DATABASE x', requires admin privilege" },
+    { "bob", "DROP DATABASE x",
+      "error authorizing query: bob not authorized to execute statement 'DROP DATABASE x', requires admin privilege" },
+    { "bob", "DROP MEASUREMENT m",
+      "error authorizing query: bob not authorized to execute statement 'DROP MEASUREMENT m', requires admin privilege" },
+    { "bob", "CREATE RETENTION POLICY r ON db DURATION 1h REPLICATION 1",
+      "error authorizing query: bob not authorized to execute statement 'CREATE RETENTION POLICY r ON db DURATION 1h REPLICATION 1', requires admin privilege" },
+    { "bob", "ALTER RETENTION POLICY r ON db DEFAULT",
+      "error authorizing query: bob not authorized to execute statement 'ALTER RETENTION POLICY r ON db DEFAULT', requires admin privilege" },
+    { "bob", "DROP RETENTION POLICY r ON other",
+      "error authorizing query: bob not authorized to execute statement 'DROP RETENTION POLICY r ON other', requires WRITE on other" },
+    { "bob", "DROP SERIES FROM m",
+      "error authorizing query: bob not authorized to execute statement 'DROP SERIES FROM m', requires WRITE on db" },
+    { "bob", "DELETE FROM m",
+      "error authorizing query: bob not authorized to execute statement 'DELETE FROM m', requires WRITE on db" },
+    { "bob", "CREATE USER u WITH PASSWORD 'x'",
+      "error authorizing query: bob not authorized to execute statement 'CREATE USER u WITH PASSWORD [REDACTED]', requires admin privilege" },
+    { "bob", "DROP USER u",
+      "error authorizing query: bob not authorized to execute statement 'DROP USER u', requires admin privilege" },
+    { "bob", "SET PASSWORD FOR bob = 'x'",
+      "error authorizing query: bob not authorized to execute statement 'SET PASSWORD FOR bob = [REDACTED]', requires admin privilege" },
+    { "bob", "GRANT READ ON db TO bob",
+      "error authorizing query: bob not authorized to execute statement 'GRANT READ ON db TO bob', requires admin privilege" },
+    { "bob", "REVOKE READ ON db FROM bob",
+      "error authorizing query: bob not authorized to execute statement 'REVOKE READ ON db FROM bob', requires admin privilege" },
+    { "bob", "GRANT ALL PRIVILEGES TO bob",
+      "error authorizing query: bob not authorized to execute statement 'GRANT ALL PRIVILEGES TO bob', requires admin privilege" },
+    { "bob", "REVOKE ALL PRIVILEGES FROM bob",
+      "error authorizing query: bob not authorized to execute statement 'REVOKE ALL PRIVILEGES FROM bob', requires admin privilege" },
+    { "bob", "KILL QUERY 1",
+      "error authorizing query: bob not authorized to execute statement 'KILL QUERY 1', requires admin privilege" },
+    { "bob", "DROP SHARD 1",
+      "error authorizing query: bob not authorized to execute statement 'DROP SHARD 1', requires admin privilege" },
+    { "bob", "CREATE CONTINUOUS QUERY c ON other BEGIN SELECT mean(v) INTO m2 FROM m GROUP BY time(1m) END",
+      "error authorizing query: bob not authorized to execute statement 'CREATE CONTINUOUS QUERY c ON other BEGIN SELECT mean(v) INTO m2 FROM m GROUP BY time(1m) END', requires READ on other" },
+    { "bob", "DROP CONTINUOUS QUERY c ON other",
+      "error authorizing query: bob not authorized to execute statement 'DROP CONTINUOUS QUERY c ON other', requires WRITE on other" },
+    { "bob", "CREATE SUBSCRIPTION s ON db.autogen DESTINATIONS ALL 'udp://a:1'",
+      "error authorizing query: bob not authorized to execute statement 'CREATE SUBSCRIPTION s ON db.autogen DESTINATIONS ALL 'udp://a:1'', requires admin privilege" },
+    { "bob", "DROP SUBSCRIPTION s ON db.autogen",
+      "error authorizing query: bob not authorized to execute statement 'DROP SUBSCRIPTION s ON db.autogen', requires admin privilege" },
+    { "bob", "EXPLAIN SELECT v FROM other..m",
+      "error authorizing query: bob not authorized to execute statement 'EXPLAIN SELECT v FROM other..m', requires READ on other" },
+    { "bob", "SELECT v FROM (SELECT v FROM other..m)",
+      "error authorizing query: bob not authorized to execute statement 'SELECT v FROM (SELECT v FROM other..m)', requires READ on other" },
+    { "bob", "SELECT v FROM a..m, b..n",
+      "error authorizing query: bob not authorized to execute statement 'SELECT v FROM a..m, b..n', requires READ on a" },
+    { "bob", "SELECT mean(\"usage\") FROM \"cpu\" WHERE time >= now() - 6h GROUP BY time(10s) fill(null)",
+      "error authorizing query: bob not authorized to execute statement 'SELECT mean(usage) FROM cpu WHERE time >= now() - 6h GROUP BY time(10s)', requires READ on db" },
+    { "rd", "SELECT v INTO m2 FROM m",
+      "error authorizing query: rd not authorized to execute statement 'SELECT v INTO m2 FROM m', requires WRITE on db" },
+    { "rd", "SELECT v INTO other..m2 FROM m",
+      "error authorizing query: rd not authorized to execute statement 'SELECT v INTO other..m2 FROM m', requires WRITE on other" },
+    { "rd", "CREATE CONTINUOUS QUERY c ON db BEGIN SELECT mean(v) INTO x.autogen.m2 FROM m GROUP BY time(1m) END",
+      "error authorizing query: rd not authorized to execute statement 'CREATE CONTINUOUS QUERY c ON db BEGIN SELECT mean(v) INTO x.autogen.m2 FROM m GROUP BY time(1m) END', requires WRITE on x" },
+    { "rd", "SELECT v FROM m, other..n",
+      "error authorizing query: rd not authorized to execute statement 'SELECT v FROM m, other..n', requires READ on other" },
+};
+
+static void test_privileges(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof auth_cases / sizeof auth_cases[0]; i++) {
+        struct arena a;
+        arena_init(&a, 0, 0);
+        struct iql_stmt *st = parse_one(&a, auth_cases[i].q);
+        struct iql_privilege pv[8];
+        size_t n = iql_stmt_privileges(st, pv, 8);
+        assert_true(n <= 8);
+        bool read_db = strcmp(auth_cases[i].user, "rd") == 0;
+        char got[1024] = "";
+        for (size_t k = 0; k < n; k++) {
+            struct sv db = pv[k].db.n ? pv[k].db : SV_LIT("db");
+            if (!pv[k].admin && read_db && pv[k].priv == IQL_PRIV_READ && sv_eq_cstr(db, "db"))
+                continue;
+            struct buf b;
+            buf_init(&b, 0);
+            assert_int_equal(iql_render_stmt(&b, st), 0);
+            char req[128];
+            if (pv[k].admin)
+                snprintf(req, sizeof req, "admin privilege");
+            else
+                snprintf(req, sizeof req, "%s on %.*s",
+                         pv[k].priv == IQL_PRIV_READ ? "READ" : "WRITE", SV_FMT(db));
+            snprintf(got, sizeof got, "error authorizing query: %s not authorized to execute "
+                     "statement '%s', requires %s", auth_cases[i].user, b.p, req);
+            buf_fini(&b);
+            break;
+        }
+        if (strcmp(got, auth_cases[i].err) != 0)
+            fail_msg("#%zu %s \"%s\":\n  got  \"%s\"\n  want \"%s\"", i, auth_cases[i].user,
+                     auth_cases[i].q, got, auth_cases[i].err);
+        arena_fini(&a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1063,6 +1219,7 @@ int main(void)
         cmocka_unit_test(test_bound_params),
         cmocka_unit_test(test_long_message_and_limits),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_privileges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
