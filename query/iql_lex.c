@@ -91,9 +91,10 @@ enum iql_tok iql__lookup(struct sv s)
     return T_IDENT;
 }
 
+/* IN is not a binary operator in 1.6 ("a IN 1" is "found IN, expected ;"). */
 bool iql__is_operator(enum iql_tok t)
 {
-    return t >= T_ADD && t <= T_GTE;
+    return t >= T_ADD && t <= T_GTE && t != T_IN;
 }
 
 int iql__precedence(enum iql_tok t)

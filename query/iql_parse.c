@@ -831,7 +831,7 @@ int iql__parse_expr(struct iql_parser *p, struct iql_expr **out)
         return p->rc;
     for (;;) {
         struct iql_token t = iql__next_ws(p);
-        if (!iql__is_operator(t.tok) || t.tok == T_IN) {
+        if (!iql__is_operator(t.tok)) {
             iql__unscan(p);
             *out = root.bin.rhs;
             return 0;

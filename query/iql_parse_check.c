@@ -160,8 +160,7 @@ static int nested(struct chk *c, const struct iql_expr *call, const struct iql_e
                : compile_expr(c, a, false);
 }
 
-static int duration_arg(struct chk *c, const struct iql_expr *call, const struct iql_expr *a,
-                        const char *fmt_kind)
+static int duration_arg(struct chk *c, const struct iql_expr *call, const struct iql_expr *a)
 {
     if (a->kind != IQL_EXPR_DURATION)
         return fail(c, "second argument to %.*s must be a duration, got %s",
@@ -171,7 +170,6 @@ static int duration_arg(struct chk *c, const struct iql_expr *call, const struct
         iql_format_duration(a->dur_ns, t, sizeof t);
         return fail(c, "duration argument must be positive, got %s", t);
     }
-    (void)fmt_kind;
     return 0;
 }
 
@@ -195,7 +193,7 @@ static int compile_call(struct chk *c, const struct iql_expr *x)
         name_is(x, "elapsed") || name_is(x, "integral")) {
         if ((rc = nargs_range(c, x, 1, 2)))
             return rc;
-        if (n == 2 && (rc = duration_arg(c, x, a[1], "")))
+        if (n == 2 && (rc = duration_arg(c, x, a[1])))
             return rc;
         if (name_is(x, "integral"))
             return field_arg(c, x, a[0]);

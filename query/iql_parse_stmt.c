@@ -669,11 +669,6 @@ static int resample_dur(struct iql_parser *p, int64_t *out)
     return iql__parse_duration_tok(p, out);
 }
 
-static bool select_has_call(const struct iql_select *s)
-{
-    return !s->is_raw;
-}
-
 static int create_cq(struct iql_parser *p, struct iql_stmt **out)
 {
     struct iql_stmt *s = new_stmt(p, IQL_STMT_CREATE_CONTINUOUS_QUERY);
@@ -710,7 +705,7 @@ static int create_cq(struct iql_parser *p, struct iql_stmt **out)
             interval = d->call.args[0]->dur_ns;
         break;
     }
-    if (select_has_call(s->select) && (interval == 0 || why)) {
+    if (!s->select->is_raw && (interval == 0 || why)) {
         /* influxd rewinds two tokens to point at what ended the SELECT */
         iql__unscan(p);
         iql__unscan(p);
