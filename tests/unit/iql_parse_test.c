@@ -528,6 +528,10 @@ static const struct {
       "time dimension must have duration argument" },
     { "CREATE CONTINUOUS QUERY cq ON db BEGIN SELECT me INTO x FROM m GROUP BY time() END",
       "time dimension expected 1 or 2 arguments" },
+    { "SELECT mean(\"value\") FROM \"disk\" WHERE $timeFilter GROUP BY time($__interval), * fill(null)",
+      "missing parameter: timeFilter" },
+    { "SELECT mean(\"value\") FROM \"disk\" WHERE time >= now() - 5m GROUP BY time(${__interval_ms}ms)",
+      "empty bound parameter" },
 };
 
 /* Parses q into a; fails the test on error. */
