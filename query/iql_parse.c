@@ -1353,8 +1353,12 @@ int iql_parse(const char *q, size_t n, const struct iql_params *params, struct a
         }
         iql__unscan(&p);
         struct iql_stmt *st = NULL;
-        if (iql__parse_statement(&p, &st) || !st)
+        if (iql__parse_statement(&p, &st))
             break;
+        if (!st) {
+            iql__err_nopos(&p, "internal error: statement without result");
+            break;
+        }
         if (vpush(&p, &qy->stmts, &qy->nstmts, &cap, sizeof st, &st))
             break;
         semi = false;
