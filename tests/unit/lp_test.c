@@ -581,6 +581,35 @@ static void test_arena_scratch(void **state)
     arena_fini(&a);
 }
 
+/* Scratch exhaustion is ERR_NOMEM for that line only; the parser goes on. */
+static void test_scratch_exhausted(void **state)
+{
+    (void)state;
+    struct buf body;
+    buf_init(&body, 0);
+    buf_append_str(&body, "m v=1 1\nm,t=a\\ ");
+    for (int i = 0; i < 200; i++)
+        buf_append_char(&body, 'x');
+    buf_append_str(&body, " v=2 2\nm v=3 3\n");
+    struct arena a;
+    arena_init(&a, 64, 128); /* far less than the escaped line needs */
+    struct lp_parser p;
+    lp_parser_init(&p, body.p, body.len, LP_PREC_NS, NOW, &a);
+    struct lp_point pt;
+    struct err e;
+    assert_int_equal(lp_next(&p, &pt, &e), 1);
+    assert_int_equal(pt.ts_ns, 1);
+    assert_int_equal(lp_next(&p, &pt, &e), ERR_NOMEM);
+    assert_int_equal(e.code, ERR_NOMEM);
+    assert_int_equal(p.err_line_no, 2);
+    assert_int_equal(lp_next(&p, &pt, &e), 1);
+    assert_int_equal(pt.ts_ns, 3);
+    assert_int_equal(lp_next(&p, &pt, &e), 0);
+    lp_parser_fini(&p);
+    arena_fini(&a);
+    buf_fini(&body);
+}
+
 static void test_many_tags_fields(void **state)
 {
     (void)state;
@@ -798,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_max_key_length),
         cmocka_unit_test(test_dup_fields_and_key),
         cmocka_unit_test(test_arena_scratch),
+        cmocka_unit_test(test_scratch_exhausted),
         cmocka_unit_test(test_many_tags_fields),
         cmocka_unit_test(test_serialise),
         cmocka_unit_test(test_escape_roundtrip_per_element),
