@@ -2,3 +2,4 @@
 # tsdb unit tests (ctest -R tsdb).
 nj_unit_test(tsdb_head nj_tsdb)
 nj_unit_test(tsdb_wal nj_tsdb nj_common)
+nj_unit_test(tsdb_fault nj_tsdb nj_common)
