@@ -100,7 +100,7 @@ struct codec_ctx *codec_ctx_new(void);
 /* Frees c; NULL is a no-op. */
 void codec_ctx_free(struct codec_ctx *c);
 /* Sets the zstd level used by later encodes on c (default 1; compaction may
- * re-encode cold data at 3).  0 turns zstd off. */
+ * re-encode cold data at 3).  0 or below turns zstd off. */
 void codec_ctx_set_zstd_level(struct codec_ctx *c, int level);
 
 /*
@@ -108,7 +108,7 @@ void codec_ctx_set_zstd_level(struct codec_ctx *c, int level);
  * returns 0, ERR_INVAL (n > CODEC_BLOCK_MAX, or e.g. a string too big),
  * ERR_LIMIT (out's cap) or ERR_NOMEM, with e filled in.  Input arrays are
  * borrowed for the call.  st, when not NULL, receives the block summary.
- * n == 0 is allowed and gives a 4-byte block.  c: one thread at a time.
+ * n == 0 is allowed (a block of 4 or 5 bytes).  c: one thread at a time.
  */
 /* Timestamps in ns: sorted input encodes best, any order is lossless. */
 int codec_encode_time(struct codec_ctx *c, const int64_t *ts, size_t n,
