@@ -4,9 +4,10 @@
  * message, never crash, leak or overrun.  A parsed query is rendered,
  * re-parsed and rendered again: the two renderings must be identical,
  * except where InfluxDB's own rendering is not re-parseable (redacted
- * passwords, bare DISTINCT names, %v floats in fill(), Go durations in
- * CREATE DATABASE, empty measurement names); then re-parsing may fail but
- * must still not crash.  SELECT statements also go through
+ * passwords, bare DISTINCT names, function names and SHOW MEASUREMENTS ON
+ * databases written without the quotes they need, %v floats in fill(), Go
+ * durations in CREATE DATABASE, empty measurement names, INTO ""); then
+ * re-parsing may fail but must still not crash.  SELECT statements also go through
  * iql_select_check().  One arena per input, freed at the end.
  */
 #include <stdint.h>
