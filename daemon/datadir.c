@@ -3,7 +3,9 @@
  * The storage directory: created on start (mkdir -p) and held with an
  * exclusive lock so only one daemon ever writes into it.
  *
- * The lock is flock(LOCK_EX | LOCK_NB) on storage.dir/LOCK.  The kernel drops
+ * The lock is flock(LOCK_EX | LOCK_NB) on storage.dir/nightjar.lock (tsdb,
+ * opened in the same directory, takes its own flock on storage.dir/LOCK; two
+ * flocks of one file from one process would refuse each other).  The kernel drops
  * it when the process dies, however it dies, so a crashed daemon never leaves
  * a stale lock behind; the file itself stays.  The holder writes its pid
  * into the file (decimal, newline) so a refused second daemon can say who
@@ -55,7 +57,7 @@ int datadir_lock(const char *dir, int *fd_out, struct err *e)
 {
     char path[4096];
     *fd_out = -1;
-    if ((size_t)snprintf(path, sizeof path, "%s/LOCK", dir) >= sizeof path)
+    if ((size_t)snprintf(path, sizeof path, "%s/" DATADIR_LOCK_NAME, dir) >= sizeof path)
         return err_set(e, ERR_LIMIT, "storage.dir: path too long");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)

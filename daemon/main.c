@@ -34,6 +34,9 @@ struct cli {
     bool is_fake_clock;
     int64_t fake_clock_start_ns; /* 0 = now */
     bool has_test_endpoints;
+    bool repair;
+    enum tsdb_fault_op fault_op;
+    uint64_t fault_nth;
 };
 
 static const char usage_text[] =
@@ -47,17 +50,21 @@ static const char usage_text[] =
     "                          or the error as file:line:column, exit 0 / 1\n"
     "  --version               print the version and the InfluxDB version reported\n"
     "  --help, -h              print this help\n"
-    "  --repair                start, cutting a corrupt WAL or file at the first bad\n"
-    "                          record (not yet implemented)\n"
+    "  --repair                start, cutting a corrupt WAL at the first bad record\n"
+    "                          (everything after it is dropped and logged)\n"
     "  --debug.fake-clock[=NS] tests only: time starts at NS (Unix ns; default now)\n"
     "                          and moves only through POST /debug/clock?advance=DUR\n"
     "  --debug.test-endpoints  tests only: GET /debug/sleep?d=DUR, POST /debug/echo\n"
+    "  --debug.fault=OP:N      tests only: the Nth storage OP after start fails with\n"
+    "                          EIO (OP: write, fsync, rename, open); a failed WAL\n"
+    "                          write/fsync fails the write and every later one\n"
     "\n"
     "Commands:\n"
     "  check-alerting FILE     validate an alerting file (not yet implemented)\n"
     "  dump --data DIR [--db D] [--rp R] [--start T] [--end T]\n"
     "                          export stored points as line protocol, offline\n"
-    "                          (not yet implemented)\n"
+    "                          (T: RFC3339 or integer ns; refuses while a daemon\n"
+    "                          holds DIR; never modifies it)\n"
     "  backup --to DIR [--url URL]\n"
     "                          online backup through the running daemon's API\n"
     "                          (not yet implemented)\n"
@@ -104,14 +111,35 @@ static bool flag_is(const char *a, const char *name)
     return strncmp(a, name, n) == 0 && (a[n] == '\0' || a[n] == '=');
 }
 
+/* "--debug.fault=fsync:3" -> op and nth. */
+static int parse_fault(const char *spec, struct cli *c)
+{
+    static const char *const names[TSDB_FAULT_NOPS] = { "write", "fsync", "rename", "open" };
+    const char *colon = strchr(spec, ':');
+    if (!colon)
+        return -1;
+    uint64_t nth;
+    if (strp_u64(sv_cstr(colon + 1), &nth) < 0 || nth == 0)
+        return -1;
+    for (int i = 0; i < TSDB_FAULT_NOPS; i++) {
+        if (strlen(names[i]) == (size_t)(colon - spec) && !strncmp(spec, names[i], (size_t)(colon - spec))) {
+            c->fault_op = (enum tsdb_fault_op)i;
+            c->fault_nth = nth;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* Returns -1 when the daemon should go on with *c, else an exit status. */
 static int parse_args(int argc, char **argv, struct cli *c)
 {
     memset(c, 0, sizeof *c);
     if (argc > 1 && argv[1][0] != '-') {
         const char *w = argv[1];
-        if (!strcmp(w, "check-alerting") || !strcmp(w, "dump") || !strcmp(w, "backup") ||
-            !strcmp(w, "restore"))
+        if (!strcmp(w, "dump"))
+            return dump_main(argc - 1, argv + 1);
+        if (!strcmp(w, "check-alerting") || !strcmp(w, "backup") || !strcmp(w, "restore"))
             return not_implemented(w);
         if (!strcmp(w, "help")) {
             fputs(usage_text, stdout);
@@ -132,7 +160,12 @@ static int parse_args(int argc, char **argv, struct cli *c)
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             c->action = CLI_HELP;
         } else if (!strcmp(a, "--repair")) {
-            return not_implemented("--repair");
+            c->repair = true;
+        } else if (!strncmp(a, "--debug.fault=", 14)) {
+            if (parse_fault(a + 14, c) < 0)
+                return usage_error("--debug.fault: \"%s\" is not OP:N (OP: write, fsync, "
+                                   "rename, open; N >= 1)",
+                                   a + 14);
         } else if (!strcmp(a, "--debug.fake-clock")) {
             c->is_fake_clock = true;
         } else if (!strncmp(a, "--debug.fake-clock=", 19)) {
@@ -218,6 +251,9 @@ int main(int argc, char **argv)
         .is_fake_clock = cli.is_fake_clock,
         .fake_clock_start_ns = cli.fake_clock_start_ns,
         .has_test_endpoints = cli.has_test_endpoints,
+        .repair = cli.repair,
+        .fault_op = cli.fault_op,
+        .fault_nth = cli.fault_nth,
     };
     struct server *s = xcalloc(1, sizeof *s);
     rc = server_init(s, &o, &cfg, &e);

@@ -93,6 +93,10 @@ int server_init(struct server *s, const struct server_opts *o, struct config *cf
     procmetrics_register(s);
     reload_register_metrics(s);
 
+    rc = storage_open(s, e);
+    if (rc < 0)
+        return rc;
+
     struct http_server_opts ho;
     build_http_opts(s, &ho);
     rc = http_server_new(&s->loop, &ho, &s->http, e);
@@ -101,6 +105,8 @@ int server_init(struct server *s, const struct server_opts *o, struct config *cf
     rc = routes_status_register(s);
     if (rc == 0)
         rc = routes_debug_register(s);
+    if (rc == 0)
+        rc = ing_http_register(s->http, s->ingest);
     if (rc < 0)
         return err_set(e, rc, "cannot register routes: %s", err_str(rc));
     return 0;
@@ -153,6 +159,8 @@ void server_fini(struct server *s)
         }
         s->loop.data = NULL;
     }
+    /* Every HTTP worker has finished: no writer is left. */
+    storage_close(s);
     metrics_registry_free(s->metrics);
     s->metrics = NULL;
     datadir_unlock(&s->lock_fd);

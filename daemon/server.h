@@ -9,10 +9,13 @@
  *
  *   server_init      config already loaded by main; raises RLIMIT_NOFILE,
  *                    creates and locks storage.dir, builds the metrics
- *                    registry and the HTTP server with its routes
+ *                    registry, opens tsdb there (WAL replay, logged),
+ *                    creates the configured databases, builds the write
+ *                    engine and the HTTP server with its routes
  *   server_start     listens, installs the signal watchers
  *   server_run       runs the loop until shutdown has drained (or was forced)
- *   server_fini      frees everything, releases the storage lock
+ *   server_fini      frees everything (the write engine and tsdb only
+ *                    after HTTP has drained), releases the storage lock
  *
  * Shutdown states (signals.c), driven by SIGTERM/SIGINT and a grace timer:
  *
@@ -39,7 +42,9 @@
 #include "common/err.h"
 #include "common/metrics.h"
 #include "daemon/config.h"
+#include "ingest/ingest.h"
 #include "net/net.h"
+#include "tsdb/tsdb.h"
 
 /* The InfluxDB version reported by default (X-Influxdb-Version, /ping
  * verbose, /health); http.version overrides it at run time. */
@@ -58,6 +63,9 @@ struct server_opts {
     bool is_fake_clock;        /* --debug.fake-clock */
     int64_t fake_clock_start_ns; /* wall time the fake clock starts at */
     bool has_test_endpoints;   /* --debug.test-endpoints */
+    bool repair;               /* --repair: cut a corrupt WAL instead of refusing */
+    enum tsdb_fault_op fault_op; /* --debug.fault=<op>:<n> (tests only) */
+    uint64_t fault_nth;        /* 0 = no fault armed */
 };
 
 struct server {
@@ -68,6 +76,8 @@ struct server {
     struct clk real_clock;     /* network timeouts always use real time */
     struct metrics_registry *metrics;
     struct http_server *http;
+    struct tsdb *tsdb;         /* the store under storage.dir; closed after HTTP drained */
+    struct ing_engine *ingest; /* the write engine (HTTP now, TCP/UDP listeners later) */
     int lock_fd;               /* storage.dir/LOCK, held with flock; -1 = none */
     double start_time_s;       /* wall time at start, Unix seconds */
     struct metric *reloads_ok, *reloads_failed; /* nightjar_config_reloads_total */
@@ -128,6 +138,19 @@ int datadir_mkdirs(const char *dir, struct err *e);
 int datadir_lock(const char *dir, int *fd_out, struct err *e);
 /* Releases the lock taken by datadir_lock (the file stays). */
 void datadir_unlock(int *fd);
+/* The daemon's lock file inside the data dir (tsdb keeps its own LOCK). */
+#define DATADIR_LOCK_NAME "nightjar.lock"
+
+/* storage.c: opens tsdb under storage.dir with the configured fsync mode,
+ * logs what WAL recovery did, arms --debug.fault, creates the configured
+ * databases and builds the write engine.  Returns 0 or an error in e
+ * (ERR_CORRUPT names the file and offset and points at --repair). */
+int storage_open(struct server *s, struct err *e);
+/* Frees the write engine and closes tsdb (after HTTP drained). */
+void storage_close(struct server *s);
+
+/* dump.c: `nightjar dump ...`, the offline export.  Returns the exit status. */
+int dump_main(int argc, char **argv);
 
 /* procmetrics.c: raises the open-files soft limit to the hard limit and
  * logs the outcome. */

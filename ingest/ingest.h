@@ -89,4 +89,29 @@ bool ing_pending_acquire(struct ing_engine *g, size_t n);
 void ing_pending_release(struct ing_engine *g, size_t n);
 uint64_t ing_pending_bytes(const struct ing_engine *g);
 
+/* Checks that database db exists, for endpoints that must answer 404
+ * before validating their other parameters (1.x /write).  Returns 0, or
+ * ERR_INVAL (empty name: res 400 "database is required") / ERR_NOTFOUND
+ * (res 404 `database not found: "x"`); res->error must be initialised.
+ * Any thread. */
+int ing_check_database(struct ing_engine *g, struct sv db, struct ing_result *res);
+
+/* Counts a write answered without ing_write() (parameter errors, 503
+ * back-pressure) in nightjar_ingest_requests_total{proto,status}.  Any
+ * thread. */
+void ing_count_request(struct ing_engine *g, enum ing_proto proto, int status);
+
+/* ---- HTTP endpoints (write_http.c) ---------------------------------------- */
+
+struct http_server;
+
+/* Registers POST /write (InfluxDB 1.x: db, rp, precision, consistency, u, p
+ * from the URL query) and POST /api/v2/write (1.8: bucket = db or db/rp,
+ * precision ns|us|ms|s, org ignored) as HTTP_ROUTE_WORKER | HTTP_ROUTE_CORS
+ * routes writing through g (borrowed; must outlive the server).  Each
+ * request holds its body length in pending bytes; when ing_pending_acquire
+ * refuses, the answer is 503 with Retry-After: 1.  Returns 0 or the
+ * router's ERR_INVAL.  Loop thread, before http_server_start. */
+int ing_http_register(struct http_server *s, struct ing_engine *g);
+
 #endif

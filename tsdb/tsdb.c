@@ -177,22 +177,24 @@ int tsdb_open(const struct tsdb_opts *o, struct tsdb **out, struct err *e)
 
     /* mkdir -p: parents first. */
     int rc = 0;
-    for (char *c = db->dir + 1; *c && !rc; c++) {
+    for (char *c = db->dir + 1; *c && !rc && !o->read_only; c++) {
         if (*c != '/')
             continue;
         *c = '\0';
         rc = tsdb__f_mkdir(&db->fio, db->dir, e);
         *c = '/';
     }
-    rc = rc ? rc : tsdb__f_mkdir(&db->fio, db->dir, e);
+    if (!o->read_only)
+        rc = rc ? rc : tsdb__f_mkdir(&db->fio, db->dir, e);
     if (!rc) {
         char lp[TSDB__PATH_MAX];
         snprintf(lp, sizeof lp, "%s/LOCK", db->dir);
-        rc = tsdb__f_open(&db->fio, lp, O_RDWR | O_CREAT, 0644, &db->lock_fd, e);
+        rc = tsdb__f_open(&db->fio, lp, o->read_only ? O_RDONLY : O_RDWR | O_CREAT, 0644,
+                          &db->lock_fd, e);
         if (!rc && flock(db->lock_fd, LOCK_EX | LOCK_NB) != 0)
             rc = err_set(e, ERR_BUSY, "%s: locked by another process", lp);
     }
-    if (!rc) {
+    if (!rc && !o->read_only) {
         char tmp[TSDB__PATH_MAX];
         snprintf(tmp, sizeof tmp, "%s/catalog.tmp", db->dir);
         rc = tsdb__f_unlink(&db->fio, tmp, e);
@@ -201,7 +203,8 @@ int tsdb_open(const struct tsdb_opts *o, struct tsdb **out, struct err *e)
     rc = rc ? rc : tsdb__wal_replay(db, &db->opts, r, e);
     if (!rc) {
         register_metrics(db);
-        rc = tsdb__wal_start(db, e);
+        if (!o->read_only)
+            rc = tsdb__wal_start(db, e);
     }
     if (rc) {
         tsdb_free(db);

@@ -130,6 +130,12 @@ struct tsdb_opts {
     uint64_t max_batch_bytes;         /* cap on one encoded batch; default 64 MiB */
     uint32_t wal_compress_min_bytes;  /* zstd -1 records at least this big; 0 = never; default 4096 */
     bool repair;                      /* cut corrupt WAL data instead of refusing to open */
+    /* Open for reading only (offline export): the directory must exist, no
+     * file is created, truncated or removed, a torn tail is reported but
+     * left on disk, and no WAL writer starts, so every commit fails with
+     * ERR_IO.  The directory lock is still taken (ERR_BUSY while a daemon
+     * holds it).  Not combinable with repair. */
+    bool read_only;
     struct metrics_registry *metrics; /* may be NULL; must outlive the tsdb */
     tsdb_progress_cb progress;        /* may be NULL */
     void *progress_arg;

@@ -531,13 +531,18 @@ int tsdb__wal_replay(struct tsdb *db, const struct tsdb_opts *o, struct tsdb_rec
 {
     struct tsdb__wal *w = &db->wal;
     snprintf(w->dir, sizeof w->dir, "%s/wal", db->dir);
-    int rc = tsdb__f_mkdir(&db->fio, w->dir, e);
-    rc = rc ? rc : tsdb__f_fsync_dir(&db->fio, db->dir, e);
+    int rc = 0;
+    if (!o->read_only) {
+        rc = tsdb__f_mkdir(&db->fio, w->dir, e);
+        rc = rc ? rc : tsdb__f_fsync_dir(&db->fio, db->dir, e);
+    }
     if (rc)
         return rc;
     /* Replay time: reading and applying, not the directory fsync above. */
     int64_t t0 = mono_now_ns();
     DIR *d = opendir(w->dir);
+    if (!d && o->read_only && errno == ENOENT)
+        return 0;
     if (!d)
         return err_set(e, ERR_IO, "opendir %s: %s", w->dir, strerror(errno));
     uint64_t *seqs = NULL;
@@ -617,6 +622,8 @@ int tsdb__wal_replay(struct tsdb *db, const struct tsdb_opts *o, struct tsdb_rec
         snprintf(r->reason, sizeof r->reason, "%s", reason);
         r->bytes_dropped = len - cut;
         r->bytes += cut;
+        if (o->read_only)
+            break; /* report the cut, leave the files alone */
         if (cut < TSDB__WAL_SEG_HDR) {
             /* Not even a header: remove the file. */
             rc = tsdb__f_unlink(&db->fio, path, e);

@@ -67,14 +67,21 @@ def test_version_and_help():
 
 
 def test_not_implemented_and_usage_errors():
-    for args in (["dump", "--data", "/nonexistent"], ["backup", "--to", "/x"],
-                 ["restore", "--from", "/x", "--data", "/y"], ["check-alerting", "a.yaml"],
-                 ["--repair"]):
+    for args in (["backup", "--to", "/x"],
+                 ["restore", "--from", "/x", "--data", "/y"], ["check-alerting", "a.yaml"]):
         code, out, err = run_cli(args)
         check_eq(code, 2, "%s exit status" % args)
         check("not yet implemented" in err, "%s says it is not implemented: %r" % (args, err))
 
-    for args in (["--no-such-flag"], ["--config"], ["frobnicate"], ["--version", "extra"]):
+    # dump is implemented: a data dir that does not exist is a runtime error.
+    code, out, err = run_cli(["dump", "--data", "/nonexistent"])
+    check_eq(code, 1, "dump --data /nonexistent exit status (stderr %r)" % err)
+    check("/nonexistent" in err and "not a data directory" in err,
+          "dump names the missing data dir: %r" % err)
+
+    for args in (["--no-such-flag"], ["--config"], ["frobnicate"], ["--version", "extra"],
+                 ["dump"], ["dump", "--data"], ["dump", "--data", "/x", "--start", "yesterday"],
+                 ["--debug.fault=nothing:1"], ["--debug.fault=fsync:0"]):
         code, out, err = run_cli(args)
         check_eq(code, 2, "usage error %s exit status (stderr %r)" % (args, err))
         check("usage" in err or "--help" in err, "usage error %s points to --help: %r" %
