@@ -532,6 +532,20 @@ static const struct {
       "missing parameter: timeFilter" },
     { "SELECT mean(\"value\") FROM \"disk\" WHERE time >= now() - 5m GROUP BY time(${__interval_ms}ms)",
       "empty bound parameter" },
+    { "CREATE DATABASE d1 WITH REPLICATION 99999999999",
+      "invalid value 99999999999: must be 1 <= n <= 2147483647 at line 1, char 37" },
+    { "CREATE DATABASE d1 WITH REPLICATION 99999999999999999999",
+      "strconv.Atoi: parsing \"99999999999999999999\": value out of range at line 1, char 37" },
+    { "SELECT v FROM m WHERE x = -18446744073709551615",
+      "constant -18446744073709551615 underflows int64" },
+    { "SELECT v FROM m WHERE x = 18446744073709551616",
+      "unable to parse integer at line 1, char 27" },
+    { "SELECT v FROM m WHERE time > 9223372036854775808ns",
+      "invalid duration" },
+    { "SELECT v FROM m WHERE time > 1\302\265s",
+      "invalid duration" },
+    { "SELECT v FROM m WHERE time > 1hx",
+      "invalid duration" },
 };
 
 /* Parses q into a; fails the test on error. */
