@@ -256,7 +256,10 @@ int tsdb_batch_new(struct tsdb *db, struct sv dbname, struct sv rpname, int64_t 
  *    is invalid` (a field named time is dropped; this only when it was the
  *    only field), `invalid tag key: input tag "time" on measurement "m" is
  *    invalid`, empty names, duplicate tag keys, no fields.
- *  - ERR_NOMEM (the batch exceeded max_batch_bytes: the point was not added).
+ *  - ERR_NOMEM: the batch is full (max_batch_bytes); the point was not
+ *    added: commit this batch and add the point to a new one.
+ * The two ERR_LIMIT causes differ in tsdb_batch_stats (dropped_retention
+ * vs dropped_invalid) as well as in e->msg.
  * New series and field types are entered into the index immediately (as in
  * InfluxDB), so they are listable before the batch commits.  The batch is
  * owned by one thread at a time; different batches may be filled
