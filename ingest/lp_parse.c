@@ -4,8 +4,9 @@
  *
  * A body is a sequence of lines.  lp_next() skips blank lines (spaces, tabs
  * and NUL bytes are blanks, as in InfluxDB's skipWhitespace) and then tries
- * the fast path on the line.  The fast path handles lines without '\\' or
- * '"' whose every token is ordinary; it converts numbers as it scans and
+ * the fast path on the line.  The fast path handles lines without '\\'
+ * whose every token is ordinary (a '"' only around a plain string value);
+ * it converts numbers as it scans and
  * bails out (returns false, having changed nothing that matters) on
  * anything else, including every error.  The faithful path then re-reads
  * the same line with a port of InfluxDB 1.6's models/points.go scanners:
@@ -464,6 +465,25 @@ static bool fast_bool(const char **pp, const char *end, struct lp_field *f)
     return true;
 }
 
+/* A string value at *pp (its opening quote) without backslashes or
+ * newlines inside, closed by a quote that is followed by ',', ' ', '\n' or
+ * the end: then every InfluxDB scanner agrees on where it ends and nothing
+ * needs unescaping.  Anything else is left to the faithful path. */
+static bool fast_string(const char **pp, const char *end, struct lp_field *f)
+{
+    const char *s = *pp + 1;
+    const char *e = memchr(s, '"', (size_t)(end - s));
+    if (!e || memchr(s, '\\', (size_t)(e - s)) || memchr(s, '\n', (size_t)(e - s)))
+        return false;
+    const char *q = e + 1;
+    if (q < end && *q != ',' && *q != ' ' && *q != '\n')
+        return false;
+    f->type = LP_STRING;
+    f->v.s = sv_make(s, (size_t)(e - s));
+    *pp = q;
+    return true;
+}
+
 /* Parses the line starting at s (first non-blank byte, not '#').  Returns 1
  * with *out filled and p->pos past the line, 0 to hand the line to the
  * faithful path, or ERR_NOMEM. */
@@ -525,6 +545,9 @@ static int fast_line(struct lp_parser *p, const char *s, struct lp_point *out)
                 return 0;
         } else if (c == 't' || c == 'f' || c == 'T' || c == 'F') {
             if (!fast_bool(&q, end, f))
+                return 0;
+        } else if (c == '"') {
+            if (!fast_string(&q, end, f))
                 return 0;
         } else {
             return 0;
