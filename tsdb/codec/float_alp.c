@@ -138,9 +138,18 @@ void codec__decimal_decode(struct codec_ctx *c, struct cur *cu, size_t n,
     codec__intseq_get(cu, n, ints);
     if (cu->is_bad)
         return;
-    const double p = P10[e];
-    for (size_t i = 0; i < n; i++)
-        out[i] = (double)(int64_t)ints[i] / p;
+    /* (double)d for |d| <= 2^51 (every integer the encoder writes) without
+     * a scalar int64 conversion: add d to the bits of 1.5 * 2^52 and
+     * subtract that constant as a double.  The loop vectorises; bogus
+     * integers from corrupt input give bogus values, never UB. */
+    const double p = P10[e], magic = 0x1.8p52;
+    const uint64_t magic_bits = 0x4338000000000000ull;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t b = ints[i] + magic_bits;
+        double x;
+        memcpy(&x, &b, 8);
+        out[i] = (x - magic) / p;
+    }
     for (size_t k = 0; k < nexc; k++) {
         unsigned at = (unsigned)pos[2 * k] | (unsigned)pos[2 * k + 1] << 8;
         if (at >= n) {
