@@ -85,7 +85,8 @@ bool codec__decimal_encode(struct codec_ctx *c, struct wr *w, const double *v,
         if (ok == nsample)
             break;
     }
-    if (best_ok == 0)
+    /* Not even the sample estimate beats raw storage: skip the full pass. */
+    if (best_ok == 0 || best_bits >= 64 * nsample)
         return false;
 
     uint64_t *ints = c->aux;
