@@ -273,8 +273,20 @@ static int64_t apply_rows(struct tsdb__store *st, const struct tsdb__rec *r, uin
     struct tsdb__hval *hv = NULL;
     size_t cap_hv = 0;
     int64_t grown = 0;
-    for (size_t i = 0; i < r->nrows; i++) {
-        const struct rrow *row = &r->rows[i];
+    /* Visit rows grouped by series (a stable counting sort, so each series
+     * still sees its rows in record order): consecutive rows then write
+     * the same series' columns, which keeps them in cache. */
+    size_t *start = xcalloc(r->nseries + 1, sizeof *start);
+    size_t *order = xmalloc((r->nrows ? r->nrows : 1) * sizeof *order);
+    for (size_t i = 0; i < r->nrows; i++)
+        start[r->rows[i].series + 1]++;
+    for (size_t i = 0; i < r->nseries; i++)
+        start[i + 1] += start[i];
+    for (size_t i = 0; i < r->nrows; i++)
+        order[start[r->rows[i].series]++] = i;
+    free(start);
+    for (size_t k = 0; k < r->nrows; k++) {
+        const struct rrow *row = &r->rows[order[k]];
         struct tsdb__series *s = r->series[row->series].s;
         if ((s->id & mask) != want)
             continue;
@@ -295,6 +307,7 @@ static int64_t apply_rows(struct tsdb__store *st, const struct tsdb__rec *r, uin
             pthread_mutex_unlock(mu);
     }
     free(hv);
+    free(order);
     return grown;
 }
 
