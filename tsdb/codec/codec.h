@@ -25,9 +25,12 @@
  * Errors: encoders fail only on bad arguments (ERR_INVAL: more than
  * CODEC_BLOCK_MAX values, a string block over CODEC_STR_BLOCK_MAX_BYTES),
  * on the output buffer's cap (ERR_LIMIT) or out of memory (ERR_NOMEM).
- * Decoders treat their input as hostile: any bad byte gives ERR_CORRUPT with
- * a message naming the block kind, the byte offset and what was wrong.  They
- * never read out of bounds and never allocate more than a fixed bound.
+ * Decoders treat their input as hostile: malformed bytes give ERR_CORRUPT
+ * with a message naming the block kind, the byte offset and what was wrong.
+ * They never read out of bounds and never allocate more than a fixed bound
+ * (the zstd buffer: 32 KiB for numeric blocks, CODEC_STR_BLOCK_MAX_BYTES for
+ * strings).  A damaged block that still parses decodes to other values:
+ * detecting that is the job of the storage engine's checksums.
  */
 #ifndef NJ_TSDB_CODEC_H
 #define NJ_TSDB_CODEC_H
