@@ -19,6 +19,31 @@
 
 #include "common/log.h"
 
+/* ---- query/: the /query route (owned by the query executor) ---------- */
+#include "query/exec.h"
+
+/* Hands /query requests to the executor with the server's tsdb, limits and
+ * clock.  Worker thread: reads only fields fixed after server_init. */
+static void on_query(struct http_request *req, struct http_response *resp, void *arg)
+{
+    struct server *s = arg;
+    struct qx_http_env env = {
+        .ctx = {
+            .db = s->tsdb,
+            .default_retention_ns = s->cfg.storage.retention_ns,
+            .default_shard_ns = s->cfg.storage.partition_duration_ns,
+            .max_series = s->cfg.query.max_series,
+            .max_points_scanned = s->cfg.query.max_points_scanned,
+            .timeout_ns = s->cfg.query.timeout_ns,
+            .clock = &s->real_clock,
+        },
+        .now_ns = clk_wall_ns(&s->clock),
+        .is_cancelled = &s->is_cancelled,
+    };
+    qx_http_handle(req, resp, &env);
+}
+/* ---- end of query/ ------------------------------------------------------ */
+
 static void build_http_opts(struct server *s, struct http_server_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -105,6 +130,9 @@ int server_init(struct server *s, const struct server_opts *o, struct config *cf
     rc = routes_status_register(s);
     if (rc == 0)
         rc = routes_debug_register(s);
+    if (rc == 0) /* query/ */
+        rc = http_server_route(s->http, "/query", "GET,POST",
+                               HTTP_ROUTE_WORKER | HTTP_ROUTE_STREAM | HTTP_ROUTE_CORS, on_query, s);
     if (rc == 0)
         rc = ing_http_register(s->http, s->ingest);
     if (rc < 0)

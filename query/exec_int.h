@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Private declarations shared by the executor's files (exec*.c): the
+ * per-statement run state, series emission in pieces, WHERE evaluation
+ * and regexes.  Not part of the module's interface (exec.h is).
+ */
+#ifndef NJ_QUERY_EXEC_INT_H
+#define NJ_QUERY_EXEC_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "common/arena.h"
+#include "query/exec.h"
+
+/* One statement being executed. */
+struct qx__run {
+    const struct qx_ctx *c;
+    const struct qx_params *p;
+    struct qx_sink *out;
+    int stmt_id;
+    struct arena *a;         /* freed when the statement ends */
+    int sink_rc;             /* nonzero: the sink stopped the query */
+    struct err *e;           /* the statement's error */
+    struct mono_ns deadline; /* valid when has_deadline */
+    bool has_deadline;
+    uint64_t points;         /* points scanned so far */
+};
+
+/* A compiled regex (freed with the statement's arena). */
+struct qx__rx {
+    pcre2_code *code;
+    pcre2_match_data *md;
+};
+
+/* Compiles src with Go-like flags; ERR_PARSE with e set on failure. */
+int qx__rx_compile(struct qx__run *r, struct sv src, struct qx__rx **out);
+bool qx__rx_match(const struct qx__rx *rx, struct sv s);
+
+/* Emits a whole series (rows row-major) to the sink in pieces of
+ * chunk_rows.  Returns 0 or ERR_CLOSED when the sink stopped (r->sink_rc). */
+int qx__emit(struct qx__run *r, struct sv name, const struct tsdb_tag *tags, size_t ntags,
+             const struct sv *cols, size_t ncols, const struct qx_value *vals, size_t nrows);
+
+/* Polls the deadline and the cancel flag: 0 or ERR_TIMEOUT with e set. */
+int qx__check_time(struct qx__run *r);
+
+/* Values a condition can read from a row. */
+struct qx__row_env {
+    const struct tsdb_tag *tags; /* sorted by key */
+    size_t ntags;
+    /* field lookup: NULL when the condition only sees tags */
+    const struct qx_value *(*field)(void *arg, struct sv name);
+    void *field_arg;
+};
+
+/* Pre-compiled regexes of a condition, keyed by expression node. */
+struct qx__cond {
+    const struct iql_expr *expr; /* NULL: always true */
+    const struct iql_expr **rx_nodes;
+    struct qx__rx **rxs;
+    size_t nrx;
+};
+
+int qx__cond_prepare(struct qx__run *r, const struct iql_expr *expr, struct qx__cond *out);
+bool qx__cond_eval(const struct qx__cond *c, const struct qx__row_env *env);
+/* Whether expr references a field (any ref that is not a tag, not time)
+ * given the measurement's field lookup; is_field(arg, name). */
+bool qx__cond_has_time(const struct iql_expr *x);
+
+/* The time range of a WHERE clause (ANDed time comparisons at the top
+ * level).  [*min, *max] inclusive; defaults INT64_MIN / INT64_MAX. */
+int qx__time_range(struct qx__run *r, const struct iql_expr *cond, int64_t *min, int64_t *max);
+
+/* Resolves the database a statement works on: explicit, else the query's. */
+struct sv qx__db(struct qx__run *r, struct sv explicit_db);
+
+int qx__exec_select(struct qx__run *r, const struct iql_select *s);
+
+#endif

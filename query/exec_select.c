@@ -1,0 +1,598 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Raw SELECT (no aggregates): field and tag columns, `*` and /regex/ in the
+ * select list, WHERE on tags, fields and time, GROUP BY tags or *, ORDER BY
+ * time DESC, LIMIT/OFFSET per series, SLIMIT/SOFFSET over series.
+ *
+ * How it runs: for each source measurement (sorted by name), the snapshot
+ * is scanned over the WHERE time range; every series whose tags pass the
+ * series-level part of the condition becomes a "block" of rows (its fields
+ * merged by timestamp, rows kept when the condition holds and at least one
+ * selected field has a value).  Blocks are then sorted by (group key, series
+ * key); consecutive blocks with the same group key form one output series,
+ * whose rows are ordered by time, ties in series-key order, as influxd
+ * merges them.  Column order: the select list as written; `*` expands to
+ * the union of the fields and tags of all sources, sorted by name, minus the
+ * GROUP BY tags (spec §5.3, observed).
+ *
+ * Limits: query.max_series counts blocks, query.max_points_scanned counts
+ * field values read; both fail the statement with an error naming the
+ * limit.  The whole result of a statement is held in the statement arena
+ * before it is emitted (bounded by those limits).
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/exec_int.h"
+
+enum col_kind { COL_AUTO, COL_FIELD, COL_TAG };
+
+struct col {
+    struct sv name; /* output column name */
+    struct sv ref;  /* field or tag key */
+    enum col_kind kind;
+};
+
+struct row {
+    int64_t t;
+    size_t seq;              /* block rank, then position: stable merge */
+    struct qx_value *vals;   /* ncols, without the time column */
+};
+
+struct block {
+    struct sv meas;
+    struct sv group;         /* group-by tag values joined with '\0' */
+    struct sv skey;          /* series key */
+    struct tsdb_tag *gtags;  /* the group's tags (output "tags") */
+    size_t ngtags;
+    struct row *rows;
+    size_t nrows;
+};
+
+struct sel {
+    struct qx__run *r;
+    const struct iql_select *s;
+    struct col *cols;
+    size_t ncols;
+    struct sv *dims;         /* GROUP BY tag keys, sorted */
+    size_t ndims;
+    bool group_all;          /* GROUP BY * */
+    struct qx__cond cond;
+    bool cond_needs_fields;
+    struct sv meas;          /* measurement being scanned */
+    struct block *blocks;
+    size_t nblocks, cap;
+    /* per-row scratch used by the field lookup */
+    const struct tsdb_field_points *fields;
+    size_t nfields;
+    struct qx_value *cur;    /* nfields values at the current time */
+};
+
+static int vcmp(struct sv a, struct sv b)
+{
+    size_t n = a.n < b.n ? a.n : b.n;
+    int k = n ? memcmp(a.p, b.p, n) : 0;
+    return k ? k : a.n < b.n ? -1 : a.n > b.n;
+}
+
+static int name_qcmp(const void *a, const void *b)
+{
+    return vcmp(*(const struct sv *)a, *(const struct sv *)b);
+}
+
+struct name_list {
+    struct arena *a;
+    struct sv *v;
+    size_t n, cap;
+};
+
+static void nl_push(struct name_list *l, struct sv s)
+{
+    for (size_t i = 0; i < l->n; i++)
+        if (sv_eq(l->v[i], s))
+            return;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct sv *nv = arena_alloc(l->a, cap * sizeof *nv);
+        if (l->n)
+            memcpy(nv, l->v, l->n * sizeof *nv);
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = arena_sv_dup(l->a, s);
+}
+
+static int nl_cb(void *arg, struct sv name)
+{
+    nl_push(arg, name);
+    return 0;
+}
+
+static int nl_field_cb(void *arg, struct sv key, enum tsdb_type t)
+{
+    (void)t;
+    nl_push(arg, key);
+    return 0;
+}
+
+/* ---- sources -------------------------------------------------------------- */
+
+struct src {
+    struct sv db, rp, name;
+};
+
+static int resolve_sources(struct qx__run *r, const struct iql_select *s, struct src **out,
+                           size_t *nout)
+{
+    struct src *v = NULL;
+    size_t n = 0, cap = 0;
+    for (size_t i = 0; i < s->nsources; i++) {
+        const struct iql_source *so = &s->sources[i];
+        if (so->kind != IQL_SRC_MEASUREMENT)
+            return err_set(r->e, ERR_UNSUPPORTED, "subqueries are not supported yet");
+        struct sv db = qx__db(r, so->m.db), rp = so->m.rp.n ? so->m.rp : r->p->rp;
+        if (!db.n)
+            return err_set(r->e, ERR_INVAL, "database name required");
+        struct tsdb_rp_info info;
+        struct err te;
+        if (tsdb_find_rp(r->c->db, db, SV_NULL, &info, &te) < 0)
+            return err_set(r->e, ERR_NOTFOUND, "database not found: %.*s", SV_FMT(db));
+        if (rp.n && tsdb_find_rp(r->c->db, db, rp, &info, &te) < 0)
+            return err_set(r->e, ERR_NOTFOUND, "retention policy not found: %.*s", SV_FMT(rp));
+        struct name_list names = { .a = r->a };
+        if (so->m.is_regex) {
+            struct qx__rx *rx;
+            int rc = qx__rx_compile(r, so->m.regex, &rx);
+            if (rc)
+                return rc;
+            struct name_list all = { .a = r->a };
+            tsdb_list_measurements(r->c->db, db, rp, nl_cb, &all, NULL);
+            for (size_t j = 0; j < all.n; j++)
+                if (qx__rx_match(rx, all.v[j]))
+                    nl_push(&names, all.v[j]);
+        } else {
+            nl_push(&names, so->m.name);
+        }
+        for (size_t j = 0; j < names.n; j++) {
+            bool dup = false;
+            for (size_t k = 0; k < n && !dup; k++)
+                dup = sv_eq(v[k].db, db) && sv_eq(v[k].rp, rp) && sv_eq(v[k].name, names.v[j]);
+            if (dup)
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 8;
+                struct src *nv = arena_alloc(r->a, cap * sizeof *nv);
+                if (n)
+                    memcpy(nv, v, n * sizeof *nv);
+                v = nv;
+            }
+            v[n++] = (struct src){ db, rp, names.v[j] };
+        }
+    }
+    *out = v;
+    *nout = n;
+    return 0;
+}
+
+/* ---- columns ------------------------------------------------------------ */
+
+static bool is_dim(const struct sel *x, struct sv key)
+{
+    if (x->group_all)
+        return true;
+    for (size_t i = 0; i < x->ndims; i++)
+        if (sv_eq(x->dims[i], key))
+            return true;
+    return false;
+}
+
+static int build_columns(struct sel *x, const struct src *srcs, size_t nsrc)
+{
+    struct qx__run *r = x->r;
+    const struct iql_select *s = x->s;
+    struct name_list fields = { .a = r->a }, tags = { .a = r->a };
+    for (size_t i = 0; i < nsrc; i++) {
+        tsdb_list_fields(r->c->db, srcs[i].db, srcs[i].rp, srcs[i].name, nl_field_cb, &fields,
+                         NULL);
+        tsdb_list_tag_keys(r->c->db, srcs[i].db, srcs[i].rp, srcs[i].name, nl_cb, &tags, NULL);
+    }
+    size_t cap = s->nfields + fields.n + tags.n + 1;
+    x->cols = arena_alloc(r->a, cap * sizeof *x->cols);
+    for (size_t i = 0; i < s->nfields; i++) {
+        const struct iql_expr *e = s->fields[i].expr;
+        while (e->kind == IQL_EXPR_PAREN)
+            e = e->paren;
+        if (e->kind == IQL_EXPR_VARREF) {
+            if (sv_case_eq(e->ref.name, "time"))
+                continue;
+            enum col_kind k = e->ref.type == IQL_VT_TAG ? COL_TAG
+                            : e->ref.type == IQL_VT_UNKNOWN ? COL_AUTO : COL_FIELD;
+            struct sv name = s->fields[i].alias.n ? s->fields[i].alias : e->ref.name;
+            x->cols[x->ncols++] = (struct col){ name, e->ref.name, k };
+            continue;
+        }
+        if (e->kind == IQL_EXPR_WILDCARD || e->kind == IQL_EXPR_REGEX) {
+            struct qx__rx *rx = NULL;
+            if (e->kind == IQL_EXPR_REGEX) {
+                int rc = qx__rx_compile(r, e->str, &rx);
+                if (rc)
+                    return rc;
+            }
+            /* Fields and tags merged and sorted by name. */
+            struct col *tmp = arena_alloc(r->a, (fields.n + tags.n + 1) * sizeof *tmp);
+            size_t nt = 0;
+            bool want_f = e->kind == IQL_EXPR_REGEX || e->wild != IQL_VT_TAG;
+            bool want_t = e->kind == IQL_EXPR_REGEX || e->wild != IQL_VT_FIELD;
+            for (size_t j = 0; want_f && j < fields.n; j++)
+                if (!rx || qx__rx_match(rx, fields.v[j]))
+                    tmp[nt++] = (struct col){ fields.v[j], fields.v[j], COL_FIELD };
+            for (size_t j = 0; want_t && j < tags.n; j++) {
+                if (is_dim(x, tags.v[j]) || (rx && !qx__rx_match(rx, tags.v[j])))
+                    continue;
+                bool dup = false;
+                for (size_t k = 0; k < nt && !dup; k++)
+                    dup = sv_eq(tmp[k].ref, tags.v[j]);
+                if (!dup)
+                    tmp[nt++] = (struct col){ tags.v[j], tags.v[j], COL_TAG };
+            }
+            /* insertion sort by name: column lists are short */
+            for (size_t a = 1; a < nt; a++) {
+                struct col c = tmp[a];
+                size_t b = a;
+                while (b > 0 && vcmp(tmp[b - 1].name, c.name) > 0) {
+                    tmp[b] = tmp[b - 1];
+                    b--;
+                }
+                tmp[b] = c;
+            }
+            if (x->ncols + nt > cap) {
+                struct col *nc = arena_alloc(r->a, (x->ncols + nt + cap) * sizeof *nc);
+                memcpy(nc, x->cols, x->ncols * sizeof *nc);
+                x->cols = nc;
+                cap += x->ncols + nt;
+            }
+            memcpy(x->cols + x->ncols, tmp, nt * sizeof *tmp);
+            x->ncols += nt;
+            continue;
+        }
+        return err_set(r->e, ERR_UNSUPPORTED,
+                       "only raw field and tag selections are supported yet (no functions or math)");
+    }
+    return 0;
+}
+
+/* ---- scanning ------------------------------------------------------------ */
+
+static const struct qx_value *field_lookup(void *arg, struct sv name)
+{
+    struct sel *x = arg;
+    for (size_t i = 0; i < x->nfields; i++)
+        if (sv_eq(x->fields[i].key, name))
+            return x->cur[i].kind == QX_NULL ? NULL : &x->cur[i];
+    return NULL;
+}
+
+static struct qx_value to_value(struct arena *a, enum tsdb_type t, const union tsdb_value *v)
+{
+    struct qx_value q = { .kind = QX_NULL };
+    switch (t) {
+    case TSDB_FLOAT: q.kind = QX_FLOAT; q.f = v->f; break;
+    case TSDB_INT: q.kind = QX_INT; q.i = v->i; break;
+    case TSDB_UINT: q.kind = QX_UINT; q.u = v->u; break;
+    case TSDB_BOOL: q.kind = QX_BOOL; q.b = v->b; break;
+    case TSDB_STRING: q.kind = QX_STRING; q.s = arena_sv_dup(a, v->s); break;
+    }
+    return q;
+}
+
+static bool find_tag(const struct tsdb_series_info *s, struct sv key, struct sv *out)
+{
+    for (size_t i = 0; i < s->ntags; i++) {
+        if (sv_eq(s->tags[i].key, key)) {
+            *out = s->tags[i].value;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool has_field(const struct tsdb_field_points *f, size_t nf, struct sv key, size_t *idx)
+{
+    for (size_t i = 0; i < nf; i++) {
+        if (sv_eq(f[i].key, key)) {
+            *idx = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+static int scan_series(void *arg, const struct tsdb_series_info *si, size_t nfields,
+                       const struct tsdb_field_points *fields)
+{
+    struct sel *x = arg;
+    struct qx__run *r = x->r;
+    struct arena *a = r->a;
+    int rc = qx__check_time(r);
+    if (rc)
+        return rc;
+    /* A condition on tags only is decided once per series. */
+    struct qx__row_env env = { .tags = si->tags, .ntags = si->ntags };
+    if (!x->cond_needs_fields && !qx__cond_eval(&x->cond, &env))
+        return 0;
+    if (r->c->max_series && x->nblocks + 1 > r->c->max_series)
+        return err_set(r->e, ERR_LIMIT,
+                       "max-select-series limit exceeded: more than %" PRIu64
+                       " series (query.max_series)", r->c->max_series);
+    /* Column sources for this series. */
+    size_t *fidx = arena_alloc(a, (x->ncols + 1) * sizeof *fidx);
+    bool any_field_col = false;
+    for (size_t c = 0; c < x->ncols; c++) {
+        fidx[c] = SIZE_MAX;
+        if (x->cols[c].kind != COL_TAG && has_field(fields, nfields, x->cols[c].ref, &fidx[c]))
+            any_field_col = true;
+    }
+    if (!any_field_col)
+        return 0;
+    /* Group key and tags. */
+    struct block b = { .meas = x->meas, .skey = arena_sv_dup(a, si->key) };
+    size_t ng = x->group_all ? si->ntags : x->ndims;
+    b.gtags = arena_alloc(a, (ng ? ng : 1) * sizeof *b.gtags);
+    struct buf gk;
+    buf_init(&gk, 0);
+    for (size_t i = 0; i < ng; i++) {
+        struct sv k = x->group_all ? si->tags[i].key : x->dims[i], v;
+        if (!find_tag(si, k, &v))
+            v = SV_LIT("");
+        b.gtags[i] = (struct tsdb_tag){ arena_sv_dup(a, k), arena_sv_dup(a, v) };
+        if (buf_append_sv(&gk, k) || buf_append_char(&gk, '\0') || buf_append_sv(&gk, v) ||
+            buf_append_char(&gk, '\0')) {
+            buf_fini(&gk);
+            return err_set(r->e, ERR_NOMEM, "out of memory");
+        }
+    }
+    b.ngtags = ng;
+    b.group = arena_sv_dup(a, buf_sv(&gk));
+    buf_fini(&gk);
+    /* Merge the fields by time. */
+    size_t *pos = arena_calloc(a, (nfields ? nfields : 1) * sizeof *pos);
+    x->fields = fields;
+    x->nfields = nfields;
+    x->cur = arena_alloc(a, (nfields ? nfields : 1) * sizeof *x->cur);
+    env.field = field_lookup;
+    env.field_arg = x;
+    size_t cap = 0;
+    for (;;) {
+        int64_t t = INT64_MAX;
+        bool any = false;
+        for (size_t f = 0; f < nfields; f++) {
+            if (pos[f] < fields[f].n && (!any || fields[f].ts_ns[pos[f]] < t)) {
+                t = fields[f].ts_ns[pos[f]];
+                any = true;
+            }
+        }
+        if (!any)
+            break;
+        for (size_t f = 0; f < nfields; f++) {
+            x->cur[f].kind = QX_NULL;
+            if (pos[f] < fields[f].n && fields[f].ts_ns[pos[f]] == t) {
+                x->cur[f] = to_value(a, fields[f].type, &fields[f].values[pos[f]]);
+                pos[f]++;
+                r->points++;
+            }
+        }
+        if (r->c->max_points_scanned && r->points > r->c->max_points_scanned)
+            return err_set(r->e, ERR_LIMIT,
+                           "max points scanned exceeded: more than %" PRIu64
+                           " values (query.max_points_scanned)", r->c->max_points_scanned);
+        if (x->cond_needs_fields && !qx__cond_eval(&x->cond, &env))
+            continue;
+        bool has_value = false;
+        for (size_t c = 0; c < x->ncols && !has_value; c++)
+            has_value = fidx[c] != SIZE_MAX && x->cur[fidx[c]].kind != QX_NULL;
+        if (!has_value)
+            continue;
+        struct qx_value *vals = arena_alloc(a, (x->ncols ? x->ncols : 1) * sizeof *vals);
+        for (size_t c = 0; c < x->ncols; c++) {
+            struct sv tv;
+            if (fidx[c] != SIZE_MAX)
+                vals[c] = x->cur[fidx[c]];
+            else if (x->cols[c].kind != COL_FIELD && find_tag(si, x->cols[c].ref, &tv))
+                vals[c] = (struct qx_value){ .kind = QX_STRING, .s = arena_sv_dup(a, tv) };
+            else
+                vals[c] = (struct qx_value){ .kind = QX_NULL };
+        }
+        if (b.nrows == cap) {
+            cap = cap ? cap * 2 : 64;
+            struct row *nr = arena_alloc(a, cap * sizeof *nr);
+            if (b.nrows)
+                memcpy(nr, b.rows, b.nrows * sizeof *nr);
+            b.rows = nr;
+        }
+        b.rows[b.nrows++] = (struct row){ .t = t, .vals = vals };
+    }
+    if (b.nrows == 0)
+        return 0;
+    if (x->nblocks == x->cap) {
+        x->cap = x->cap ? x->cap * 2 : 16;
+        struct block *nb = arena_alloc(a, x->cap * sizeof *nb);
+        if (x->nblocks)
+            memcpy(nb, x->blocks, x->nblocks * sizeof *nb);
+        x->blocks = nb;
+    }
+    x->blocks[x->nblocks++] = b;
+    return 0;
+}
+
+/* Whether the condition reads a field of some source (then it is evaluated
+ * per row, else per series). */
+static bool refs_field(const struct iql_expr *e, const struct name_list *fields)
+{
+    while (e && e->kind == IQL_EXPR_PAREN)
+        e = e->paren;
+    if (!e)
+        return false;
+    if (e->kind == IQL_EXPR_VARREF) {
+        if (e->ref.type == IQL_VT_TAG)
+            return false;
+        if (e->ref.type != IQL_VT_UNKNOWN)
+            return true;
+        for (size_t i = 0; i < fields->n; i++)
+            if (sv_eq(fields->v[i], e->ref.name))
+                return true;
+        return false;
+    }
+    if (e->kind == IQL_EXPR_BINARY)
+        return refs_field(e->bin.lhs, fields) || refs_field(e->bin.rhs, fields);
+    return false;
+}
+
+/* ---- ordering and output ----------------------------------------------------- */
+
+static int block_cmp(const void *pa, const void *pb)
+{
+    const struct block *a = pa, *b = pb;
+    int k = vcmp(a->meas, b->meas);
+    k = k ? k : vcmp(a->group, b->group);
+    return k ? k : vcmp(a->skey, b->skey);
+}
+
+static int row_cmp(const void *pa, const void *pb)
+{
+    const struct row *a = pa, *b = pb;
+    if (a->t != b->t)
+        return a->t < b->t ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+struct outser {
+    size_t first, n; /* blocks */
+};
+
+static int emit_group(struct sel *x, const struct block *blocks, size_t nb, bool desc)
+{
+    struct qx__run *r = x->r;
+    size_t total = 0;
+    for (size_t i = 0; i < nb; i++)
+        total += blocks[i].nrows;
+    struct row *rows = arena_alloc(r->a, (total ? total : 1) * sizeof *rows);
+    size_t n = 0;
+    for (size_t i = 0; i < nb; i++) {
+        for (size_t j = 0; j < blocks[i].nrows; j++) {
+            rows[n] = blocks[i].rows[j];
+            rows[n].seq = n;
+            n++;
+        }
+    }
+    if (nb > 1)
+        qsort(rows, n, sizeof *rows, row_cmp);
+    if (desc) {
+        for (size_t i = 0; i < n / 2; i++) {
+            struct row t = rows[i];
+            rows[i] = rows[n - 1 - i];
+            rows[n - 1 - i] = t;
+        }
+    }
+    size_t from = (size_t)x->s->offset < n ? (size_t)x->s->offset : n;
+    size_t cnt = n - from;
+    if (x->s->limit > 0 && (size_t)x->s->limit < cnt)
+        cnt = (size_t)x->s->limit;
+    if (cnt == 0)
+        return 0;
+    size_t nc = x->ncols + 1;
+    struct qx_value *vals = arena_alloc(r->a, cnt * nc * sizeof *vals);
+    for (size_t i = 0; i < cnt; i++) {
+        vals[i * nc] = (struct qx_value){ .kind = QX_TIME, .i = rows[from + i].t };
+        memcpy(vals + i * nc + 1, rows[from + i].vals, x->ncols * sizeof *vals);
+    }
+    struct sv *cols = arena_alloc(r->a, nc * sizeof *cols);
+    cols[0] = SV_LIT("time");
+    for (size_t c = 0; c < x->ncols; c++)
+        cols[c + 1] = x->cols[c].name;
+    return qx__emit(r, blocks[0].meas, blocks[0].gtags, blocks[0].ngtags, cols, nc, vals, cnt);
+}
+
+int qx__exec_select(struct qx__run *r, const struct iql_select *s)
+{
+    int rc = iql_select_check(s, r->e);
+    if (rc)
+        return rc;
+    if (!s->is_raw)
+        return err_set(r->e, ERR_UNSUPPORTED, "aggregate functions are not supported yet");
+    struct sel x = { .r = r, .s = s };
+    x.dims = arena_alloc(r->a, (s->ndims ? s->ndims : 1) * sizeof *x.dims);
+    for (size_t i = 0; i < s->ndims; i++) {
+        const struct iql_expr *d = s->dims[i];
+        while (d->kind == IQL_EXPR_PAREN)
+            d = d->paren;
+        if (d->kind == IQL_EXPR_WILDCARD) {
+            x.group_all = true;
+        } else if (d->kind == IQL_EXPR_VARREF) {
+            bool dup = false;
+            for (size_t k = 0; k < x.ndims && !dup; k++)
+                dup = sv_eq(x.dims[k], d->ref.name);
+            if (!dup)
+                x.dims[x.ndims++] = d->ref.name;
+        } else {
+            return err_set(r->e, ERR_UNSUPPORTED, "GROUP BY time and regex dimensions are not supported yet");
+        }
+    }
+    qsort(x.dims, x.ndims, sizeof *x.dims, name_qcmp);
+    struct src *srcs;
+    size_t nsrc;
+    rc = resolve_sources(r, s, &srcs, &nsrc);
+    rc = rc ? rc : build_columns(&x, srcs, nsrc);
+    if (rc)
+        return rc;
+    bool has_field_col = false;
+    for (size_t c = 0; c < x.ncols; c++)
+        has_field_col = has_field_col || x.cols[c].kind != COL_TAG;
+    if (!has_field_col || nsrc == 0)
+        return 0; /* selecting only tags returns nothing, as in 1.6 */
+    int64_t min, max;
+    rc = qx__time_range(r, s->cond, &min, &max);
+    rc = rc ? rc : qx__cond_prepare(r, s->cond, &x.cond);
+    if (rc)
+        return rc;
+    struct name_list fields = { .a = r->a };
+    for (size_t i = 0; i < nsrc; i++)
+        tsdb_list_fields(r->c->db, srcs[i].db, srcs[i].rp, srcs[i].name, nl_field_cb, &fields,
+                         NULL);
+    x.cond_needs_fields = refs_field(s->cond, &fields);
+    if (min > max)
+        return 0;
+    struct tsdb_snapshot *snap = tsdb_snapshot_new(r->c->db);
+    for (size_t i = 0; i < nsrc && rc == 0; i++) {
+        x.meas = srcs[i].name;
+        struct err te;
+        rc = tsdb_snapshot_scan(snap, srcs[i].db, srcs[i].rp, srcs[i].name, min, max,
+                                scan_series, &x, &te);
+        if (rc == ERR_NOTFOUND && !r->e->msg[0])
+            rc = 0;
+    }
+    tsdb_snapshot_free(&snap);
+    if (rc)
+        return rc;
+    if (x.nblocks > 1)
+        qsort(x.blocks, x.nblocks, sizeof *x.blocks, block_cmp);
+    /* Output series: runs of blocks with the same measurement and group. */
+    struct outser *os = arena_alloc(r->a, (x.nblocks ? x.nblocks : 1) * sizeof *os);
+    size_t nos = 0;
+    for (size_t i = 0; i < x.nblocks; i++) {
+        if (i == 0 || vcmp(x.blocks[i].meas, x.blocks[i - 1].meas) ||
+            vcmp(x.blocks[i].group, x.blocks[i - 1].group))
+            os[nos++] = (struct outser){ i, 0 };
+        os[nos - 1].n++;
+    }
+    size_t from = (size_t)s->soffset < nos ? (size_t)s->soffset : nos;
+    size_t cnt = nos - from;
+    if (s->slimit > 0 && (size_t)s->slimit < cnt)
+        cnt = (size_t)s->slimit;
+    bool desc = s->nsort > 0 && !s->sort[0].asc;
+    for (size_t k = 0; k < cnt && rc == 0; k++) {
+        size_t i = desc ? from + cnt - 1 - k : from + k;
+        rc = emit_group(&x, x.blocks + os[i].first, os[i].n, desc);
+    }
+    return rc;
+}
