@@ -38,8 +38,8 @@ uint32_t tsdb__crc32c_sw(uint32_t crc, const void *data, size_t n);
 
 /* Measurement sizes: small under sanitizers (figures meaningless there). */
 #ifdef NJ_SANITIZE
-#define BENCH_DEFAULT_POINTS 10000
-#define BENCH_DEFAULT_MB 2
+#define BENCH_DEFAULT_POINTS 4000
+#define BENCH_DEFAULT_MB 1
 #else
 #define BENCH_DEFAULT_POINTS 100000
 #define BENCH_DEFAULT_MB 16
@@ -421,7 +421,7 @@ __attribute__((unused)) static void test_torn_tail(void **state)
     assert_int_equal(record_offsets(&orig, offs, N + 1), N);
     offs[N] = orig.len;
     unsigned seed = 12345;
-    for (int iter = 0; iter < 36; iter++) {
+    for (int iter = 0; iter < 24; iter++) {
         size_t cut = TSDB__WAL_SEG_HDR + (size_t)rand_r(&seed) % (orig.len - TSDB__WAL_SEG_HDR);
         bool is_flip = iter % 3 == 2;
         struct buf img;
@@ -671,8 +671,8 @@ __attribute__((unused)) static void test_interval_mode(void **state)
 /* Append-path scaling: T threads (1, then 2) each commit batches of 1000
  * points x 10 float fields for their own 100 hosts, fsync=interval so the
  * figure is the CPU path (encode, index, WAL write, head apply).  Sizes from
- * BENCH_TSDB_POINTS (default 100000 per run, 10000 under sanitizers).  Prints values/s; asserts only
- * that every point arrived. */
+ * BENCH_TSDB_POINTS (default 100000 per run, 4000 under sanitizers).  Prints
+ * values/s; asserts only that every point arrived. */
 struct app_ctx {
     struct tsdb *db;
     pthread_barrier_t *bar;
@@ -949,9 +949,9 @@ static void on_progress(void *arg, uint64_t done, uint64_t total)
     p->calls++;
 }
 
-/* Replay throughput: BENCH_TSDB_MB (default 16, 2 under sanitizers) MB of WAL made of batches of
- * 1000 points x 10 float fields, uncompressed (wal_compress_min_bytes 0) so
- * the figure is raw WAL bytes per second. */
+/* Replay throughput: BENCH_TSDB_MB (default 16, 1 under sanitizers) MB of
+ * WAL made of batches of 1000 points x 10 float fields, uncompressed
+ * (wal_compress_min_bytes 0) so the figure is raw WAL bytes per second. */
 __attribute__((unused)) static void test_replay_speed(void **state)
 {
     (void)state;
