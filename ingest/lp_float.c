@@ -234,7 +234,8 @@ int lp_parse_f64(struct sv s, double *out)
     return slow_f64(s, out);
 }
 
-/* %.{nd-1}e of f reads back exactly? */
+/* Prints f with nd significant digits (%.{nd-1}e) into tmp and says
+ * whether that text reads back exactly. */
 static bool exact_e(double f, int nd, char *tmp, size_t cap)
 {
     int n = snprintf(tmp, cap, "%.*e", nd - 1, f);
@@ -245,28 +246,26 @@ static bool exact_e(double f, int nd, char *tmp, size_t cap)
 
 size_t lp_format_f64(double f, char *out, size_t cap)
 {
-    char tmp[40];
-    /* Random doubles need 16 or 17 digits, metrics mostly far fewer: try
-     * 15 first, then bisect below it.  Round-tripping is monotone in the
-     * digit count in practice; the final check keeps the result exact
-     * regardless (17 digits always round-trip). */
-    int lo;
-    if (!exact_e(f, 15, tmp, sizeof tmp)) {
-        lo = exact_e(f, 16, tmp, sizeof tmp) ? 16 : 17;
-        if (lo == 17)
-            exact_e(f, 17, tmp, sizeof tmp);
-    } else {
-        int hi = 15;
-        lo = 1;
+    /* tmp always ends up holding the shortest exact printout found.
+     * Random doubles need 16 or 17 digits, metrics mostly far fewer: try
+     * 16, then 15, and bisect below that.  Round-tripping is monotone in
+     * the digit count in practice; the checks keep the result exact
+     * regardless, and 17 digits always round-trip. */
+    char tmp[40], probe[40];
+    if (!exact_e(f, 16, tmp, sizeof tmp)) {
+        snprintf(tmp, sizeof tmp, "%.16e", f);
+    } else if (exact_e(f, 15, probe, sizeof probe)) {
+        memcpy(tmp, probe, sizeof tmp);
+        int lo = 1, hi = 15; /* hi is known exact */
         while (lo < hi) {
             int mid = (lo + hi) / 2;
-            if (exact_e(f, mid, tmp, sizeof tmp))
+            if (exact_e(f, mid, probe, sizeof probe)) {
                 hi = mid;
-            else
+                memcpy(tmp, probe, sizeof tmp);
+            } else {
                 lo = mid + 1;
+            }
         }
-        if (!exact_e(f, lo, tmp, sizeof tmp))
-            exact_e(f, lo = 17, tmp, sizeof tmp);
     }
     /* tmp is "-d.ddde+XX": pull out the digits and the exponent, then lay
      * them out like JavaScript's Number#toString (plain notation for
