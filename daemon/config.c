@@ -271,6 +271,7 @@ enum kind {
     K_SIZE,        /* uint64_t bytes, >= 0 */
     K_SIZE_POS,    /* uint64_t bytes, > 0 */
     K_UDPBUF,      /* uint64_t bytes, <= INT_MAX */
+    K_SIZE_INT,    /* uint64_t bytes, > 0 and <= INT_MAX */
     K_COUNT,       /* uint64_t, integer or 1e9 notation */
     K_BOOL,
     K_LOGLEVEL,
@@ -335,6 +336,11 @@ static const struct key tcp_keys[] = {
     { "database", K_NAME, OFF(tcp.database), F_NULLABLE, NULL },
     { "retention_policy", K_NAME, OFF(tcp.retention_policy), F_NULLABLE, NULL },
     { "precision", K_PRECISION, OFF(tcp.precision), 0, NULL },
+    { "read_buffer_bytes", K_UDPBUF, OFF(tcp.read_buffer_bytes), 0, NULL },
+    { "max_line_bytes", K_SIZE_INT, OFF(tcp.max_line_bytes), 0, NULL },
+    { "max_connections", K_COUNT, OFF(tcp.max_connections), 0, NULL },
+    { "batch_bytes", K_SIZE_INT, OFF(tcp.batch_bytes), 0, NULL },
+    { "batch_timeout", K_DUR_POS, OFF(tcp.batch_timeout_ns), 0, NULL },
     { NULL, 0, 0, 0, NULL },
 };
 static const struct key udp_keys[] = {
@@ -852,6 +858,8 @@ static int apply(struct ld *l, const struct key *k, const struct node *v, const 
         return parse_size(l, v, path, s, UINT64_MAX, k->kind == K_SIZE_POS, dst);
     case K_UDPBUF:
         return parse_size(l, v, path, s, INT_MAX, false, dst);
+    case K_SIZE_INT:
+        return parse_size(l, v, path, s, INT_MAX, true, dst);
     case K_COUNT:
         return parse_count(l, v, path, s, dst);
     case K_BOOL:
@@ -958,6 +966,10 @@ void config_defaults(struct config *c)
     c->ingest_max_pending_bytes = 256u << 20;
     c->tcp.database = xstrdup("tcp");
     c->tcp.precision = CFG_PREC_NS;
+    c->tcp.max_line_bytes = 64u << 10;
+    c->tcp.max_connections = 1024;
+    c->tcp.batch_bytes = 1u << 20;
+    c->tcp.batch_timeout_ns = 100LL * 1000000LL;
     c->udp.database = xstrdup("udp");
     c->udp.precision = CFG_PREC_NS;
     c->query.max_series = 100000;

@@ -30,7 +30,12 @@ struct cfg_listener {
     char *database;           /* default "udp"/"tcp"? see docs; NULL = none */
     char *retention_policy;   /* NULL = database default */
     enum cfg_precision precision;
-    uint64_t read_buffer_bytes; /* UDP only; 0 = OS default */
+    uint64_t read_buffer_bytes; /* SO_RCVBUF; 0 = OS default */
+    /* TCP only (ingest/listen.h) */
+    uint64_t max_line_bytes;    /* 64KiB; longer lines are discarded */
+    uint64_t max_connections;   /* 1024 */
+    uint64_t batch_bytes;       /* 1MiB; a connection's lines per write */
+    int64_t batch_timeout_ns;   /* 100ms; a batch's longest wait */
 };
 
 struct cfg_http {

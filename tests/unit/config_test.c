@@ -449,11 +449,45 @@ static void test_ingest_listeners(void **state)
                "or h)");
     expect_err("ingest: {udp: {read_buffer_bytes: 4GiB}}", ERR_INVAL,
                "t.yaml:1:35: ingest.udp.read_buffer_bytes: size \"4GiB\" is too large");
-    expect_err("ingest: {tcp: {read_buffer_bytes: 1}}", ERR_INVAL,
-               "t.yaml:1:16: unknown key \"ingest.tcp.read_buffer_bytes\" (did you mean "
-               "\"ingest.udp.read_buffer_bytes\"?)");
+    expect_err("ingest: {tcp: {max_line_byte: 1}}", ERR_INVAL,
+               "t.yaml:1:16: unknown key \"ingest.tcp.max_line_byte\" (did you mean "
+               "\"ingest.tcp.max_line_bytes\"?)");
     expect_err("ingest: {tcp: {retention_policy: \"\"}}", ERR_INVAL,
                "t.yaml:1:34: ingest.tcp.retention_policy: empty name");
+}
+
+/* The TCP listener's own keys (ingest/listen.h): defaults, values, bounds. */
+static void test_ingest_tcp_limits(void **state)
+{
+    (void)state;
+    struct config c;
+    config_defaults(&c);
+    assert_int_equal(c.tcp.max_line_bytes, 64u << 10);
+    assert_int_equal(c.tcp.max_connections, 1024);
+    assert_int_equal(c.tcp.batch_bytes, 1u << 20);
+    assert_int_equal(c.tcp.batch_timeout_ns, 100000000);
+    assert_int_equal(c.tcp.read_buffer_bytes, 0);
+    config_fini(&c);
+
+    expect_ok("ingest:\n  tcp:\n    read_buffer_bytes: 1MiB\n    max_line_bytes: 1KiB\n"
+              "    max_connections: 10\n    batch_bytes: 256KiB\n    batch_timeout: 5ms\n",
+              &c);
+    assert_int_equal(c.tcp.read_buffer_bytes, 1u << 20);
+    assert_int_equal(c.tcp.max_line_bytes, 1024);
+    assert_int_equal(c.tcp.max_connections, 10);
+    assert_int_equal(c.tcp.batch_bytes, 256u << 10);
+    assert_int_equal(c.tcp.batch_timeout_ns, 5000000);
+    config_fini(&c);
+
+    expect_err("ingest: {tcp: {max_line_bytes: 0}}", ERR_INVAL,
+               "t.yaml:1:32: ingest.tcp.max_line_bytes: must be greater than 0");
+    expect_err("ingest: {tcp: {batch_bytes: 2GiB}}", ERR_INVAL,
+               "t.yaml:1:29: ingest.tcp.batch_bytes: size \"2GiB\" is too large");
+    expect_err("ingest: {tcp: {batch_timeout: 0}}", ERR_INVAL,
+               "t.yaml:1:31: ingest.tcp.batch_timeout: must be greater than 0");
+    expect_err("ingest: {udp: {max_line_bytes: 1}}", ERR_INVAL,
+               "t.yaml:1:16: unknown key \"ingest.udp.max_line_bytes\" (did you mean "
+               "\"ingest.tcp.max_line_bytes\"?)");
 }
 
 static void test_query_limits(void **state)
@@ -959,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_storage),
         cmocka_unit_test(test_databases),
         cmocka_unit_test(test_ingest_listeners),
+        cmocka_unit_test(test_ingest_tcp_limits),
         cmocka_unit_test(test_query_limits),
         cmocka_unit_test(test_bools_and_levels),
         cmocka_unit_test(test_tls),
