@@ -1,0 +1,531 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The executor (query/exec.h) end to end on a temporary tsdb, and the
+ * result encoders byte for byte.  Every expected answer below was captured
+ * from a real influxd 1.6.7 holding the same five points (see data_add):
+ * meta statements (SHOW DATABASES / RETENTION POLICIES / MEASUREMENTS /
+ * TAG KEYS / TAG VALUES / FIELD KEYS / SERIES / cardinality, CREATE ...),
+ * raw SELECT (columns of *, GROUP BY, ORDER BY DESC, LIMIT/SLIMIT, tag,
+ * field and time conditions), statement errors and the "not executed"
+ * quirk, chunked and pretty JSON, epoch units and CSV.
+ */
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "common/clock.h"
+#include "query/exec.h"
+
+static char tmp_root[512];
+static struct tsdb *g_db;
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st;
+    (void)flag;
+    (void)f;
+    return remove(p);
+}
+
+struct pt {
+    const char *m;
+    const char *tk[2], *tv[2];
+    struct tsdb_field f[4];
+    size_t nf;
+    int64_t ts;
+};
+
+#define FF(k, x) { { k, sizeof(k) - 1 }, TSDB_FLOAT, { .f = (x) } }
+#define FI(k, x) { { k, sizeof(k) - 1 }, TSDB_INT, { .i = (x) } }
+#define FB(k, x) { { k, sizeof(k) - 1 }, TSDB_BOOL, { .b = (x) } }
+#define FS(k, x) { { k, sizeof(k) - 1 }, TSDB_STRING, { .s = { x, sizeof(x) - 1 } } }
+
+static const struct pt data[] = {
+    { "cpu", { "host", "region" }, { "a", "us" },
+      { FF("v", 1), FI("i", 10), FS("s", "x"), FB("b", true) }, 4, 0 },
+    { "cpu", { "host", "region" }, { "a", "us" }, { FF("v", 0.1) }, 1, 1500000000000000000 },
+    { "cpu", { "host", "region" }, { "b", "eu" },
+      { FF("v", 2.5), FI("i", 20), FS("s", "y"), FB("b", false) }, 4, 1000000000 },
+    { "mem", { "host", NULL }, { "a", NULL }, { FI("free", 5) }, 1, 1000 },
+    { "disk io", { "dev", NULL }, { "sda,1", NULL }, { FF("r", 1) }, 1, 5 },
+};
+
+static void data_add(struct tsdb *db, const char *dbname)
+{
+    struct err e;
+    struct tsdb_batch *b = NULL;
+    assert_int_equal(tsdb_batch_new(db, sv_cstr(dbname), SV_NULL, 0, &b, &e), 0);
+    for (size_t i = 0; i < sizeof data / sizeof data[0]; i++) {
+        struct tsdb_tag tags[2];
+        size_t nt = 0;
+        for (size_t k = 0; k < 2 && data[i].tk[k]; k++, nt++)
+            tags[k] = (struct tsdb_tag){ sv_cstr(data[i].tk[k]), sv_cstr(data[i].tv[k]) };
+        struct tsdb_point p = { sv_cstr(data[i].m), tags, nt, data[i].f, data[i].nf, data[i].ts };
+        if (tsdb_batch_add(b, NULL, &p, &e))
+            fail_msg("batch_add: %s", e.msg);
+    }
+    assert_int_equal(tsdb_batch_commit(b, &e), 0);
+    tsdb_batch_free(&b);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *t = getenv("TMPDIR");
+    snprintf(tmp_root, sizeof tmp_root, "%s/nj-qexec-XXXXXX", t && *t ? t : "/tmp");
+    assert_non_null(mkdtemp(tmp_root));
+    struct tsdb_opts o;
+    tsdb_opts_init(&o, tmp_root);
+    struct err e;
+    if (tsdb_open(&o, &g_db, &e))
+        fail_msg("tsdb_open: %s", e.msg);
+    struct tsdb_rp_opts rp = { .duration_ns = TSDB_DURATION_INF, .is_default = true };
+    assert_int_equal(tsdb_create_database(g_db, SV_LIT("db"), &rp, &e), 0);
+    data_add(g_db, "db");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tsdb_close(&g_db);
+    nftw(tmp_root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+/* ---- running a query into a string --------------------------------------- */
+
+struct opts {
+    const char *db;
+    const char *epoch;
+    bool is_chunked, is_pretty, is_get;
+    size_t chunk_rows;
+    enum qx_format fmt;
+    uint64_t max_series;
+};
+
+static int run_q(const char *q, const struct opts *o, struct buf *out, struct err *e)
+{
+    struct qx_ctx c = { .db = g_db, .default_retention_ns = TSDB_DURATION_INF,
+                        .max_series = o->max_series };
+    struct qx_params p = {
+        .db = sv_cstr(o->db ? o->db : "db"), .now_ns = INT64_C(1700000000000000000),
+        .chunk_rows = o->chunk_rows, .is_read_only = o->is_get,
+    };
+    struct qx_enc x;
+    qx_enc_init(&x, o->fmt, out, qx_epoch_divisor(o->epoch, o->epoch ? strlen(o->epoch) : 0),
+                o->is_chunked, o->is_pretty, NULL, NULL);
+    int rc = qx_run(&c, q, strlen(q), &p, &x.sink, e, NULL);
+    if (rc == 0)
+        rc = qx_enc_finish(&x);
+    qx_enc_fini(&x);
+    return rc;
+}
+
+static void check_q(const char *q, const struct opts *o, const char *want)
+{
+    static const struct opts none;
+    struct buf out;
+    buf_init(&out, 0);
+    struct err e;
+    err_clear(&e);
+    int rc = run_q(q, o ? o : &none, &out, &e);
+    if (rc)
+        fail_msg("%s: rc %d %s", q, rc, e.msg);
+    if (strcmp(out.p ? out.p : "", want) != 0)
+        fail_msg("%s\n got: %s\nwant: %s", q, out.p ? out.p : "", want);
+    buf_fini(&out);
+}
+
+#define R(x) "{\"results\":[" x "]}\n"
+
+/* ---- meta statements ---------------------------------------------------- */
+
+static void test_show_databases_and_rps(void **state)
+{
+    (void)state;
+    check_q("SHOW DATABASES", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"databases\",\"columns\":[\"name\"],"
+              "\"values\":[[\"db\"]]}]}"));
+    check_q("SHOW RETENTION POLICIES", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"columns\":[\"name\",\"duration\","
+              "\"shardGroupDuration\",\"replicaN\",\"default\"],\"values\":[[\"autogen\",\"0s\","
+              "\"168h0m0s\",1,true]]}]}"));
+    struct opts nodb = { .db = "" };
+    check_q("SHOW RETENTION POLICIES", &nodb,
+            R("{\"statement_id\":0,\"error\":\"database name required\"}"));
+    check_q("SHOW RETENTION POLICIES ON nodb", NULL,
+            R("{\"statement_id\":0,\"error\":\"database not found: nodb\"}"));
+}
+
+static void test_show_measurements(void **state)
+{
+    (void)state;
+    check_q("SHOW MEASUREMENTS", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"measurements\",\"columns\":[\"name\"],"
+              "\"values\":[[\"cpu\"],[\"disk io\"],[\"mem\"]]}]}"));
+    struct opts nodb = { .db = "nodb" };
+    check_q("SHOW MEASUREMENTS", &nodb, R("{\"statement_id\":0}"));
+    check_q("SHOW MEASUREMENTS WITH MEASUREMENT =~ /c/ LIMIT 1", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"measurements\",\"columns\":[\"name\"],"
+              "\"values\":[[\"cpu\"]]}]}"));
+    check_q("SHOW MEASUREMENTS LIMIT 1 OFFSET 1", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"measurements\",\"columns\":[\"name\"],"
+              "\"values\":[[\"disk io\"]]}]}"));
+    check_q("SHOW MEASUREMENTS WHERE host = 'a'", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"measurements\",\"columns\":[\"name\"],"
+              "\"values\":[[\"cpu\"],[\"mem\"]]}]}"));
+    check_q("SHOW MEASUREMENTS WHERE time > 0", NULL,
+            R("{\"statement_id\":0,\"error\":\"SHOW MEASUREMENTS doesn't support time in WHERE "
+              "clause\"}"));
+}
+
+static void test_show_tags_fields_series(void **state)
+{
+    (void)state;
+    check_q("SHOW TAG KEYS", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"tagKey\"],"
+              "\"values\":[[\"host\"],[\"region\"]]},{\"name\":\"disk io\",\"columns\":[\"tagKey\"],"
+              "\"values\":[[\"dev\"]]},{\"name\":\"mem\",\"columns\":[\"tagKey\"],\"values\":[["
+              "\"host\"]]}]}"));
+    struct opts nodb = { .db = "nodb" };
+    check_q("SHOW TAG KEYS", &nodb,
+            R("{\"statement_id\":0,\"error\":\"database not found: nodb\"}"));
+    check_q("SHOW TAG KEYS FROM nomeas", NULL, R("{\"statement_id\":0}"));
+    check_q("SHOW TAG VALUES WITH KEY = \"host\"", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"key\",\"value\"],"
+              "\"values\":[[\"host\",\"a\"],[\"host\",\"b\"]]},{\"name\":\"mem\",\"columns\":["
+              "\"key\",\"value\"],\"values\":[[\"host\",\"a\"]]}]}"));
+    check_q("SHOW TAG VALUES WITH KEY IN (\"host\",\"region\")", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"key\",\"value\"],"
+              "\"values\":[[\"host\",\"a\"],[\"host\",\"b\"],[\"region\",\"eu\"],[\"region\","
+              "\"us\"]]},{\"name\":\"mem\",\"columns\":[\"key\",\"value\"],\"values\":[[\"host\","
+              "\"a\"]]}]}"));
+    check_q("SHOW TAG VALUES WITH KEY != \"host\"", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"key\",\"value\"],"
+              "\"values\":[[\"region\",\"eu\"],[\"region\",\"us\"]]},{\"name\":\"disk io\","
+              "\"columns\":[\"key\",\"value\"],\"values\":[[\"dev\",\"sda,1\"]]}]}"));
+    check_q("SHOW TAG VALUES FROM cpu WITH KEY = \"host\" WHERE region = 'eu'", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"key\",\"value\"],"
+              "\"values\":[[\"host\",\"b\"]]}]}"));
+    check_q("SHOW FIELD KEYS", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"fieldKey\","
+              "\"fieldType\"],\"values\":[[\"b\",\"boolean\"],[\"i\",\"integer\"],[\"s\",\"string\"],"
+              "[\"v\",\"float\"]]},{\"name\":\"disk io\",\"columns\":[\"fieldKey\",\"fieldType\"],"
+              "\"values\":[[\"r\",\"float\"]]},{\"name\":\"mem\",\"columns\":[\"fieldKey\","
+              "\"fieldType\"],\"values\":[[\"free\",\"integer\"]]}]}"));
+    check_q("SHOW SERIES", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"columns\":[\"key\"],\"values\":[[\"cpu,host=a,"
+              "region=us\"],[\"cpu,host=b,region=eu\"],[\"disk\\\\ io,dev=sda\\\\,1\"],[\"mem,"
+              "host=a\"]]}]}"));
+    check_q("SHOW SERIES WHERE host = 'a'", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"columns\":[\"key\"],\"values\":[[\"cpu,host=a,"
+              "region=us\"],[\"mem,host=a\"]]}]}"));
+    check_q("SHOW SERIES CARDINALITY", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"columns\":[\"cardinality estimation\"],"
+              "\"values\":[[4]]}]}"));
+    check_q("SHOW MEASUREMENT CARDINALITY", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"columns\":[\"cardinality estimation\"],"
+              "\"values\":[[3]]}]}"));
+}
+
+static void test_create(void **state)
+{
+    (void)state;
+    check_q("CREATE DATABASE y WITH DURATION 3d REPLICATION 1 SHARD DURATION 1h NAME foo", NULL,
+            R("{\"statement_id\":0}"));
+    check_q("SHOW RETENTION POLICIES ON y", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"columns\":[\"name\",\"duration\","
+              "\"shardGroupDuration\",\"replicaN\",\"default\"],\"values\":[[\"foo\",\"72h0m0s\","
+              "\"1h0m0s\",1,true]]}]}"));
+    /* Same settings again: fine; a plain CREATE of an existing db: fine. */
+    check_q("CREATE DATABASE y WITH DURATION 3d REPLICATION 1 SHARD DURATION 1h NAME foo; "
+            "CREATE DATABASE y", NULL,
+            R("{\"statement_id\":0},{\"statement_id\":1}"));
+    check_q("CREATE DATABASE y WITH DURATION 2h NAME foo", NULL,
+            R("{\"statement_id\":0,\"error\":\"retention policy conflicts with an existing "
+              "policy\"}"));
+    check_q("CREATE RETENTION POLICY r1 ON y DURATION 2h REPLICATION 1", NULL,
+            R("{\"statement_id\":0}"));
+    check_q("CREATE RETENTION POLICY r1 ON y DURATION 2h REPLICATION 1", NULL,
+            R("{\"statement_id\":0}"));
+    check_q("CREATE RETENTION POLICY r1 ON y DURATION 3h REPLICATION 1", NULL,
+            R("{\"statement_id\":0,\"error\":\"retention policy already exists\"}"));
+    check_q("CREATE RETENTION POLICY r2 ON y DURATION 30m REPLICATION 1", NULL,
+            R("{\"statement_id\":0,\"error\":\"retention policy duration must be at least "
+              "1h0m0s\"}"));
+    check_q("CREATE RETENTION POLICY r2 ON nodb DURATION 2h REPLICATION 1", NULL,
+            R("{\"statement_id\":0,\"error\":\"database not found: nodb\"}"));
+    struct opts get = { .is_get = true };
+    check_q("CREATE DATABASE x", &get,
+            R("{\"statement_id\":0,\"messages\":[{\"level\":\"warning\",\"text\":\"deprecated use "
+              "of 'CREATE DATABASE x' in a read only context, please use a POST request "
+              "instead\"}]}"));
+    /* DROP needs a tsdb API that does not exist yet: a clear error. */
+    struct buf out;
+    buf_init(&out, 0);
+    struct err e;
+    assert_int_equal(run_q("DROP DATABASE x", &(struct opts){ 0 }, &out, &e), 0);
+    assert_non_null(strstr(out.p, "not supported yet: DROP DATABASE x"));
+    buf_fini(&out);
+}
+
+/* ---- SELECT ------------------------------------------------------------- */
+
+static void test_select_raw(void **state)
+{
+    (void)state;
+    check_q("SELECT * FROM cpu", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\",\"b\","
+              "\"host\",\"i\",\"region\",\"s\",\"v\"],\"values\":[[\"1970-01-01T00:00:00Z\",true,"
+              "\"a\",10,\"us\",\"x\",1],[\"1970-01-01T00:00:01Z\",false,\"b\",20,\"eu\",\"y\",2.5],"
+              "[\"2017-07-14T02:40:00Z\",null,\"a\",null,\"us\",null,0.1]]}]}"));
+    struct opts ms = { .epoch = "ms" };
+    check_q("SELECT * FROM cpu", &ms,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\",\"b\","
+              "\"host\",\"i\",\"region\",\"s\",\"v\"],\"values\":[[0,true,\"a\",10,\"us\",\"x\",1],"
+              "[1000,false,\"b\",20,\"eu\",\"y\",2.5],[1500000000000,null,\"a\",null,\"us\",null,"
+              "0.1]]}]}"));
+    check_q("SELECT * FROM cpu GROUP BY host", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"tags\":{\"host\":\"a\"},"
+              "\"columns\":[\"time\",\"b\",\"i\",\"region\",\"s\",\"v\"],\"values\":[["
+              "\"1970-01-01T00:00:00Z\",true,10,\"us\",\"x\",1],[\"2017-07-14T02:40:00Z\",null,"
+              "null,\"us\",null,0.1]]},{\"name\":\"cpu\",\"tags\":{\"host\":\"b\"},\"columns\":["
+              "\"time\",\"b\",\"i\",\"region\",\"s\",\"v\"],\"values\":[[\"1970-01-01T00:00:01Z\","
+              "false,20,\"eu\",\"y\",2.5]]}]}"));
+    check_q("SELECT v FROM cpu GROUP BY host ORDER BY time DESC", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"tags\":{\"host\":\"b\"},"
+              "\"columns\":[\"time\",\"v\"],\"values\":[[\"1970-01-01T00:00:01Z\",2.5]]},{\"name\":"
+              "\"cpu\",\"tags\":{\"host\":\"a\"},\"columns\":[\"time\",\"v\"],\"values\":[["
+              "\"2017-07-14T02:40:00Z\",0.1],[\"1970-01-01T00:00:00Z\",1]]}]}"));
+    check_q("SELECT * FROM cpu GROUP BY * SLIMIT 1 SOFFSET 1", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"tags\":{\"host\":\"b\","
+              "\"region\":\"eu\"},\"columns\":[\"time\",\"b\",\"i\",\"s\",\"v\"],\"values\":[["
+              "\"1970-01-01T00:00:01Z\",false,20,\"y\",2.5]]}]}"));
+    check_q("SELECT v,host FROM cpu WHERE host = 'a'", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\",\"v\","
+              "\"host\"],\"values\":[[\"1970-01-01T00:00:00Z\",1,\"a\"],[\"2017-07-14T02:40:00Z\","
+              "0.1,\"a\"]]}]}"));
+    check_q("SELECT v FROM cpu WHERE host !~ /b/ AND time > 0", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\",\"v\"],"
+              "\"values\":[[\"2017-07-14T02:40:00Z\",0.1]]}]}"));
+    check_q("SELECT v FROM cpu WHERE s = 'x'", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\",\"v\"],"
+              "\"values\":[[\"1970-01-01T00:00:00Z\",1]]}]}"));
+    check_q("SELECT v FROM cpu LIMIT 1 OFFSET 1", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\",\"v\"],"
+              "\"values\":[[\"1970-01-01T00:00:01Z\",2.5]]}]}"));
+    check_q("SELECT * FROM cpu,mem", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\",\"b\","
+              "\"free\",\"host\",\"i\",\"region\",\"s\",\"v\"],\"values\":[[\"1970-01-01T00:00:00Z\","
+              "true,null,\"a\",10,\"us\",\"x\",1],[\"1970-01-01T00:00:01Z\",false,null,\"b\",20,"
+              "\"eu\",\"y\",2.5],[\"2017-07-14T02:40:00Z\",null,null,\"a\",null,\"us\",null,0.1]]},"
+              "{\"name\":\"mem\",\"columns\":[\"time\",\"b\",\"free\",\"host\",\"i\",\"region\","
+              "\"s\",\"v\"],\"values\":[[\"1970-01-01T00:00:00.000001Z\",null,5,\"a\",null,null,"
+              "null,null]]}]}"));
+    check_q("SELECT host FROM cpu", NULL, R("{\"statement_id\":0}"));
+    check_q("SELECT * FROM nomeas", NULL, R("{\"statement_id\":0}"));
+    struct opts nodb = { .db = "" };
+    check_q("SELECT v FROM cpu", &nodb,
+            R("{\"statement_id\":0,\"error\":\"database name required\"}"));
+}
+
+static void test_select_limits_and_errors(void **state)
+{
+    (void)state;
+    /* 1.6: the failing statement reads "not executed" when others follow. */
+    check_q("SHOW DATABASES; SELECT v FROM nodb..cpu; SHOW DATABASES", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"databases\",\"columns\":[\"name\"],"
+              "\"values\":[[\"db\"]]}]},{\"statement_id\":1,\"error\":\"not executed\"}"));
+    struct opts ch = { .is_chunked = true };
+    check_q("SHOW DATABASES; SELECT v FROM nodb..cpu; SHOW DATABASES", &ch,
+            "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"databases\",\"columns\":["
+            "\"name\"],\"values\":[[\"db\"]]}]}]}\n"
+            "{\"results\":[{\"statement_id\":1,\"error\":\"database not found: nodb\"}]}\n"
+            "{\"results\":[{\"statement_id\":1,\"error\":\"not executed\"}]}\n");
+    struct opts lim = { .max_series = 1 };
+    struct buf out;
+    buf_init(&out, 0);
+    struct err e;
+    assert_int_equal(run_q("SELECT v FROM cpu", &lim, &out, &e), 0);
+    assert_non_null(strstr(out.p, "\"error\":\"max-select-series limit exceeded"));
+    assert_non_null(strstr(out.p, "query.max_series"));
+    buf_reset(&out);
+    assert_int_equal(run_q("SELECT v FROM cpu WHERE", &(struct opts){ 0 }, &out, &e), ERR_PARSE);
+    assert_string_equal(e.msg, "found EOF, expected identifier, string, number, bool at line 1, "
+                               "char 25");
+    buf_fini(&out);
+}
+
+/* ---- encoders ------------------------------------------------------------- */
+
+static void test_chunked(void **state)
+{
+    (void)state;
+    struct opts o = { .is_chunked = true, .chunk_rows = 1 };
+    check_q("SELECT v FROM cpu", &o,
+            "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\","
+            "\"v\"],\"values\":[[\"1970-01-01T00:00:00Z\",1]],\"partial\":true}],\"partial\":true}]}\n"
+            "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\","
+            "\"v\"],\"values\":[[\"1970-01-01T00:00:01Z\",2.5]],\"partial\":true}],\"partial\":true}]}\n"
+            "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\","
+            "\"v\"],\"values\":[[\"2017-07-14T02:40:00Z\",0.1]]}]}]}\n");
+    struct opts o2 = { .is_chunked = true };
+    check_q("SELECT v FROM cpu GROUP BY host", &o2,
+            "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"tags\":{\"host\":"
+            "\"a\"},\"columns\":[\"time\",\"v\"],\"values\":[[\"1970-01-01T00:00:00Z\",1],["
+            "\"2017-07-14T02:40:00Z\",0.1]]}],\"partial\":true}]}\n"
+            "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"tags\":{\"host\":"
+            "\"b\"},\"columns\":[\"time\",\"v\"],\"values\":[[\"1970-01-01T00:00:01Z\",2.5]]}]}]}\n");
+}
+
+static void test_pretty(void **state)
+{
+    (void)state;
+    struct opts o = { .is_pretty = true };
+    check_q("SHOW DATABASES", &o,
+            "{\n    \"results\": [\n        {\n            \"statement_id\": 0,\n"
+            "            \"series\": [\n                {\n                    \"name\": "
+            "\"databases\",\n                    \"columns\": [\n                        \"name\"\n"
+            "                    ],\n                    \"values\": [\n                        [\n"
+            "                            \"db\"\n                        ]\n                    ]\n"
+            "                }\n            ]\n        }\n    ]\n}\n");
+}
+
+static void test_csv(void **state)
+{
+    (void)state;
+    struct opts o = { .fmt = QX_FMT_CSV };
+    check_q("SELECT * FROM cpu GROUP BY host", &o,
+            "name,tags,time,b,i,region,s,v\n"
+            "cpu,host=a,0,true,10,us,x,1\n"
+            "cpu,host=a,1500000000000000000,,,us,,0.1\n"
+            "cpu,host=b,1000000000,false,20,eu,y,2.5\n");
+    check_q("SHOW TAG VALUES WITH KEY = \"host\"; SHOW DATABASES", &o,
+            "name,tags,key,value\ncpu,,host,a\ncpu,,host,b\nmem,,host,a\n\n"
+            "name,tags,name\ndatabases,,db\n");
+    check_q("SHOW SERIES", &o,
+            "name,tags,key\n,,\"cpu,host=a,region=us\"\n,,\"cpu,host=b,region=eu\"\n"
+            ",,\"disk\\ io,dev=sda\\,1\"\n,,\"mem,host=a\"\n");
+    check_q("SHOW RETENTION POLICIES ON db", &o,
+            "name,tags,name,duration,shardGroupDuration,replicaN,default\n"
+            ",,autogen,0s,168h0m0s,replicaN,true\n");
+    struct opts ms = { .fmt = QX_FMT_CSV, .epoch = "ms" };
+    check_q("SELECT v FROM cpu", &ms, "name,tags,time,v\ncpu,,0,1\ncpu,,1000,2.5\ncpu,,1500000000000,0.1\n");
+    check_q("SELECT v FROM nodb..cpu", &o, "");
+}
+
+static void test_formats(void **state)
+{
+    (void)state;
+    struct buf b;
+    buf_init(&b, 0);
+    static const struct {
+        int64_t t;
+        const char *want;
+    } times[] = {
+        { 0, "1970-01-01T00:00:00Z" },
+        { 123000000, "1970-01-01T00:00:00.123Z" },
+        { 100, "1970-01-01T00:00:00.0000001Z" },
+        { -1, "1969-12-31T23:59:59.999999999Z" },
+        { INT64_C(1672531200000000000), "2023-01-01T00:00:00Z" },
+    };
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        buf_reset(&b);
+        assert_int_equal(qx_append_rfc3339(&b, times[i].t), 0);
+        assert_string_equal(b.p, times[i].want);
+    }
+    static const struct {
+        int64_t d;
+        const char *want;
+    } durs[] = {
+        { 0, "0s" }, { INT64_C(2592000000000000), "720h0m0s" }, { INT64_C(3600000000000), "1h0m0s" },
+        { INT64_C(90000000000), "1m30s" }, { 1500000000, "1.5s" }, { 500000000, "500ms" },
+        { 1500, "1.5\xc2\xb5s" }, { 7, "7ns" },
+    };
+    for (size_t i = 0; i < sizeof durs / sizeof durs[0]; i++) {
+        buf_reset(&b);
+        assert_int_equal(qx_append_go_duration(&b, durs[i].d), 0);
+        assert_string_equal(b.p, durs[i].want);
+    }
+    assert_int_equal(qx_epoch_divisor("ms", 2), 1000000);
+    assert_int_equal(qx_epoch_divisor("h", 1), INT64_C(3600000000000));
+    assert_int_equal(qx_epoch_divisor("xyz", 3), 1);
+    assert_int_equal(qx_epoch_divisor("", 0), 0);
+    buf_reset(&b);
+    static const char compact[] = "{\"a\":[],\"b\":{},\"c\":[1,\"x,\\\"y\"]}";
+    assert_int_equal(qx_json_indent(&b, compact, sizeof compact - 1), 0);
+    assert_string_equal(b.p, "{\n    \"a\": [],\n    \"b\": {},\n    \"c\": [\n        1,\n"
+                             "        \"x,\\\"y\"\n    ]\n}");
+    buf_fini(&b);
+}
+
+static void test_params_json(void **state)
+{
+    (void)state;
+    struct arena a;
+    arena_init(&a, 0, 0);
+    struct iql_params p;
+    struct err e;
+    assert_int_equal(qx_parse_params_json(SV_LIT("{\"h\":\"a\\u00e9\",\"n\":1.5,\"i\":2,"
+                                                 "\"b\":true,\"id\":{\"identifier\":\"cpu\"},"
+                                                 "\"arr\":[1],\"bad\":{\"x\":1}}"),
+                                          &a, &p, &e),
+                     0);
+    assert_int_equal(p.n, 7);
+    assert_int_equal(p.v[0].kind, IQL_PARAM_STRING);
+    assert_true(sv_eq_cstr(p.v[0].text, "a\xc3\xa9"));
+    assert_int_equal(p.v[1].kind, IQL_PARAM_NUMBER);
+    assert_int_equal(p.v[2].kind, IQL_PARAM_INTEGER);
+    assert_int_equal(p.v[3].kind, IQL_PARAM_BOOL);
+    assert_int_equal(p.v[4].kind, IQL_PARAM_IDENT);
+    assert_true(sv_eq_cstr(p.v[4].text, "cpu"));
+    assert_int_equal(p.v[5].kind, IQL_PARAM_ERROR);
+    assert_true(sv_eq_cstr(p.v[6].text, "unknown bind object type: x"));
+    assert_int_equal(qx_parse_params_json(SV_LIT("notjson"), &a, &p, &e), ERR_PARSE);
+    assert_string_equal(e.msg, "invalid character 'o' in literal null (expecting 'u')");
+    arena_fini(&a);
+    /* Bound into a query: $h selects host a. */
+    struct buf out;
+    buf_init(&out, 0);
+    arena_init(&a, 0, 0);
+    assert_int_equal(qx_parse_params_json(SV_LIT("{\"h\":\"b\"}"), &a, &p, &e), 0);
+    struct qx_ctx c = { .db = g_db };
+    struct qx_params qp = { .db = SV_LIT("db"), .params = &p };
+    struct qx_enc x;
+    qx_enc_init(&x, QX_FMT_JSON, &out, 1, false, false, NULL, NULL);
+    static const char q[] = "SELECT v FROM cpu WHERE host = $h";
+    assert_int_equal(qx_run(&c, q, sizeof q - 1, &qp, &x.sink, &e, NULL), 0);
+    assert_int_equal(qx_enc_finish(&x), 0);
+    assert_string_equal(out.p, R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":["
+                                 "\"time\",\"v\"],\"values\":[[1000000000,2.5]]}]}"));
+    qx_enc_fini(&x);
+    buf_fini(&out);
+    arena_fini(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_show_databases_and_rps),
+        cmocka_unit_test(test_show_measurements),
+        cmocka_unit_test(test_show_tags_fields_series),
+        cmocka_unit_test(test_select_raw),
+        cmocka_unit_test(test_select_limits_and_errors),
+        cmocka_unit_test(test_chunked),
+        cmocka_unit_test(test_pretty),
+        cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_params_json),
+        cmocka_unit_test(test_create),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
