@@ -114,6 +114,8 @@ int tsdb_batch_new(struct tsdb *db, struct sv dbname, struct sv rpname, int64_t 
                    struct tsdb_batch **out, struct err *e)
 {
     *out = NULL;
+    if (db->opts.read_only)
+        return err_set(e, ERR_IO, "store is open read-only");
     if (atomic_load(&db->wal.failed)) {
         pthread_mutex_lock(&db->wal.mu); /* failed_msg is written under it */
         int rc = err_set(e, ERR_IO, "wal failed: %s", db->wal.failed_msg);

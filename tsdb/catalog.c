@@ -277,6 +277,8 @@ int tsdb_create_database(struct tsdb *db, struct sv name, const struct tsdb_rp_o
     struct tsdb_rp_opts def = { .duration_ns = TSDB_DURATION_INF };
     if (!rpo)
         rpo = &def;
+    if (db->opts.read_only)
+        return err_set(e, ERR_IO, "store is open read-only");
     if (name.n == 0)
         return err_set(e, ERR_INVAL, "database name required");
     if (name.n > TSDB_MAX_NAME_BYTES)
@@ -331,6 +333,8 @@ int tsdb_create_retention_policy(struct tsdb *db, struct sv dbname, const struct
                                  struct err *e)
 {
     int64_t dur = 0, shard = 0;
+    if (db->opts.read_only)
+        return err_set(e, ERR_IO, "store is open read-only");
     int rc = check_rp_opts(rpo, &dur, &shard, e);
     if (rc)
         return rc;

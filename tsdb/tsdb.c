@@ -145,6 +145,8 @@ int tsdb_open(const struct tsdb_opts *o, struct tsdb **out, struct err *e)
     memset(r, 0, sizeof *r);
     if (!o->dir || !*o->dir)
         return err_set(e, ERR_INVAL, "tsdb: no data directory");
+    if (o->read_only && o->repair)
+        return err_set(e, ERR_INVAL, "tsdb: read_only and repair exclude each other");
     if (strlen(o->dir) >= TSDB__DIR_MAX)
         return err_set(e, ERR_INVAL, "tsdb: data directory path too long");
     struct tsdb *db = xcalloc(1, sizeof *db);

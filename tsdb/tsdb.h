@@ -132,9 +132,10 @@ struct tsdb_opts {
     bool repair;                      /* cut corrupt WAL data instead of refusing to open */
     /* Open for reading only (offline export): the directory must exist, no
      * file is created, truncated or removed, a torn tail is reported but
-     * left on disk, and no WAL writer starts, so every commit fails with
+     * left on disk, and no WAL writer starts: tsdb_batch_new,
+     * tsdb_create_database and tsdb_create_retention_policy fail with
      * ERR_IO.  The directory lock is still taken (ERR_BUSY while a daemon
-     * holds it).  Not combinable with repair. */
+     * holds it).  Not combinable with repair (tsdb_open: ERR_INVAL). */
     bool read_only;
     struct metrics_registry *metrics; /* may be NULL; must outlive the tsdb */
     tsdb_progress_cb progress;        /* may be NULL */

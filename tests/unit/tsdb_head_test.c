@@ -684,6 +684,54 @@ static void test_limits_and_lock(void **state)
     tsdb_close(&db);
 }
 
+/* read_only (offline export): sees the data, creates and changes nothing. */
+static void test_read_only(void **state)
+{
+    (void)state;
+    struct tsdb *db = open_at("ro");
+    mkdb(db, "d", TSDB_DURATION_INF);
+    struct err e;
+    struct tsdb_batch *b = batch(db, "d", 0);
+    assert_int_equal(add1(b, "m", NULL, NULL, "v", TSDB_FLOAT, F(1), 1, &e), 0);
+    commit(&b);
+    tsdb_close(&db);
+    char dir[600], seg[700];
+    snprintf(dir, sizeof dir, "%s/ro", tmp_root);
+    snprintf(seg, sizeof seg, "%s/wal/0000000000000001.wal", dir);
+    /* A torn tail: reported, left on disk. */
+    FILE *f = fopen(seg, "ab");
+    assert_non_null(f);
+    fputs("NJWRtorn", f);
+    fclose(f);
+    struct stat st0, st1;
+    assert_int_equal(stat(seg, &st0), 0);
+    struct tsdb_opts o;
+    tsdb_opts_init(&o, dir);
+    o.read_only = true;
+    struct tsdb_recovery_report r;
+    o.report = &r;
+    assert_int_equal(tsdb_open(&o, &db, &e), 0);
+    assert_true(r.truncated);
+    char *d = dump(db, "d");
+    assert_string_equal(d, "m v 1 1\n");
+    free(d);
+    assert_int_equal(tsdb_batch_new(db, SV_LIT("d"), SV_NULL, 0, &b, &e), ERR_IO);
+    assert_int_equal(tsdb_create_database(db, SV_LIT("x"), NULL, &e), ERR_IO);
+    struct tsdb_rp_opts rp = { .name = SV_LIT("r"), .duration_ns = 0 };
+    assert_int_equal(tsdb_create_retention_policy(db, SV_LIT("d"), &rp, &e), ERR_IO);
+    tsdb_close(&db);
+    assert_int_equal(stat(seg, &st1), 0);
+    assert_int_equal(st0.st_size, st1.st_size);
+    o.repair = true;
+    assert_int_equal(tsdb_open(&o, &db, &e), ERR_INVAL);
+    /* A missing directory is not created. */
+    snprintf(dir, sizeof dir, "%s/ro-missing", tmp_root);
+    tsdb_opts_init(&o, dir);
+    o.read_only = true;
+    assert_int_not_equal(tsdb_open(&o, &db, &e), 0);
+    assert_int_not_equal(stat(dir, &st1), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -695,6 +743,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_all_types_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_atomicity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_and_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
     };
     /* TSDB_TEST_FILTER=test_torn* runs a subset (cmocka glob). */
     if (getenv("TSDB_TEST_FILTER"))
