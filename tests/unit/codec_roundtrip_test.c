@@ -594,6 +594,36 @@ static void test_zstd_layer(void **state)
     assert_false(bi.is_zstd);
 }
 
+/* Encoding is deterministic and keeps no state outside the context: two
+ * contexts, used alternately, write identical bytes. */
+static void test_contexts_independent(void **state)
+{
+    struct fixture *f = *state;
+    struct codec_ctx *c2 = codec_ctx_new();
+    assert_non_null(c2);
+    static double v[N];
+    struct buf b2;
+    buf_init(&b2, 0);
+    struct err e;
+    rng_state = 11;
+    for (unsigned it = 0; it < 40; it++) {
+        gen_floats(v, N, it);
+        buf_reset(&f->out);
+        buf_reset(&b2);
+        assert_int_equal(codec_encode_float(f->c, v, N, &f->out, NULL, &e), 0);
+        gen_floats(v + N / 2, N / 2, it + 1); /* dirty c2's scratch differently */
+        assert_int_equal(codec_encode_float(c2, v + N / 2, N / 2, &b2, NULL, &e), 0);
+        buf_reset(&b2);
+        /* c2 decodes c1's block, then re-encodes the values: same bytes. */
+        assert_int_equal(codec_decode_float(c2, (const uint8_t *)f->out.p, f->out.len, v, &(size_t){ 0 }, &e), 0);
+        assert_int_equal(codec_encode_float(c2, v, N, &b2, NULL, &e), 0);
+        assert_int_equal(b2.len, f->out.len);
+        assert_memory_equal(b2.p, f->out.p, b2.len);
+    }
+    buf_fini(&b2);
+    codec_ctx_free(c2);
+}
+
 static void test_big_strings(void **state)
 {
     struct fixture *f = *state;
@@ -766,6 +796,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zstd_layer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_strings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contexts_independent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_and_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
         cmocka_unit_test_setup_teardown(test_golden_bytes, setup, teardown),
