@@ -58,6 +58,8 @@ struct sel {
     struct sv *dims;         /* GROUP BY tag keys, sorted */
     size_t ndims;
     bool group_all;          /* GROUP BY * */
+    struct sv *all_tags;     /* GROUP BY *: every tag key of the measurement */
+    size_t nall_tags;
     struct qx__cond cond;
     bool cond_needs_fields;
     struct sv meas;          /* measurement being scanned */
@@ -337,12 +339,12 @@ static int scan_series(void *arg, const struct tsdb_series_info *si, size_t nfie
         return 0;
     /* Group key and tags. */
     struct block b = { .meas = x->meas, .skey = arena_sv_dup(a, si->key) };
-    size_t ng = x->group_all ? si->ntags : x->ndims;
+    size_t ng = x->group_all ? x->nall_tags : x->ndims;
     b.gtags = arena_alloc(a, (ng ? ng : 1) * sizeof *b.gtags);
     struct buf gk;
     buf_init(&gk, 0);
     for (size_t i = 0; i < ng; i++) {
-        struct sv k = x->group_all ? si->tags[i].key : x->dims[i], v;
+        struct sv k = x->group_all ? x->all_tags[i] : x->dims[i], v;
         if (!find_tag(si, k, &v))
             v = SV_LIT("");
         b.gtags[i] = (struct tsdb_tag){ arena_sv_dup(a, k), arena_sv_dup(a, v) };
@@ -565,6 +567,13 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
     struct tsdb_snapshot *snap = tsdb_snapshot_new(r->c->db);
     for (size_t i = 0; i < nsrc && rc == 0; i++) {
         x.meas = srcs[i].name;
+        if (x.group_all) {
+            /* 1.6 tags every series with all keys of the measurement ("" when absent). */
+            struct name_list tk = { .a = r->a };
+            tsdb_list_tag_keys(r->c->db, srcs[i].db, srcs[i].rp, srcs[i].name, nl_cb, &tk, NULL);
+            x.all_tags = tk.v;
+            x.nall_tags = tk.n;
+        }
         struct err te;
         rc = tsdb_snapshot_scan(snap, srcs[i].db, srcs[i].rp, srcs[i].name, min, max,
                                 scan_series, &x, &te);
