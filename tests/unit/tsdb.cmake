@@ -3,3 +3,4 @@
 nj_unit_test(tsdb_head nj_tsdb)
 nj_unit_test(tsdb_wal nj_tsdb nj_common)
 nj_unit_test(tsdb_fault nj_tsdb nj_common)
+nj_unit_test(tsdb_crash nj_tsdb nj_common)

@@ -822,7 +822,7 @@ __attribute__((unused)) static void test_kill9(void **state)
 }
 
 /* SQLite-style ioerr loop: for each operation kind and each n, run a
- * scenario (create database, 12 commits of ~700-byte records over 4 KiB
+ * scenario (create database, 8 commits of ~700-byte records over 4 KiB
  * segments so they rotate, create a policy) with the nth call failing once.
  * Every step either succeeds or returns ERR_IO; after the first WAL failure
  * every commit fails; after reopen exactly the acknowledged batches are
@@ -865,7 +865,7 @@ static bool ioerr_scenario(const char *sub, enum tsdb_fault_op op, uint64_t nth)
         is_hit = true;
     }
     int64_t acked = 0;
-    for (int64_t i = 0; i < 12 && has_db; i++) {
+    for (int64_t i = 0; i < 8 && has_db; i++) {
         rc = commit_padded(db, i, &e);
         if (rc) {
             assert_int_equal(rc, ERR_IO);
@@ -1096,10 +1096,19 @@ __attribute__((unused)) static void test_write_fuzz_seeds(void **state)
 
 int main(void)
 {
-#ifdef TSDB_WAL_TEST_IOERR_ONLY
+#if defined(TSDB_WAL_TEST_IOERR_ONLY)
     /* tsdb_fault_test.c: the fsync-bound ioerr loop as its own ctest. */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ioerr_loop, setup, teardown),
+    };
+#elif defined(TSDB_WAL_TEST_CRASH_ONLY)
+    /* tsdb_crash_test.c: torn tails, corruption, single faults. */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_middle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_earlier_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
     };
 #else
     const struct CMUnitTest tests[] = {
@@ -1107,12 +1116,7 @@ int main(void)
         cmocka_unit_test(test_encoding_cursor),
         cmocka_unit_test_setup_teardown(test_segments_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt_middle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_corrupt_earlier_segment, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_fault_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_interval_mode, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
         cmocka_unit_test_setup_teardown(test_append_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_speed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_fuzz_seeds, setup, teardown),
