@@ -904,7 +904,9 @@ static int scan_number(struct line *l, size_t *i)
         if (parse_u64(b + start, dn, &v))
             return reason(l, "unable to parse unsigned %.*s: strconv.ParseUint: parsing \"%.*s\": "
                           "value out of range", (int)dn, b + start, (int)dn, b + start);
-    } else {
+    } else if (sci || j - start >= 25) {
+        /* As in InfluxDB, only these can fail to convert: a plain decimal
+         * shorter than 25 bytes is always a valid, finite float. */
         double d;
         int rc = lp_parse_f64(sv_make(b + start, j - start), &d);
         if (rc == ERR_NOMEM)
