@@ -148,6 +148,9 @@ int server_start(struct server *s, struct err *e)
     for (size_t i = 0; i < s->cfg.http.nlisten; i++)
         log_info("daemon", "msg=\"listening\" addr=%s port=%d", s->cfg.http.listen[i],
                  http_server_port(s->http, i));
+    rc = listeners_start(s, e);
+    if (rc < 0)
+        return rc;
     rc = signals_start(s);
     if (rc < 0)
         return err_set(e, ERR_IO, "cannot install signal handlers: %s", uv_strerror(rc));
@@ -176,7 +179,9 @@ void server_fini(struct server *s)
          * open; a normal shutdown has closed them all already. */
         if (s->http && s->state != SERVER_DONE)
             http_server_close(s->http);
+        listeners_stop(s);
         uv_run(&s->loop, UV_RUN_DEFAULT);
+        listeners_free(s);
         http_server_free(s->http);
         s->http = NULL;
         if (uv_loop_close(&s->loop) == UV_EBUSY) {

@@ -78,6 +78,9 @@ struct server {
     struct http_server *http;
     struct tsdb *tsdb;         /* the store under storage.dir; closed after HTTP drained */
     struct ing_engine *ingest; /* the write engine (HTTP now, TCP/UDP listeners later) */
+    struct ing_tcp *tcp_listener; /* ingest.tcp.listen; NULL = off (listeners.c) */
+    struct ing_udp *udp_listener; /* ingest.udp.listen; NULL = off */
+    bool are_listeners_stopped;
     int lock_fd;               /* storage.dir/LOCK, held with flock; -1 = none */
     double start_time_s;       /* wall time at start, Unix seconds */
     struct metric *reloads_ok, *reloads_failed; /* nightjar_config_reloads_total */
@@ -148,6 +151,14 @@ void datadir_unlock(int *fd);
 int storage_open(struct server *s, struct err *e);
 /* Frees the write engine and closes tsdb (after HTTP drained). */
 void storage_close(struct server *s);
+
+/* listeners.c: the TCP and UDP line-protocol listeners.  start creates
+ * their databases when missing and binds them (ERR_INVAL / ERR_IO with e
+ * naming the key or address); stop (idempotent) closes them, writing what
+ * they hold, and the loop runs until that is done; free after that run. */
+int listeners_start(struct server *s, struct err *e);
+void listeners_stop(struct server *s);
+void listeners_free(struct server *s);
 
 /* dump.c: `nightjar dump ...`, the offline export.  Returns the exit status. */
 int dump_main(int argc, char **argv);

@@ -93,6 +93,7 @@ static void on_term(uv_signal_t *h, int signum)
     uv_timer_start(&s->grace_timer, on_grace, ms > 0 ? (uint64_t)ms : 0, 0);
     /* May call on_drained at once when nothing is open. */
     http_server_shutdown(s->http, on_drained, s);
+    listeners_stop(s); /* they write what they hold, then close */
     /* The listeners are closed by now (libuv closes the fd in uv_close);
      * tests wait for this line before checking that connects fail. */
     if (s->state == SERVER_DRAINING)
