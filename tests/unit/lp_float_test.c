@@ -111,7 +111,7 @@ static void test_short_decimals(void **state)
 {
     (void)state;
     char in[64], out[64];
-    for (int i = 0; i < 50000; i++) {
+    for (int i = 0; i < 30000; i++) {
         uint64_t r = rnd();
         int digits = 1 + (int)(r % 15);
         uint64_t m = rnd() % 1000000000000000ull;
@@ -151,7 +151,7 @@ static void test_random_decimal_strings(void **state)
 {
     (void)state;
     char s[128];
-    for (int i = 0; i < 100000; i++) {
+    for (int i = 0; i < 60000; i++) {
         uint64_t r = rnd();
         size_t k = 0;
         if (r & 1)
