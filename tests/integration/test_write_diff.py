@@ -801,6 +801,14 @@ def _cases():
         ref='skip'))
     a(C('v2_bucket_empty_db', '{m} v=1 1', path=V2, params=[('bucket', '/x')],
         expect=(404, 'bucket name "/x" is in db/rp form but has an empty database'), ref='skip'))
+    a(C('v2_bucket_trailing_slash', '{m} v=1 1000000000', path=V2, params=[('bucket', 'db/')]))
+    a(C('v2_bucket_rp_with_slash', '{m} v=1 1000000000', path=V2,
+        params=[('bucket', 'db/autogen/x')]))
+    a(C('v2_db_param_only', '{m} v=1 1', path=V2, params=[('db', 'db')],
+        expect=(404, 'bucket name "" is missing a slash; not in "database/retention-policy" format'),
+        ref='skip'))
+    a(C('v2_empty_body', '', path=V2))
+    a(C('v2_comments_crlf', '# c\n{m} v=1 1000000000\r\n', path=V2))
     a(C('v2_tc', 'w_tcs f="v2" 12000000000', path=V2))
     return cs
 
