@@ -18,9 +18,11 @@ Deliberate differences (influx-compat.md, top) are not compared with 1.6:
 
 Then the stored data is compared as sets of (database, measurement, tags,
 field, type, value, time): influxd's through /query (SHOW MEASUREMENTS, SHOW
-FIELD KEYS, SELECT * ... GROUP BY * with epoch=ns per measurement),
-Nightjar's through `nightjar dump --data DIR --db D` after the daemon stopped,
-parsed by parse_lp() below.  Floats are compared bit for bit.
+FIELD KEYS, SELECT * ... GROUP BY * with epoch=ns per measurement, CSV for
+the sign of zeros), Nightjar's three ways: the same /query statements,
+`nightjar dump --data DIR --db D` after kill -9 (the WAL as the crash left
+it), and again after a restart and a clean stop; dump output is parsed by
+parse_lp() below.  Floats are compared bit for bit.
 
 A mismatch caused by a Nightjar bug that is not fixed yet goes in KNOWN_BUGS
 (case id -> reason): it is printed on every run but not asserted, and the
@@ -949,33 +951,48 @@ def test_write_differential():
         # Shown now, so they are visible even if reading the data fails.
         for msg in failures:
             print('RESPONSE DIFFERENCE ' + msg)
-        nj.stop()
-        # The stored points.
-        want, got = set(), set()
+        # The stored points, three ways: Nightjar's /query (the same
+        # statements as for influxd), `nightjar dump` after kill -9 (the
+        # WAL as it was), and `nightjar dump` after a restart (replay) and a
+        # clean stop.
+        want, via_query = set(), set()
         for db in DBS:
             want |= influx_tuples(ref, db)
-            got |= dump_tuples(nj.data_dir, db)
+            via_query |= influx_tuples(nj, db)
         for c in CASES:
             want |= set(c.extra)
-        want, bad_a = normalize_now(want, now_meas, t_lo - 1000000000, t_hi + 1000000000)
-        got, bad_b = normalize_now(got, now_meas, t_lo - 1000000000, t_hi + 1000000000)
-        failures += ['influxd now-point: ' + b for b in bad_a]
-        failures += ['nightjar now-point: ' + b for b in bad_b]
+        nj.kill9()
+        via_crash = set()
+        for db in DBS:
+            via_crash |= dump_tuples(nj.data_dir, db)
+        nj.start()
+        nj.stop()
+        via_dump = set()
+        for db in DBS:
+            via_dump |= dump_tuples(nj.data_dir, db)
+        window = (t_lo - 1000000000, t_hi + 1000000000)
+        want, bad = normalize_now(want, now_meas, *window)
+        failures += ['influxd now-point: ' + b for b in bad]
         known_meas = {m for m, cids in meas_of.items() if cids & set(KNOWN_BUGS)}
-        for label, tuples in (('stored by influxd, missing from nightjar dump', want - got),
-                              ('in nightjar dump, not stored by influxd', got - want)):
-            lines = sorted(fmt_tuple(t) for t in tuples if t[1] not in known_meas)
-            klines = sorted(fmt_tuple(t) for t in tuples if t[1] in known_meas)
-            if lines:
-                failures.append('%s (%d):\n    %s' % (label, len(lines), '\n    '.join(lines[:60])))
-            if klines:
-                known.append('%s, known bugs (%d):\n    %s' % (label, len(klines),
-                                                             '\n    '.join(klines[:20])))
-        print('%d cases, %d stored values compared (%d in influxd, %d in dump)' % (
-            len(CASES), len(want | got), len(want), len(got)))
+        for view, got in (('nightjar dump after a restart', via_dump),
+                          ('nightjar dump after kill -9', via_crash),
+                          ('nightjar /query', via_query)):
+            got, bad = normalize_now(got, now_meas, *window)
+            failures += ['%s now-point: %s' % (view, b) for b in bad]
+            for label, tuples in (('stored by influxd, missing from ' + view, want - got),
+                                  ('in ' + view + ', not stored by influxd', got - want)):
+                lines = sorted(fmt_tuple(t) for t in tuples if t[1] not in known_meas)
+                klines = sorted(fmt_tuple(t) for t in tuples if t[1] in known_meas)
+                if lines:
+                    failures.append('%s (%d):\n    %s' % (label, len(lines),
+                                                          '\n    '.join(lines[:60])))
+                if klines:
+                    known.append('%s, known bugs (%d):\n    %s' % (
+                        label, len(klines), '\n    '.join(klines[:20])))
+            print('%s: %d values (influxd %d)' % (view, len(got), len(want)))
+        print('%d cases' % len(CASES))
         for k in known:
-            print('KNOWN BUG (not asserted; KNOWN_BUGS[%r]):\n  %s' % (
-                k.split(':')[0].replace('case ', ''), k))
+            print('KNOWN BUG (in KNOWN_BUGS, not asserted):\n  %s' % k)
         for cid, why in sorted(KNOWN_BUGS.items()):
             print('KNOWN_BUGS %s: %s' % (cid, why))
         if failures:
