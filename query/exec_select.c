@@ -541,8 +541,8 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
         }
     }
     qsort(x.dims, x.ndims, sizeof *x.dims, name_qcmp);
-    struct src *srcs;
-    size_t nsrc;
+    struct src *srcs = NULL;
+    size_t nsrc = 0;
     rc = resolve_sources(r, s, &srcs, &nsrc);
     rc = rc ? rc : build_columns(&x, srcs, nsrc);
     if (rc)

@@ -77,7 +77,7 @@ int qx_append_rfc3339(struct buf *b, int64_t t_ns)
     if (ns) {
         snprintf(frac, sizeof frac, ".%09" PRId64, ns);
         size_t n = strlen(frac);
-        while (frac[n - 1] == '0')
+        while (n > 1 && frac[n - 1] == '0')
             frac[--n] = '\0';
     }
     return buf_appendf(b, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d%sZ", y, mo, d,
