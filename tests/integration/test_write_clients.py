@@ -12,7 +12,9 @@
     numeric and string timestamps in several precisions.
 
 Each time the daemon is stopped and `nightjar dump` must hold exactly the
-points that were sent (floats bit for bit).
+points that were sent (floats bit for bit).  The same clients first write
+into a real influxd 1.6, whose /query answer must match the same
+expectations (so the expectations are InfluxDB's, not ours).
 
 The importer's `# DDL` section needs POST /query (`CREATE DATABASE`); the
 databases here come from the `databases:` config instead, and the DDL case
@@ -26,9 +28,9 @@ import shutil
 import subprocess
 import tempfile
 
-from nightjar_harness import MULT, Daemon, check, check_eq, fail, run
+from nightjar_harness import MULT, Daemon, Influxd, check, fail, run
 
-from test_write_diff import dump_tuples, f64_bits, parse_lp
+from test_write_diff import dump_tuples, f64_bits, influx_tuples, parse_lp
 
 SRC = os.environ.get('NIGHTJAR_SOURCE_DIR') or os.path.abspath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
@@ -103,53 +105,63 @@ def check_import(code, out, err, n):
           'influx -import output: %s' % text[-2000:])
 
 
+def cli_imports(server, tmp):
+    """Runs the importer three ways against server (Daemon or Influxd);
+    returns {db: expected tuples}."""
+    wants = {}
+    # 1. 12,004 lines in seconds: three importer batches.
+    lines = [l % (1500000000 + k) for k, l in enumerate(TRICKY)]
+    lines += ['cli_bulk,host=h%d,dc=d%d usage=%d.25,n=%di,ok=%s,msg="m %d" %d' %
+              (k % 13, k % 3, k, k, 'tf'[k % 2], k, 1500001000 + k) for k in range(12000)]
+    f1 = import_file(tmp, 'a.txt', 'climp', lines)
+    code, out, err = run_influx(server.port, ['-import', '-path', f1, '-precision', 's'])
+    check_import(code, out, err, len(lines))
+    wants['climp'] = expected_from_lp('climp', '\n'.join(lines), 's')
+    # 2. gzip file, -compressed, milliseconds, a second database and no
+    #    CONTEXT-RETENTION-POLICY (the default policy).
+    lines2 = ['cli_gz,k=%d v=%di,f=%r %d' % (k % 5, k, k / 7.0, 1500000000000 + k)
+              for k in range(3000)]
+    f2 = import_file(tmp, 'b.txt', 'climp2', lines2, rp=None)
+    with open(f2, 'rb') as src, gzip.open(f2 + '.gz', 'wb') as dst:
+        dst.write(src.read())
+    code, out, err = run_influx(server.port, ['-import', '-path', f2 + '.gz', '-compressed',
+                                              '-precision', 'ms'])
+    check_import(code, out, err, len(lines2))
+    wants['climp2'] = expected_from_lp('climp2', '\n'.join(lines2), 'ms')
+    # 3. A # DDL section: the importer sends POST /query?db=&epoch=s&q=CREATE+
+    #    DATABASE+... before the writes.  Only when /query exists.
+    probe = server.http('POST', '/query?q=SHOW+DATABASES')
+    if probe.status == 404:
+        print('SKIP DDL import on %s: POST /query answers 404 (the importer sends '
+              '"POST /query?db=&epoch=s&q=CREATE+DATABASE+clddl" for # DDL)' % server.name)
+    else:
+        lines3 = ['cli_ddl v=%d %d' % (k, 1500000000 + k) for k in range(10)]
+        f3 = import_file(tmp, 'c.txt', 'clddl', lines3,
+                         ddl=['CREATE DATABASE clddl WITH DURATION INF'])
+        code, out, err = run_influx(server.port, ['-import', '-path', f3, '-precision', 's'])
+        check_import(code, out, err, len(lines3))
+        check('Processed 1 commands' in out + err, 'DDL not processed: %s' % (out + err))
+        wants['clddl'] = expected_from_lp('clddl', '\n'.join(lines3), 's')
+    return wants
+
+
 def test_influx_cli_import():
     if not INFLUX_CLI:
         fail('the influx CLI (Debian influxdb-client) is not installed; '
              'scripts/install-deps.sh installs it')
     tmp = tempfile.mkdtemp(prefix='nightjar-import-')
     try:
+        # The same imports into influxd 1.6 first: checks the expectations.
+        with Influxd() as ref:
+            for db in ('climp', 'climp2'):
+                ref.query('CREATE DATABASE %s' % db)
+            for db, want in cli_imports(ref, tmp).items():
+                compare(influx_tuples(ref, db), want, 'influx -import into influxd 1.6, %s' % db)
         with Daemon({'storage.retention': 'INF', 'databases': ['climp', 'climp2']}) as d:
-            # 1. 12,004 lines in seconds: three importer batches.
-            lines = [l % (1500000000 + k) for k, l in enumerate(TRICKY)]
-            lines += ['cli_bulk,host=h%d,dc=d%d usage=%d.25,n=%di,ok=%s,msg="m %d" %d' %
-                      (k % 13, k % 3, k, k, 'tf'[k % 2], k, 1500001000 + k) for k in range(12000)]
-            f1 = import_file(tmp, 'a.txt', 'climp', lines)
-            code, out, err = run_influx(d.port, ['-import', '-path', f1, '-precision', 's'])
-            check_import(code, out, err, len(lines))
-            want = expected_from_lp('climp', '\n'.join(lines), 's')
-            # 2. gzip file, -compressed, milliseconds, a second database and
-            #    no CONTEXT-RETENTION-POLICY (the default policy).
-            lines2 = ['cli_gz,k=%d v=%di,f=%r %d' % (k % 5, k, k / 7.0, 1500000000000 + k)
-                      for k in range(3000)]
-            f2 = import_file(tmp, 'b.txt', 'climp2', lines2, rp=None)
-            with open(f2, 'rb') as src, gzip.open(f2 + '.gz', 'wb') as dst:
-                dst.write(src.read())
-            code, out, err = run_influx(d.port, ['-import', '-path', f2 + '.gz', '-compressed',
-                                                 '-precision', 'ms'])
-            check_import(code, out, err, len(lines2))
-            want2 = expected_from_lp('climp2', '\n'.join(lines2), 'ms')
-            # 3. A # DDL section: the importer sends POST /query
-            #    ?q=CREATE+DATABASE+x (then the writes).  Only when /query exists.
-            probe = d.http('POST', '/query?q=SHOW+DATABASES')
-            ddl_db = None
-            if probe.status == 404:
-                print('SKIP DDL import: POST /query answers 404 (the importer sends '
-                      '"POST /query?db=&epoch=s&q=CREATE+DATABASE+clddl" for # DDL)')
-            else:
-                ddl_db = 'clddl'
-                lines3 = ['cli_ddl v=%d %d' % (k, 1500000000 + k) for k in range(10)]
-                f3 = import_file(tmp, 'c.txt', ddl_db, lines3,
-                                 ddl=['CREATE DATABASE %s WITH DURATION INF' % ddl_db])
-                code, out, err = run_influx(d.port, ['-import', '-path', f3, '-precision', 's'])
-                check_import(code, out, err, len(lines3))
-                check('Processed 1 commands' in out + err, 'DDL not processed: %s' % (out + err))
-                want3 = expected_from_lp(ddl_db, '\n'.join(lines3), 's')
+            wants = cli_imports(d, tmp)
             d.stop()
-            compare(dump_tuples(d.data_dir, 'climp'), want, 'influx -import (seconds)')
-            compare(dump_tuples(d.data_dir, 'climp2'), want2, 'influx -import -compressed (ms)')
-            if ddl_db:
-                compare(dump_tuples(d.data_dir, ddl_db), want3, 'influx -import with # DDL')
+            for db, want in wants.items():
+                compare(dump_tuples(d.data_dir, db), want, 'influx -import, %s' % db)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -221,19 +233,29 @@ def test_npm_influx_client():
     mod = os.path.join(CLIENTS, 'node_modules', 'influx')
     if not os.path.isdir(mod):
         fail('%s is missing: run scripts/install-deps.sh (npm ci in tests/clients)' % mod)
+    # influxd 1.6 first: checks the expectations.
+    with Influxd() as ref:
+        ref.query('CREATE DATABASE nodedb')
+        want = node_write(ref)
+        compare(influx_tuples(ref, 'nodedb'), want, 'npm influx writePoints into influxd 1.6')
     with Daemon({'storage.retention': 'INF', 'databases': ['nodedb']}) as d:
-        spec, want = node_spec(d.port)
-        path = os.path.join(d.workdir, 'spec.json')
-        with open(path, 'w') as f:
-            json.dump(spec, f)
-        p = subprocess.run([NODE, os.path.join(CLIENTS, 'write_influx.js'), path],
-                           stdin=subprocess.DEVNULL, capture_output=True, timeout=120 * MULT)
-        out = p.stdout.decode('utf-8', 'replace') + p.stderr.decode('utf-8', 'replace')
-        npts = sum(len(b['points']) for b in spec['batches'])
-        check(p.returncode == 0 and ('ok %d' % npts) in out,
-              'write_influx.js exit %d: %s' % (p.returncode, out[-3000:]))
+        want = node_write(d)
         d.stop()
         compare(dump_tuples(d.data_dir, 'nodedb'), want, 'npm influx writePoints')
+
+
+def node_write(server):
+    spec, want = node_spec(server.port)
+    path = os.path.join(server.workdir, 'spec.json')
+    with open(path, 'w') as f:
+        json.dump(spec, f)
+    p = subprocess.run([NODE, os.path.join(CLIENTS, 'write_influx.js'), path],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=120 * MULT)
+    out = p.stdout.decode('utf-8', 'replace') + p.stderr.decode('utf-8', 'replace')
+    npts = sum(len(b['points']) for b in spec['batches'])
+    check(p.returncode == 0 and ('ok %d' % npts) in out,
+          'write_influx.js against %s: exit %d: %s' % (server.name, p.returncode, out[-3000:]))
+    return want
 
 
 if __name__ == '__main__':

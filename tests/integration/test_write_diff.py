@@ -32,11 +32,9 @@ stored points of that case's measurements are left out of the comparison.
 import csv
 import io
 import json
-import os
 import re
 import struct
 import subprocess
-import sys
 import time
 import urllib.parse
 import zlib
