@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -264,6 +265,29 @@ static int parse_time(const char *s, int64_t *out)
     return 0;
 }
 
+/* RFC3339 in UTC with nanoseconds when not whole seconds, as the export
+ * header of influx_inspect shows its range. */
+static const char *format_time(int64_t ns, char *out, size_t cap)
+{
+    int64_t secs = ns / 1000000000, frac = ns % 1000000000;
+    if (frac < 0) {
+        frac += 1000000000;
+        secs--;
+    }
+    time_t t = (time_t)secs;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm) || strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        snprintf(out, cap, "%" PRId64, ns);
+        return out;
+    }
+    size_t n = strlen(out);
+    if (frac)
+        snprintf(out + n, cap - n, ".%09" PRId64 "Z", frac);
+    else
+        snprintf(out + n, cap - n, "Z");
+    return out;
+}
+
 static void put_ident(struct buf *b, const char *s)
 {
     (void)buf_append_char(b, '"');
@@ -415,8 +439,9 @@ int dump_main(int argc, char **argv)
     buf_init(&dp.out, 0);
     (void)tsdb_list_databases(db, collect_db, &dp);
     bool found_db = !only_db;
-    (void)buf_appendf(&dp.out, "# INFLUXDB EXPORT: %" PRId64 " - %" PRId64 "\n# DDL\n", start,
-                      end);
+    char t1[40], t2[40];
+    (void)buf_appendf(&dp.out, "# INFLUXDB EXPORT: %s - %s\n# DDL\n",
+                      format_time(start, t1, sizeof t1), format_time(end, t2, sizeof t2));
     for (size_t i = 0; i < dp.ndbs; i++) {
         struct dump_db *d = &dp.dbs[i];
         if (only_db && strcmp(only_db, d->name))

@@ -67,6 +67,19 @@ def test_kill9_keeps_acknowledged_writes_and_dump_is_offline():
         batches, _ = dump(d)
         check_eq(batches, {b: 50 for b in range(5)}, "batches after kill -9")
         check_eq(digest(d), before, "dump left the data dir byte for byte as it was")
+        # --start/--end, inclusive, as integer ns or RFC3339.
+        for rng in (["--start", "2001", "--end", "2050"],
+                    ["--start", "1970-01-01T00:00:00.000002001Z",
+                     "--end", "1970-01-01T01:00:00.000002050+01:00"]):
+            p = subprocess.run([require_bin(), "dump", "--data", d.data_dir] + rng,
+                               stdin=subprocess.DEVNULL, capture_output=True, timeout=60 * MULT)
+            check_eq(p.returncode, 0, "dump %r (%r)" % (rng, p.stderr[-500:]))
+            out = p.stdout.decode()
+            got = [l for l in out.split("\n") if l.startswith("s,")]
+            check_eq(len(got), 50, "dump %r: points" % rng)
+            check(all(l.startswith("s,b=2 ") for l in got), "dump %r: only batch 2" % rng)
+            check(out.startswith("# INFLUXDB EXPORT: 1970-01-01T00:00:00.000002001Z - "
+                                 "1970-01-01T00:00:00.000002050Z\n"), "header %r" % out[:100])
         d.start()
         write_batches(d, [5])
         d.kill9()
