@@ -63,7 +63,8 @@ int qx__emit(struct qx__run *r, struct sv name, const struct tsdb_tag *tags, siz
         size_t n = nrows - at < chunk ? nrows - at : chunk;
         struct qx_series s = {
             .name = name, .tags = tags, .ntags = ntags, .columns = cols, .ncolumns = ncols,
-            .values = vals + at * ncols, .nrows = n, .is_continued = at + n < nrows,
+            .values = vals ? vals + at * ncols : NULL, .nrows = n,
+            .is_continued = at + n < nrows,
         };
         int rc = r->out->series(r->out, r->stmt_id, &s);
         if (rc) {

@@ -145,7 +145,8 @@ static void source_db_rp(struct qx__run *r, const struct iql_source *src, size_t
 
 /* ---- series scans for WHERE ------------------------------------------------ */
 
-typedef int (*series_visit_cb)(void *arg, const struct tsdb_series_info *s);
+typedef int (*series_visit_cb)(void *arg, const struct tsdb_series_info *s, size_t nfields,
+                               const struct tsdb_field_points *fields);
 
 struct scan_arg {
     struct qx__run *r;
@@ -158,8 +159,6 @@ struct scan_arg {
 static int scan_cb(void *arg, const struct tsdb_series_info *s, size_t nfields,
                    const struct tsdb_field_points *fields)
 {
-    (void)nfields;
-    (void)fields;
     struct scan_arg *sa = arg;
     struct qx__row_env env = { .tags = s->tags, .ntags = s->ntags };
     if (!qx__cond_eval(sa->cond, &env))
@@ -169,7 +168,7 @@ static int scan_cb(void *arg, const struct tsdb_series_info *s, size_t nfields,
                        "max-select-series limit exceeded: more than %llu series (query.max_series)",
                        (unsigned long long)sa->r->c->max_series);
     int rc = qx__check_time(sa->r);
-    return rc ? rc : sa->visit(sa->arg, s);
+    return rc ? rc : sa->visit(sa->arg, s, nfields, fields);
 }
 
 /* Calls visit for each series of measurement m that matches cond and has a
@@ -294,9 +293,12 @@ static int show_retention_policies(struct qx__run *r, const struct iql_stmt *s)
 
 /* ---- SHOW MEASUREMENTS --------------------------------------------------- */
 
-static int any_series(void *arg, const struct tsdb_series_info *s)
+static int any_series(void *arg, const struct tsdb_series_info *s, size_t nfields,
+                      const struct tsdb_field_points *fields)
 {
     (void)s;
+    (void)nfields;
+    (void)fields;
     *(bool *)arg = true;
     return 1; /* stop: one is enough */
 }
@@ -343,8 +345,11 @@ struct tag_collect {
     uint64_t count;
 };
 
-static int collect_tags(void *arg, const struct tsdb_series_info *s)
+static int collect_tags(void *arg, const struct tsdb_series_info *s, size_t nfields,
+                        const struct tsdb_field_points *fields)
 {
+    (void)nfields;
+    (void)fields;
     struct tag_collect *t = arg;
     t->count++;
     for (size_t i = 0; i < s->ntags; i++) {
@@ -504,6 +509,70 @@ static int show_tag_values(struct qx__run *r, const struct iql_stmt *s)
     return rc;
 }
 
+/* SHOW SERIES EXACT CARDINALITY (and with FROM or WHERE): influxd 1.6
+ * sums per shard, so a series with points in two shard groups counts
+ * twice (observed).  Shard groups are the retention policy's shard
+ * duration, aligned to the epoch. */
+struct shard_count {
+    struct qx__run *r;
+    int64_t shard_ns;
+    int64_t count;
+};
+
+static int i64_cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int count_shards(void *arg, const struct tsdb_series_info *s, size_t nfields,
+                        const struct tsdb_field_points *fields)
+{
+    (void)s;
+    struct shard_count *c = arg;
+    size_t n = 0;
+    for (size_t f = 0; f < nfields; f++)
+        n += fields[f].n;
+    int64_t *g = malloc((n ? n : 1) * sizeof *g);
+    if (!g)
+        return err_set(c->r->e, ERR_NOMEM, "out of memory");
+    size_t k = 0;
+    for (size_t f = 0; f < nfields; f++) {
+        for (size_t i = 0; i < fields[f].n; i++) {
+            int64_t t = fields[f].ts_ns[i], q = t / c->shard_ns;
+            g[k++] = t < 0 && q * c->shard_ns != t ? q - 1 : q;
+        }
+    }
+    qsort(g, k, sizeof *g, i64_cmp);
+    for (size_t i = 0; i < k; i++)
+        if (i == 0 || g[i] != g[i - 1])
+            c->count++;
+    free(g);
+    return 0;
+}
+
+static int show_series_exact_cardinality(struct qx__run *r, const struct iql_stmt *s,
+                                         struct sv db, struct sv rp, const struct svec *meas)
+{
+    struct tsdb_rp_info info;
+    struct err te;
+    int rc = tsdb_find_rp(r->c->db, db, rp, &info, &te);
+    if (rc < 0)
+        return err_set(r->e, rc, "%s", te.msg);
+    struct sv col = SV_LIT("count");
+    struct tsdb_snapshot *snap = tsdb_snapshot_new(r->c->db);
+    for (size_t i = 0; i < meas->n && rc >= 0; i++) {
+        struct shard_count c = { r, info.shard_duration_ns > 0 ? info.shard_duration_ns
+                                                              : INT64_C(604800000000000), 0 };
+        rc = scan_series(r, snap, db, rp, meas->v[i], s->show.cond, count_shards, &c);
+        struct qx_value v = vint(c.count);
+        if (rc >= 0 && c.count)
+            rc = qx__emit(r, meas->v[i], NULL, 0, &col, 1, &v, 1);
+    }
+    tsdb_snapshot_free(&snap);
+    return rc < 0 ? rc : 0;
+}
+
 static int show_series(struct qx__run *r, const struct iql_stmt *s)
 {
     struct sv db, rp;
@@ -520,6 +589,8 @@ static int show_series(struct qx__run *r, const struct iql_stmt *s)
     if (rc < 0)
         return rc;
     if (s->kind == IQL_STMT_SHOW_SERIES_CARDINALITY) {
+        if (s->show.exact || s->show.nsources || s->show.cond)
+            return show_series_exact_cardinality(r, s, db, rp, &meas);
         struct qx_value v = vint((int64_t)keys.n);
         struct sv col = SV_LIT("cardinality estimation");
         return qx__emit(r, SV_NULL, NULL, 0, &col, 1, &v, 1);
@@ -586,7 +657,10 @@ static int show_measurement_cardinality(struct qx__run *r, const struct iql_stmt
     if (rc)
         return rc;
     struct qx_value v = vint((int64_t)meas.n);
-    struct sv col = SV_LIT("cardinality estimation");
+    /* 1.6 names the exact count (also with FROM / WHERE) "count". */
+    struct sv col = s->show.exact || s->show.nsources || s->show.cond
+                        ? SV_LIT("count")
+                        : SV_LIT("cardinality estimation");
     return qx__emit(r, SV_NULL, NULL, 0, &col, 1, &v, 1);
 }
 

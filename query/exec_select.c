@@ -21,6 +21,7 @@
  * before it is emitted (bounded by those limits).
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -262,6 +263,28 @@ static int build_columns(struct sel *x, const struct src *srcs, size_t nsrc)
                        "only raw field and tag selections are supported yet (no functions or math)");
     }
     return 0;
+}
+
+/* Duplicate output names get _1, _2, ... as influxd names them
+ * ("SELECT v, v" -> v, v_1), skipping names already taken. */
+static void dedupe_names(struct sel *x)
+{
+    for (size_t i = 1; i < x->ncols; i++) {
+        struct sv base = x->cols[i].name;
+        bool taken = false;
+        for (size_t j = 0; j < i && !taken; j++)
+            taken = sv_eq(x->cols[j].name, base);
+        for (unsigned k = 1; taken; k++) {
+            char *p = arena_alloc(x->r->a, base.n + 24);
+            int n = snprintf(p, base.n + 24, "%.*s_%u", SV_FMT(base), k);
+            struct sv cand = sv_make(p, n > 0 ? (size_t)n : 0);
+            taken = false;
+            for (size_t j = 0; j < x->ncols && !taken; j++)
+                taken = j != i && sv_eq(x->cols[j].name, cand);
+            if (!taken)
+                x->cols[i].name = cand;
+        }
+    }
 }
 
 /* ---- scanning ------------------------------------------------------------ */
@@ -547,6 +570,7 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
     rc = rc ? rc : build_columns(&x, srcs, nsrc);
     if (rc)
         return rc;
+    dedupe_names(&x);
     bool has_field_col = false;
     for (size_t c = 0; c < x.ncols; c++)
         has_field_col = has_field_col || x.cols[c].kind != COL_TAG;
