@@ -89,9 +89,6 @@ int qx__check_time(struct qx__run *r)
         ck = &real;
     }
     if (mono_diff_ns(clk_mono(ck), r->deadline) >= 0) {
-        char d[64];
-        struct buf b = { d, 0, sizeof d, sizeof d };
-        (void)b;
         return err_set(r->e, ERR_TIMEOUT,
                        "query timeout: it ran longer than query.timeout (%" PRId64 " ms)",
                        r->c->timeout_ns / 1000000);

@@ -64,8 +64,7 @@ struct qx__cond {
 
 int qx__cond_prepare(struct qx__run *r, const struct iql_expr *expr, struct qx__cond *out);
 bool qx__cond_eval(const struct qx__cond *c, const struct qx__row_env *env);
-/* Whether expr references a field (any ref that is not a tag, not time)
- * given the measurement's field lookup; is_field(arg, name). */
+/* Whether expr compares "time" anywhere. */
 bool qx__cond_has_time(const struct iql_expr *x);
 
 /* The time range of a WHERE clause (ANDed time comparisons at the top

@@ -476,7 +476,6 @@ static int show_tag_values(struct qx__run *r, const struct iql_stmt *s)
                     p[keys.v[k].n] = '\0';
                     memcpy(p + keys.v[k].n + 1, vals.v[j].p, vals.v[j].n);
                     p[n] = '\0';
-                    pairs.v = pairs.v; /* keep order: keys and values come sorted */
                     svec_push(r->a, &pairs, sv_make(p, n));
                 }
             }

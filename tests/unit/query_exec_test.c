@@ -110,12 +110,15 @@ struct opts {
     size_t chunk_rows;
     enum qx_format fmt;
     uint64_t max_series;
+    uint64_t max_points;
+    int64_t timeout_ns;
 };
 
 static int run_q(const char *q, const struct opts *o, struct buf *out, struct err *e)
 {
     struct qx_ctx c = { .db = g_db, .default_retention_ns = TSDB_DURATION_INF,
-                        .max_series = o->max_series };
+                        .max_series = o->max_series, .max_points_scanned = o->max_points,
+                        .timeout_ns = o->timeout_ns };
     struct qx_params p = {
         .db = sv_cstr(o->db ? o->db : "db"), .now_ns = INT64_C(1700000000000000000),
         .chunk_rows = o->chunk_rows, .is_read_only = o->is_get,
@@ -365,6 +368,50 @@ static void test_select_limits_and_errors(void **state)
     buf_fini(&out);
 }
 
+static void test_limits_and_big_series(void **state)
+{
+    (void)state;
+    struct buf out;
+    buf_init(&out, 0);
+    struct err e;
+    struct opts pts = { .max_points = 2 };
+    assert_int_equal(run_q("SELECT * FROM cpu", &pts, &out, &e), 0);
+    assert_non_null(strstr(out.p, "max points scanned exceeded"));
+    assert_non_null(strstr(out.p, "query.max_points_scanned"));
+    buf_reset(&out);
+    /* A 1 ns budget is spent before the first series is read. */
+    struct opts tmo = { .timeout_ns = 1 };
+    assert_int_equal(run_q("SELECT * FROM cpu", &tmo, &out, &e), 0);
+    assert_non_null(strstr(out.p, "\"error\":\"query timeout"));
+    buf_reset(&out);
+
+    /* 10001 rows: one series in a buffered answer, flagged partial as 1.6
+     * does past its 10000-row chunks; chunked: two documents. */
+    struct tsdb_rp_opts rp = { .duration_ns = TSDB_DURATION_INF, .is_default = true };
+    assert_int_equal(tsdb_create_database(g_db, SV_LIT("big"), &rp, &e), 0);
+    struct tsdb_batch *b = NULL;
+    assert_int_equal(tsdb_batch_new(g_db, SV_LIT("big"), SV_NULL, 0, &b, &e), 0);
+    for (int64_t i = 0; i < 10001; i++) {
+        struct tsdb_field f = FI("n", i);
+        struct tsdb_point p = { SV_LIT("m"), NULL, 0, &f, 1, i };
+        assert_int_equal(tsdb_batch_add(b, NULL, &p, &e), 0);
+    }
+    assert_int_equal(tsdb_batch_commit(b, &e), 0);
+    tsdb_batch_free(&b);
+    struct opts big = { .db = "big", .epoch = "ns" };
+    assert_int_equal(run_q("SELECT n FROM m", &big, &out, &e), 0);
+    assert_non_null(strstr(out.p, ",[10000,10000]],\"partial\":true}]}]}\n"));
+    assert_null(strstr(out.p, "}]}]}\n{"));
+    buf_reset(&out);
+    struct opts bigc = { .db = "big", .epoch = "ns", .is_chunked = true };
+    assert_int_equal(run_q("SELECT n FROM m", &bigc, &out, &e), 0);
+    assert_non_null(strstr(out.p, ",[9999,9999]],\"partial\":true}],\"partial\":true}]}\n"
+                                  "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":"
+                                  "\"m\",\"columns\":[\"time\",\"n\"],\"values\":[[10000,"
+                                  "10000]]}]}]}\n"));
+    buf_fini(&out);
+}
+
 /* ---- encoders ------------------------------------------------------------- */
 
 static void test_chunked(void **state)
@@ -526,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_params_json),
         cmocka_unit_test(test_create),
+        cmocka_unit_test(test_limits_and_big_series),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
