@@ -3,10 +3,10 @@
 """Issue #3 acceptance: acknowledged writes survive kill -9, and a batch is
 never half visible.
 
-test_kill9_during_writes: a writer thread sends 1,000-point batches (each
+test_kill9_during_writes: two writer threads send 1,000-point batches (each
 point identifiable: tag b=<batch>, integer field i=<index>, time derived
-from both) over one keep-alive connection and records every batch that got
-204.  The main thread kills the daemon with SIGKILL at >= 20 random moments
+from both) over their own keep-alive connections and record every batch
+that got 204.  The main thread kills the daemon with SIGKILL at >= 20 random moments
 (random delays, bounded total time) and restarts it.  Several times while
 the daemon is down, and at the end after a clean stop, `nightjar dump` must
 show every acknowledged batch complete, every other batch either complete or
@@ -90,15 +90,16 @@ class Writer(threading.Thread):
     the daemon was killed.  acked: batches answered 204; sent: every batch
     whose request was (perhaps partly) sent; other: unexpected answers."""
 
-    def __init__(self, d):
+    def __init__(self, d, first=0, step=1):
         threading.Thread.__init__(self, daemon=True)
         self.d = d
+        self.step = step
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.acked = set()
         self.sent = set()
         self.other = []
-        self.next = 0
+        self.next = first
 
     def run(self):
         conn = None
@@ -107,7 +108,7 @@ class Writer(threading.Thread):
                 if conn is None:
                     conn = Conn(self.d.port, timeout=30.0)
                 b = self.next
-                self.next += 1
+                self.next += self.step
                 with self.lock:
                     self.sent.add(b)
                 r = conn.request('POST', '/write?db=%s' % DB, batch_body(b))
@@ -138,8 +139,20 @@ def test_kill9_during_writes():
     rnd.seed(seed)
     print('seed %d' % seed)
     with Daemon({'storage.retention': 'INF', 'databases': [DB]}, check_exit=False) as d:
-        w = Writer(d)
-        w.start()
+        # Two writers on their own connections, so group commits hold
+        # batches of both when the kill comes.
+        ws = [Writer(d, 0, 2), Writer(d, 1, 2)]
+        for w in ws:
+            w.start()
+
+        def snapshot():
+            acked, sent, other = set(), set(), []
+            for w in ws:
+                a, s_, o = w.snapshot()
+                acked |= a
+                sent |= s_
+                other += o
+            return acked, sent, other
         end = deadline(120)
         kills = 0
         dumps = 0
@@ -148,25 +161,27 @@ def test_kill9_during_writes():
                 check(time.monotonic() < end, 'only %d kills within the time bound' % kills)
                 # At least one batch acknowledged by this run of the daemon,
                 # then a random moment (mostly inside a batch in flight).
-                n0 = len(w.snapshot()[0])
-                wait_until(lambda: len(w.snapshot()[0]) > n0, 30,
+                n0 = len(snapshot()[0])
+                wait_until(lambda: len(snapshot()[0]) > n0, 30,
                            'a batch acknowledged after restart %d' % kills)
                 time.sleep(rnd.uniform(0.0, 0.3))
                 d.kill9()
                 kills += 1
                 if kills % 5 == 0:
-                    acked, sent, _ = w.snapshot()
+                    acked, sent, _ = snapshot()
                     check_batches(dump_batches(d), acked, sent, 'after kill %d' % kills)
                     dumps += 1
                 d.start()
-            n0 = len(w.snapshot()[0])
-            wait_until(lambda: len(w.snapshot()[0]) > n0, 30, 'writes after the last restart')
+            n0 = len(snapshot()[0])
+            wait_until(lambda: len(snapshot()[0]) > n0, 30, 'writes after the last restart')
         finally:
-            w.stop.set()
-            w.join(60 * MULT)
-        check(not w.is_alive(), 'writer thread did not stop')
+            for w in ws:
+                w.stop.set()
+            for w in ws:
+                w.join(60 * MULT)
+        check(not any(w.is_alive() for w in ws), 'writer thread did not stop')
         d.stop()
-        acked, sent, other = w.snapshot()
+        acked, sent, other = snapshot()
         check(not other, lambda: 'unexpected answers (batch, status, body): %r' % other[:10])
         found = dump_batches(d)
         check_batches(found, acked, sent, 'at the end')
