@@ -5,10 +5,12 @@
  * cases observed on influxd 1.6.7 are marked [obs]), what is stored after a
  * partial write (read back with a snapshot), dropped counts, ING_ALL_OR_
  * NOTHING, server time and precision, the series cache, pending-bytes
- * accounting, metrics, and a failed WAL fsync.
+ * accounting, metrics, a failed WAL fsync, and concurrent writers sharing
+ * series.
  */
 #include <ftw.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -371,6 +373,79 @@ static void test_wal_failure(void **state)
     expect_stored(x, "db", "f", "f|v=1@1");
 }
 
+struct writer_arg {
+    struct fx *x;
+    int id;
+    int failures;
+};
+
+/* Each thread writes 20 requests of 50 points over 10 shared series and 10
+ * of its own; every point has a distinct time per thread. */
+static void *writer(void *p)
+{
+    struct writer_arg *a = p;
+    struct ing_result r;
+    memset(&r, 0, sizeof r);
+    buf_init(&r.error, 4096);
+    char body[8192];
+    for (int q = 0; q < 20; q++) {
+        size_t n = 0;
+        for (int i = 0; i < 50; i++)
+            n += (size_t)snprintf(body + n, sizeof body - n, "cc,s=%d,w=%d v=%di %d\n", i % 10,
+                                  i % 2 ? a->id : 99, a->id, (a->id * 20 + q) * 50 + i + 1);
+        (void)ing_write(a->x->g, ING_PROTO_HTTP, sv_cstr("db"), sv_cstr(""), LP_PREC_NS, body, n,
+                        0, &r);
+        if (r.http_status != 204 || r.points_written != 50)
+            a->failures++;
+    }
+    buf_fini(&r.error);
+    return NULL;
+}
+
+struct count_ctx {
+    size_t points, series;
+};
+
+static int count_cb(void *arg, const struct tsdb_series_info *s, size_t nfields,
+                    const struct tsdb_field_points *fields)
+{
+    (void)s;
+    struct count_ctx *c = arg;
+    c->series++;
+    for (size_t f = 0; f < nfields; f++)
+        c->points += fields[f].n;
+    return 0;
+}
+
+static void test_concurrent_writers(void **state)
+{
+    struct fx *x = *state;
+    enum { NT = 4 };
+    pthread_t t[NT];
+    struct writer_arg a[NT];
+    for (int i = 0; i < NT; i++) {
+        a[i] = (struct writer_arg){ .x = x, .id = i };
+        assert_int_equal(pthread_create(&t[i], NULL, writer, &a[i]), 0);
+    }
+    for (int i = 0; i < NT; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(a[i].failures, 0);
+    }
+    struct count_ctx c = { 0, 0 };
+    struct tsdb_snapshot *s = tsdb_snapshot_new(x->db);
+    struct err e = { 0 };
+    assert_int_equal(tsdb_snapshot_scan(s, sv_cstr("db"), sv_cstr(""), sv_cstr("cc"), INT64_MIN,
+                                        INT64_MAX, count_cb, &c, &e),
+                     0);
+    tsdb_snapshot_free(&s);
+    assert_int_equal(c.points, NT * 20 * 50);
+    /* 5 shared series (w=99) plus 5 per thread. */
+    assert_int_equal(c.series, 5 + NT * 5);
+    assert_int_equal(metric(x, "nightjar_ingest_series_cache_misses_total", NULL, NULL) +
+                         metric(x, "nightjar_ingest_series_cache_hits_total", NULL, NULL),
+                     NT * 20 * 50);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +460,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_series_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
