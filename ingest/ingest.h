@@ -56,8 +56,14 @@ enum ing_flags {
  * /write (influx-compat.md §2.3): 204 and an empty error when everything was
  * stored; 400 "partial write: ... dropped=N"; 400 with the parse errors
  * joined by "\n" when every line failed; 404 "database not found: \"x\"";
- * 500 "retention policy not found: x"; 503 when storage is failed.  The
- * caller owns error (init it with a cap before the call; fini after). */
+ * 500 "retention policy not found: x"; 500 "write failed: ..." when the
+ * WAL commit failed (nothing of the body is acknowledged) and 503 while
+ * the WAL stays failed after that.  When storage rejects points, the text
+ * names one reason as 1.6 does: the first type conflict, else the first
+ * "time" tag, else the first other rejection; retention drops are named
+ * (and counted) only when nothing else was dropped, but res->dropped counts
+ * every rejected point.  The caller owns error (init it with a cap before
+ * the call; fini after); texts longer than the cap are cut. */
 struct ing_result {
     int http_status;
     struct buf error;       /* message without the JSON wrapping */
