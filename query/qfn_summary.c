@@ -106,6 +106,14 @@ int qfn_summary_result(enum qfn_kind kind, const struct qfn_summary *s,
                        int64_t bucket_ns, struct qfn_point *out,
                        struct err *e)
 {
+    switch (kind) {
+    case QFN_COUNT: case QFN_SUM: case QFN_MEAN: case QFN_SPREAD:
+    case QFN_MIN: case QFN_MAX: case QFN_FIRST: case QFN_LAST:
+        break;
+    default:
+        return err_set(e, ERR_INVAL, "%s cannot be answered from a summary",
+                       qfn_kind_name(kind));
+    }
     enum qfn_type rt = qfn_result_type(kind, s->type);
     if (rt == QFN_T_NONE)
         return err_set(e, ERR_TYPE, "unsupported %s iterator type: "
@@ -133,9 +141,7 @@ int qfn_summary_result(enum qfn_kind kind, const struct qfn_summary *s,
     case QFN_MAX: *out = s->max; break;
     case QFN_FIRST: *out = s->first; break;
     case QFN_LAST: *out = s->last; break;
-    default:
-        return err_set(e, ERR_INVAL, "%s cannot be answered from a summary",
-                       qfn_kind_name(kind));
+    default: break;
     }
     return 0;
 }
