@@ -12,18 +12,94 @@
  * The handler runs on a worker thread as a streaming route: with
  * chunked=true every piece is flushed to the client as it is produced
  * (bounded by the server's pending-output cap); buffered answers are sent
- * whole when the handler returns.
+ * whole when the handler returns.  200 answers are gzip-compressed when
+ * Accept-Encoding lists gzip, as 1.6 does (a streamed answer is one gzip
+ * stream, sync-flushed at every piece); 400s never are.
  */
 #include <stdio.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "net/net.h"
 #include "query/exec.h"
 
-static int flush_cb(void *arg, struct buf *out)
+/* Output state of one response: optional gzip over everything sent. */
+struct out {
+    struct http_response *resp;
+    bool is_gzip;
+    bool is_z_open;
+    z_stream z;
+};
+
+/* Compresses resp->body in place (mode Z_SYNC_FLUSH or Z_FINISH). */
+static int gzip_body(struct out *o, int mode)
 {
-    (void)out;
-    return http_response_flush(arg);
+    struct buf *b = &o->resp->body;
+    if (!o->is_z_open) {
+        memset(&o->z, 0, sizeof o->z);
+        if (deflateInit2(&o->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            return ERR_NOMEM;
+        o->is_z_open = true;
+    }
+    struct buf zb;
+    buf_init(&zb, 0);
+    o->z.next_in = (Bytef *)(b->p ? b->p : "");
+    o->z.avail_in = (uInt)b->len;
+    int zrc;
+    do {
+        if (buf_reserve(&zb, 16384) < 0) {
+            buf_fini(&zb);
+            return ERR_NOMEM;
+        }
+        o->z.next_out = (Bytef *)zb.p + zb.len;
+        o->z.avail_out = (uInt)(zb.cap - zb.len - 1);
+        size_t before = o->z.avail_out;
+        zrc = deflate(&o->z, mode);
+        zb.len += before - o->z.avail_out;
+    } while (zrc == Z_OK && (o->z.avail_in > 0 || o->z.avail_out == 0));
+    if (zrc != Z_OK && zrc != Z_STREAM_END && zrc != Z_BUF_ERROR) {
+        buf_fini(&zb);
+        return ERR_NOMEM;
+    }
+    buf_reset(b);
+    int rc = buf_append(b, zb.p ? zb.p : "", zb.len);
+    buf_fini(&zb);
+    return rc;
+}
+
+static void out_fini(struct out *o)
+{
+    if (o->is_z_open)
+        deflateEnd(&o->z);
+    o->is_z_open = false;
+}
+
+static int flush_cb(void *arg, struct buf *body)
+{
+    (void)body;
+    struct out *o = arg;
+    if (o->is_gzip) {
+        int rc = gzip_body(o, Z_SYNC_FLUSH);
+        if (rc)
+            return rc;
+    }
+    return http_response_flush(o->resp);
+}
+
+static bool accepts_gzip(const struct http_request *req)
+{
+    const struct sv *ae = http_request_header(req, "Accept-Encoding");
+    struct sv rest = ae ? *ae : SV_NULL;
+    while (rest.p) {
+        struct sv item;
+        rest = sv_cut(rest, ',', &item);
+        item = sv_trim(item);
+        struct sv params = sv_cut(item, ';', &item);
+        (void)params;
+        if (sv_case_eq(sv_trim(item), "gzip"))
+            return true;
+    }
+    return false;
 }
 
 static bool param_true(const struct http_request *req, const char *name, bool form)
@@ -83,9 +159,12 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
         .chunk_rows = chunk_rows, .is_read_only = sv_eq_cstr(req->method, "GET"),
         .is_cancelled = env->is_cancelled,
     };
+    struct out o = { .resp = resp, .is_gzip = accepts_gzip(req) };
+    if (o.is_gzip)
+        http_response_header(resp, "Content-Encoding", "gzip");
     struct qx_enc x;
     qx_enc_init(&x, fmt, &resp->body, qx_epoch_divisor(epoch.p, epoch.n), is_chunked,
-                param_true(req, "pretty", false), is_chunked ? flush_cb : NULL, resp);
+                param_true(req, "pretty", false), is_chunked ? flush_cb : NULL, &o);
     struct buf long_msg;
     buf_init(&long_msg, 1 << 20);
     int rc = qx_run(&env->ctx, q.p, q.n, &p, &x.sink, &e, &long_msg);
@@ -95,15 +174,20 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
         http_response_error(resp, 400, "error parsing query: %s", long_msg.len ? long_msg.p : e.msg);
     } else if (rc == 0) {
         rc = qx_enc_finish(&x);
+        if (rc == 0 && o.is_gzip)
+            rc = gzip_body(&o, Z_FINISH);
         if (rc) {
             buf_reset(&resp->body);
+            resp->nheaders = 0;
             http_response_error(resp, 500, "cannot encode the result: %s", err_str(rc));
         }
     } else if (rc != ERR_CLOSED) {
         buf_reset(&resp->body);
+        resp->nheaders = 0;
         http_response_error(resp, 500, "query failed: %s", e.msg[0] ? e.msg : err_str(rc));
     }
     buf_fini(&long_msg);
     qx_enc_fini(&x);
+    out_fini(&o);
 }
 

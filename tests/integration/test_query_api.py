@@ -12,6 +12,7 @@ differential in test_query_meta.py compares against a live influxd).
 
 import json
 import urllib.parse
+import zlib
 
 from nightjar_harness import Daemon, check, check_eq, run
 
@@ -149,6 +150,27 @@ def test_chunked_csv_pretty():
                                                              "pretty": "true"}), FORM)
         check_eq(r.body, b'{"results":[{"statement_id":0,"series":[{"name":"databases",'
                          b'"columns":["name"],"values":[["db"]]}]}]}\n', "pretty in body ignored")
+
+
+def test_gzip():
+    with start() as d:
+        plain = get(d, db="db", q="SELECT v FROM cpu")
+        for extra in ({}, {"chunked": "true", "chunk_size": "1"}):
+            p = {"db": "db", "q": "SELECT v FROM cpu"}
+            p.update(extra)
+            r = d.http("GET", "/query?" + urllib.parse.urlencode(p), None,
+                       {"Accept-Encoding": "gzip, deflate"})
+            check_eq(r.status, 200, "gzip status")
+            check_eq(r.header("Content-Encoding"), "gzip", "Content-Encoding")
+            body = zlib.decompress(r.body, 31)
+            if not extra:
+                check_eq(body, plain.body, "gzip body")
+            else:
+                check_eq(len(body.splitlines()), 3, "three gzip'd chunks")
+        # Errors are never compressed.
+        r = d.http("GET", "/query?q=SELECT", None, {"Accept-Encoding": "gzip"})
+        check_eq((r.status, r.header("Content-Encoding")), (400, None), "400 not gzip'd")
+        check(r.body.startswith(b'{"error":"error parsing query'), "400 body plain")
 
 
 def test_epochs_and_params():
