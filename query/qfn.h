@@ -244,12 +244,13 @@ struct qfn_fill {
  * fill(null).  A number becomes the column's type (truncated for integers,
  * "" for strings, false for booleans); previous copies the last non-null in
  * output order; linear interpolates by bucket time between the nearest
- * non-null neighbours (integers truncated toward zero; strings and booleans
- * stay null); leading/trailing gaps stay null.  fill(none) changes nothing:
+ * non-null neighbours, in units of interval_ns as influxd computes it
+ * (integers truncated toward zero; strings and booleans stay null);
+ * leading/trailing gaps stay null.  fill(none) changes nothing:
  * the caller drops rows whose every column is null.  Any thread. */
 void qfn_fill_column(const struct qfn_fill *f, bool is_count,
-                     enum qfn_type col_type, struct qfn_point *rows,
-                     size_t n);
+                     enum qfn_type col_type, int64_t interval_ns,
+                     struct qfn_point *rows, size_t n);
 
 /* ---- Transformations ---------------------------------------------------- */
 

@@ -48,7 +48,8 @@ static double lerp(double t0, double v0, double t1, double v1, double t)
     return m * (t - t0) + v0;
 }
 
-static void fill_linear(enum qfn_type t, struct qfn_point *rows, size_t n)
+static void fill_linear(enum qfn_type t, int64_t interval_ns,
+                        struct qfn_point *rows, size_t n)
 {
     if (t != QFN_T_FLOAT && t != QFN_T_INT && t != QFN_T_UINT)
         return;
@@ -66,11 +67,11 @@ static void fill_linear(enum qfn_type t, struct qfn_point *rows, size_t n)
         if (next == n)
             return;
         for (size_t j = i; j < next; j++) {
-            double v = lerp((double)rows[prev].ts_ns,
+            double v = lerp((double)(rows[prev].ts_ns / interval_ns),
                             qfn_to_float(t, rows[prev].v),
-                            (double)rows[next].ts_ns,
+                            (double)(rows[next].ts_ns / interval_ns),
                             qfn_to_float(t, rows[next].v),
-                            (double)rows[j].ts_ns);
+                            (double)(rows[j].ts_ns / interval_ns));
             struct qfn_fill f = { .mode = QFN_FILL_NUMBER, .f = v };
             set_number(&f, t, &rows[j]);
         }
@@ -79,7 +80,8 @@ static void fill_linear(enum qfn_type t, struct qfn_point *rows, size_t n)
 }
 
 void qfn_fill_column(const struct qfn_fill *f, bool is_count,
-                     enum qfn_type col_type, struct qfn_point *rows, size_t n)
+                     enum qfn_type col_type, int64_t interval_ns,
+                     struct qfn_point *rows, size_t n)
 {
     switch (f->mode) {
     case QFN_FILL_NONE:
@@ -113,7 +115,7 @@ void qfn_fill_column(const struct qfn_fill *f, bool is_count,
         return;
     }
     case QFN_FILL_LINEAR:
-        fill_linear(col_type, rows, n);
+        fill_linear(col_type, interval_ns > 0 ? interval_ns : 1, rows, n);
         return;
     }
 }
