@@ -387,7 +387,7 @@ static int scan_series(void *arg, const struct tsdb_series_info *si, size_t nfie
     x->cur = arena_alloc(a, (nfields ? nfields : 1) * sizeof *x->cur);
     env.field = field_lookup;
     env.field_arg = x;
-    size_t cap = 0;
+    size_t cap = 0, iter = 0;
     for (;;) {
         int64_t t = INT64_MAX;
         bool any = false;
@@ -407,6 +407,8 @@ static int scan_series(void *arg, const struct tsdb_series_info *si, size_t nfie
                 r->points++;
             }
         }
+        if ((++iter & 0xfff) == 0 && (rc = qx__check_time(r)) != 0)
+            return rc; /* long series: poll the deadline now and then */
         if (r->c->max_points_scanned && r->points > r->c->max_points_scanned)
             return err_set(r->e, ERR_LIMIT,
                            "max points scanned exceeded: more than %" PRIu64

@@ -200,6 +200,21 @@ def test_epochs_and_params():
                          b'["time","v"],"values":[[1,2.5]]}]}]}\n', "bound parameter")
 
 
+def test_create_database_uses_storage_retention():
+    # Deliberate difference 3: no WITH DURATION -> storage.retention (30d default).
+    with Daemon() as d:
+        r = d.http("POST", "/query?q=" + urllib.parse.quote("CREATE DATABASE d30"))
+        check_eq(r.status, 200, "CREATE status")
+        r = get(d, q="SHOW RETENTION POLICIES ON d30")
+        check_eq(r.body, b'{"results":[{"statement_id":0,"series":[{"columns":["name","duration",'
+                         b'"shardGroupDuration","replicaN","default"],"values":[["autogen",'
+                         b'"720h0m0s","24h0m0s",1,true]]}]}]}\n', "30d autogen")
+        r = d.http("POST", "/query?q=" + urllib.parse.quote("CREATE DATABASE dinf WITH DURATION INF"))
+        r = get(d, q="SHOW RETENTION POLICIES ON dinf")
+        check_eq(r.json()["results"][0]["series"][0]["values"], [["autogen", "0s", "168h0m0s", 1, True]],
+                 "WITH DURATION INF")
+
+
 def test_query_limits():
     with start({"query.max_series": 1}) as d:
         r = get(d, db="db", q="SELECT v FROM cpu")
