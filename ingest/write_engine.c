@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "common/hash.h"
+#include "common/log.h"
 #include "common/xalloc.h"
 #include "ingest/ingest.h"
 #include "ingest/write_int.h"
@@ -414,6 +415,11 @@ int ing_write(struct ing_engine *g, enum ing_proto proto, struct sv db, struct s
         err_clear(&e);
         rc = tsdb_batch_commit(b, &e);
         if (rc < 0) {
+            /* Once per failure: later writes meet the failed WAL at
+             * tsdb_batch_new and answer 503 without reaching here. */
+            char q[300];
+            log_error("ingest", "msg=\"wal commit failed; writes refused until restart\" err=%s",
+                      log_quote(q, sizeof q, e.msg, strlen(e.msg)));
             set_error(res, 500, "write failed: %s", e.msg);
             madd(g->points[proto][PT_INVALID], (double)st.points);
             ret = rc;

@@ -158,6 +158,7 @@ def test_debug_fault_fsync():
         write_batches(d, [0])
         r = d.http("POST", "/write", batch(1).encode(), params={"db": "db"})
         check(500 <= r.status < 600, "the write whose fsync failed: %d %r" % (r.status, r.body))
+        d.wait_log(r'level=error subsys=ingest msg="wal commit failed')
         r = d.http("POST", "/write", batch(2).encode(), params={"db": "db"})
         check_eq(r.status, 503, "writes after a failed fsync (%r)" % r.body)
         check_eq(r.header("Retry-After"), "1", "503 Retry-After")
