@@ -341,10 +341,13 @@ def parse_lp(data, default_time=None):
     return pts
 
 
-def dump_tuples(data_dir, db, rp=None):
-    """Every stored point of db (after the daemon stopped) as a set of
-    (db, measurement, tags, field, type, value, time)."""
-    args = [require_bin(), 'dump', '--data', data_dir, '--db', db]
+def dump_tuples(data_dir, db=None, rp=None):
+    """Every stored point of db (all databases when db is None, following
+    the CONTEXT-DATABASE lines) after the daemon stopped, as a set of (db,
+    measurement, tags, field, type, value, time)."""
+    args = [require_bin(), 'dump', '--data', data_dir]
+    if db:
+        args += ['--db', db]
     if rp:
         args += ['--rp', rp]
     p = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True,
@@ -358,11 +361,12 @@ def dump_tuples(data_dir, db, rp=None):
             if pt[1].startswith('# CONTEXT-DATABASE:'):
                 ctx = pt[1].split(':', 1)[1].strip()
             continue
-        check(ctx == db, 'dump --db %s printed a point under CONTEXT-DATABASE %r' % (db, ctx))
+        check(ctx is not None and (db is None or ctx == db),
+              'dump --db %s printed a point under CONTEXT-DATABASE %r' % (db, ctx))
         meas, tags, fields, ts = pt
         check(ts is not None, 'dump printed a point without a timestamp: %r' % (pt,))
         for fkey, ftype, val in fields:
-            out.add((db, meas, tags, fkey, ftype, val, ts))
+            out.add((ctx, meas, tags, fkey, ftype, val, ts))
     return out
 
 
@@ -1014,6 +1018,8 @@ def test_write_differential():
         via_dump = set()
         for db in DBS:
             via_dump |= dump_tuples(nj.data_dir, db)
+        # (without --db: every database but the daemon's own _internal)
+        via_dump_all = {t for t in dump_tuples(nj.data_dir) if t[0] != '_internal'}
         window = (t_lo - 1000000000, t_hi + 1000000000)
         want, bad = normalize_now(want, now_meas, *window)
         failures += ['influxd now-point: ' + b for b in bad]
@@ -1021,6 +1027,7 @@ def test_write_differential():
         # case writes.
         known_meas = {m for m, cids in meas_of.items() if cids <= set(KNOWN_BUGS)}
         for view, got in (('nightjar dump after a restart', via_dump),
+                          ('nightjar dump of every database', via_dump_all),
                           ('nightjar dump after kill -9', via_crash),
                           ('nightjar /query', via_query)):
             got, bad = normalize_now(got, now_meas, *window)
