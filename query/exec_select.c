@@ -21,18 +21,20 @@
  * before it is emitted (bounded by those limits).
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query/exec_int.h"
 
-enum col_kind { COL_AUTO, COL_FIELD, COL_TAG };
+enum col_kind { COL_AUTO, COL_FIELD, COL_TAG, COL_EXPR };
 
 struct col {
     struct sv name; /* output column name */
     struct sv ref;  /* field or tag key */
     enum col_kind kind;
+    const struct iql_expr *expr; /* COL_EXPR: math over fields and literals */
 };
 
 struct row {
@@ -178,6 +180,132 @@ static int resolve_sources(struct qx__run *r, const struct iql_select *s, struct
     return 0;
 }
 
+static bool has_field(const struct tsdb_field_points *f, size_t nf, struct sv key, size_t *idx);
+
+/* ---- math in the select list ---------------------------------------------- */
+
+/* Arithmetic over field references and number literals (no calls). */
+static bool is_math(const struct iql_expr *e)
+{
+    switch (e->kind) {
+    case IQL_EXPR_VARREF:
+    case IQL_EXPR_INTEGER:
+    case IQL_EXPR_UNSIGNED:
+    case IQL_EXPR_NUMBER:
+        return true;
+    case IQL_EXPR_PAREN:
+        return is_math(e->paren);
+    case IQL_EXPR_BINARY:
+        return e->bin.op >= IQL_OP_ADD && e->bin.op <= IQL_OP_BITXOR && is_math(e->bin.lhs) &&
+               is_math(e->bin.rhs);
+    default:
+        return false;
+    }
+}
+
+/* influxd's column name for an expression: the referenced names joined
+ * with '_' ("usage" / 100 -> usage, "a" + "b" -> a_b). */
+static int math_name(struct buf *b, const struct iql_expr *e)
+{
+    switch (e->kind) {
+    case IQL_EXPR_VARREF:
+        return (b->len ? buf_append_char(b, '_') : 0) || buf_append_sv(b, e->ref.name) ? -1 : 0;
+    case IQL_EXPR_PAREN:
+        return math_name(b, e->paren);
+    case IQL_EXPR_BINARY:
+        return math_name(b, e->bin.lhs) || math_name(b, e->bin.rhs) ? -1 : 0;
+    default:
+        return 0;
+    }
+}
+
+static struct qx_value math_eval(const struct iql_expr *e, const struct qx_value *(*field)(void *, struct sv),
+                                 void *arg)
+{
+    struct qx_value v = { .kind = QX_NULL };
+    switch (e->kind) {
+    case IQL_EXPR_VARREF: {
+        if (e->ref.type == IQL_VT_TAG)
+            return v;
+        const struct qx_value *f = field(arg, e->ref.name);
+        return f && f->kind != QX_STRING && f->kind != QX_BOOL ? *f : v;
+    }
+    case IQL_EXPR_INTEGER:
+        v.kind = QX_INT;
+        v.i = e->i;
+        return v;
+    case IQL_EXPR_UNSIGNED:
+        v.kind = QX_UINT;
+        v.u = e->u;
+        return v;
+    case IQL_EXPR_NUMBER:
+        v.kind = QX_FLOAT;
+        v.f = e->f;
+        return v;
+    case IQL_EXPR_PAREN:
+        return math_eval(e->paren, field, arg);
+    case IQL_EXPR_BINARY:
+        break;
+    default:
+        return v;
+    }
+    struct qx_value a = math_eval(e->bin.lhs, field, arg), b = math_eval(e->bin.rhs, field, arg);
+    if (a.kind == QX_NULL || b.kind == QX_NULL)
+        return v;
+    enum iql_op op = e->bin.op;
+    if (a.kind == QX_INT && b.kind == QX_INT) {
+        uint64_t x = (uint64_t)a.i, y = (uint64_t)b.i;
+        v.kind = QX_INT;
+        switch (op) {
+        case IQL_OP_ADD: v.i = (int64_t)(x + y); return v;
+        case IQL_OP_SUB: v.i = (int64_t)(x - y); return v;
+        case IQL_OP_MUL: v.i = (int64_t)(x * y); return v;
+        case IQL_OP_MOD:
+            v.i = b.i == 0 || (b.i == -1) ? 0 : a.i % b.i;
+            return v;
+        case IQL_OP_BITAND: v.i = a.i & b.i; return v;
+        case IQL_OP_BITOR: v.i = a.i | b.i; return v;
+        case IQL_OP_BITXOR: v.i = a.i ^ b.i; return v;
+        case IQL_OP_DIV: /* integer division gives a float (1.6) */
+            v.kind = QX_FLOAT;
+            v.f = b.i == 0 ? 0 : (double)a.i / (double)b.i;
+            return v;
+        default:
+            v.kind = QX_NULL;
+            return v;
+        }
+    }
+    double x = a.kind == QX_FLOAT ? a.f : a.kind == QX_INT ? (double)a.i : (double)a.u;
+    double y = b.kind == QX_FLOAT ? b.f : b.kind == QX_INT ? (double)b.i : (double)b.u;
+    v.kind = QX_FLOAT;
+    switch (op) {
+    case IQL_OP_ADD: v.f = x + y; return v;
+    case IQL_OP_SUB: v.f = x - y; return v;
+    case IQL_OP_MUL: v.f = x * y; return v;
+    case IQL_OP_DIV: v.f = y == 0 ? 0 : x / y; return v;
+    case IQL_OP_MOD: v.f = y == 0 ? 0 : fmod(x, y); return v;
+    default:
+        v.kind = QX_NULL;
+        return v;
+    }
+}
+
+/* Whether a math column can have a value in this series. */
+static bool math_has_field(const struct iql_expr *e, const struct tsdb_field_points *f, size_t nf)
+{
+    size_t idx;
+    switch (e->kind) {
+    case IQL_EXPR_VARREF:
+        return e->ref.type != IQL_VT_TAG && has_field(f, nf, e->ref.name, &idx);
+    case IQL_EXPR_PAREN:
+        return math_has_field(e->paren, f, nf);
+    case IQL_EXPR_BINARY:
+        return math_has_field(e->bin.lhs, f, nf) || math_has_field(e->bin.rhs, f, nf);
+    default:
+        return false;
+    }
+}
+
 /* ---- columns ------------------------------------------------------------ */
 
 static bool is_dim(const struct sel *x, struct sv key)
@@ -212,7 +340,7 @@ static int build_columns(struct sel *x, const struct src *srcs, size_t nsrc)
             enum col_kind k = e->ref.type == IQL_VT_TAG ? COL_TAG
                             : e->ref.type == IQL_VT_UNKNOWN ? COL_AUTO : COL_FIELD;
             struct sv name = s->fields[i].alias.n ? s->fields[i].alias : e->ref.name;
-            x->cols[x->ncols++] = (struct col){ name, e->ref.name, k };
+            x->cols[x->ncols++] = (struct col){ name, e->ref.name, k, NULL };
             continue;
         }
         if (e->kind == IQL_EXPR_WILDCARD || e->kind == IQL_EXPR_REGEX) {
@@ -229,7 +357,7 @@ static int build_columns(struct sel *x, const struct src *srcs, size_t nsrc)
             bool want_t = e->kind == IQL_EXPR_REGEX || e->wild != IQL_VT_FIELD;
             for (size_t j = 0; want_f && j < fields.n; j++)
                 if (!rx || qx__rx_match(rx, fields.v[j]))
-                    tmp[nt++] = (struct col){ fields.v[j], fields.v[j], COL_FIELD };
+                    tmp[nt++] = (struct col){ fields.v[j], fields.v[j], COL_FIELD, NULL };
             for (size_t j = 0; want_t && j < tags.n; j++) {
                 if (is_dim(x, tags.v[j]) || (rx && !qx__rx_match(rx, tags.v[j])))
                     continue;
@@ -237,7 +365,7 @@ static int build_columns(struct sel *x, const struct src *srcs, size_t nsrc)
                 for (size_t k = 0; k < nt && !dup; k++)
                     dup = sv_eq(tmp[k].ref, tags.v[j]);
                 if (!dup)
-                    tmp[nt++] = (struct col){ tags.v[j], tags.v[j], COL_TAG };
+                    tmp[nt++] = (struct col){ tags.v[j], tags.v[j], COL_TAG, NULL };
             }
             /* insertion sort by name: column lists are short */
             for (size_t a = 1; a < nt; a++) {
@@ -259,8 +387,27 @@ static int build_columns(struct sel *x, const struct src *srcs, size_t nsrc)
             x->ncols += nt;
             continue;
         }
+        if (is_math(e)) {
+            struct buf nb;
+            buf_init(&nb, 0);
+            if (math_name(&nb, e) < 0) {
+                buf_fini(&nb);
+                return err_set(r->e, ERR_NOMEM, "out of memory");
+            }
+            struct sv name = s->fields[i].alias.n ? s->fields[i].alias : arena_sv_dup(r->a, buf_sv(&nb));
+            buf_fini(&nb);
+            if (x->ncols == cap) {
+                struct col *nc = arena_alloc(r->a, (cap * 2 + 1) * sizeof *nc);
+                memcpy(nc, x->cols, x->ncols * sizeof *nc);
+                x->cols = nc;
+                cap = cap * 2 + 1;
+            }
+            x->cols[x->ncols++] = (struct col){ name, SV_NULL, COL_EXPR, e };
+            continue;
+        }
         return err_set(r->e, ERR_UNSUPPORTED,
-                       "only raw field and tag selections are supported yet (no functions or math)");
+                       "only raw field and tag selections and math on them are supported yet "
+                       "(no functions)");
     }
     return 0;
 }
@@ -355,7 +502,9 @@ static int scan_series(void *arg, const struct tsdb_series_info *si, size_t nfie
     bool any_field_col = false;
     for (size_t c = 0; c < x->ncols; c++) {
         fidx[c] = SIZE_MAX;
-        if (x->cols[c].kind != COL_TAG && has_field(fields, nfields, x->cols[c].ref, &fidx[c]))
+        if (x->cols[c].kind == COL_EXPR)
+            any_field_col = any_field_col || math_has_field(x->cols[c].expr, fields, nfields);
+        else if (x->cols[c].kind != COL_TAG && has_field(fields, nfields, x->cols[c].ref, &fidx[c]))
             any_field_col = true;
     }
     if (!any_field_col)
@@ -415,14 +564,22 @@ static int scan_series(void *arg, const struct tsdb_series_info *si, size_t nfie
                            " values (query.max_points_scanned)", r->c->max_points_scanned);
         if (x->cond_needs_fields && !qx__cond_eval(&x->cond, &env))
             continue;
+        struct qx_value *vals = arena_alloc(a, (x->ncols ? x->ncols : 1) * sizeof *vals);
         bool has_value = false;
-        for (size_t c = 0; c < x->ncols && !has_value; c++)
-            has_value = fidx[c] != SIZE_MAX && x->cur[fidx[c]].kind != QX_NULL;
+        for (size_t c = 0; c < x->ncols; c++) {
+            if (x->cols[c].kind == COL_EXPR) {
+                vals[c] = math_eval(x->cols[c].expr, field_lookup, x);
+                has_value = has_value || vals[c].kind != QX_NULL;
+            } else if (fidx[c] != SIZE_MAX) {
+                has_value = has_value || x->cur[fidx[c]].kind != QX_NULL;
+            }
+        }
         if (!has_value)
             continue;
-        struct qx_value *vals = arena_alloc(a, (x->ncols ? x->ncols : 1) * sizeof *vals);
         for (size_t c = 0; c < x->ncols; c++) {
             struct sv tv;
+            if (x->cols[c].kind == COL_EXPR)
+                continue;
             if (fidx[c] != SIZE_MAX)
                 vals[c] = x->cur[fidx[c]];
             else if (x->cols[c].kind != COL_FIELD && find_tag(si, x->cols[c].ref, &tv))
