@@ -603,7 +603,7 @@ def _cases():
               '9007199254740993', '1.00000000000000011102230246251565404236316680908203125',
               '1.00000000000000011102230246251565404236316680908203124',
               '3.141592653589793238462643383279502884197169399375105820974944',
-              '00012.5000', '-.5', '1E5', '1.5E-5', '-1e-5', '1e+05', '100000000000000000000000000000000000000000000000000000000000000',
+              '00012.5000', '-.5', '1E5', '1.5E-5', '-1e-5', '1e+05', '1' + '0' * 62,
               '.', '-', '1e+', '1e-', '1.e5', '-.e5', '.e5', '0x10', '1_000', '1e5.5', '--1',
               'nan', 'inf', '-Inf', 'Infinity', '1.5f', '١']
     for k, v in enumerate(floats):
@@ -829,6 +829,7 @@ def _cases():
                                 for j in range(2000))))
     # --- /api/v2/write: compared with the equivalent /write on 1.6 ---
     V2 = '/api/v2/write'
+    MISSING_SLASH = 'bucket name "" is missing a slash; not in "database/retention-policy" format'
     a(C('v2_ok', '{m} v=1 1000000000', path=V2))
     a(C('v2_bucket_rp', '{m} v=1 1000000000', path=V2, params=[('bucket', 'db/autogen')]))
     a(C('v2_org', '{m} v=1 1000000000', path=V2, params=[('bucket', 'db'), ('org', 'anything')]))
@@ -847,7 +848,7 @@ def _cases():
         a(C('v2_prec_bad_' + p, '{m} v=1 1', path=V2, params=[('bucket', 'db'), ('precision', p)],
             expect=(400, 'invalid precision "%s" (use ns, us, ms or s)' % p), ref='skip'))
     a(C('v2_bucket_missing', '{m} v=1 1', path=V2, params=[],
-        expect=(404, 'bucket name "" is missing a slash; not in "database/retention-policy" format'),
+        expect=(404, MISSING_SLASH),
         ref='skip'))
     a(C('v2_bucket_empty_db', '{m} v=1 1', path=V2, params=[('bucket', '/x')],
         expect=(404, 'bucket name "/x" is in db/rp form but has an empty database'), ref='skip'))
@@ -855,7 +856,7 @@ def _cases():
     a(C('v2_bucket_rp_with_slash', '{m} v=1 1000000000', path=V2,
         params=[('bucket', 'db/autogen/x')]))
     a(C('v2_db_param_only', '{m} v=1 1', path=V2, params=[('db', 'db')],
-        expect=(404, 'bucket name "" is missing a slash; not in "database/retention-policy" format'),
+        expect=(404, MISSING_SLASH),
         ref='skip'))
     a(C('v2_empty_body', '', path=V2))
     a(C('v2_comments_crlf', '# c\n{m} v=1 1000000000\r\n', path=V2))
