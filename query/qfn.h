@@ -207,7 +207,8 @@ struct qfn_summary {
     union qfn_val sum;            /* float, int or uint sum (wrapping) */
     double fsum;                  /* the sum in float, for mean() */
     struct qfn_point min, max;    /* ties: earliest time */
-    struct qfn_point first, last; /* ties on time: the larger value */
+    struct qfn_point first, last; /* ties on time: the larger value
+                                   * (first() of booleans: false) */
 };
 
 /* Resets s to an empty summary of the column type. */

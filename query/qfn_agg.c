@@ -3,7 +3,7 @@
  * Aggregates and selectors over one bucket of a typed column, with InfluxDB
  * 1.6's result types and tie rules (spec §5.9, §5.10):
  *  - min/max ties go to the earliest point; first/last ties on time go to
- *    the larger value;
+ *    the larger value (first() of booleans: false);
  *  - median of an even count is lo + (hi - lo) / 2 of the two middle values
  *    (integers: float(lo) + float(hi - lo) / 2);
  *  - mode sorts by value and scans value groups exactly as influxd's

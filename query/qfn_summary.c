@@ -6,7 +6,8 @@
  * result is identical to qfn_aggregate() over the raw points because every
  * rule here is order-independent:
  *  - min/max: the smaller/larger value, ties to the earlier time;
- *  - first/last: the earlier/later time, ties on time to the larger value;
+ *  - first/last: the earlier/later time, ties on time to the larger value,
+ *    except that first() of booleans keeps false (observed on influxd);
  *  - sums wrap through uint64 for integers (Go's int64 overflow), and mean
  *    uses a separate float sum, as influxd's mean reducer adds float64(v).
  */
@@ -43,8 +44,10 @@ static void take(struct qfn_summary *s, const struct qfn_point *p)
         if (c > 0 || (c == 0 && p->ts_ns < s->max.ts_ns))
             s->max = *p;
     }
+    /* Booleans tie the other way for first(): influxd keeps false. */
+    int fc = qfn_value_cmp(t, p->v, s->first.v);
     if (p->ts_ns < s->first.ts_ns ||
-        (p->ts_ns == s->first.ts_ns && qfn_value_cmp(t, p->v, s->first.v) > 0))
+        (p->ts_ns == s->first.ts_ns && (t == QFN_T_BOOL ? fc < 0 : fc > 0)))
         s->first = *p;
     if (p->ts_ns > s->last.ts_ns ||
         (p->ts_ns == s->last.ts_ns && qfn_value_cmp(t, p->v, s->last.v) > 0))

@@ -375,6 +375,86 @@ static void test_sample(void **state)
                      ERR_LIMIT);
 }
 
+/* Ties, from points of two series merged into one column:
+ *   md v=5i 0 | v=3i 10 | v=5i 20 | v=3i 30
+ *   tie,h=a v=1i,f=1.5,s="x",b=false 100   tie,h=b v=2i,f=0.5,s="y",b=true 100
+ *   tie,h=a v=2i,f=2.5,s="z",b=true 200    tie,h=b v=1i,f=2.5,s="w",b=false 200
+ * SELECT mode(v) FROM md -> 5 (equal counts: the group seen first in time)
+ * SELECT top(v,1) FROM md -> [0,5]; bottom(v,1) -> [10,3]
+ * SELECT percentile(v,50) FROM md -> [30,3]; percentile(v,100) -> [20,5]
+ * SELECT median(v) FROM md -> 4
+ * SELECT first(v)/first(f)/first(s)/first(b) FROM tie -> [100,2],[100,1.5],
+ *   [100,"y"],[100,false]; last(v)/last(s)/last(b) -> [200,2],[200,"z"],
+ *   [200,true]; min(v) -> [100,1]; distinct(f) -> 0.5, 1.5, 2.5 */
+static void test_ties(void **state)
+{
+    (void)state;
+    static const int64_t mts[4] = { S(0), S(10), S(20), S(30) };
+    static const int64_t mv[4] = { 5, 3, 5, 3 };
+    struct qfn_values md = { .type = QFN_T_INT, .n = 4, .ts_ns = mts, .v.i = mv };
+    struct qfn_point out[4];
+    size_t n;
+    assert_int_equal(qfn_aggregate(QFN_MODE, NULL, &md, 0, 4, 0, out, 4, &n, NULL), 0);
+    assert_int_equal(out[0].v.i, 5);
+    struct qfn_args a = { .n = 1 };
+    assert_int_equal(qfn_aggregate(QFN_TOP, &a, &md, 0, 4, 0, out, 4, &n, NULL), 0);
+    assert_true(n == 1 && out[0].ts_ns == 0 && out[0].v.i == 5);
+    assert_int_equal(qfn_aggregate(QFN_BOTTOM, &a, &md, 0, 4, 0, out, 4, &n, NULL), 0);
+    assert_true(n == 1 && out[0].ts_ns == S(10) && out[0].v.i == 3);
+    a.percentile = 50;
+    assert_int_equal(qfn_aggregate(QFN_PERCENTILE, &a, &md, 0, 4, 0, out, 4, &n, NULL), 0);
+    assert_true(out[0].ts_ns == S(30) && out[0].v.i == 3);
+    a.percentile = 100;
+    assert_int_equal(qfn_aggregate(QFN_PERCENTILE, &a, &md, 0, 4, 0, out, 4, &n, NULL), 0);
+    assert_true(out[0].ts_ns == S(20) && out[0].v.i == 5);
+    assert_int_equal(qfn_aggregate(QFN_MEDIAN, NULL, &md, 0, 4, 0, out, 4, &n, NULL), 0);
+    assert_true(out[0].v.f == 4);
+
+    static const int64_t tts[4] = { S(100), S(100), S(200), S(200) };
+    static const int64_t tv[4] = { 1, 2, 2, 1 };
+    static const double tf[4] = { 1.5, 0.5, 2.5, 2.5 };
+    static const bool tb[4] = { false, true, true, false };
+    static const struct sv ts_[4] = { SV_LIT("x"), SV_LIT("y"), SV_LIT("z"), SV_LIT("w") };
+    struct qfn_values vi = { .type = QFN_T_INT, .n = 4, .ts_ns = tts, .v.i = tv };
+    struct qfn_values vf = { .type = QFN_T_FLOAT, .n = 4, .ts_ns = tts, .v.f = tf };
+    struct qfn_values vb = { .type = QFN_T_BOOL, .n = 4, .ts_ns = tts, .v.b = tb };
+    struct qfn_values vs = { .type = QFN_T_STRING, .n = 4, .ts_ns = tts, .v.s = ts_ };
+    /* Each input order of the tied pair must give the same answer. */
+    for (int rev = 0; rev < 2; rev++) {
+        struct qfn_summary si, sf, sb, ss;
+        qfn_summary_init(&si, QFN_T_INT);
+        qfn_summary_init(&sf, QFN_T_FLOAT);
+        qfn_summary_init(&sb, QFN_T_BOOL);
+        qfn_summary_init(&ss, QFN_T_STRING);
+        for (size_t k = 0; k < 4; k++) {
+            size_t i = rev ? (k ^ 1) : k;
+            qfn_summary_add(&si, &vi, i, i + 1);
+            qfn_summary_add(&sf, &vf, i, i + 1);
+            qfn_summary_add(&sb, &vb, i, i + 1);
+            qfn_summary_add(&ss, &vs, i, i + 1);
+        }
+        struct qfn_point p;
+        assert_int_equal(qfn_summary_result(QFN_FIRST, &si, 0, &p, NULL), 0);
+        assert_true(p.ts_ns == S(100) && p.v.i == 2);
+        assert_int_equal(qfn_summary_result(QFN_FIRST, &sf, 0, &p, NULL), 0);
+        assert_true(p.ts_ns == S(100) && p.v.f == 1.5);
+        assert_int_equal(qfn_summary_result(QFN_FIRST, &ss, 0, &p, NULL), 0);
+        assert_true(sv_eq_cstr(p.v.s, "y"));
+        assert_int_equal(qfn_summary_result(QFN_FIRST, &sb, 0, &p, NULL), 0);
+        assert_false(p.v.b);
+        assert_int_equal(qfn_summary_result(QFN_LAST, &si, 0, &p, NULL), 0);
+        assert_true(p.ts_ns == S(200) && p.v.i == 2);
+        assert_int_equal(qfn_summary_result(QFN_LAST, &ss, 0, &p, NULL), 0);
+        assert_true(sv_eq_cstr(p.v.s, "z"));
+        assert_int_equal(qfn_summary_result(QFN_LAST, &sb, 0, &p, NULL), 0);
+        assert_true(p.v.b);
+        assert_int_equal(qfn_summary_result(QFN_MIN, &si, 0, &p, NULL), 0);
+        assert_true(p.ts_ns == S(100) && p.v.i == 1);
+    }
+    assert_int_equal(qfn_aggregate(QFN_DISTINCT, NULL, &vf, 0, 4, 0, out, 4, &n, NULL), 0);
+    assert_true(n == 3 && out[0].v.f == 0.5 && out[1].v.f == 1.5 && out[2].v.f == 2.5);
+}
+
 static void test_kind_names(void **state)
 {
     (void)state;
@@ -397,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_integral),
         cmocka_unit_test(test_summary_merge),
         cmocka_unit_test(test_sample),
+        cmocka_unit_test(test_ties),
         cmocka_unit_test(test_kind_names),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
