@@ -189,6 +189,9 @@ void qx_enc_init(struct qx_enc *x, enum qx_format fmt, struct buf *out, int64_t 
 int qx_enc_finish(struct qx_enc *x);
 void qx_enc_fini(struct qx_enc *x);
 
+/* Appends a request-level error as 1.6's CSV writer does:
+ * "error\n<message, CSV-quoted when needed>\n". */
+int qx_csv_error(struct buf *b, struct sv msg);
 /* Appends t (Unix ns) as Go's RFC3339Nano in UTC ("2023-01-01T00:00:00.123Z"). */
 int qx_append_rfc3339(struct buf *b, int64_t t_ns);
 /* Appends d like Go's time.Duration.String ("720h0m0s", "0s", "1.5s", "500ms"). */

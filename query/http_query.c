@@ -86,6 +86,27 @@ static int flush_cb(void *arg, struct buf *body)
     return http_response_flush(o->resp);
 }
 
+/* A request-level error: JSON {"error":..}, or CSV when the client asked
+ * for CSV (1.6 writes errors with the response's formatter). */
+static void query_error(struct http_response *resp, bool is_csv, int status, const char *msg)
+{
+    buf_reset(&resp->body);
+    resp->nheaders = 0;
+    http_response_error(resp, status, "%s", msg);
+    if (!is_csv)
+        return;
+    buf_reset(&resp->body);
+    for (size_t i = 0; i < resp->nheaders; i++) {
+        if (sv_case_eq(resp->headers[i].name, "Content-Type")) {
+            resp->headers[i] = resp->headers[--resp->nheaders];
+            break;
+        }
+    }
+    http_response_header(resp, "Content-Type", "text/csv");
+    if (qx_csv_error(&resp->body, sv_cstr(msg)) < 0)
+        buf_reset(&resp->body);
+}
+
 static bool accepts_gzip(const struct http_request *req)
 {
     const struct sv *ae = http_request_header(req, "Accept-Encoding");
@@ -112,6 +133,12 @@ static bool param_true(const struct http_request *req, const char *name, bool fo
 void qx_http_handle(struct http_request *req, struct http_response *resp,
                     const struct qx_http_env *env)
 {
+    const struct sv *accept = http_request_header(req, "Accept");
+    enum qx_format fmt = accept && (sv_eq_cstr(*accept, "application/csv") ||
+                                    sv_eq_cstr(*accept, "text/csv"))
+                             ? QX_FMT_CSV
+                             : QX_FMT_JSON;
+    bool is_csv = fmt == QX_FMT_CSV;
     struct sv q = SV_NULL;
     http_request_form_value(req, "q", &q);
     struct sv trimmed = q;
@@ -120,7 +147,7 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
         trimmed.n--;
     }
     if (trimmed.n == 0) {
-        http_response_error(resp, 400, "missing required parameter \"q\"");
+        query_error(resp, is_csv, 400, "missing required parameter \"q\"");
         return;
     }
     struct sv db = SV_NULL, rp = SV_NULL, epoch = SV_NULL, chunk = SV_NULL, pj = SV_NULL;
@@ -134,7 +161,9 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
     struct err e;
     err_clear(&e);
     if (pj.n && qx_parse_params_json(pj, req->arena, &params, &e) < 0) {
-        http_response_error(resp, 400, "error parsing query parameters: %s", e.msg);
+        char msg[ERR_MSG_MAX + 64];
+        snprintf(msg, sizeof msg, "error parsing query parameters: %s", e.msg);
+        query_error(resp, is_csv, 400, msg);
         return;
     }
     bool is_chunked = param_true(req, "chunked", true);
@@ -146,13 +175,7 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
         if (v > 0)
             chunk_rows = (size_t)v;
     }
-    const struct sv *accept = http_request_header(req, "Accept");
-    enum qx_format fmt = accept && (sv_eq_cstr(*accept, "application/csv") ||
-                                    sv_eq_cstr(*accept, "text/csv"))
-                             ? QX_FMT_CSV
-                             : QX_FMT_JSON;
-    http_response_header(resp, "Content-Type", "%s",
-                         fmt == QX_FMT_CSV ? "text/csv" : "application/json");
+    http_response_header(resp, "Content-Type", "%s", is_csv ? "text/csv" : "application/json");
 
     struct qx_params p = {
         .db = db, .rp = rp, .now_ns = env->now_ns, .params = pj.n ? &params : NULL,
@@ -170,21 +193,27 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
     int rc = qx_run(&env->ctx, q.p, q.n, &p, &x.sink, &e, &long_msg);
     if (rc == ERR_PARSE) {
         /* Nothing was sent yet: the parse precedes every statement. */
-        resp->nheaders = 0;
-        http_response_error(resp, 400, "error parsing query: %s", long_msg.len ? long_msg.p : e.msg);
+        struct buf m;
+        buf_init(&m, 0);
+        if (buf_append_str(&m, "error parsing query: ") == 0 &&
+            buf_append_str(&m, long_msg.len ? long_msg.p : e.msg) == 0)
+            query_error(resp, is_csv, 400, m.p);
+        else
+            query_error(resp, is_csv, 400, "error parsing query");
+        buf_fini(&m);
     } else if (rc == 0) {
         rc = qx_enc_finish(&x);
         if (rc == 0 && o.is_gzip)
             rc = gzip_body(&o, Z_FINISH);
         if (rc) {
-            buf_reset(&resp->body);
-            resp->nheaders = 0;
-            http_response_error(resp, 500, "cannot encode the result: %s", err_str(rc));
+            char msg[128];
+            snprintf(msg, sizeof msg, "cannot encode the result: %s", err_str(rc));
+            query_error(resp, is_csv, 500, msg);
         }
     } else if (rc != ERR_CLOSED) {
-        buf_reset(&resp->body);
-        resp->nheaders = 0;
-        http_response_error(resp, 500, "query failed: %s", e.msg[0] ? e.msg : err_str(rc));
+        char msg[ERR_MSG_MAX + 32];
+        snprintf(msg, sizeof msg, "query failed: %s", e.msg[0] ? e.msg : err_str(rc));
+        query_error(resp, is_csv, 500, msg);
     }
     buf_fini(&long_msg);
     qx_enc_fini(&x);

@@ -625,6 +625,13 @@ static int csv_end(struct qx_enc *x, const struct qx_stmt_end *end)
     return rc ? rc : do_flush(x);
 }
 
+int qx_csv_error(struct buf *b, struct sv msg)
+{
+    int rc = buf_append_str(b, "error\n");
+    rc = rc ? rc : csv_field(b, msg);
+    return rc ? rc : buf_append_char(b, '\n');
+}
+
 /* ---- the sink ------------------------------------------------------------- */
 
 static int enc_series(struct qx_sink *k, int stmt_id, const struct qx_series *s)

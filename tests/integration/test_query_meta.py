@@ -141,6 +141,17 @@ VARIANTS = [
     ("SELECT * FROM cpu GROUP BY host", {}, {"Accept": "application/csv"}),
     ("SELECT * FROM \"esc<&>\"", {}, {"Accept": "application/csv"}),
     ("SHOW SERIES", {"pretty": "true"}, {}),
+    ("SHOW DATABASES; SELECT * FROM cpu GROUP BY host", {"pretty": "true", "chunked": "true"}, {}),
+    ("SELECT * FROM cpu GROUP BY host; SELECT v FROM mem", {"chunked": "true", "epoch": "s"}, {}),
+    ("SHOW DATABASES; SELECT v FROM nodb..cpu; SHOW DATABASES", {"chunked": "true"}, {}),
+    ("SELECT v FROM cpu", {"chunked": "true", "chunk_size": "1"}, {}),
+    ("SELECT * FROM cpu", {}, {"Accept": "text/csv"}),
+    ("SHOW DATABASES; SHOW TAG KEYS; SHOW FIELD KEYS", {}, {"Accept": "application/csv"}),
+    ("SELECT v * 1e30, v / 3 FROM cpu", {}, {"Accept": "application/csv"}),
+    ("SELECT v * 100000000000000000000000.0, v / 3, v / 3000000 FROM cpu", {},
+     {"Accept": "application/csv"}),
+    ("SELECT v * 100000000000000000000000.0, v / 3, v / 3000000 FROM cpu", {}, {}),
+    ("SELECT", {}, {"Accept": "application/csv"}),
 ]
 
 
