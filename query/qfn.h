@@ -187,14 +187,20 @@ int qfn_aggregate(enum qfn_kind kind, const struct qfn_args *args,
  * carries its state across buckets: with buckets (b non-NULL) each bucket
  * with points gets the trapezoid area up to its end, interpolated linearly
  * to the bucket edge, and the next bucket starts from that edge.  Buckets
- * without points produce no row at all (not even under fill(null)).  Without
- * buckets the one row is stamped 0.  Integer columns reproduce 1.6's quirk:
- * after crossing a bucket edge the first trapezoid uses the interpolated edge
- * value as the right-hand value and the old left value.  unit_ns 0 means 1s.
- * Writes up to out_cap rows.  Returns 0, ERR_TYPE, ERR_LIMIT (out_cap). */
+ * without points produce no row under any fill (fill(0) included), and a
+ * bucket whose only point sits on its start gives none either.  Integer
+ * columns reproduce 1.6's quirk: after crossing a bucket edge the first
+ * trapezoid uses the interpolated edge value as the right-hand value and the
+ * old left value.  Without buckets (b NULL) float columns give one row
+ * stamped 0, integer columns one row stamped range_start_ns (the WHERE lower
+ * bound, 0 when none), dropped when the last point lies exactly on that
+ * time: all as observed on 1.6.  in holds only points inside the WHERE
+ * range.  unit_ns 0 means 1s.  Writes up to out_cap rows.  Returns 0,
+ * ERR_TYPE or ERR_LIMIT (out_cap too small). */
 int qfn_integral(const struct qfn_values *in, int64_t unit_ns,
-                 const struct qfn_buckets *b, struct qfn_point *out,
-                 size_t out_cap, size_t *nout, struct err *e);
+                 const struct qfn_buckets *b, int64_t range_start_ns,
+                 struct qfn_point *out, size_t out_cap, size_t *nout,
+                 struct err *e);
 
 /* ---- Block summaries ---------------------------------------------------- */
 

@@ -19,9 +19,10 @@ struct window {
     int64_t start, end;
 };
 
-static struct window window_of(const struct qfn_buckets *b, int64_t t)
+static struct window window_of(const struct qfn_buckets *b, int64_t t,
+                               int64_t whole_start)
 {
-    struct window w = { 0, INT64_MAX };
+    struct window w = { whole_start, INT64_MAX };
     if (b != NULL) {
         w.start = qfn_bucket_start(t, b->interval_ns, b->offset_ns);
         w.end = w.start > INT64_MAX - b->interval_ns ? INT64_MAX
@@ -44,8 +45,9 @@ static int emit(struct qfn_point *out, size_t out_cap, size_t *nout,
 }
 
 int qfn_integral(const struct qfn_values *in, int64_t unit_ns,
-                 const struct qfn_buckets *b, struct qfn_point *out,
-                 size_t out_cap, size_t *nout, struct err *e)
+                 const struct qfn_buckets *b, int64_t range_start_ns,
+                 struct qfn_point *out, size_t out_cap, size_t *nout,
+                 struct err *e)
 {
     *nout = 0;
     if (in->type != QFN_T_FLOAT && in->type != QFN_T_INT &&
@@ -55,6 +57,9 @@ int qfn_integral(const struct qfn_values *in, int64_t unit_ns,
                        in->type == QFN_T_STRING ? "string" : "boolean");
     double unit = unit_ns > 0 ? (double)unit_ns : 1e9;
     bool is_float = in->type == QFN_T_FLOAT;
+    /* Without buckets 1.6's float reducer has no window (start 0), its
+     * integer reducer one clamped to the query range. */
+    int64_t whole_start = is_float ? 0 : range_start_ns;
     bool have_prev = false;
     int64_t prev_t = 0;
     double prev_v = 0, sum = 0;
@@ -68,7 +73,7 @@ int qfn_integral(const struct qfn_values *in, int64_t unit_ns,
             have_prev = true;
             prev_t = t;
             prev_v = v;
-            w = window_of(b, t);
+            w = window_of(b, t, whole_start);
             continue;
         }
         if (t == prev_t) {
@@ -89,7 +94,7 @@ int qfn_integral(const struct qfn_values *in, int64_t unit_ns,
             int rc = emit(out, out_cap, nout, w.start, sum, e);
             if (rc != 0)
                 return rc;
-            w = window_of(b, t);
+            w = window_of(b, t, whole_start);
             sum = 0;
         }
         sum += 0.5 * (v + prev_v) * ((double)(t - prev_t) / unit);

@@ -289,7 +289,7 @@ static void test_type_errors(void **state)
     assert_string_equal(e.msg, "unsupported sum iterator type: *query.stringInterruptIterator");
     assert_int_equal(qfn_aggregate(QFN_MAX, NULL, &vb, 0, NPTS, 0, out, NPTS, &n, &e),
                      ERR_TYPE);
-    assert_int_equal(qfn_integral(&vs, 0, NULL, out, NPTS, &n, &e), ERR_TYPE);
+    assert_int_equal(qfn_integral(&vs, 0, NULL, 0, out, NPTS, &n, &e), ERR_TYPE);
 }
 
 /* SELECT integral(iv) FROM m WHERE time>=0s AND time<300s -> [0,3490]
@@ -304,15 +304,57 @@ static void test_integral(void **state)
     struct qfn_point out[NPTS];
     size_t n;
     struct err e;
-    assert_int_equal(qfn_integral(&vi, 0, NULL, out, NPTS, &n, &e), 0);
+    assert_int_equal(qfn_integral(&vi, 0, NULL, 0, out, NPTS, &n, &e), 0);
     check_rows(out, n, (int64_t[]){ 0 }, (double[]){ 3490 }, 1);
+    assert_int_equal(qfn_integral(&vf, 0, NULL, 0, out, NPTS, &n, &e), 0);
+    check_rows(out, n, (int64_t[]){ 0 }, (double[]){ 3595 }, 1);
     struct qfn_buckets b;
     assert_int_equal(qfn_bucket_plan(0, S(300) - 1, S(60), 0, 0, 0, &b, &e), 0);
-    assert_int_equal(qfn_integral(&vi, 0, &b, out, NPTS, &n, &e), 0);
+    assert_int_equal(qfn_integral(&vi, 0, &b, 0, out, NPTS, &n, &e), 0);
     check_rows(out, n, bstart, (double[]){ 765, 1395, 2260 }, 3);
-    assert_int_equal(qfn_integral(&vf, S(60), &b, out, NPTS, &n, &e), 0);
+    assert_int_equal(qfn_integral(&vf, S(60), &b, 0, out, NPTS, &n, &e), 0);
     check_rows(out, n, bstart, (double[]){ 13.25, 22.916666666666664, 23.75 }, 3);
-    assert_int_equal(qfn_integral(&vf, S(60), &b, out, 2, &n, &e), ERR_LIMIT);
+    assert_int_equal(qfn_integral(&vf, S(60), &b, 0, out, 2, &n, &e), ERR_LIMIT);
+
+    /* Points 70s..210s only (WHERE time>=60s AND time<300s):
+     * SELECT integral(iv) FROM m WHERE ... -> [60,2665] (range start)
+     * SELECT integral(fv) FROM m WHERE ... -> [0,2735] (always 0)
+     * ... integral(fv) GROUP BY time(1m) -> [60,1310],[180,1425]
+     * ... integral(iv) GROUP BY time(1m,30s) -> [30,475],[90,1440],[150,1300]
+     *     (no row for the bucket at 210: its only point is its start)
+     * ... integral(fv) WHERE time>=0s AND time<300s GROUP BY time(1m) fill(0)
+     *     -> [0,795],[60,1375],[180,1425]: fill() does not apply */
+    struct qfn_values wi = vi, wf = vf;
+    wi.ts_ns += 3; wi.v.i += 3; wi.n = 5;
+    wf.ts_ns += 3; wf.v.f += 3; wf.n = 5;
+    assert_int_equal(qfn_integral(&wi, 0, NULL, S(60), out, NPTS, &n, &e), 0);
+    check_rows(out, n, (int64_t[]){ S(60) }, (double[]){ 2665 }, 1);
+    assert_int_equal(qfn_integral(&wf, 0, NULL, S(60), out, NPTS, &n, &e), 0);
+    check_rows(out, n, (int64_t[]){ 0 }, (double[]){ 2735 }, 1);
+    assert_int_equal(qfn_bucket_plan(S(60), S(300) - 1, S(60), 0, 0, 0, &b, &e), 0);
+    assert_int_equal(qfn_integral(&wf, 0, &b, S(60), out, NPTS, &n, &e), 0);
+    check_rows(out, n, (int64_t[]){ S(60), S(180) }, (double[]){ 1310, 1425 }, 2);
+    assert_int_equal(qfn_bucket_plan(S(60), S(300) - 1, S(60), S(30), 0, 0, &b, &e), 0);
+    assert_int_equal(qfn_integral(&wi, 0, &b, S(60), out, NPTS, &n, &e), 0);
+    check_rows(out, n, (int64_t[]){ S(30), S(90), S(150) }, (double[]){ 475, 1440, 1300 }, 3);
+
+    /* One point (10s, 20):
+     * SELECT integral(iv) FROM m WHERE time=10s -> no series
+     * SELECT integral(fv) FROM m WHERE time=10s -> [0,0]
+     * SELECT integral(iv) FROM m WHERE time>=5s AND time<=15s -> [5,0]
+     * SELECT integral(iv) FROM m WHERE time=0s -> no series */
+    struct qfn_values one_i = vi, one_f = vf;
+    one_i.ts_ns += 1; one_i.v.i += 1; one_i.n = 1;
+    one_f.ts_ns += 1; one_f.v.f += 1; one_f.n = 1;
+    assert_int_equal(qfn_integral(&one_i, 0, NULL, S(10), out, NPTS, &n, &e), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(qfn_integral(&one_f, 0, NULL, S(10), out, NPTS, &n, &e), 0);
+    check_rows(out, n, (int64_t[]){ 0 }, (double[]){ 0 }, 1);
+    assert_int_equal(qfn_integral(&one_i, 0, NULL, S(5), out, NPTS, &n, &e), 0);
+    check_rows(out, n, (int64_t[]){ S(5) }, (double[]){ 0 }, 1);
+    one_i.ts_ns -= 1; one_i.v.i -= 1;
+    assert_int_equal(qfn_integral(&one_i, 0, NULL, 0, out, NPTS, &n, &e), 0);
+    assert_int_equal(n, 0);
 }
 
 /* Summaries merged block by block answer exactly like the raw points. */
