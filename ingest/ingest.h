@@ -59,8 +59,8 @@ enum ing_flags {
  * 500 "retention policy not found: x"; 500 "write failed: ..." when the
  * WAL commit failed (nothing of the body is acknowledged) and 503 while
  * the WAL stays failed after that.  When storage rejects points, the text
- * names one reason as 1.6 does: the first type conflict, else the first
- * "time" tag, else the first other rejection; retention drops are named
+ * names one reason as 1.6 does: the first "time" tag key, else the first
+ * other rejection in line order; retention drops are named
  * (and counted) only when nothing else was dropped, but res->dropped counts
  * every rejected point.  The caller owns error (init it with a cap before
  * the call; fini after); texts longer than the cap are cut. */

@@ -307,14 +307,18 @@ int ing_write(struct ing_engine *g, enum ing_proto proto, struct sv db, struct s
     c.prefix_n = c.key.len;
     struct buf perr;
     buf_init(&perr, res->error.max_bytes);
-    /* 1.6 names one storage reason: the first type conflict, else the
-     * first "time" tag, else the first other rejection ("time" field, key
-     * length); retention drops are reported only when nothing else was
-     * dropped, and are then the only ones counted (observed on 1.6.7). */
-    struct err why_type, why_tag, why_other;
-    err_clear(&why_type);
+    /* 1.6 names one storage reason: the first "time" tag key, else the
+     * first other rejection in line order (a type conflict, a "time" field,
+     * a key too long); retention drops are reported only when nothing else
+     * was dropped, and are then the only ones counted (observed on 1.6.7:
+     * its shard checks "time" tags in one pass over the points, then fields
+     * in a second).  Not copied: 1.6 names a conflict between two points of
+     * the request over a field the request itself created even before a
+     * "time" tag; telling that from a conflict with stored data would cost
+     * a lookup per field. */
+    struct err why_tag, why_first;
     err_clear(&why_tag);
-    err_clear(&why_other);
+    err_clear(&why_first);
     size_t n_shard = 0, n_retention = 0;
     size_t npoints = 0, hits = 0, misses = 0;
 
@@ -371,9 +375,9 @@ int ing_write(struct ing_engine *g, enum ing_proto proto, struct sv db, struct s
                 n_retention++;
             } else {
                 n_shard++;
-                struct err *slot = rc == ERR_TYPE ? &why_type
-                                   : strncmp(e.msg, "invalid tag key", 15) == 0 ? &why_tag
-                                                                               : &why_other;
+                struct err *slot = rc != ERR_TYPE && strncmp(e.msg, "invalid tag key", 15) == 0
+                                       ? &why_tag
+                                       : &why_first;
                 if (!slot->code)
                     *slot = e;
                 if (!slot->code)
@@ -426,9 +430,7 @@ int ing_write(struct ing_engine *g, enum ing_proto proto, struct sv db, struct s
         } else {
             res->points_written = st.points;
             if (n_shard) {
-                const struct err *why = why_type.code ? &why_type
-                                        : why_tag.code ? &why_tag
-                                                       : &why_other;
+                const struct err *why = why_tag.code ? &why_tag : &why_first;
                 set_error(res, 400, "partial write: %s dropped=%zu", why->msg, n_shard);
             } else if (n_retention) {
                 set_error(res, 400, "partial write: points beyond retention policy dropped=%zu",

@@ -218,11 +218,23 @@ static void test_type_conflicts(void **state)
     expect(x, "db", "", "m v=1i 300\nm v= 4\nm v=5 400", 400,
            "partial write: field type conflict: input field \"v\" on measurement \"m\" is type "
            "integer, already exists as type float dropped=1");
-    /* [obs] a type conflict is named before an earlier "time" tag. */
+    /* [obs] a "time" field and a type conflict: the first in line order. */
+    expect(x, "db", "", "m time=1 10\nm v=true 11", 400,
+           "partial write: invalid field name: input field \"time\" on measurement \"m\" is "
+           "invalid dropped=2");
+    expect(x, "db", "", "m v=true 12\nm time=1 13", 400,
+           "partial write: field type conflict: input field \"v\" on measurement \"m\" is type "
+           "boolean, already exists as type float dropped=2");
+    /* [obs] a "time" tag is named whatever the order. */
+    expect(x, "db", "", "m v=true 14\nm,time=x v=1 15", 400,
+           "partial write: invalid tag key: input tag \"time\" on measurement \"m\" is invalid "
+           "dropped=2");
+    /* Not copied (docs/COMPATIBILITY.md): 1.6 names the conflict over w,
+     * a field this request created, before the earlier "time" tag. */
     expect(x, "db", "", "m,time=a v=1 5\nm w=\"s\" 6\nm w=1 7\nm time=1 8", 400,
-           "partial write: field type conflict: input field \"w\" on measurement \"m\" is type "
-           "float, already exists as type string dropped=3");
-    assert_true(metric(x, "nightjar_ingest_points_total", "http", "dropped_type_conflict") >= 6);
+           "partial write: invalid tag key: input tag \"time\" on measurement \"m\" is invalid "
+           "dropped=3");
+    assert_true(metric(x, "nightjar_ingest_points_total", "http", "dropped_type_conflict") >= 8);
 }
 
 static void test_time_keys(void **state)
