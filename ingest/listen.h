@@ -17,11 +17,14 @@
  *        limited per connection; the connection stays open.  One batch per
  *        connection is in flight at a time, so a connection's points are
  *        stored in the order they were sent.
- *   UDP  one datagram (up to 64 KiB) is one body, written with
- *        ING_ALL_OR_NOTHING: a datagram with any bad line stores nothing.
- *        One ing_write per datagram; at most max_inflight datagrams wait for
- *        storage, and datagrams beyond that, or beyond the engine's pending
- *        budget, are dropped and counted.
+ *   UDP  one datagram (up to 64 KiB) is one body under ING_ALL_OR_NOTHING:
+ *        a datagram with any bad line stores nothing, storage rejections
+ *        drop only their points.  Datagrams that arrive while max_inflight
+ *        writes are running are gathered (up to batch_bytes) and written
+ *        together when a write ends, so a fast sender is not limited to one
+ *        WAL commit per datagram; the per-datagram rules still hold (see
+ *        listen_udp.c).  A datagram that finds the gathering batch full, or
+ *        the engine's pending budget spent, is dropped and counted.
  *
  * Back-pressure (TCP): before a batch is queued, its bytes are reserved with
  * ing_pending_acquire().  When the reservation fails, the connection stops
@@ -78,7 +81,8 @@
 #define ING_TCP_DEFAULT_BATCH_TIMEOUT_NS (100 * NS_PER_MS)
 #define ING_TCP_DEFAULT_MAX_CONNECTIONS 1024u
 #define ING_UDP_MAX_DATAGRAM_BYTES 65536u
-#define ING_UDP_DEFAULT_MAX_INFLIGHT 256u
+#define ING_UDP_DEFAULT_MAX_INFLIGHT 4u
+#define ING_UDP_DEFAULT_BATCH_BYTES (1024u * 1024u)
 
 struct ing_tcp;
 struct ing_udp;
@@ -94,17 +98,18 @@ struct ing_listen_opts {
     struct metrics_registry *metrics;/* borrowed; may be NULL */
     const struct clk *clock;         /* borrowed; monotonic time for log rate
                                         limits (NULL: a real clock) */
-    /* TCP only */
-    size_t max_line_bytes;           /* longer lines are discarded */
-    size_t batch_bytes;              /* write a batch once it holds this much */
-    size_t batch_lines;              /* ... or this many lines */
-    int64_t batch_timeout_ns;        /* ... or its first line waited this long */
-    size_t max_connections;          /* more are accepted and closed at once */
+    size_t batch_bytes;              /* TCP: write a batch once it holds this
+                                        much; UDP: a gathering batch's cap */
     size_t read_buffer_bytes;        /* SO_RCVBUF (TCP: of the listening
                                         socket, which accepted connections
                                         inherit); 0 = the OS default */
+    /* TCP only */
+    size_t max_line_bytes;           /* longer lines are discarded */
+    size_t batch_lines;              /* write a batch at this many lines ... */
+    int64_t batch_timeout_ns;        /* ... or once its first line waited this long */
+    size_t max_connections;          /* more are accepted and closed at once */
     /* UDP only */
-    size_t max_inflight;             /* datagrams waiting for storage */
+    size_t max_inflight;             /* writes (batches) running at once */
 };
 
 /* Creates a TCP listener on loop.  Returns 0, or ERR_INVAL (no listen

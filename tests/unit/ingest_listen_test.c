@@ -10,12 +10,14 @@
  * scaled by TEST_TIMEOUT_MULT; nothing sleeps to let something happen.
  *
  * The fake engine defines ing_write and ing_pending_* in this file, so the
- * linker never pulls the real engine out of nj_ingest.  Its parse rule is
- * simple on purpose: a line starting with "bad" fails.  It records every
+ * linker never pulls the real engine out of nj_ingest.  A line fails when
+ * the real parser (lp.h) rejects it or, so that a test can make the engine
+ * disagree with the parser, when it starts with "bad".  It records every
  * call's arguments and the good lines it "stored", in order, and can hold
  * writers at a gate to test back-pressure.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -40,6 +42,7 @@
 #include "common/log.h"
 #include "common/metrics.h"
 #include "ingest/listen.h"
+#include "ingest/lp.h"
 
 /* ---- fake engine ----------------------------------------------------------- */
 
@@ -89,6 +92,17 @@ static void copy_sv(char *out, size_t cap, struct sv s)
     snprintf(out, cap, "%.*s", SV_FMT(s));
 }
 
+/* The real parser's verdict on one line. */
+static bool lp_valid(const char *line, size_t n)
+{
+    struct lp_parser p;
+    struct lp_point pt;
+    lp_parser_init(&p, line, n, LP_PREC_NS, 1, NULL);
+    int rc = lp_next(&p, &pt, NULL);
+    lp_parser_fini(&p);
+    return rc == 1;
+}
+
 int ing_write(struct ing_engine *g, enum ing_proto proto, struct sv db, struct sv rp,
               enum lp_precision prec, const char *body, size_t len, unsigned flags,
               struct ing_result *res)
@@ -118,7 +132,8 @@ int ing_write(struct ing_engine *g, enum ing_proto proto, struct sv db, struct s
             const char *nl = memchr(body + i, '\n', len - i);
             size_t n = nl ? (size_t)(nl - (body + i)) : len - i;
             if (n > 0) {
-                bool is_bad = n >= 3 && memcmp(body + i, "bad", 3) == 0;
+                bool is_bad = (n >= 3 && memcmp(body + i, "bad", 3) == 0) ||
+                              !lp_valid(body + i, n);
                 if (pass == 0) {
                     res->lines++;
                     if (is_bad) {
@@ -837,25 +852,121 @@ static bool engine_has_waiters(void *arg)
     return ok;
 }
 
-/* With the engine held, datagrams past max_inflight are dropped and
- * counted; the held ones are written once the engine moves. */
+struct want_pending {
+    struct fixture *f;
+    uint64_t bytes;
+};
+
+static bool pending_is(void *arg)
+{
+    struct want_pending *w = arg;
+    pthread_mutex_lock(&w->f->eng.mu);
+    bool ok = w->f->eng.pending == w->bytes;
+    pthread_mutex_unlock(&w->f->eng.mu);
+    return ok;
+}
+
+/* Sends each datagram and waits until the listener has taken it (its bytes
+ * are reserved), so they reach it in order and the test knows they did. */
+static void udp_send_all(struct fixture *f, const char *const *d, size_t n, uint64_t *pending)
+{
+    for (size_t i = 0; i < n; i++) {
+        udp_send(f->port, d[i], strlen(d[i]));
+        *pending += strlen(d[i]);
+        struct want_pending w = { f, *pending };
+        if (!wait_for(pending_is, &w, 10))
+            fail_msg("datagram %zu not taken (pending %" PRIu64 ")", i, f->eng.pending);
+    }
+}
+
+/* With the engine held, datagrams past max_inflight batches and a full
+ * gathering batch are dropped and counted; the others are written once the
+ * engine moves. */
 static void test_udp_overload(void **state)
 {
     struct ing_listen_opts o = base_opts();
     o.max_inflight = 2;
+    o.batch_bytes = 8;
     struct fixture *f = start(&o, true, 1 << 20);
     eng_set_gate(&f->eng, true);
-    udp_send(f->port, "o v=1 1", 7);
-    udp_send(f->port, "o v=2 2", 7);
+    uint64_t pending = 0;
+    const char *held[] = { "o v=1 1", "o v=2 2" };
+    udp_send_all(f, held, 2, &pending);
     assert_true(wait_for(engine_has_waiters, f, 10));
-    udp_send(f->port, "o v=3 3", 7);
+    const char *gathered[] = { "o v=3 3" };
+    udp_send_all(f, gathered, 1, &pending);
+    udp_send(f->port, "o v=4 4", 7); /* the gathering batch is full */
     struct want_overload wo = { f, 1 };
     assert_true(wait_for(udp_overload_seen, &wo, 10));
     eng_set_gate(&f->eng, false);
-    struct want_udp w = { f, 2, 0 };
+    struct want_udp w = { f, 3, 0 };
     assert_true(wait_for(udp_counts, &w, 10));
+    /* Batches run in parallel on the pool: any order. */
     char *s = stored(f);
-    assert_true(strcmp(s, "o v=1 1\no v=2 2\n") == 0 || strcmp(s, "o v=2 2\no v=1 1\n") == 0);
+    assert_int_equal(strlen(s), 24);
+    assert_non_null(strstr(s, "o v=1 1\n"));
+    assert_non_null(strstr(s, "o v=2 2\n"));
+    assert_non_null(strstr(s, "o v=3 3\n"));
+    free(s);
+    stop(f);
+}
+
+/* Datagrams that arrive while a write runs are written together in one
+ * ing_write, in arrival order. */
+static void test_udp_batches_while_busy(void **state)
+{
+    struct ing_listen_opts o = base_opts();
+    o.max_inflight = 1;
+    struct fixture *f = start(&o, true, 1 << 20);
+    eng_set_gate(&f->eng, true);
+    uint64_t pending = 0;
+    const char *first[] = { "a v=0 1" };
+    udp_send_all(f, first, 1, &pending);
+    const char *rest[] = { "b v=1 2\n", "b v=2 3\nb v=3 4", "b v=4 5" };
+    udp_send_all(f, rest, 3, &pending);
+    eng_set_gate(&f->eng, false);
+    struct want_udp w = { f, 4, 0 };
+    assert_true(wait_for(udp_counts, &w, 10));
+    pthread_mutex_lock(&f->eng.mu);
+    assert_int_equal(f->eng.ncalls, 2); /* the first datagram, then the other three */
+    pthread_mutex_unlock(&f->eng.mu);
+    char *s = stored(f);
+    assert_string_equal(s, "a v=0 1\nb v=1 2\nb v=2 3\nb v=3 4\nb v=4 5\n");
+    free(s);
+    stop(f);
+}
+
+/* In a batch, a datagram with a bad line is written alone and stores
+ * nothing; one with a line without timestamp is written alone, after the
+ * datagrams before it; when the engine rejects the joint body anyway, its
+ * datagrams are written one by one. */
+static void test_udp_batch_keeps_datagram_rules(void **state)
+{
+    struct ing_listen_opts o = base_opts();
+    o.max_inflight = 1;
+    struct fixture *f = start(&o, true, 1 << 20);
+    eng_set_gate(&f->eng, true);
+    uint64_t pending = 0;
+    const char *first[] = { "a v=0 1" };
+    udp_send_all(f, first, 1, &pending);
+    const char *rest[] = {
+        "c v=1 1",
+        "c v=1.5 15\nc v= 2",       /* the parser rejects the second line */
+        "c v=3",                    /* no timestamp */
+        "c v=4 4",
+        "bad,x=1 v=5 5",            /* parses, but the engine refuses it */
+        "c v=6 6\n",
+        "c s=\"open 7\n",           /* these two would join into one good line */
+        "c s=close\" 8\n",
+    };
+    udp_send_all(f, rest, sizeof rest / sizeof rest[0], &pending);
+    eng_set_gate(&f->eng, false);
+    struct want_udp w = { f, 5, 4 };
+    if (!wait_for(udp_counts, &w, 10))
+        fail_msg("stored %g dropped_parse %g", udp_result(f, "stored"),
+                 udp_result(f, "dropped_parse"));
+    char *s = stored(f);
+    assert_string_equal(s, "a v=0 1\nc v=1 1\nc v=3\nc v=4 4\nc v=6 6\n");
     free(s);
     stop(f);
 }
@@ -874,6 +985,8 @@ int main(void)
         cmocka_unit_test(test_udp_datagrams),
         cmocka_unit_test(test_udp_large_datagram),
         cmocka_unit_test(test_udp_overload),
+        cmocka_unit_test(test_udp_batches_while_busy),
+        cmocka_unit_test(test_udp_batch_keeps_datagram_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
