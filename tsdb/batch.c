@@ -515,9 +515,13 @@ int tsdb_batch_commit(struct tsdb_batch *b, struct err *e)
     for (size_t i = 0; i < b->ndefs; i++)
         atomic_store(&b->defs[i]->is_logged, true);
     size_t points = 0;
+    /* Read side of apply_lock: a flush copies the head only between
+     * applies, so the applied watermark it notes is exact. */
+    pthread_rwlock_rdlock(&db->apply_lock);
     rc = tsdb__record_apply(db, b->st, (const uint8_t *)pay.p, pay.len, lsn, false, NULL, &points,
                             e);
     tsdb__wal_applied(db, lsn);
+    pthread_rwlock_unlock(&db->apply_lock);
     buf_fini(&pay);
     if (rc)
         return rc < 0 ? rc : err_set(e, ERR_CORRUPT, "batch store vanished");

@@ -101,6 +101,7 @@ static void shift_right(struct tsdb__head *h, size_t pos)
     size_t cnt = h->n - pos;
     memmove(h->ts + pos + 1, h->ts + pos, cnt * sizeof *h->ts);
     memmove(h->lsn + pos + 1, h->lsn + pos, cnt * sizeof *h->lsn);
+    memmove(h->fgen + pos + 1, h->fgen + pos, cnt * sizeof *h->fgen);
     for (uint32_t i = 0; i < h->ncols; i++) {
         struct tsdb__col *c = &h->cols[i];
         memmove(c->present + pos + 1, c->present + pos, cnt);
@@ -139,11 +140,12 @@ int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
             size_t cap = h->cap ? h->cap * 2 : 8;
             h->ts = xrealloc(h->ts, cap * sizeof *h->ts);
             h->lsn = xrealloc(h->lsn, cap * sizeof *h->lsn);
+            h->fgen = xrealloc(h->fgen, cap * sizeof *h->fgen);
             for (uint32_t i = 0; i < h->ncols; i++) {
                 col_grow(&h->cols[i], h->cap, cap);
                 grown += (int64_t)((cap - h->cap) * (1 + col_slot_bytes(h->cols[i].type)));
             }
-            grown += (int64_t)((cap - h->cap) * 16);
+            grown += (int64_t)((cap - h->cap) * 24);
             h->cap = cap;
         }
         if (pos < h->n)
@@ -152,6 +154,7 @@ int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
         h->ts[pos] = ts;
     }
     h->lsn[pos] = lsn;
+    h->fgen[pos] = 0; /* rewritten: the head's copy is the newest again */
     for (size_t i = 0; i < nvals; i++) {
         struct tsdb__col *c = col_get(h, i, vals[i].field_id, vals[i].type, &grown);
         set_value(c, pos, &vals[i].v, &grown);
@@ -176,5 +179,64 @@ void tsdb__head_fini(struct tsdb__head *h)
     free(h->cols);
     free(h->ts);
     free(h->lsn);
+    free(h->fgen);
     memset(h, 0, sizeof *h);
+}
+
+int64_t tsdb__head_purge(struct tsdb__head *h, uint64_t max_gen)
+{
+    int64_t freed = 0;
+    size_t w = 0;
+    for (size_t r = 0; r < h->n; r++) {
+        bool is_gone = h->fgen[r] && h->fgen[r] <= max_gen;
+        if (is_gone) {
+            for (uint32_t i = 0; i < h->ncols; i++) {
+                struct tsdb__col *c = &h->cols[i];
+                if (c->type == TSDB_STRING && c->present[r]) {
+                    freed += (int64_t)c->v.s[r].n;
+                    free(c->v.s[r].p);
+                }
+            }
+            continue;
+        }
+        if (w != r) {
+            h->ts[w] = h->ts[r];
+            h->lsn[w] = h->lsn[r];
+            h->fgen[w] = h->fgen[r];
+            for (uint32_t i = 0; i < h->ncols; i++) {
+                struct tsdb__col *c = &h->cols[i];
+                c->present[w] = c->present[r];
+                if (c->type == TSDB_STRING)
+                    c->v.s[w] = c->v.s[r];
+                else
+                    c->v.u[w] = c->v.u[r];
+            }
+        }
+        w++;
+    }
+    /* Vacated slots must read as absent (upsert relies on it). */
+    for (size_t r = w; r < h->n; r++)
+        for (uint32_t i = 0; i < h->ncols; i++) {
+            h->cols[i].present[r] = 0;
+            if (h->cols[i].type == TSDB_STRING)
+                h->cols[i].v.s[r] = (struct tsdb__str){ NULL, 0 };
+        }
+    h->n = w;
+    if (w == 0 && h->cap) {
+        /* Give the memory back: an idle series keeps nothing. */
+        struct tsdb__head empty;
+        memset(&empty, 0, sizeof empty);
+        for (uint32_t i = 0; i < h->ncols; i++) {
+            free(h->cols[i].present);
+            free(h->cols[i].v.u);
+            freed += (int64_t)(h->cap * (1 + col_slot_bytes(h->cols[i].type)) + sizeof h->cols[i]);
+        }
+        free(h->cols);
+        free(h->ts);
+        free(h->lsn);
+        free(h->fgen);
+        freed += (int64_t)(h->cap * 24);
+        *h = empty;
+    }
+    return freed;
 }

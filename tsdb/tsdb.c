@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,7 @@ static void register_metrics(struct tsdb *db)
 static void tsdb_free(struct tsdb *db)
 {
     tsdb__wal_stop(db);
+    tsdb__storage_fini(db);
     tsdb__catalog_fini(db);
     free(db->wal.done);
     pthread_mutex_destroy(&db->wal.mu);
@@ -132,6 +134,11 @@ static void tsdb_free(struct tsdb *db)
     pthread_cond_destroy(&db->wal.cv_work);
     pthread_cond_destroy(&db->wal.cv_done);
     pthread_mutex_destroy(&db->cat_lock);
+    if (db->has_storage_locks) {
+        pthread_mutex_destroy(&db->flush_mu);
+        pthread_mutex_destroy(&db->ver_mu);
+        pthread_rwlock_destroy(&db->apply_lock);
+    }
     if (db->lock_fd >= 0)
         close(db->lock_fd);
     free(db);
@@ -161,6 +168,11 @@ int tsdb_open(const struct tsdb_opts *o, struct tsdb **out, struct err *e)
         db->opts.max_batch_bytes = 64u << 20;
     if (db->opts.fsync_interval_ns <= 0)
         db->opts.fsync_interval_ns = 1000000000LL;
+    if (!db->opts.flush_head_bytes)
+        db->opts.flush_head_bytes = 256u << 20;
+    if (db->opts.flush_age_ns <= 0)
+        db->opts.flush_age_ns = 30LL * 60 * 1000000000LL;
+    db->last_flush_ns = INT64_MIN;
     snprintf(db->dir, sizeof db->dir, "%s", o->dir);
     db->lock_fd = -1;
     db->wal.fd = -1;
@@ -202,6 +214,7 @@ int tsdb_open(const struct tsdb_opts *o, struct tsdb **out, struct err *e)
         rc = tsdb__f_unlink(&db->fio, tmp, e);
     }
     rc = rc ? rc : tsdb__catalog_load(db, e);
+    rc = rc ? rc : tsdb__storage_open(db, e);
     rc = rc ? rc : tsdb__wal_replay(db, &db->opts, r, e);
     if (!rc) {
         register_metrics(db);
@@ -226,15 +239,22 @@ void tsdb_close(struct tsdb **dbp)
 
 /* ---- reading -------------------------------------------------------------- */
 
+/* A snapshot pins the part list (version) and the applied watermark.  The
+ * version is taken first: a flush publishes its parts only after they are
+ * durable, and its head rows stay readable to snapshots of older versions
+ * until those are freed (head.fgen), so head + parts never miss or double a
+ * row. */
 struct tsdb_snapshot {
     struct tsdb *db;
     uint64_t lsn;
+    struct tsdb__version *ver;
 };
 
 struct tsdb_snapshot *tsdb_snapshot_new(struct tsdb *db)
 {
     struct tsdb_snapshot *s = xcalloc(1, sizeof *s);
     s->db = db;
+    s->ver = tsdb__version_pin(db);
     s->lsn = atomic_load(&db->wal.applied);
     return s;
 }
@@ -243,6 +263,7 @@ void tsdb_snapshot_free(struct tsdb_snapshot **s)
 {
     if (!s || !*s)
         return;
+    tsdb__version_unpin((*s)->db, (*s)->ver);
     free(*s);
     *s = NULL;
 }
@@ -275,21 +296,23 @@ struct scan_buf {
     size_t cap_strs;
 };
 
-static bool row_visible(const struct tsdb__head *h, size_t r, uint64_t lsn, int64_t lo, int64_t hi)
+static bool row_visible(const struct tsdb__head *h, size_t r, uint64_t lsn, uint64_t gen,
+                        int64_t lo, int64_t hi)
 {
-    return h->lsn[r] <= lsn && h->ts[r] >= lo && h->ts[r] <= hi;
+    return h->lsn[r] <= lsn && h->ts[r] >= lo && h->ts[r] <= hi &&
+           !(h->fgen[r] && h->fgen[r] <= gen);
 }
 
 /* Copies the visible part of s's head into sb (stripe lock held).  Returns
  * the number of fields with points. */
-static size_t copy_series(struct tsdb__head *h, uint64_t lsn, int64_t lo, int64_t hi,
-                          struct scan_buf *sb)
+static size_t copy_series(struct tsdb__head *h, uint64_t lsn, uint64_t gen, int64_t lo,
+                          int64_t hi, struct scan_buf *sb)
 {
     size_t total = 0, str_bytes = 0;
     for (uint32_t c = 0; c < h->ncols; c++) {
         const struct tsdb__col *col = &h->cols[c];
         for (size_t r = 0; r < h->n; r++) {
-            if (!col->present[r] || !row_visible(h, r, lsn, lo, hi))
+            if (!col->present[r] || !row_visible(h, r, lsn, gen, lo, hi))
                 continue;
             total++;
             if (col->type == TSDB_STRING)
@@ -315,7 +338,7 @@ static size_t copy_series(struct tsdb__head *h, uint64_t lsn, int64_t lo, int64_
         const struct tsdb__col *col = &h->cols[c];
         size_t start = at;
         for (size_t r = 0; r < h->n; r++) {
-            if (!col->present[r] || !row_visible(h, r, lsn, lo, hi))
+            if (!col->present[r] || !row_visible(h, r, lsn, gen, lo, hi))
                 continue;
             sb->ts[at] = h->ts[r];
             union tsdb_value *v = &sb->vals[at];
@@ -352,6 +375,212 @@ static size_t copy_series(struct tsdb__head *h, uint64_t lsn, int64_t lo, int64_
     return nf;
 }
 
+static int cmp_sv(const void *a, const void *b);
+
+/* ---- merging head and parts ------------------------------------------------ */
+
+/* One field value from some source; rank orders sources (later part wins,
+ * the head wins over every part). */
+struct ment {
+    int64_t ts;
+    uint32_t rank;
+    uint32_t slot;
+    union tsdb_value v; /* strings: v.s.p holds an offset into merge_buf.strs */
+};
+
+struct merge_buf {
+    struct ment *e;
+    size_t n, cap;
+    struct sv *keys;
+    enum tsdb_type *types;
+    size_t nslots, cap_slots;
+    struct buf strs;
+    int64_t *ts;
+    union tsdb_value *vals;
+    size_t cap_out;
+    struct tsdb_field_points *fields;
+    size_t cap_fields;
+    struct codec_ctx *cc;
+    struct tsdb__bscratch *sc;
+    /* current block being read */
+    uint32_t rank;
+    int64_t lo, hi;
+    int oom;
+};
+
+static uint32_t slot_of(struct merge_buf *m, struct sv key, enum tsdb_type type)
+{
+    for (size_t i = 0; i < m->nslots; i++)
+        if (m->keys[i].n == key.n && !memcmp(m->keys[i].p, key.p, key.n))
+            return (uint32_t)i;
+    if (m->nslots == m->cap_slots) {
+        m->cap_slots = m->cap_slots ? m->cap_slots * 2 : 8;
+        m->keys = xrealloc(m->keys, m->cap_slots * sizeof *m->keys);
+        m->types = xrealloc(m->types, m->cap_slots * sizeof *m->types);
+    }
+    m->keys[m->nslots] = key;
+    m->types[m->nslots] = type;
+    return (uint32_t)m->nslots++;
+}
+
+static void ment_push(struct merge_buf *m, int64_t ts, uint32_t slot, enum tsdb_type type,
+                      const union tsdb_value *v)
+{
+    if (m->n == m->cap) {
+        m->cap = m->cap ? m->cap * 2 : 256;
+        m->e = xrealloc(m->e, m->cap * sizeof *m->e);
+    }
+    struct ment *x = &m->e[m->n++];
+    x->ts = ts;
+    x->rank = m->rank;
+    x->slot = slot;
+    x->v = *v;
+    if (type == TSDB_STRING) {
+        size_t off = m->strs.len;
+        if (v->s.n && buf_append(&m->strs, v->s.p, v->s.n) != 0)
+            m->oom = 1;
+        x->v.s.p = (const char *)(uintptr_t)off;
+    }
+}
+
+static int on_block_col(void *arg, const int64_t *ts, size_t nrows, const struct tsdb__bcol *col)
+{
+    struct merge_buf *m = arg;
+    uint32_t slot = slot_of(m, col->key, col->type);
+    size_t k = 0;
+    for (size_t r = 0; r < nrows; r++) {
+        if (col->present && !col->present[r])
+            continue;
+        if (ts[r] >= m->lo && ts[r] <= m->hi)
+            ment_push(m, ts[r], slot, col->type, &col->vals[k]);
+        k++;
+    }
+    return 0;
+}
+
+static int cmp_ment(const void *a, const void *b)
+{
+    const struct ment *x = a, *y = b;
+    if (x->slot != y->slot)
+        return x->slot < y->slot ? -1 : 1;
+    if (x->ts != y->ts)
+        return x->ts < y->ts ? -1 : 1;
+    return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+struct slot_order {
+    struct sv key;
+    enum tsdb_type type;
+    uint32_t old;
+};
+
+static int cmp_slot(const void *a, const void *b)
+{
+    return cmp_sv(&((const struct slot_order *)a)->key, &((const struct slot_order *)b)->key);
+}
+
+/* Renumbers slots in key order, so the output lists fields sorted by key. */
+static void order_slots(struct merge_buf *m)
+{
+    struct slot_order *so = xmalloc(m->nslots * sizeof *so);
+    uint32_t *map = xmalloc(m->nslots * sizeof *map);
+    for (size_t i = 0; i < m->nslots; i++)
+        so[i] = (struct slot_order){ m->keys[i], m->types[i], (uint32_t)i };
+    qsort(so, m->nslots, sizeof *so, cmp_slot);
+    for (size_t i = 0; i < m->nslots; i++) {
+        map[so[i].old] = (uint32_t)i;
+        m->keys[i] = so[i].key;
+        m->types[i] = so[i].type;
+    }
+    for (size_t i = 0; i < m->n; i++)
+        m->e[i].slot = map[m->e[i].slot];
+    free(so);
+    free(map);
+}
+
+/* Adds the part blocks of series sid in [lo, hi] to m.  Returns 0 or
+ * ERR_CORRUPT (a block that verified at open but does not decode). */
+static int gather_parts(struct tsdb_snapshot *snap, struct tsdb__store *st, uint64_t sid,
+                        int64_t lo, int64_t hi, struct merge_buf *m, struct err *e)
+{
+    const struct tsdb__version *v = snap->ver;
+    for (size_t i = 0; i < v->nparts; i++) {
+        const struct tsdb__vpart *vp = &v->parts[i];
+        if (vp->db_id != st->db_id || vp->rp_id != st->rp_id || vp->end <= lo || vp->start > hi)
+            continue;
+        const struct tsdb__part *pt = vp->part;
+        if (pt->info.max_ts < lo || pt->info.min_ts > hi)
+            continue;
+        for (size_t b = tsdb__part_find(pt, sid); b < pt->info.nents; b++) {
+            const struct tsdb__bent *be = &pt->info.ents[b];
+            if (be->sid != sid || be->min_ts > hi)
+                break;
+            if (be->max_ts < lo)
+                continue;
+            if (!m->cc) {
+                m->cc = codec_ctx_new();
+                m->sc = xmalloc(sizeof *m->sc);
+                if (!m->cc)
+                    return err_set(e, ERR_NOMEM, "tsdb: out of memory");
+            }
+            m->rank = (uint32_t)i;
+            m->lo = lo;
+            m->hi = hi;
+            int rc = tsdb__block_read(m->cc, m->sc, pt->map + be->off, be->len, pt->rel, be->off,
+                                     on_block_col, m, e);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* Merges m's entries (parts) with the head's fields in sb; the result
+ * replaces *fields and *nf, pointing into m. */
+static void merge_head(struct merge_buf *m, struct scan_buf *sb, size_t nf_head,
+                       struct tsdb_field_points **fields, size_t *nf)
+{
+    m->rank = UINT32_MAX;
+    for (size_t f = 0; f < nf_head; f++) {
+        const struct tsdb_field_points *fp = &sb->fields[f];
+        uint32_t slot = slot_of(m, fp->key, fp->type);
+        for (size_t i = 0; i < fp->n; i++)
+            ment_push(m, fp->ts_ns[i], slot, fp->type, &fp->values[i]);
+    }
+    order_slots(m);
+    qsort(m->e, m->n, sizeof *m->e, cmp_ment);
+    if (m->n > m->cap_out) {
+        m->cap_out = m->n;
+        m->ts = xrealloc(m->ts, m->cap_out * sizeof *m->ts);
+        m->vals = xrealloc(m->vals, m->cap_out * sizeof *m->vals);
+    }
+    if (m->nslots > m->cap_fields) {
+        m->cap_fields = m->nslots;
+        m->fields = xrealloc(m->fields, m->cap_fields * sizeof *m->fields);
+    }
+    size_t out = 0, k = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        const struct ment *x = &m->e[i];
+        /* Keep the last of a run of equal (slot, ts): the highest rank. */
+        if (i + 1 < m->n && m->e[i + 1].slot == x->slot && m->e[i + 1].ts == x->ts)
+            continue;
+        if (k == 0 || m->fields[k - 1].key.p != m->keys[x->slot].p) {
+            m->fields[k++] = (struct tsdb_field_points){ .key = m->keys[x->slot],
+                                                         .type = m->types[x->slot],
+                                                         .ts_ns = m->ts + out,
+                                                         .values = m->vals + out };
+        }
+        m->ts[out] = x->ts;
+        m->vals[out] = x->v;
+        if (m->types[x->slot] == TSDB_STRING)
+            m->vals[out].s.p = m->strs.p + (uintptr_t)x->v.s.p;
+        m->fields[k - 1].n++;
+        out++;
+    }
+    *fields = m->fields;
+    *nf = k;
+}
+
 int tsdb_snapshot_scan(struct tsdb_snapshot *snap, struct sv dbname, struct sv rpname,
                        struct sv measurement, int64_t min_ts, int64_t max_ts, tsdb_series_cb cb,
                        void *arg, struct err *e)
@@ -380,6 +609,9 @@ int tsdb_snapshot_scan(struct tsdb_snapshot *snap, struct sv dbname, struct sv r
 
     struct scan_buf sb;
     memset(&sb, 0, sizeof sb);
+    struct merge_buf mb;
+    memset(&mb, 0, sizeof mb);
+    buf_init(&mb.strs, 0);
     int rc = 0;
     for (size_t i = 0; i < nids && !rc; i++) {
         pthread_rwlock_rdlock(&st->lock);
@@ -387,9 +619,15 @@ int tsdb_snapshot_scan(struct tsdb_snapshot *snap, struct sv dbname, struct sv r
         pthread_rwlock_unlock(&st->lock);
         pthread_mutex_t *mu = &st->stripes[s->id % TSDB__STRIPES];
         pthread_mutex_lock(mu);
-        size_t nf = copy_series(&s->head, snap->lsn, min_ts, max_ts, &sb);
+        size_t nf = copy_series(&s->head, snap->lsn, snap->ver->gen, min_ts, max_ts, &sb);
         pthread_mutex_unlock(mu);
-        if (!nf)
+        mb.n = 0;
+        mb.nslots = 0;
+        buf_reset(&mb.strs);
+        rc = gather_parts(snap, st, s->id, min_ts, max_ts, &mb, e);
+        if (rc)
+            break;
+        if (!nf && !mb.n)
             continue;
         pthread_rwlock_rdlock(&st->lock);
         for (size_t f = 0; f < nf; f++) {
@@ -397,13 +635,29 @@ int tsdb_snapshot_scan(struct tsdb_snapshot *snap, struct sv dbname, struct sv r
             sb.fields[f].key = (struct sv){ fd->key, fd->key_n };
         }
         pthread_rwlock_unlock(&st->lock);
+        struct tsdb_field_points *fields = sb.fields;
+        if (mb.n)
+            merge_head(&mb, &sb, nf, &fields, &nf);
+        if (mb.oom) {
+            rc = err_set(e, ERR_NOMEM, "tsdb: out of memory merging series %" PRIu64, s->id);
+            break;
+        }
         struct tsdb_series_info info = { .id = s->id,
                                          .key = { s->key, s->key_n },
                                          .measurement = { s->meas->name, s->meas->n },
                                          .ntags = s->ntags,
                                          .tags = s->tags };
-        rc = cb(arg, &info, nf, sb.fields);
+        rc = cb(arg, &info, nf, fields);
     }
+    free(mb.e);
+    free(mb.keys);
+    free(mb.types);
+    buf_fini(&mb.strs);
+    free(mb.ts);
+    free(mb.vals);
+    free(mb.fields);
+    codec_ctx_free(mb.cc);
+    free(mb.sc);
     free(ids);
     free(sb.ts);
     free(sb.vals);
@@ -539,4 +793,18 @@ int tsdb_postings(struct tsdb *db, struct sv dbname, struct sv rpname, struct sv
     }
     pthread_rwlock_unlock(&st->lock);
     return 0;
+}
+
+int tsdb_maybe_flush(struct tsdb *db, int64_t now_ns, struct err *e)
+{
+    int64_t last = INT64_MIN;
+    /* The first call starts the age clock. */
+    atomic_compare_exchange_strong(&db->last_flush_ns, &last, now_ns);
+    last = atomic_load(&db->last_flush_ns);
+    bool is_due = (uint64_t)atomic_load(&db->head_bytes) >= db->opts.flush_head_bytes ||
+                  now_ns - last >= db->opts.flush_age_ns;
+    if (!is_due)
+        return 0;
+    atomic_store(&db->last_flush_ns, now_ns);
+    return tsdb_flush(db, e);
 }

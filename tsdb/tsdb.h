@@ -141,6 +141,14 @@ struct tsdb_opts {
     tsdb_progress_cb progress;        /* may be NULL */
     void *progress_arg;
     struct tsdb_recovery_report *report; /* output of tsdb_open; may be NULL */
+    /* Flush thresholds for tsdb_maybe_flush (storage-notes 5.6): flush when
+     * the head holds at least flush_head_bytes (default 256 MiB) or the
+     * last flush is flush_age_ns old (default 30 min).  With repair set,
+     * a part listed in a MANIFEST that fails verification is renamed to
+     * <part>.corrupt and dropped from the MANIFEST instead of refusing to
+     * open. */
+    uint64_t flush_head_bytes;
+    int64_t flush_age_ns;
 };
 
 /* Fills o with the defaults above for directory dir (borrowed). */
@@ -352,6 +360,36 @@ int tsdb_list_fields(struct tsdb *db, struct sv dbname, struct sv rpname, struct
 int tsdb_postings(struct tsdb *db, struct sv dbname, struct sv rpname, struct sv measurement,
                   struct sv tag_key, struct sv tag_value, uint64_t **ids, size_t *n,
                   struct err *e);
+
+/* ---- storage at rest ------------------------------------------------------- */
+
+/* Writes every head row not yet on disk into immutable part files of its
+ * partition (db/<db-id>/<rp-id>/<start>/, the policy's shard duration),
+ * publishes them in the partitions' MANIFESTs, advances the checkpoint (the
+ * WAL LSN below which replay is no longer needed), then drops the flushed
+ * rows from the head once no older snapshot needs them and deletes WAL
+ * segments wholly below the checkpoint.  Snapshots taken before, during and
+ * after see every point exactly once.  Returns 0 or ERR_IO (e names the
+ * file); after a failure the head keeps every row and the store stays
+ * consistent on disk.  Commits pause only while the head is copied.  Blocks
+ * on disk I/O: run it on a worker, never on an event loop.  Any thread; one
+ * flush or retention pass runs at a time. */
+int tsdb_flush(struct tsdb *db, struct err *e);
+
+/* Calls tsdb_flush when the head reached opts.flush_head_bytes or the last
+ * flush (or open) is opts.flush_age_ns before now_ns (the caller's wall or
+ * monotonic clock, the same on every call).  Returns 0 when nothing was due.
+ * Same thread rules as tsdb_flush. */
+int tsdb_maybe_flush(struct tsdb *db, int64_t now_ns, struct err *e);
+
+/* Drops whole partitions whose newest possible point is older than now_ns
+ * minus their policy's duration: removed from the list new snapshots see,
+ * renamed to .trash-<start>, the parent fsynced, then unlinked (open
+ * finishes an interrupted delete).  Rows still in the head are not touched
+ * (they are dropped at write time and by the next flush's partition).
+ * Returns 0 or ERR_IO.  Blocks; any thread; the daemon calls it hourly on
+ * its injectable clock. */
+int tsdb_enforce_retention(struct tsdb *db, int64_t now_ns, struct err *e);
 
 /* ---- testing -------------------------------------------------------------- */
 

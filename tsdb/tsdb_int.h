@@ -35,6 +35,7 @@
 
 #include "common/buf.h"
 #include "common/hash.h"
+#include "tsdb/codec/codec.h"
 #include "tsdb/tsdb.h"
 
 struct metric;
@@ -175,6 +176,7 @@ struct tsdb__meas {
     uint32_t nfields, cap_fields;
     struct htab tagkeys; /* key -> struct tsdb__tagkey */
     struct tsdb__idvec series;
+    uint32_t ser_index; /* scratch for the series file writer (flush_mu) */
 };
 
 /* Head string value: owned copy. */
@@ -201,6 +203,10 @@ struct tsdb__col {
 struct tsdb__head {
     int64_t *ts;
     uint64_t *lsn;
+    /* Flush generation that copied row i into a part (0 = not flushed
+     * since last written).  Snapshots of that generation or later read the
+     * row from the part; the row is purged once no older snapshot lives. */
+    uint64_t *fgen;
     size_t n, cap;
     struct tsdb__col *cols;
     uint32_t ncols;
@@ -267,6 +273,106 @@ struct tsdb__hval {
 int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
                           const struct tsdb__hval *vals, size_t nvals);
 void tsdb__head_fini(struct tsdb__head *h);
+/* Removes the rows with 0 < fgen <= max_gen; returns bytes freed (approx). */
+int64_t tsdb__head_purge(struct tsdb__head *h, uint64_t max_gen);
+
+/* ---- part.c: part files (FORMAT.md "Part file") ---------------------------- */
+
+#define TSDB__PART_MAGIC 0x504A4A4Eu /* "NJJP" */
+#define TSDB__PART_VERSION 1
+#define TSDB__PART_HDR 16
+#define TSDB__PART_FOOTER 40
+
+/* One column of rows handed to the part writer: values as 64-bit patterns
+ * (u) or strings (s); present NULL = every row has a value. */
+struct tsdb__pcol {
+    struct sv key;
+    enum tsdb_type type;
+    const uint8_t *present;
+    const uint64_t *u;
+    const struct sv *s;
+};
+
+struct tsdb__pw {
+    struct buf out; /* the whole file */
+    struct buf idx;
+    struct buf blk;
+    struct codec_ctx *cc;
+    uint64_t nblocks, rows;
+    int64_t min_ts, max_ts;
+};
+int tsdb__pw_init(struct tsdb__pw *w);
+void tsdb__pw_fini(struct tsdb__pw *w);
+/* Adds the rows of one series (ts sorted, unique); series must come in id
+ * order.  Splits into blocks of CODEC_BLOCK_MAX rows. */
+int tsdb__pw_add(struct tsdb__pw *w, uint64_t sid, const int64_t *ts, size_t n,
+                 const struct tsdb__pcol *cols, size_t ncols, struct err *e);
+int tsdb__pw_finish(struct tsdb__pw *w, uint64_t max_lsn, struct err *e);
+
+/* Block index entry. */
+struct tsdb__bent {
+    uint64_t sid;
+    int64_t min_ts, max_ts;
+    uint64_t off, len;
+    uint32_t nrows;
+};
+struct tsdb__pinfo {
+    struct tsdb__bent *ents;
+    size_t nents;
+    uint64_t max_lsn, rows;
+    int64_t min_ts, max_ts;
+};
+/* Verifies a whole part image (header, footer, index, every block CRC) and
+ * fills pi (free with tsdb__pinfo_fini).  ERR_CORRUPT names name + offset. */
+int tsdb__part_verify(const uint8_t *p, size_t len, const char *name, struct tsdb__pinfo *pi,
+                      struct err *e);
+void tsdb__pinfo_fini(struct tsdb__pinfo *pi);
+
+/* One decoded column of a block, borrowed for a callback. */
+struct tsdb__bcol {
+    struct sv key;
+    enum tsdb_type type;
+    uint32_t count;            /* values (rows where present) */
+    const uint8_t *present;    /* NULL = every row */
+    const union tsdb_value *vals; /* count values, in row order */
+    bool has_stats;            /* numeric: the matching stats member is set */
+    struct codec_fstats fs;
+    struct codec_istats is;
+    struct codec_ustats us;
+};
+struct tsdb__bscratch {
+    int64_t ts[CODEC_BLOCK_MAX];
+    uint8_t present[CODEC_BLOCK_MAX];
+    union tsdb_value vals[CODEC_BLOCK_MAX];
+    double f[CODEC_BLOCK_MAX];
+    int64_t i[CODEC_BLOCK_MAX];
+    uint64_t u[CODEC_BLOCK_MAX];
+    uint8_t b[CODEC_BLOCK_MAX];
+    struct sv s[CODEC_BLOCK_MAX];
+};
+typedef int (*tsdb__col_cb)(void *arg, const int64_t *ts, size_t nrows,
+                            const struct tsdb__bcol *col);
+/* Decodes block blk[0..len) (at offset off of file name) and calls cb per
+ * column (strings borrow blk or cc's scratch: copy them in cb). */
+int tsdb__block_read(struct codec_ctx *cc, struct tsdb__bscratch *sc, const uint8_t *blk,
+                     size_t len, const char *name, uint64_t off, tsdb__col_cb cb, void *arg,
+                     struct err *e);
+
+/* A verified, mmapped part; refcounted (snapshots pin it). */
+struct tsdb__part {
+    _Atomic int refs;
+    const uint8_t *map;
+    size_t len;
+    struct tsdb__pinfo info;
+    uint64_t seq;
+    uint32_t level;
+    char rel[160]; /* path relative to the data directory */
+};
+int tsdb__part_open(const char *path, const char *rel, struct tsdb__part **out, struct err *e);
+void tsdb__part_ref(struct tsdb__part *p);
+void tsdb__part_unref(struct tsdb__part *p);
+/* Index of the first entry with sid >= sid. */
+size_t tsdb__part_find(const struct tsdb__part *p, uint64_t sid);
 
 /* ---- catalog.c ------------------------------------------------------------ */
 
@@ -355,6 +461,9 @@ struct tsdb__wal {
     size_t ndone, cap_done;
 
     struct metric *m_bytes, *m_fsyncs, *m_fsync_secs, *m_group;
+    /* Every record at or below it is in published parts (CHECKPOINT);
+     * replay skips them.  Written by open and by flush (flush_mu). */
+    uint64_t ckpt_lsn;
 };
 
 /* Replays <dir>/wal into the stores and leaves wal->seg_seq/fd ready for
@@ -408,6 +517,57 @@ struct tsdb__apply_helper {
 bool tsdb__helper_start(struct tsdb__apply_helper *h);
 void tsdb__helper_stop(struct tsdb__apply_helper *h);
 
+/* ---- flush.c: partitions, MANIFEST, flush, checkpoint, retention ----------- */
+
+/* A partition of one retention policy: [start, end). */
+struct tsdb__partition {
+    uint64_t db_id, rp_id;
+    int64_t start, end;
+    char dir[TSDB__PATH_MAX];
+    char rel[96];
+    uint64_t next_seq;
+    size_t nparts;
+    struct tsdb__part **parts; /* live parts, ascending seq; one ref each */
+    bool is_new;               /* directory not yet known to exist with a MANIFEST */
+    bool is_dirty;             /* MANIFEST must be rewritten (repair) */
+};
+
+struct tsdb__vpart {
+    uint64_t db_id, rp_id;
+    int64_t start, end;
+    struct tsdb__part *part;
+};
+
+/* An immutable list of every live part, sorted by (db, rp, start, seq), and
+ * the flush generation it belongs to.  Snapshots pin one. */
+struct tsdb__version {
+    _Atomic long refs;
+    uint64_t gen;
+    size_t nparts;
+    struct tsdb__vpart *parts;
+};
+
+struct tsdb__mentry {
+    uint64_t seq;
+    uint32_t level;
+    uint64_t size, max_lsn;
+    int64_t min_ts, max_ts;
+};
+
+/* Loads CHECKPOINT, each policy's partitions (MANIFESTs, parts verified),
+ * series files; removes *.tmp, .trash-* and unlisted files.  Before replay. */
+int tsdb__storage_open(struct tsdb *db, struct err *e);
+void tsdb__storage_fini(struct tsdb *db);
+struct tsdb__version *tsdb__version_pin(struct tsdb *db);
+void tsdb__version_unpin(struct tsdb *db, struct tsdb__version *v);
+void tsdb__version_unref(struct tsdb__version *v);
+void tsdb__partition_range(int64_t ts, int64_t shard_ns, int64_t *start, int64_t *end);
+int tsdb__unframe(const uint8_t *p, size_t len, uint32_t magic, uint32_t version,
+                  const char *name, struct tsdb__dec *body, struct err *e);
+int tsdb__manifest_decode(const uint8_t *p, size_t len, const char *name,
+                          struct tsdb__mentry **ents, size_t *n, uint64_t *next_seq,
+                          int64_t *start, int64_t *end, struct err *e);
+
 /* ---- tsdb.c ---------------------------------------------------------------- */
 
 struct tsdb {
@@ -420,6 +580,19 @@ struct tsdb {
     struct tsdb__wal wal;
     _Atomic int64_t head_bytes;
     _Atomic int64_t head_series;
+
+    /* Storage at rest (flush.c). */
+    pthread_mutex_t flush_mu;    /* one flush or retention pass at a time */
+    pthread_rwlock_t apply_lock; /* commits read while applying; flush writes */
+    pthread_mutex_t ver_mu;      /* leaf: ver, snap_gens */
+    bool has_storage_locks;
+    struct tsdb__version *ver;
+    uint64_t *snap_gens;         /* generation of each live snapshot */
+    size_t nsnap_gens, cap_snap_gens;
+    uint64_t gen_published, gen_next; /* flush_mu */
+    struct tsdb__partition **partitions; /* flush_mu; sorted */
+    size_t npartitions;
+    _Atomic int64_t last_flush_ns; /* caller's clock at the last tsdb_maybe_flush flush */
     struct metric *m_head_series, *m_head_bytes, *m_points;
 };
 

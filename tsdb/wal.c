@@ -450,8 +450,11 @@ static int replay_segment(struct replay *rp, size_t *cut_off, const char **reaso
             pay_n = raw;
         }
         size_t points = 0;
-        int rc = tsdb__record_apply(rp->db, NULL, pay, pay_n, tsdb__le64(h + 16), true,
-                                    rp->helper, &points, e);
+        /* Records at or below the checkpoint are in published parts. */
+        int rc = tsdb__le64(h + 16) <= rp->db->wal.ckpt_lsn
+                     ? 0
+                     : tsdb__record_apply(rp->db, NULL, pay, pay_n, tsdb__le64(h + 16), true,
+                                          rp->helper, &points, e);
         if (rc < 0) {
             *cut_off = off;
             *reason = "record does not decode";
@@ -657,6 +660,9 @@ int tsdb__wal_replay(struct tsdb *db, const struct tsdb_opts *o, struct tsdb_rec
     buf_fini(&rp.unz);
     if (rp.helper)
         tsdb__helper_stop(rp.helper);
+    /* Segments below the checkpoint may all be gone: LSNs continue above it. */
+    if (rp.prev_lsn < w->ckpt_lsn)
+        rp.prev_lsn = w->ckpt_lsn;
     w->next_lsn = rp.prev_lsn + 1;
     atomic_store(&w->applied, rp.prev_lsn);
     r->duration_ns = mono_now_ns() - t0;

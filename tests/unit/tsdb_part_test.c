@@ -1,0 +1,654 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tsdb storage at rest: part file round trips (every type, sparse fields,
+ * more than one block per series, summaries), corruption in a part
+ * (ERR_CORRUPT naming the file and offset; repair quarantines it), flush and
+ * reopen with reads merged across the head and several overlapping parts
+ * (last write wins per field), WAL segments deleted below the checkpoint,
+ * snapshots that span a flush, fault injection at each publication step
+ * (every acknowledged point is there exactly once after reopen), and
+ * retention with a moved clock.
+ *
+ * The store model: series m,s=<k> for k < NS, times t * STEP from BASE,
+ * fields v (float, always), n (int, some rows), u (uint), b (bool) and
+ * s (string, some rows).  The test keeps the expected value of every
+ * (series, field, time) and compares a full scan with it.
+ */
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/buf.h"
+#include "tsdb/tsdb.h"
+#include "tsdb/tsdb_int.h"
+
+#define NS 3
+#define NT 48
+#define NF 5
+#define HOUR (3600LL * 1000000000LL)
+#define STEP (10LL * 60 * 1000000000LL) /* 10 minutes: 6 rows per 1 h partition */
+#define BASE (1700000000LL * 1000000000LL / HOUR * HOUR)
+
+static char tmp_root[512];
+/* The writers' clock (retention check of tsdb_batch_new). */
+static int64_t g_now = BASE + NT * STEP;
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st;
+    (void)flag;
+    (void)f;
+    return remove(p);
+}
+
+__attribute__((unused)) static int setup(void **state)
+{
+    (void)state;
+    const char *t = getenv("TMPDIR");
+#ifdef TSDB_PART_FAULTS_ONLY
+    /* Hundreds of flushes: on tmpfs their fsyncs cost nothing, and the
+     * faults are injected above the file system anyway. */
+    if (access("/dev/shm", W_OK) == 0)
+        t = "/dev/shm";
+#endif
+    snprintf(tmp_root, sizeof tmp_root, "%s/nj-tsdb-part-XXXXXX", t && *t ? t : "/tmp");
+    assert_non_null(mkdtemp(tmp_root));
+    return 0;
+}
+
+__attribute__((unused)) static int teardown(void **state)
+{
+    (void)state;
+    nftw(tmp_root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+/* ---- the model ---------------------------------------------------------------- */
+
+static const char *const fkeys[NF] = { "v", "n", "u", "b", "s" };
+
+struct model {
+    bool has[NS][NF][NT];
+    uint32_t gen[NS][NF][NT]; /* the write that set it */
+};
+
+static void value_of(int s, int f, int t, uint32_t gen, union tsdb_value *v, char *sbuf)
+{
+    switch (f) {
+    case 0:
+        v->f = s * 1000.0 + t + gen * 0.25;
+        break;
+    case 1:
+        v->i = -(int64_t)(s * 100000 + t * 10 + gen);
+        break;
+    case 2:
+        v->u = (uint64_t)(s * 100000 + t * 10 + gen) << 20;
+        break;
+    case 3:
+        v->b = ((s + t + gen) & 1) != 0;
+        break;
+    default:
+        snprintf(sbuf, 32, "s%d-t%d-g%u", s, t, gen);
+        v->s = sv_cstr(sbuf);
+        break;
+    }
+}
+
+static struct tsdb *open_store(const char *sub, bool repair, uint64_t seg_bytes, struct err *e,
+                               int *rc)
+{
+    static char dir[700];
+    snprintf(dir, sizeof dir, "%s/%s", tmp_root, sub);
+    struct tsdb_opts o;
+    tsdb_opts_init(&o, dir);
+    o.repair = repair;
+    if (seg_bytes)
+        o.wal_segment_bytes = seg_bytes;
+    struct tsdb *db = NULL;
+    *rc = tsdb_open(&o, &db, e);
+    return db;
+}
+
+static struct tsdb *open_ok(const char *sub, uint64_t seg_bytes)
+{
+    struct err e;
+    int rc;
+    struct tsdb *db = open_store(sub, false, seg_bytes, &e, &rc);
+    if (rc)
+        fail_msg("open %s: %s", sub, e.msg);
+    return db;
+}
+
+static void mkdb(struct tsdb *db, int64_t dur_ns)
+{
+    struct tsdb_rp_opts rp = { .duration_ns = dur_ns, .shard_duration_ns = HOUR };
+    struct err e;
+    if (tsdb_create_database(db, SV_LIT("d"), &rp, &e))
+        fail_msg("create: %s", e.msg);
+}
+
+/* Writes, for every series and t in [t0, t1), the fields in mask as
+ * generation gen, as one batch.  Updates m only when the commit succeeds.
+ * Returns the commit's result. */
+static int put(struct tsdb *db, struct model *m, int t0, int t1, unsigned mask, uint32_t gen)
+{
+    struct tsdb_batch *b = NULL;
+    struct err e;
+    int rc = tsdb_batch_new(db, SV_LIT("d"), SV_NULL, g_now, &b, &e);
+    if (rc)
+        return rc;
+    char key[8], sbuf[32];
+    for (int s = 0; s < NS; s++)
+        for (int t = t0; t < t1; t++) {
+            snprintf(key, sizeof key, "k%d", s);
+            struct tsdb_tag tag = { SV_LIT("s"), sv_cstr(key) };
+            struct tsdb_field fs[NF];
+            size_t nf = 0;
+            for (int f = 0; f < NF; f++) {
+                /* n on even rows, s on every third: sparse columns. */
+                if (!(mask & (1u << f)) || (f == 1 && t % 2) || (f == 4 && t % 3))
+                    continue;
+                fs[nf].key = sv_cstr(fkeys[f]);
+                fs[nf].type = f == 0 ? TSDB_FLOAT
+                              : f == 1 ? TSDB_INT
+                              : f == 2 ? TSDB_UINT
+                              : f == 3 ? TSDB_BOOL
+                                       : TSDB_STRING;
+                value_of(s, f, t, gen, &fs[nf].v, sbuf);
+                nf++;
+                if (f == 4) {
+                    /* the string view must outlive tsdb_batch_add only */
+                }
+            }
+            if (!nf)
+                continue;
+            struct tsdb_point p = { SV_LIT("m"), &tag, 1, fs, nf, BASE + t * STEP };
+            if (tsdb_batch_add(b, NULL, &p, &e))
+                fail_msg("add: %s", e.msg);
+        }
+    rc = tsdb_batch_commit(b, &e);
+    tsdb_batch_free(&b);
+    if (rc)
+        return rc;
+    for (int s = 0; s < NS; s++)
+        for (int t = t0; t < t1; t++)
+            for (int f = 0; f < NF; f++) {
+                if (!(mask & (1u << f)) || (f == 1 && t % 2) || (f == 4 && t % 3))
+                    continue;
+                m->has[s][f][t] = true;
+                m->gen[s][f][t] = gen;
+            }
+    return 0;
+}
+
+struct check {
+    const struct model *m;
+    uint8_t seen[NS][NF][NT];
+    int64_t lo, hi;
+};
+
+static int check_cb(void *arg, const struct tsdb_series_info *si, size_t nf,
+                    const struct tsdb_field_points *fp)
+{
+    struct check *c = arg;
+    int s = si->tags[0].value.p[1] - '0';
+    assert_true(s >= 0 && s < NS);
+    for (size_t i = 0; i < nf; i++) {
+        int f = -1;
+        for (int k = 0; k < NF; k++)
+            if (sv_eq(fp[i].key, sv_cstr(fkeys[k])))
+                f = k;
+        assert_true(f >= 0);
+        for (size_t j = 0; j < fp[i].n; j++) {
+            int64_t ts = fp[i].ts_ns[j];
+            assert_true(ts >= c->lo && ts <= c->hi);
+            if (j)
+                assert_true(ts > fp[i].ts_ns[j - 1]);
+            assert_true((ts - BASE) % STEP == 0);
+            int t = (int)((ts - BASE) / STEP);
+            assert_true(t >= 0 && t < NT);
+            if (!c->m->has[s][f][t])
+                fail_msg("unexpected s=%d f=%s t=%d", s, fkeys[f], t);
+            union tsdb_value want;
+            char sbuf[32];
+            value_of(s, f, t, c->m->gen[s][f][t], &want, sbuf);
+            const union tsdb_value *got = &fp[i].values[j];
+            switch (f) {
+            case 0:
+                if (memcmp(&got->f, &want.f, 8))
+                    fail_msg("s=%d v t=%d: %g, want %g (gen %u)", s, t, got->f, want.f,
+                             c->m->gen[s][f][t]);
+                break;
+            case 1:
+                assert_int_equal(got->i, want.i);
+                break;
+            case 2:
+                assert_int_equal(got->u, want.u);
+                break;
+            case 3:
+                assert_int_equal(got->b, want.b);
+                break;
+            default:
+                assert_true(sv_eq(got->s, want.s));
+                break;
+            }
+            c->seen[s][f][t]++;
+        }
+    }
+    return 0;
+}
+
+/* Scans [lo, hi] of snapshot sn (NULL = a new one) and checks every
+ * expected value is there exactly once. */
+static void check_snap(struct tsdb *db, struct tsdb_snapshot *sn, const struct model *m,
+                       int64_t lo, int64_t hi)
+{
+    struct check *c = calloc(1, sizeof *c);
+    c->m = m;
+    c->lo = lo;
+    c->hi = hi;
+    struct tsdb_snapshot *own = sn ? NULL : tsdb_snapshot_new(db);
+    struct err e;
+    int rc = tsdb_snapshot_scan(sn ? sn : own, SV_LIT("d"), SV_NULL, SV_LIT("m"), lo, hi,
+                                check_cb, c, &e);
+    tsdb_snapshot_free(&own);
+    if (rc)
+        fail_msg("scan: %s", e.msg);
+    for (int s = 0; s < NS; s++)
+        for (int f = 0; f < NF; f++)
+            for (int t = 0; t < NT; t++) {
+                int64_t ts = BASE + t * STEP;
+                int want = m->has[s][f][t] && ts >= lo && ts <= hi;
+                if (c->seen[s][f][t] != want)
+                    fail_msg("s=%d f=%s t=%d seen %d times, want %d", s, fkeys[f], t,
+                             c->seen[s][f][t], want);
+            }
+    free(c);
+}
+
+__attribute__((unused)) static void check_range(struct tsdb *db, const struct model *m, int64_t lo, int64_t hi)
+{
+    check_snap(db, NULL, m, lo, hi);
+}
+
+__attribute__((unused)) static void check_all(struct tsdb *db, const struct model *m)
+{
+    check_range(db, m, INT64_MIN, INT64_MAX);
+}
+
+__attribute__((unused)) static void flush_ok(struct tsdb *db)
+{
+    struct err e;
+    if (tsdb_flush(db, &e))
+        fail_msg("flush: %s", e.msg);
+}
+
+/* ---- part files ------------------------------------------------------------- */
+
+struct rt {
+    size_t cols;
+    uint64_t sum_u;
+    size_t strs;
+    double fsum;
+    const int64_t *ts0;
+};
+
+__attribute__((unused)) static int rt_cb(void *arg, const int64_t *ts, size_t nrows, const struct tsdb__bcol *col)
+{
+    struct rt *r = arg;
+    r->cols++;
+    (void)nrows;
+    r->ts0 = ts;
+    size_t k = 0;
+    for (size_t i = 0; i < nrows; i++) {
+        if (col->present && !col->present[i])
+            continue;
+        if (col->type == TSDB_UINT)
+            r->sum_u += col->vals[k].u;
+        if (col->type == TSDB_FLOAT)
+            r->fsum += col->vals[k].f;
+        if (col->type == TSDB_STRING) {
+            char want[32];
+            snprintf(want, sizeof want, "str%" PRId64, ts[i]);
+            assert_true(sv_eq(col->vals[k].s, sv_cstr(want)));
+            r->strs++;
+        }
+        k++;
+    }
+    assert_int_equal(k, col->count);
+    if (col->type == TSDB_FLOAT) {
+        assert_true(col->has_stats);
+        assert_int_equal(col->fs.count, col->count);
+    }
+    return 0;
+}
+
+__attribute__((unused)) static void test_part_roundtrip(void **state)
+{
+    (void)state;
+    enum { N = 2500 };
+    int64_t *ts = malloc(N * sizeof *ts);
+    uint64_t *fv = malloc(N * 8), *uv = malloc(N * 8);
+    uint8_t *pres = malloc(N);
+    struct sv *sv = calloc(N, sizeof *sv);
+    char (*sb)[32] = malloc(N * 32);
+    double fsum = 0;
+    uint64_t usum = 0;
+    size_t nstr = 0;
+    for (int i = 0; i < N; i++) {
+        ts[i] = 1000 + i * 10 + (i % 7 == 0);
+        double d = i * 0.5;
+        memcpy(&fv[i], &d, 8);
+        fsum += d;
+        uv[i] = (uint64_t)i * 3;
+        usum += uv[i];
+        pres[i] = i % 5 == 0;
+        snprintf(sb[i], 32, "str%" PRId64, ts[i]);
+        sv[i] = sv_cstr(sb[i]);
+        nstr += pres[i];
+    }
+    struct tsdb__pcol cols[3] = {
+        { SV_LIT("f"), TSDB_FLOAT, NULL, fv, NULL },
+        { SV_LIT("u"), TSDB_UINT, NULL, uv, NULL },
+        { SV_LIT("s"), TSDB_STRING, pres, NULL, sv },
+    };
+    struct tsdb__pw w;
+    struct err e;
+    assert_int_equal(tsdb__pw_init(&w), 0);
+    assert_int_equal(tsdb__pw_add(&w, 3, ts, N, cols, 3, &e), 0);
+    assert_int_equal(tsdb__pw_add(&w, 9, ts, 10, cols, 2, &e), 0);
+    assert_int_equal(tsdb__pw_finish(&w, 77, &e), 0);
+    struct tsdb__pinfo pi;
+    assert_int_equal(tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "x.tsp", &pi, &e), 0);
+    assert_int_equal(pi.nents, 4); /* 1024 + 1024 + 452 rows, then series 9 */
+    assert_int_equal(pi.max_lsn, 77);
+    assert_int_equal(pi.rows, N + 10);
+    assert_int_equal(pi.ents[0].sid, 3);
+    assert_int_equal(pi.ents[3].sid, 9);
+    assert_int_equal(pi.ents[0].min_ts, ts[0]);
+    assert_int_equal(pi.ents[2].max_ts, ts[N - 1]);
+    struct codec_ctx *cc = codec_ctx_new();
+    struct tsdb__bscratch *sc = malloc(sizeof *sc);
+    struct rt r;
+    memset(&r, 0, sizeof r);
+    for (size_t b = 0; b < 3; b++) {
+        const struct tsdb__bent *be = &pi.ents[b];
+        assert_int_equal(tsdb__block_read(cc, sc, (const uint8_t *)w.out.p + be->off, be->len,
+                                          "x.tsp", be->off, rt_cb, &r, &e),
+                         0);
+    }
+    assert_int_equal(r.cols, 9);
+    assert_int_equal(r.sum_u, usum);
+    assert_int_equal(r.strs, nstr);
+    assert_true(r.fsum == fsum);
+    /* A flipped byte in any block is caught by verify. */
+    for (size_t at = TSDB__PART_HDR; at < w.out.len; at += w.out.len / 17) {
+        w.out.p[at] ^= 0x40;
+        struct tsdb__pinfo bad;
+        struct err be;
+        assert_int_equal(tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "x.tsp", &bad,
+                                           &be),
+                         ERR_CORRUPT);
+        assert_non_null(strstr(be.msg, "x.tsp: offset "));
+        w.out.p[at] ^= 0x40;
+    }
+    tsdb__pinfo_fini(&pi);
+    tsdb__pw_fini(&w);
+    codec_ctx_free(cc);
+    free(sc);
+    free(ts);
+    free(fv);
+    free(uv);
+    free(pres);
+    free(sv);
+    free(sb);
+}
+
+/* ---- flush, merge, reopen ------------------------------------------------------ */
+
+__attribute__((unused)) static size_t count_files(const char *sub, const char *suffix)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "find '%s/%s' -name '*%s' | wc -l", tmp_root, sub, suffix);
+    FILE *p = popen(cmd, "r");
+    size_t n = 0;
+    assert_non_null(p);
+    if (fscanf(p, "%zu", &n) != 1)
+        n = 0;
+    pclose(p);
+    return n;
+}
+
+__attribute__((unused)) static void test_flush_merge_reopen(void **state)
+{
+    (void)state;
+    struct model *m = calloc(1, sizeof *m);
+    struct tsdb *db = open_ok("merge", 4096);
+    mkdb(db, TSDB_DURATION_INF);
+    /* gen 1: everything; flush.  gen 2: v and s over an overlapping range,
+     * in several batches; flush.  gen 3: n over the middle, head only. */
+    for (int t = 0; t < 32; t += 8)
+        assert_int_equal(put(db, m, t, t + 8, 0x1f, 1), 0);
+    check_all(db, m);
+    flush_ok(db);
+    check_all(db, m);
+    size_t parts1 = count_files("merge", ".tsp");
+    assert_true(parts1 >= 5); /* 32 rows of 10 min: 6 one-hour partitions */
+    struct tsdb_snapshot *old = tsdb_snapshot_new(db);
+    struct model *m1 = malloc(sizeof *m1);
+    *m1 = *m;
+    for (int t = 16; t < 48; t += 4)
+        assert_int_equal(put(db, m, t, t + 4, 0x11, 2), 0);
+    check_snap(db, old, m1, INT64_MIN, INT64_MAX);
+    flush_ok(db);
+    check_all(db, m);
+    /* A snapshot from before the second flush still sees exactly gen 1. */
+    check_snap(db, old, m1, INT64_MIN, INT64_MAX);
+    tsdb_snapshot_free(&old);
+    free(m1);
+    assert_int_equal(put(db, m, 10, 30, 0x02, 3), 0);
+    check_all(db, m);
+    check_range(db, m, BASE + 12 * STEP, BASE + 20 * STEP - 1);
+    /* Small WAL segments: flushing removed the segments below the checkpoint. */
+    size_t wal_before = count_files("merge/wal", ".wal");
+    flush_ok(db);
+    size_t wal_after = count_files("merge/wal", ".wal");
+    assert_true(wal_after < wal_before || wal_before <= 2);
+    check_all(db, m);
+    tsdb_close(&db);
+    db = open_ok("merge", 4096);
+    check_all(db, m);
+    /* More head data on top of parts, then a crash-like reopen (no flush). */
+    assert_int_equal(put(db, m, 0, 48, 0x08, 4), 0);
+    tsdb_close(&db);
+    db = open_ok("merge", 4096);
+    check_all(db, m);
+    tsdb_close(&db);
+    free(m);
+}
+
+/* ---- corruption ------------------------------------------------------------------ */
+
+/* Path of the first part file under sub (relative to tmp_root/sub). */
+__attribute__((unused)) static void first_part(const char *sub, char *out, size_t cap)
+{
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s/%s' && find db -name '*.tsp' | sort | head -1", tmp_root,
+             sub);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(out, (int)cap, p));
+    pclose(p);
+    out[strcspn(out, "\n")] = '\0';
+}
+
+__attribute__((unused)) static void test_corrupt_part(void **state)
+{
+    (void)state;
+    struct model *m = calloc(1, sizeof *m);
+    struct tsdb *db = open_ok("corrupt", 0);
+    mkdb(db, TSDB_DURATION_INF);
+    assert_int_equal(put(db, m, 0, 12, 0x1f, 1), 0);
+    flush_ok(db);
+    tsdb_close(&db);
+    char rel[512], path[1200];
+    first_part("corrupt", rel, sizeof rel);
+    snprintf(path, sizeof path, "%s/corrupt/%s", tmp_root, rel);
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    uint8_t byte;
+    assert_int_equal(pread(fd, &byte, 1, 40), 1);
+    byte ^= 0xff;
+    assert_int_equal(pwrite(fd, &byte, 1, 40), 1);
+    close(fd);
+    struct err e;
+    int rc;
+    db = open_store("corrupt", false, 0, &e, &rc);
+    assert_null(db);
+    assert_int_equal(rc, ERR_CORRUPT);
+    /* The message names the file and the offset. */
+    if (!strstr(e.msg, rel) || !strstr(e.msg, "offset "))
+        fail_msg("message does not name %s and an offset: %s", rel, e.msg);
+    /* repair quarantines the part and opens; the other parts' rows stay. */
+    db = open_store("corrupt", true, 0, &e, &rc);
+    if (rc)
+        fail_msg("repair open: %s", e.msg);
+    char q[1300];
+    snprintf(q, sizeof q, "%s.corrupt", path);
+    assert_int_equal(access(q, F_OK), 0);
+    tsdb_close(&db);
+    db = open_ok("corrupt", 0);
+    tsdb_close(&db);
+    free(m);
+}
+
+/* ---- fault injection ---------------------------------------------------------- */
+
+/* For each operation and each n until a flush succeeds without hitting the
+ * fault: write, fail the nth call of op inside tsdb_flush, write more,
+ * close, reopen and check every acknowledged point exactly once; then flush
+ * again and check again. */
+__attribute__((unused)) static void test_flush_faults(void **state)
+{
+    (void)state;
+    static const enum tsdb_fault_op ops[] = { TSDB_FAULT_WRITE, TSDB_FAULT_FSYNC,
+                                              TSDB_FAULT_RENAME, TSDB_FAULT_OPEN };
+    int scenarios = 0;
+    for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++) {
+        for (uint64_t nth = 1; nth < 200; nth++) {
+            char sub[64];
+            snprintf(sub, sizeof sub, "fault-%zu-%" PRIu64, o, nth);
+            struct model *m = calloc(1, sizeof *m);
+            struct tsdb *db = open_ok(sub, 0);
+            mkdb(db, TSDB_DURATION_INF);
+            /* Two partitions: t 0..5 and 6..11. */
+            assert_int_equal(put(db, m, 0, 8, 0x1f, 1), 0);
+            flush_ok(db); /* an earlier generation on disk */
+            assert_int_equal(put(db, m, 4, 12, 0x15, 2), 0);
+            tsdb_fault_arm(db, ops[o], nth, false);
+            struct err e;
+            int rc = tsdb_flush(db, &e);
+            tsdb_fault_arm(db, ops[o], 0, false);
+            check_all(db, m);
+            if (rc != 0)
+                assert_int_equal(rc, ERR_IO);
+            /* Acknowledged writes after a failed flush are kept too. */
+            if (!tsdb_is_failed(db))
+                assert_int_equal(put(db, m, 10, 14, 0x03, 3), 0);
+            tsdb_close(&db);
+            db = open_ok(sub, 0);
+            check_all(db, m);
+            flush_ok(db);
+            check_all(db, m);
+            tsdb_close(&db);
+            db = open_ok(sub, 0);
+            check_all(db, m);
+            tsdb_close(&db);
+            free(m);
+            char cmd[1024];
+            snprintf(cmd, sizeof cmd, "rm -rf '%s/%s'", tmp_root, sub);
+            assert_int_equal(system(cmd), 0);
+            scenarios++;
+            if (rc == 0)
+                break; /* the nth call was past the flush: every step covered */
+        }
+    }
+    assert_true(scenarios > 8);
+}
+
+/* ---- retention ------------------------------------------------------------------ */
+
+__attribute__((unused)) static void test_retention(void **state)
+{
+    (void)state;
+    struct model *m = calloc(1, sizeof *m);
+    struct tsdb *db = open_ok("ret", 0);
+    mkdb(db, 2 * HOUR); /* NT * STEP = 8 h of data in 1 h partitions */
+    g_now = BASE;
+    assert_int_equal(put(db, m, 0, NT, 0x1f, 1), 0);
+    g_now = BASE + NT * STEP;
+    flush_ok(db);
+    size_t parts = count_files("ret", ".tsp");
+    assert_int_equal(parts, 8);
+    struct err e;
+    /* Clock at 8 h + 30 min: partitions ending at or before 6 h 30 are gone,
+     * i.e. hours 0..5; hours 6 and 7 stay. */
+    struct tsdb_snapshot *old = tsdb_snapshot_new(db);
+    assert_int_equal(tsdb_enforce_retention(db, BASE + 8 * HOUR + 30 * 60 * 1000000000LL, &e), 0);
+    /* A snapshot taken before keeps reading its (pinned) parts. */
+    check_snap(db, old, m, INT64_MIN, INT64_MAX);
+    tsdb_snapshot_free(&old);
+    for (int s = 0; s < NS; s++)
+        for (int f = 0; f < NF; f++)
+            for (int t = 0; t < 36; t++)
+                m->has[s][f][t] = false;
+    check_all(db, m);
+    assert_int_equal(count_files("ret", ".tsp"), 2);
+    assert_int_equal(count_files("ret", ".trash-*"), 0);
+    tsdb_close(&db);
+    /* An interrupted delete (.trash-*) is finished at open. */
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s/ret/db/1/1/.trash-5' && touch '%s/ret/db/1/1/.trash-5/x'",
+             tmp_root, tmp_root);
+    assert_int_equal(system(cmd), 0);
+    db = open_ok("ret", 0);
+    check_all(db, m);
+    char tp[1024];
+    snprintf(tp, sizeof tp, "%s/ret/db/1/1/.trash-5", tmp_root);
+    assert_int_equal(access(tp, F_OK), -1);
+    /* Moving the clock further drops the rest. */
+    assert_int_equal(tsdb_enforce_retention(db, BASE + 20 * HOUR, &e), 0);
+    memset(m, 0, sizeof *m);
+    check_all(db, m);
+    tsdb_close(&db);
+    free(m);
+}
+
+int main(void)
+{
+#ifndef TSDB_PART_FAULTS_ONLY
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_part_roundtrip),
+        cmocka_unit_test_setup_teardown(test_flush_merge_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_part, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+    };
+#else
+    /* Its own ctest (unit_tsdb_flushfault) so each stays well under 30 s. */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_flush_faults, setup, teardown),
+    };
+#endif
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

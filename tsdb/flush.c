@@ -1,0 +1,1198 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Storage at rest: partitions, MANIFESTs, the head flush, the checkpoint,
+ * recovery of all of these at open, and retention (storage-notes 5.4, 5.6,
+ * 5.7, 5.8).  Byte layouts: tsdb/FORMAT.md.
+ *
+ * Partitions.  Each retention policy's time axis is cut into partitions of
+ * the policy's shard duration; partition [start, start + shard) lives in
+ * db/<db-id>/<rp-id>/<start>/ (<start> in ns, decimal digits, possibly with
+ * a minus sign), holding a MANIFEST and the part files it lists
+ * (<seq>-<level>.tsp, seq 16 hex digits).  Files the MANIFEST does not list
+ * are left-overs of a failed or interrupted flush and are deleted at open.
+ *
+ * Flush (tsdb_flush), one at a time (flush_mu):
+ *   1. under apply_lock (write; commits hold it for reading while they apply
+ *      a record), note C = the applied watermark and copy every head row not
+ *      yet in a published part into per-partition builders, marking each
+ *      row with the new generation g (head.fgen);
+ *   2. per partition: encode a part, write <seq>-0.tsp.tmp, fdatasync,
+ *      rename, fsync the directory (tsdb__f_replace);
+ *   3. per touched store: write its series file (ids, keys, field types),
+ *      since WAL records that define series are about to be deleted;
+ *   4. per touched partition: write the MANIFEST (tmp, fsync, rename, fsync);
+ *   5. write CHECKPOINT = C (tmp, fsync, rename, fsync);
+ *   6. publish: a new version (part list + generation g) replaces the
+ *      current one; snapshots taken from now on read the new parts and skip
+ *      head rows with fgen <= g;
+ *   7. purge head rows whose fgen no live snapshot still needs, and delete
+ *      WAL segments whose records are all <= C.
+ * A failure in 2-5 leaves the rows in the head (unpublished marks are
+ * ignored) and the old MANIFESTs/CHECKPOINT in force: replay re-applies the
+ * WAL above the old checkpoint.  A part listed by a new MANIFEST while
+ * CHECKPOINT is old holds rows that replay also puts in the head; readers
+ * prefer the head, so every point is still seen once.
+ *
+ * Rows copied in step 1 whose LSN is above C (records applied out of order)
+ * are also replayed after a crash: applying them twice gives the same
+ * values, since a record carries whole field values and replay runs in LSN
+ * order.
+ *
+ * Locks, outermost first: flush_mu, apply_lock, store lock, stripes; ver_mu
+ * is a leaf (current version, live snapshot generations).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/xalloc.h"
+#include "tsdb/tsdb_int.h"
+
+#define MAN_MAGIC 0x4D4A4A4Eu /* "NJJM" */
+#define MAN_VERSION 1
+#define SER_MAGIC 0x534A4A4Eu /* "NJJS" */
+#define SER_VERSION 1
+#define CKP_MAGIC 0x434A4A4Eu /* "NJJC" */
+#define CKP_VERSION 1
+#define FILE_HDR 16
+
+/* Formats a path; an over-long result is cut (the data directory is capped
+ * at TSDB__DIR_MAX so that ours never are). */
+__attribute__((format(printf, 3, 4))) static void pathf(char *out, size_t cap, const char *fmt,
+                                                       ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- versions ------------------------------------------------------------------ */
+
+static struct tsdb__version *version_new(uint64_t gen, size_t n)
+{
+    struct tsdb__version *v = xcalloc(1, sizeof *v);
+    atomic_init(&v->refs, 1);
+    v->gen = gen;
+    v->parts = n ? xcalloc(n, sizeof *v->parts) : NULL;
+    return v;
+}
+
+void tsdb__version_unref(struct tsdb__version *v)
+{
+    if (!v || atomic_fetch_sub(&v->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < v->nparts; i++)
+        tsdb__part_unref(v->parts[i].part);
+    free(v->parts);
+    free(v);
+}
+
+/* Builds a version from the partition list (flush_mu held). */
+static struct tsdb__version *version_build(struct tsdb *db, uint64_t gen)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < db->npartitions; i++)
+        n += db->partitions[i]->nparts;
+    struct tsdb__version *v = version_new(gen, n);
+    for (size_t i = 0; i < db->npartitions; i++) {
+        struct tsdb__partition *pa = db->partitions[i];
+        for (size_t j = 0; j < pa->nparts; j++) {
+            tsdb__part_ref(pa->parts[j]);
+            v->parts[v->nparts++] = (struct tsdb__vpart){ .db_id = pa->db_id,
+                                                          .rp_id = pa->rp_id,
+                                                          .start = pa->start,
+                                                          .end = pa->end,
+                                                          .part = pa->parts[j] };
+        }
+    }
+    return v;
+}
+
+static void publish(struct tsdb *db, uint64_t gen)
+{
+    struct tsdb__version *v = version_build(db, gen);
+    pthread_mutex_lock(&db->ver_mu);
+    struct tsdb__version *old = db->ver;
+    db->ver = v;
+    pthread_mutex_unlock(&db->ver_mu);
+    tsdb__version_unref(old);
+}
+
+/* Oldest generation a live snapshot reads (the current one if none). */
+static uint64_t min_live_gen(struct tsdb *db)
+{
+    pthread_mutex_lock(&db->ver_mu);
+    uint64_t g = db->ver ? db->ver->gen : 0;
+    for (size_t i = 0; i < db->nsnap_gens; i++)
+        if (db->snap_gens[i] < g)
+            g = db->snap_gens[i];
+    pthread_mutex_unlock(&db->ver_mu);
+    return g;
+}
+
+struct tsdb__version *tsdb__version_pin(struct tsdb *db)
+{
+    pthread_mutex_lock(&db->ver_mu);
+    struct tsdb__version *v = db->ver;
+    atomic_fetch_add(&v->refs, 1);
+    if (db->nsnap_gens == db->cap_snap_gens) {
+        db->cap_snap_gens = db->cap_snap_gens ? db->cap_snap_gens * 2 : 8;
+        db->snap_gens = xrealloc(db->snap_gens, db->cap_snap_gens * sizeof *db->snap_gens);
+    }
+    db->snap_gens[db->nsnap_gens++] = v->gen;
+    pthread_mutex_unlock(&db->ver_mu);
+    return v;
+}
+
+void tsdb__version_unpin(struct tsdb *db, struct tsdb__version *v)
+{
+    pthread_mutex_lock(&db->ver_mu);
+    for (size_t i = 0; i < db->nsnap_gens; i++)
+        if (db->snap_gens[i] == v->gen) {
+            db->snap_gens[i] = db->snap_gens[--db->nsnap_gens];
+            break;
+        }
+    pthread_mutex_unlock(&db->ver_mu);
+    tsdb__version_unref(v);
+}
+
+/* ---- partitions -------------------------------------------------------------- */
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0)) ? q - 1 : q;
+}
+
+void tsdb__partition_range(int64_t ts, int64_t shard_ns, int64_t *start, int64_t *end)
+{
+    if (shard_ns <= 0)
+        shard_ns = 7LL * 24 * 3600 * 1000000000LL;
+    int64_t q = floor_div(ts, shard_ns);
+    *start = q * shard_ns;
+    *end = *start > INT64_MAX - shard_ns ? INT64_MAX : *start + shard_ns;
+}
+
+static void partition_dirs(struct tsdb *db, uint64_t db_id, uint64_t rp_id, int64_t start,
+                           char *abs, size_t abs_n, char *rel, size_t rel_n)
+{
+    pathf(rel, rel_n, "db/%" PRIu64 "/%" PRIu64 "/%" PRId64, db_id, rp_id, start);
+    pathf(abs, abs_n, "%s/%s", db->dir, rel);
+}
+
+static struct tsdb__partition *partition_find(struct tsdb *db, uint64_t db_id, uint64_t rp_id,
+                                              int64_t start)
+{
+    for (size_t i = 0; i < db->npartitions; i++) {
+        struct tsdb__partition *pa = db->partitions[i];
+        if (pa->db_id == db_id && pa->rp_id == rp_id && pa->start == start)
+            return pa;
+    }
+    return NULL;
+}
+
+static int cmp_partition(const void *a, const void *b)
+{
+    const struct tsdb__partition *x = *(struct tsdb__partition *const *)a;
+    const struct tsdb__partition *y = *(struct tsdb__partition *const *)b;
+    if (x->db_id != y->db_id)
+        return x->db_id < y->db_id ? -1 : 1;
+    if (x->rp_id != y->rp_id)
+        return x->rp_id < y->rp_id ? -1 : 1;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static struct tsdb__partition *partition_add(struct tsdb *db, uint64_t db_id, uint64_t rp_id,
+                                             int64_t start, int64_t end)
+{
+    struct tsdb__partition *pa = xcalloc(1, sizeof *pa);
+    pa->db_id = db_id;
+    pa->rp_id = rp_id;
+    pa->start = start;
+    pa->end = end;
+    pa->next_seq = 1;
+    partition_dirs(db, db_id, rp_id, start, pa->dir, sizeof pa->dir, pa->rel, sizeof pa->rel);
+    db->partitions = xrealloc(db->partitions, (db->npartitions + 1) * sizeof *db->partitions);
+    db->partitions[db->npartitions++] = pa;
+    qsort(db->partitions, db->npartitions, sizeof *db->partitions, cmp_partition);
+    return pa;
+}
+
+static void partition_free(struct tsdb__partition *pa)
+{
+    for (size_t i = 0; i < pa->nparts; i++)
+        tsdb__part_unref(pa->parts[i]);
+    free(pa->parts);
+    free(pa);
+}
+
+void tsdb__storage_fini(struct tsdb *db)
+{
+    for (size_t i = 0; i < db->npartitions; i++)
+        partition_free(db->partitions[i]);
+    free(db->partitions);
+    db->partitions = NULL;
+    db->npartitions = 0;
+    tsdb__version_unref(db->ver);
+    db->ver = NULL;
+    free(db->snap_gens);
+    db->snap_gens = NULL;
+}
+
+/* ---- small framed files: MANIFEST, series, CHECKPOINT ------------------------ */
+
+/* magic | version | body length | crc32c(body) | body */
+static int frame(struct buf *out, uint32_t magic, uint32_t version, const struct buf *body)
+{
+    uint8_t h[FILE_HDR];
+    tsdb__put_le32(h, magic);
+    tsdb__put_le32(h + 4, version);
+    tsdb__put_le32(h + 8, (uint32_t)body->len);
+    tsdb__put_le32(h + 12, tsdb__crc32c(0, body->p, body->len));
+    int rc = buf_append(out, h, sizeof h);
+    return rc ? rc : buf_append(out, body->p, body->len);
+}
+
+int tsdb__unframe(const uint8_t *p, size_t len, uint32_t magic, uint32_t version,
+                  const char *name, struct tsdb__dec *body, struct err *e)
+{
+    if (len < FILE_HDR || tsdb__le32(p) != magic)
+        return err_set(e, ERR_CORRUPT, "%s: offset 0: bad magic", name);
+    if (tsdb__le32(p + 4) != version)
+        return err_set(e, ERR_CORRUPT, "%s: offset 4: unsupported version %u", name,
+                       tsdb__le32(p + 4));
+    if (tsdb__le32(p + 8) != len - FILE_HDR)
+        return err_set(e, ERR_CORRUPT, "%s: offset 8: body length %u, file has %zu", name,
+                       tsdb__le32(p + 8), len - FILE_HDR);
+    if (tsdb__le32(p + 12) != tsdb__crc32c(0, p + FILE_HDR, len - FILE_HDR))
+        return err_set(e, ERR_CORRUPT, "%s: offset 16: checksum mismatch", name);
+    tsdb__dec_init(body, p + FILE_HDR, len - FILE_HDR);
+    return 0;
+}
+
+static void part_name(char *out, size_t n, uint64_t seq, uint32_t level)
+{
+    pathf(out, n, "%016" PRIx64 "-%u.tsp", seq, level);
+}
+
+static int manifest_write(struct tsdb *db, struct tsdb__partition *pa, struct err *e)
+{
+    struct buf body, out;
+    buf_init(&body, 0);
+    buf_init(&out, 0);
+    int rc = tsdb__put_uvarint(&body, pa->next_seq);
+    rc = rc ? rc : tsdb__put_u64(&body, (uint64_t)pa->start);
+    rc = rc ? rc : tsdb__put_u64(&body, (uint64_t)pa->end);
+    rc = rc ? rc : tsdb__put_uvarint(&body, pa->nparts);
+    for (size_t i = 0; i < pa->nparts && !rc; i++) {
+        const struct tsdb__part *pt = pa->parts[i];
+        rc = tsdb__put_uvarint(&body, pt->seq);
+        rc = rc ? rc : tsdb__put_uvarint(&body, pt->level);
+        rc = rc ? rc : tsdb__put_u64(&body, pt->len);
+        rc = rc ? rc : tsdb__put_u64(&body, pt->info.max_lsn);
+        rc = rc ? rc : tsdb__put_u64(&body, (uint64_t)pt->info.min_ts);
+        rc = rc ? rc : tsdb__put_u64(&body, (uint64_t)pt->info.max_ts);
+    }
+    rc = rc ? rc : frame(&out, MAN_MAGIC, MAN_VERSION, &body);
+    rc = rc ? err_set(e, rc, "%s/MANIFEST: out of memory", pa->rel)
+            : tsdb__f_replace(&db->fio, pa->dir, "MANIFEST", out.p, out.len, e);
+    buf_fini(&body);
+    buf_fini(&out);
+    return rc;
+}
+
+/* Parses a MANIFEST image into entries (tests and the fuzz target use it on
+ * raw bytes).  *ents is malloc'd. */
+int tsdb__manifest_decode(const uint8_t *p, size_t len, const char *name,
+                          struct tsdb__mentry **ents, size_t *n, uint64_t *next_seq,
+                          int64_t *start, int64_t *end, struct err *e)
+{
+    *ents = NULL;
+    *n = 0;
+    struct tsdb__dec d;
+    int rc = tsdb__unframe(p, len, MAN_MAGIC, MAN_VERSION, name, &d, e);
+    if (rc)
+        return rc;
+    *next_seq = tsdb__get_uvarint(&d);
+    *start = (int64_t)tsdb__get_u64(&d);
+    *end = (int64_t)tsdb__get_u64(&d);
+    uint64_t cnt = tsdb__get_uvarint(&d);
+    if (d.is_bad || cnt > tsdb__dec_left(&d) / 34 || *start >= *end)
+        return err_set(e, ERR_CORRUPT, "%s: offset 16: bad manifest header", name);
+    struct tsdb__mentry *v = cnt ? xcalloc((size_t)cnt, sizeof *v) : NULL;
+    for (size_t i = 0; i < cnt; i++) {
+        v[i].seq = tsdb__get_uvarint(&d);
+        v[i].level = (uint32_t)tsdb__get_uvarint(&d);
+        v[i].size = tsdb__get_u64(&d);
+        v[i].max_lsn = tsdb__get_u64(&d);
+        v[i].min_ts = (int64_t)tsdb__get_u64(&d);
+        v[i].max_ts = (int64_t)tsdb__get_u64(&d);
+        if (!d.is_bad && (v[i].seq == 0 || v[i].seq >= *next_seq || v[i].level > 9 ||
+                          (i && v[i].seq <= v[i - 1].seq)))
+            d.is_bad = true;
+    }
+    if (d.is_bad || tsdb__dec_left(&d)) {
+        free(v);
+        return err_set(e, ERR_CORRUPT, "%s: offset 16: bad manifest entry", name);
+    }
+    *ents = v;
+    *n = (size_t)cnt;
+    return 0;
+}
+
+/* Series file of a store: everything replay needs to resolve ids whose
+ * defining WAL records are gone.  Store lock (read) held by the caller. */
+static int series_encode(struct tsdb__store *st, struct buf *out)
+{
+    struct buf body;
+    buf_init(&body, 0);
+    int rc = tsdb__put_uvarint(&body, st->next_id);
+    /* Measurements in a numbered order so series can refer to them. */
+    size_t nm = st->meas.count, it = 0, k = 0;
+    struct tsdb__meas **ms = xmalloc((nm ? nm : 1) * sizeof *ms);
+    const struct htab_entry *en;
+    while (htab_next(&st->meas, &it, &en))
+        ms[k++] = en->val;
+    rc = rc ? rc : tsdb__put_uvarint(&body, k);
+    for (size_t i = 0; i < k && !rc; i++) {
+        ms[i]->ser_index = (uint32_t)i;
+        rc = tsdb__put_bytes(&body, ms[i]->name, ms[i]->n);
+        rc = rc ? rc : tsdb__put_uvarint(&body, ms[i]->nfields);
+        for (uint32_t f = 0; f < ms[i]->nfields && !rc; f++) {
+            rc = tsdb__put_bytes(&body, ms[i]->fieldv[f]->key, ms[i]->fieldv[f]->key_n);
+            rc = rc ? rc : tsdb__put_u8(&body, (uint8_t)ms[i]->fieldv[f]->type);
+        }
+    }
+    size_t ns = 0;
+    for (uint64_t id = 1; id < st->next_id; id++)
+        ns += tsdb__series_get(st, id) != NULL;
+    rc = rc ? rc : tsdb__put_uvarint(&body, ns);
+    for (uint64_t id = 1; id < st->next_id && !rc; id++) {
+        struct tsdb__series *s = tsdb__series_get(st, id);
+        if (!s)
+            continue;
+        rc = tsdb__put_uvarint(&body, id);
+        rc = rc ? rc : tsdb__put_uvarint(&body, s->meas->ser_index);
+        rc = rc ? rc : tsdb__put_uvarint(&body, s->ntags);
+        for (size_t t = 0; t < s->ntags && !rc; t++) {
+            rc = tsdb__put_bytes(&body, s->tags[t].key.p, s->tags[t].key.n);
+            rc = rc ? rc : tsdb__put_bytes(&body, s->tags[t].value.p, s->tags[t].value.n);
+        }
+    }
+    free(ms);
+    rc = rc ? rc : frame(out, SER_MAGIC, SER_VERSION, &body);
+    buf_fini(&body);
+    return rc;
+}
+
+/* Loads a store's series file (open, before WAL replay; no other thread). */
+static int series_load(struct tsdb *db, struct tsdb__store *st, struct err *e)
+{
+    char path[TSDB__PATH_MAX], rel[96];
+    pathf(rel, sizeof rel, "db/%" PRIu64 "/%" PRIu64 "/series", st->db_id, st->rp_id);
+    pathf(path, sizeof path, "%s/%s", db->dir, rel);
+    struct buf raw;
+    buf_init(&raw, 0);
+    int rc = tsdb__f_read_all(path, &raw, e);
+    if (rc == ERR_NOTFOUND) {
+        buf_fini(&raw);
+        err_clear(e);
+        return 0;
+    }
+    struct tsdb__dec d;
+    rc = rc ? rc
+            : tsdb__unframe((const uint8_t *)raw.p, raw.len, SER_MAGIC, SER_VERSION, rel, &d, e);
+    if (rc) {
+        buf_fini(&raw);
+        return rc;
+    }
+    uint64_t next_id = tsdb__get_uvarint(&d);
+    uint64_t nm = tsdb__get_uvarint(&d);
+    struct tsdb__meas **ms = NULL;
+    if (!d.is_bad && nm <= tsdb__dec_left(&d))
+        ms = xcalloc(nm ? nm : 1, sizeof *ms);
+    else
+        d.is_bad = true;
+    struct buf key;
+    buf_init(&key, TSDB_MAX_KEY_BYTES + 1);
+    pthread_rwlock_wrlock(&st->lock);
+    for (uint64_t i = 0; i < nm && !d.is_bad; i++) {
+        struct sv name = tsdb__get_bytes(&d);
+        uint64_t nf = tsdb__get_uvarint(&d);
+        if (d.is_bad || !name.n)
+            break;
+        ms[i] = tsdb__meas_get(st, name);
+        for (uint64_t f = 0; f < nf && !d.is_bad; f++) {
+            struct sv fk = tsdb__get_bytes(&d);
+            uint8_t ty = tsdb__get_u8(&d);
+            if (d.is_bad || ty < TSDB_FLOAT || ty > TSDB_STRING || !fk.n) {
+                d.is_bad = true;
+                break;
+            }
+            struct tsdb__field *fd = tsdb__field_find(ms[i], fk);
+            if (!fd)
+                tsdb__field_create(ms[i], fk, (enum tsdb_type)ty);
+            else if (fd->type != ty)
+                d.is_bad = true;
+        }
+    }
+    uint64_t ns = d.is_bad ? 0 : tsdb__get_uvarint(&d);
+    struct tsdb_tag *tags = NULL;
+    size_t cap_tags = 0;
+    for (uint64_t i = 0; i < ns && !d.is_bad; i++) {
+        uint64_t id = tsdb__get_uvarint(&d);
+        uint64_t mi = tsdb__get_uvarint(&d);
+        uint64_t nt = tsdb__get_uvarint(&d);
+        if (d.is_bad || id == 0 || id >= next_id || mi >= nm || nt > tsdb__dec_left(&d) / 2) {
+            d.is_bad = true;
+            break;
+        }
+        if (nt > cap_tags) {
+            cap_tags = nt;
+            tags = xrealloc(tags, cap_tags * sizeof *tags);
+        }
+        for (uint64_t t = 0; t < nt; t++) {
+            tags[t].key = tsdb__get_bytes(&d);
+            tags[t].value = tsdb__get_bytes(&d);
+        }
+        struct sv mname = { ms[mi]->name, ms[mi]->n };
+        if (d.is_bad || !tsdb__sort_tags(tags, nt)) {
+            d.is_bad = true;
+            break;
+        }
+        buf_reset(&key);
+        if (tsdb__series_key(&key, mname, tags, nt) != 0) {
+            d.is_bad = true;
+            break;
+        }
+        struct sv ks = buf_sv(&key);
+        uint64_t h = hash_sv(ks);
+        struct tsdb__series *have = tsdb__series_find(st, ks, h);
+        struct tsdb__series *byid = tsdb__series_get(st, id);
+        if (have || byid) {
+            if (have != byid)
+                d.is_bad = true;
+            continue;
+        }
+        struct tsdb__series *s = tsdb__series_create(st, id, ks, h, mname, tags, nt);
+        atomic_store(&s->is_logged, true);
+    }
+    if (!d.is_bad && st->next_id < next_id)
+        st->next_id = next_id;
+    pthread_rwlock_unlock(&st->lock);
+    bool is_bad = d.is_bad || tsdb__dec_left(&d);
+    free(tags);
+    free(ms);
+    buf_fini(&key);
+    buf_fini(&raw);
+    return is_bad ? err_set(e, ERR_CORRUPT, "%s: bad series table", rel) : 0;
+}
+
+static int checkpoint_write(struct tsdb *db, uint64_t lsn, struct err *e)
+{
+    struct buf body, out;
+    buf_init(&body, 0);
+    buf_init(&out, 0);
+    int rc = tsdb__put_u64(&body, lsn);
+    rc = rc ? rc : frame(&out, CKP_MAGIC, CKP_VERSION, &body);
+    rc = rc ? err_set(e, rc, "CHECKPOINT: out of memory")
+            : tsdb__f_replace(&db->fio, db->dir, "CHECKPOINT", out.p, out.len, e);
+    buf_fini(&body);
+    buf_fini(&out);
+    return rc;
+}
+
+static int checkpoint_load(struct tsdb *db, uint64_t *lsn, struct err *e)
+{
+    *lsn = 0;
+    char path[TSDB__PATH_MAX];
+    pathf(path, sizeof path, "%s/CHECKPOINT", db->dir);
+    struct buf raw;
+    buf_init(&raw, 0);
+    int rc = tsdb__f_read_all(path, &raw, e);
+    if (rc == ERR_NOTFOUND) {
+        buf_fini(&raw);
+        err_clear(e);
+        return 0;
+    }
+    struct tsdb__dec d;
+    rc = rc ? rc
+            : tsdb__unframe((const uint8_t *)raw.p, raw.len, CKP_MAGIC, CKP_VERSION,
+                            "CHECKPOINT", &d, e);
+    if (!rc) {
+        *lsn = tsdb__get_u64(&d);
+        if (d.is_bad || tsdb__dec_left(&d))
+            rc = err_set(e, ERR_CORRUPT, "CHECKPOINT: offset 16: bad body");
+    }
+    buf_fini(&raw);
+    return rc;
+}
+
+/* ---- recovery ------------------------------------------------------------------ */
+
+static bool is_digits(const char *s)
+{
+    if (*s == '-')
+        s++;
+    return *s && strspn(s, "0123456789") == strlen(s) && strlen(s) <= 20;
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && strcmp(s + a - b, suf) == 0;
+}
+
+/* Removes a directory tree (trash, or an expired partition).  Bounded by
+ * the directory's own entries: partitions have no subdirectories. */
+static int remove_tree(struct tsdb *db, const char *path, struct err *e)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 0 : err_set(e, ERR_IO, "opendir %s: %s", path, strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    char p[TSDB__PATH_MAX];
+    while (!rc && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        pathf(p, sizeof p, "%s/%s", path, de->d_name);
+        rc = tsdb__f_unlink(&db->fio, p, e);
+    }
+    closedir(d);
+    if (!rc && rmdir(path) != 0 && errno != ENOENT)
+        rc = err_set(e, ERR_IO, "rmdir %s: %s", path, strerror(errno));
+    return rc;
+}
+
+/* Loads one partition directory: MANIFEST, listed parts (verified), and
+ * deletes what the MANIFEST does not list. */
+static int partition_load(struct tsdb *db, uint64_t db_id, uint64_t rp_id, const char *name,
+                          struct err *e)
+{
+    char *endp;
+    errno = 0;
+    long long start = strtoll(name, &endp, 10);
+    if (errno || *endp)
+        return 0;
+    char dir[TSDB__PATH_MAX], rel[96], path[TSDB__PATH_MAX], prel[160];
+    partition_dirs(db, db_id, rp_id, (int64_t)start, dir, sizeof dir, rel, sizeof rel);
+    pathf(path, sizeof path, "%s/MANIFEST", dir);
+    pathf(prel, sizeof prel, "%s/MANIFEST", rel);
+    struct buf raw;
+    buf_init(&raw, 0);
+    int rc = tsdb__f_read_all(path, &raw, e);
+    if (rc == ERR_NOTFOUND) {
+        /* A flush died before its first MANIFEST: nothing here is live. */
+        buf_fini(&raw);
+        err_clear(e);
+        return db->opts.read_only ? 0 : remove_tree(db, dir, e);
+    }
+    struct tsdb__mentry *ents = NULL;
+    size_t n = 0;
+    uint64_t next_seq = 0;
+    int64_t s0 = 0, s1 = 0;
+    rc = rc ? rc
+            : tsdb__manifest_decode((const uint8_t *)raw.p, raw.len, prel, &ents, &n, &next_seq,
+                                    &s0, &s1, e);
+    buf_fini(&raw);
+    if (!rc && s0 != start)
+        rc = err_set(e, ERR_CORRUPT, "%s: offset 16: start %" PRId64 " in directory %lld", prel,
+                     s0, start);
+    if (rc) {
+        free(ents);
+        return rc;
+    }
+    struct tsdb__partition *pa = partition_add(db, db_id, rp_id, s0, s1);
+    pa->next_seq = next_seq;
+    for (size_t i = 0; i < n && !rc; i++) {
+        char fn[64], fp[TSDB__PATH_MAX], fr[160];
+        part_name(fn, sizeof fn, ents[i].seq, ents[i].level);
+        pathf(fp, sizeof fp, "%s/%s", dir, fn);
+        pathf(fr, sizeof fr, "%s/%s", rel, fn);
+        struct tsdb__part *pt = NULL;
+        rc = tsdb__part_open(fp, fr, &pt, e);
+        if (!rc && (pt->len != ents[i].size || pt->info.max_lsn != ents[i].max_lsn)) {
+            rc = err_set(e, ERR_CORRUPT, "%s: offset 0: size or LSN differs from the MANIFEST", fr);
+            tsdb__part_unref(pt);
+            pt = NULL;
+        }
+        if (rc == ERR_CORRUPT && db->opts.repair && !db->opts.read_only) {
+            /* Quarantine: keep the bytes for inspection, drop the part. */
+            char q[TSDB__PATH_MAX];
+            pathf(q, sizeof q, "%s.corrupt", fp);
+            err_clear(e);
+            rc = tsdb__f_rename(&db->fio, fp, q, e);
+            pa->is_dirty = true;
+            continue;
+        }
+        if (rc)
+            break;
+        pt->seq = ents[i].seq;
+        pt->level = ents[i].level;
+        pa->parts = xrealloc(pa->parts, (pa->nparts + 1) * sizeof *pa->parts);
+        pa->parts[pa->nparts++] = pt;
+    }
+    free(ents);
+    if (rc || db->opts.read_only)
+        return rc;
+    if (pa->is_dirty) {
+        rc = manifest_write(db, pa, e);
+        pa->is_dirty = false;
+        if (rc)
+            return rc;
+    }
+    /* Delete unlisted files: *.tmp and parts of flushes that never made it
+     * into the MANIFEST. */
+    DIR *d = opendir(dir);
+    if (!d)
+        return err_set(e, ERR_IO, "opendir %s: %s", dir, strerror(errno));
+    struct dirent *de;
+    while (!rc && (de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        bool is_live = !strcmp(nm, ".") || !strcmp(nm, "..") || !strcmp(nm, "MANIFEST") ||
+                       ends_with(nm, ".corrupt");
+        for (size_t i = 0; i < pa->nparts && !is_live; i++) {
+            char fn[64];
+            part_name(fn, sizeof fn, pa->parts[i]->seq, pa->parts[i]->level);
+            is_live = !strcmp(fn, nm);
+        }
+        if (is_live)
+            continue;
+        pathf(path, sizeof path, "%s/%s", dir, nm);
+        rc = tsdb__f_unlink(&db->fio, path, e);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int rp_dir_load(struct tsdb *db, struct tsdb__store *st, struct err *e)
+{
+    char dir[TSDB__PATH_MAX];
+    pathf(dir, sizeof dir, "%s/db/%" PRIu64 "/%" PRIu64, db->dir, st->db_id, st->rp_id);
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : err_set(e, ERR_IO, "opendir %s: %s", dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        names = xrealloc(names, (n + 1) * sizeof *names);
+        names[n++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        char p[TSDB__PATH_MAX];
+        pathf(p, sizeof p, "%s/%s", dir, names[i]);
+        if (!rc && !strncmp(names[i], ".trash-", 7) && !db->opts.read_only)
+            rc = remove_tree(db, p, e); /* retention interrupted: finish it */
+        else if (!rc && ends_with(names[i], ".tmp") && !db->opts.read_only)
+            rc = tsdb__f_unlink(&db->fio, p, e);
+        else if (!rc && is_digits(names[i]))
+            rc = partition_load(db, st->db_id, st->rp_id, names[i], e);
+        free(names[i]);
+    }
+    free(names);
+    rc = rc ? rc : series_load(db, st, e);
+    return rc;
+}
+
+int tsdb__storage_open(struct tsdb *db, struct err *e)
+{
+    pthread_mutex_init(&db->flush_mu, NULL);
+    pthread_mutex_init(&db->ver_mu, NULL);
+    pthread_rwlock_init(&db->apply_lock, NULL);
+    db->has_storage_locks = true;
+    int rc = checkpoint_load(db, &db->wal.ckpt_lsn, e);
+    if (!rc && !db->opts.read_only) {
+        char tmp[TSDB__PATH_MAX];
+        pathf(tmp, sizeof tmp, "%s/CHECKPOINT.tmp", db->dir);
+        rc = tsdb__f_unlink(&db->fio, tmp, e);
+    }
+    for (size_t i = 0; i < db->cat.ndbs && !rc; i++) {
+        struct tsdb__db *d = db->cat.dbs[i];
+        for (size_t j = 0; j < d->nrps && !rc; j++)
+            rc = rp_dir_load(db, d->rps[j]->store, e);
+    }
+    db->gen_published = 1;
+    db->gen_next = 2;
+    db->ver = version_build(db, 1);
+    return rc;
+}
+
+/* ---- flush ------------------------------------------------------------------- */
+
+/* Rows of one series bound for one partition, copied out of the head. */
+struct srows {
+    uint64_t sid;
+    size_t n;
+    int64_t *ts;
+    size_t ncols;
+    struct tsdb__pcol *cols;
+    uint8_t **present;
+    uint64_t **u;
+    struct sv **s;
+};
+
+struct pbuild {
+    struct tsdb__store *st;
+    struct tsdb__partition *pa; /* may be new (not yet in db->partitions) */
+    int64_t start, end;
+    struct srows *rows;
+    size_t nrows, cap;
+    uint64_t max_lsn;
+    struct tsdb__part *made;
+    char *strs_owner; /* not used: strings are copied per column */
+};
+
+struct flushjob {
+    struct pbuild *pb;
+    size_t npb;
+};
+
+static struct pbuild *pbuild_get(struct flushjob *j, struct tsdb__store *st, int64_t start,
+                                 int64_t end)
+{
+    for (size_t i = j->npb; i-- > 0;)
+        if (j->pb[i].st == st && j->pb[i].start == start)
+            return &j->pb[i];
+    j->pb = xrealloc(j->pb, (j->npb + 1) * sizeof *j->pb);
+    struct pbuild *p = &j->pb[j->npb++];
+    memset(p, 0, sizeof *p);
+    p->st = st;
+    p->start = start;
+    p->end = end;
+    return p;
+}
+
+static void srows_fini(struct srows *r)
+{
+    for (size_t c = 0; c < r->ncols; c++) {
+        if (r->s[c]) {
+            for (size_t i = 0; i < r->n; i++)
+                free((char *)r->s[c][i].p);
+        }
+        free(r->present[c]);
+        free(r->u[c]);
+        free(r->s[c]);
+    }
+    free(r->cols);
+    free(r->present);
+    free(r->u);
+    free(r->s);
+    free(r->ts);
+}
+
+static void job_fini(struct flushjob *j)
+{
+    for (size_t i = 0; i < j->npb; i++) {
+        for (size_t k = 0; k < j->pb[i].nrows; k++)
+            srows_fini(&j->pb[i].rows[k]);
+        free(j->pb[i].rows);
+        tsdb__part_unref(j->pb[i].made);
+    }
+    free(j->pb);
+}
+
+/* Copies rows [a, b) of head h (stripe lock held) to a new srows in pb,
+ * marking them with gen.  Field keys are looked up later, under the store
+ * lock. */
+static void take_rows(struct pbuild *pb, struct tsdb__series *s, size_t a, size_t b, uint64_t gen,
+                      uint64_t published)
+{
+    struct tsdb__head *h = &s->head;
+    size_t n = 0;
+    for (size_t r = a; r < b; r++)
+        n += !h->fgen[r] || h->fgen[r] > published;
+    if (!n)
+        return;
+    if (pb->nrows == pb->cap) {
+        pb->cap = pb->cap ? pb->cap * 2 : 16;
+        pb->rows = xrealloc(pb->rows, pb->cap * sizeof *pb->rows);
+    }
+    struct srows *sr = &pb->rows[pb->nrows++];
+    memset(sr, 0, sizeof *sr);
+    sr->sid = s->id;
+    sr->n = n;
+    sr->ts = xmalloc(n * sizeof *sr->ts);
+    sr->ncols = h->ncols;
+    sr->cols = xcalloc(h->ncols ? h->ncols : 1, sizeof *sr->cols);
+    sr->present = xcalloc(h->ncols ? h->ncols : 1, sizeof *sr->present);
+    sr->u = xcalloc(h->ncols ? h->ncols : 1, sizeof *sr->u);
+    sr->s = xcalloc(h->ncols ? h->ncols : 1, sizeof *sr->s);
+    for (uint32_t c = 0; c < h->ncols; c++) {
+        sr->present[c] = xmalloc(n);
+        if (h->cols[c].type == TSDB_STRING)
+            sr->s[c] = xcalloc(n, sizeof **sr->s);
+        else
+            sr->u[c] = xmalloc(n * sizeof **sr->u);
+        sr->cols[c] = (struct tsdb__pcol){ .type = h->cols[c].type,
+                                           .present = sr->present[c],
+                                           .u = sr->u[c],
+                                           .s = sr->s[c] };
+        /* key filled in by the caller; field id kept in key.n until then */
+        sr->cols[c].key.n = h->cols[c].field_id;
+    }
+    size_t w = 0;
+    for (size_t r = a; r < b; r++) {
+        if (h->fgen[r] && h->fgen[r] <= published)
+            continue;
+        sr->ts[w] = h->ts[r];
+        if (h->lsn[r] > pb->max_lsn)
+            pb->max_lsn = h->lsn[r];
+        h->fgen[r] = gen;
+        for (uint32_t c = 0; c < h->ncols; c++) {
+            const struct tsdb__col *col = &h->cols[c];
+            sr->present[c][w] = col->present[r];
+            if (col->type == TSDB_STRING) {
+                if (col->present[r]) {
+                    char *p = xmalloc(col->v.s[r].n ? col->v.s[r].n : 1);
+                    if (col->v.s[r].n)
+                        memcpy(p, col->v.s[r].p, col->v.s[r].n);
+                    sr->s[c][w] = (struct sv){ p, col->v.s[r].n };
+                }
+            } else {
+                sr->u[c][w] = col->present[r] ? col->v.u[r] : 0;
+            }
+        }
+        w++;
+    }
+}
+
+/* Step 1: copy the head into builders (apply_lock held for writing). */
+static void extract(struct tsdb *db, struct flushjob *j, uint64_t gen)
+{
+    pthread_mutex_lock(&db->cat_lock);
+    size_t nst = 0;
+    struct tsdb__store **sts = NULL;
+    struct tsdb__rp **rps = NULL;
+    for (size_t i = 0; i < db->cat.ndbs; i++)
+        for (size_t k = 0; k < db->cat.dbs[i]->nrps; k++) {
+            sts = xrealloc(sts, (nst + 1) * sizeof *sts);
+            rps = xrealloc(rps, (nst + 1) * sizeof *rps);
+            rps[nst] = db->cat.dbs[i]->rps[k];
+            sts[nst++] = db->cat.dbs[i]->rps[k]->store;
+        }
+    pthread_mutex_unlock(&db->cat_lock);
+    for (size_t i = 0; i < nst; i++) {
+        struct tsdb__store *st = sts[i];
+        int64_t shard = rps[i]->shard_duration_ns;
+        pthread_rwlock_rdlock(&st->lock);
+        for (uint64_t id = 1; id < st->next_id; id++) {
+            struct tsdb__series *s = tsdb__series_get(st, id);
+            if (!s)
+                continue;
+            pthread_mutex_t *mu = &st->stripes[id % TSDB__STRIPES];
+            pthread_mutex_lock(mu);
+            struct tsdb__head *h = &s->head;
+            size_t a = 0;
+            while (a < h->n) {
+                int64_t ps, pe;
+                tsdb__partition_range(h->ts[a], shard, &ps, &pe);
+                size_t b = a + 1;
+                while (b < h->n && h->ts[b] < pe)
+                    b++;
+                take_rows(pbuild_get(j, st, ps, pe), s, a, b, gen, db->gen_published);
+                a = b;
+            }
+            pthread_mutex_unlock(mu);
+            /* Field keys (store lock held for reading: fields never go away). */
+            for (size_t p = 0; p < j->npb; p++) {
+                struct pbuild *pb = &j->pb[p];
+                if (!pb->nrows || pb->st != st || pb->rows[pb->nrows - 1].sid != id)
+                    continue;
+                struct srows *sr = &pb->rows[pb->nrows - 1];
+                for (size_t c = 0; c < sr->ncols; c++) {
+                    const struct tsdb__field *fd = s->meas->fieldv[sr->cols[c].key.n];
+                    sr->cols[c].key = (struct sv){ fd->key, fd->key_n };
+                }
+            }
+        }
+        pthread_rwlock_unlock(&st->lock);
+    }
+    free(sts);
+    free(rps);
+}
+
+/* Steps 2-3 for one builder: encode and write the part file. */
+static int write_part(struct tsdb *db, struct pbuild *pb, struct err *e)
+{
+    struct tsdb__partition *pa = partition_find(db, pb->st->db_id, pb->st->rp_id, pb->start);
+    int rc = 0;
+    if (!pa) {
+        pa = partition_add(db, pb->st->db_id, pb->st->rp_id, pb->start, pb->end);
+        pa->is_new = true;
+    }
+    pb->pa = pa;
+    if (pa->is_new) {
+        /* db/<id>/<id>/ may not exist yet (nothing was flushed before). */
+        char up[TSDB__PATH_MAX];
+        pathf(up, sizeof up, "%s/db", db->dir);
+        rc = tsdb__f_mkdir(&db->fio, up, e);
+        pathf(up, sizeof up, "%s/db/%" PRIu64, db->dir, pa->db_id);
+        rc = rc ? rc : tsdb__f_mkdir(&db->fio, up, e);
+        pathf(up, sizeof up, "%s/db/%" PRIu64 "/%" PRIu64, db->dir, pa->db_id, pa->rp_id);
+        rc = rc ? rc : tsdb__f_mkdir(&db->fio, up, e);
+        rc = rc ? rc : tsdb__f_mkdir(&db->fio, pa->dir, e);
+        rc = rc ? rc : tsdb__f_fsync_dir(&db->fio, up, e);
+        if (rc)
+            return rc;
+    }
+    struct tsdb__pw w;
+    rc = tsdb__pw_init(&w);
+    if (rc) {
+        tsdb__pw_fini(&w);
+        return err_set(e, rc, "%s: out of memory", pa->rel);
+    }
+    for (size_t i = 0; i < pb->nrows && !rc; i++) {
+        struct srows *sr = &pb->rows[i];
+        rc = tsdb__pw_add(&w, sr->sid, sr->ts, sr->n, sr->cols, sr->ncols, e);
+    }
+    rc = rc ? rc : tsdb__pw_finish(&w, pb->max_lsn, e);
+    uint64_t seq = pa->next_seq++;
+    char fn[64], fp[TSDB__PATH_MAX], fr[160];
+    part_name(fn, sizeof fn, seq, 0);
+    pathf(fp, sizeof fp, "%s/%s", pa->dir, fn);
+    pathf(fr, sizeof fr, "%s/%s", pa->rel, fn);
+    rc = rc ? rc : tsdb__f_replace(&db->fio, pa->dir, fn, w.out.p, w.out.len, e);
+    tsdb__pw_fini(&w);
+    rc = rc ? rc : tsdb__part_open(fp, fr, &pb->made, e);
+    if (!rc) {
+        pb->made->seq = seq;
+        pb->made->level = 0;
+    }
+    return rc;
+}
+
+/* Deletes WAL segments all of whose records are at or below lsn: a segment
+ * qualifies when the next segment's first record has an LSN <= lsn + 1.
+ * Segments older than the writer's current one only. */
+static int wal_trim(struct tsdb *db, uint64_t lsn, struct err *e)
+{
+    pthread_mutex_lock(&db->wal.mu);
+    uint64_t cur = db->wal.seg_seq;
+    pthread_mutex_unlock(&db->wal.mu);
+    DIR *d = opendir(db->wal.dir);
+    if (!d)
+        return err_set(e, ERR_IO, "opendir %s: %s", db->wal.dir, strerror(errno));
+    uint64_t *seqs = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *nm = de->d_name;
+        if (strlen(nm) == 20 && !strcmp(nm + 16, ".wal") && strspn(nm, "0123456789abcdef") == 16) {
+            seqs = xrealloc(seqs, (n + 1) * sizeof *seqs);
+            seqs[n++] = strtoull(nm, NULL, 16);
+        }
+    }
+    closedir(d);
+    /* Ascending order, then delete from the oldest while allowed. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t k = i; k > 0 && seqs[k - 1] > seqs[k]; k--) {
+            uint64_t t = seqs[k];
+            seqs[k] = seqs[k - 1];
+            seqs[k - 1] = t;
+        }
+    int rc = 0;
+    for (size_t i = 0; i + 1 < n && seqs[i] < cur && !rc; i++) {
+        char p[TSDB__PATH_MAX];
+        pathf(p, sizeof p, "%s/%016" PRIx64 ".wal", db->wal.dir, seqs[i + 1]);
+        int fd = open(p, O_RDONLY | O_CLOEXEC);
+        uint8_t h[TSDB__WAL_SEG_HDR + TSDB__WAL_REC_HDR];
+        bool ok = fd >= 0 && pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h;
+        if (fd >= 0)
+            close(fd);
+        const uint8_t *r = h + TSDB__WAL_SEG_HDR;
+        if (!ok || tsdb__le32(r) != TSDB__WAL_REC_MAGIC ||
+            tsdb__le32(r + 24) != tsdb__crc32c(0, r, 24) || tsdb__le64(r + 16) > lsn + 1)
+            break;
+        pathf(p, sizeof p, "%s/%016" PRIx64 ".wal", db->wal.dir, seqs[i]);
+        rc = tsdb__f_unlink(&db->fio, p, e);
+    }
+    free(seqs);
+    return rc;
+}
+
+static void purge_head(struct tsdb *db, uint64_t max_gen)
+{
+    pthread_mutex_lock(&db->cat_lock);
+    for (size_t i = 0; i < db->cat.ndbs; i++)
+        for (size_t k = 0; k < db->cat.dbs[i]->nrps; k++) {
+            struct tsdb__store *st = db->cat.dbs[i]->rps[k]->store;
+            int64_t freed = 0;
+            pthread_rwlock_rdlock(&st->lock);
+            for (uint64_t id = 1; id < st->next_id; id++) {
+                struct tsdb__series *s = tsdb__series_get(st, id);
+                if (!s)
+                    continue;
+                pthread_mutex_t *mu = &st->stripes[id % TSDB__STRIPES];
+                pthread_mutex_lock(mu);
+                freed += tsdb__head_purge(&s->head, max_gen);
+                pthread_mutex_unlock(mu);
+            }
+            pthread_rwlock_unlock(&st->lock);
+            atomic_fetch_sub(&db->head_bytes, freed);
+        }
+    pthread_mutex_unlock(&db->cat_lock);
+    tsdb__update_gauges(db);
+}
+
+int tsdb_flush(struct tsdb *db, struct err *e)
+{
+    if (db->opts.read_only)
+        return err_set(e, ERR_IO, "tsdb: store is read-only");
+    pthread_mutex_lock(&db->flush_mu);
+    purge_head(db, min_live_gen(db));
+    uint64_t gen = db->gen_next++;
+    struct flushjob j;
+    memset(&j, 0, sizeof j);
+    pthread_rwlock_wrlock(&db->apply_lock);
+    uint64_t ckpt = atomic_load(&db->wal.applied);
+    extract(db, &j, gen);
+    pthread_rwlock_unlock(&db->apply_lock);
+
+    int rc = 0;
+    for (size_t i = 0; i < j.npb && !rc; i++)
+        if (j.pb[i].nrows)
+            rc = write_part(db, &j.pb[i], e);
+    /* Series files of the stores that have parts. */
+    for (size_t i = 0; i < j.npb && !rc; i++) {
+        struct tsdb__store *st = j.pb[i].st;
+        bool is_done = false;
+        for (size_t k = 0; k < i; k++)
+            is_done |= j.pb[k].st == st;
+        if (is_done)
+            continue;
+        struct buf out;
+        buf_init(&out, 0);
+        pthread_rwlock_rdlock(&st->lock);
+        rc = series_encode(st, &out);
+        pthread_rwlock_unlock(&st->lock);
+        char dir[TSDB__PATH_MAX];
+        pathf(dir, sizeof dir, "%s/db/%" PRIu64 "/%" PRIu64, db->dir, st->db_id, st->rp_id);
+        rc = rc ? err_set(e, rc, "series table: out of memory")
+                : tsdb__f_replace(&db->fio, dir, "series", out.p, out.len, e);
+        buf_fini(&out);
+    }
+    /* MANIFESTs: the new part joins its partition's list only in memory
+     * copies until the file is in place. */
+    for (size_t i = 0; i < j.npb && !rc; i++) {
+        struct pbuild *pb = &j.pb[i];
+        if (!pb->made)
+            continue;
+        struct tsdb__partition *pa = pb->pa;
+        pa->parts = xrealloc(pa->parts, (pa->nparts + 1) * sizeof *pa->parts);
+        tsdb__part_ref(pb->made);
+        pa->parts[pa->nparts++] = pb->made;
+        rc = manifest_write(db, pa, e);
+        if (rc) {
+            pa->nparts--;
+            tsdb__part_unref(pb->made);
+        } else {
+            pa->is_new = false;
+        }
+    }
+    rc = rc ? rc : checkpoint_write(db, ckpt, e);
+    if (rc) {
+        /* MANIFESTs already written stay valid (their parts are complete);
+         * the head keeps every row, so nothing is lost.  Drop the new parts
+         * from memory so the next flush writes them again as one. */
+        for (size_t i = 0; i < j.npb; i++) {
+            struct tsdb__partition *pa = j.pb[i].pa;
+            if (!pa || !j.pb[i].made)
+                continue;
+            for (size_t k = 0; k < pa->nparts; k++)
+                if (pa->parts[k] == j.pb[i].made) {
+                    tsdb__part_unref(pa->parts[k]);
+                    memmove(pa->parts + k, pa->parts + k + 1,
+                            (pa->nparts - k - 1) * sizeof *pa->parts);
+                    pa->nparts--;
+                    break;
+                }
+        }
+        job_fini(&j);
+        pthread_mutex_unlock(&db->flush_mu);
+        return rc;
+    }
+    db->wal.ckpt_lsn = ckpt;
+    db->gen_published = gen;
+    publish(db, gen);
+    job_fini(&j);
+    purge_head(db, min_live_gen(db));
+    rc = wal_trim(db, ckpt, e);
+    pthread_mutex_unlock(&db->flush_mu);
+    return rc;
+}
+
+/* ---- retention ------------------------------------------------------------------ */
+
+int tsdb_enforce_retention(struct tsdb *db, int64_t now_ns, struct err *e)
+{
+    if (db->opts.read_only)
+        return err_set(e, ERR_IO, "tsdb: store is read-only");
+    pthread_mutex_lock(&db->flush_mu);
+    /* Expiry of each partition by its policy (catalog read under cat_lock). */
+    size_t n = 0;
+    struct tsdb__partition **dead = NULL;
+    pthread_mutex_lock(&db->cat_lock);
+    for (size_t i = 0; i < db->npartitions; i++) {
+        struct tsdb__partition *pa = db->partitions[i];
+        int64_t dur = 0;
+        for (size_t k = 0; k < db->cat.ndbs; k++)
+            if (db->cat.dbs[k]->id == pa->db_id)
+                for (size_t r = 0; r < db->cat.dbs[k]->nrps; r++)
+                    if (db->cat.dbs[k]->rps[r]->id == pa->rp_id)
+                        dur = db->cat.dbs[k]->rps[r]->duration_ns;
+        /* A partition expires when its newest possible point is older than
+         * now - duration (InfluxDB drops whole shard groups the same way). */
+        if (dur != TSDB_DURATION_INF && now_ns - dur > pa->end - 1 &&
+            now_ns > INT64_MIN + dur) {
+            dead = xrealloc(dead, (n + 1) * sizeof *dead);
+            dead[n++] = pa;
+        }
+    }
+    pthread_mutex_unlock(&db->cat_lock);
+    if (!n) {
+        pthread_mutex_unlock(&db->flush_mu);
+        return 0;
+    }
+    /* 1. Out of the in-memory list, so new snapshots stop seeing them. */
+    size_t w = 0;
+    for (size_t i = 0; i < db->npartitions; i++) {
+        bool is_dead = false;
+        for (size_t k = 0; k < n; k++)
+            is_dead |= db->partitions[i] == dead[k];
+        if (!is_dead)
+            db->partitions[w++] = db->partitions[i];
+    }
+    db->npartitions = w;
+    uint64_t gen = db->gen_next++;
+    db->gen_published = gen;
+    publish(db, gen);
+    /* 2. Rename to .trash-<start>, fsync the parent; 3. unlink.  A crash
+     * between leaves a .trash-* that the next open removes. */
+    int rc = 0;
+    for (size_t k = 0; k < n; k++) {
+        char parent[TSDB__PATH_MAX], trash[TSDB__PATH_MAX];
+        pathf(parent, sizeof parent, "%s/db/%" PRIu64 "/%" PRIu64, db->dir, dead[k]->db_id,
+                 dead[k]->rp_id);
+        pathf(trash, sizeof trash, "%s/.trash-%" PRId64, parent, dead[k]->start);
+        if (!rc)
+            rc = tsdb__f_rename(&db->fio, dead[k]->dir, trash, e);
+        rc = rc ? rc : tsdb__f_fsync_dir(&db->fio, parent, e);
+        rc = rc ? rc : remove_tree(db, trash, e);
+        partition_free(dead[k]);
+    }
+    free(dead);
+    pthread_mutex_unlock(&db->flush_mu);
+    return rc;
+}

@@ -1,0 +1,548 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Part files: immutable, checksummed files of columnar blocks, one
+ * partition's rows as a head flush wrote them (storage-notes 5.4).  Byte
+ * layout: tsdb/FORMAT.md "Part file".
+ *
+ *   header (16 B) | block | block | ... | block index | footer (40 B)
+ *
+ * A block holds up to CODEC_BLOCK_MAX rows of one series: the shared time
+ * column, then per field its key, type, summary (count, and min, max, sum,
+ * first, last for numeric types), an optional presence bitmap (only when
+ * the field is missing on some rows) and its values, each column encoded by
+ * nj_codec.  Every block ends in a CRC-32C of its bytes; the index and the
+ * footer have their own.  Blocks are written sorted by (series id, min time)
+ * and the index lists them in that order.
+ *
+ * Invariants a verified part satisfies (tsdb__part_verify checks all of
+ * them, since the bytes come from disk):
+ *   1. header magic/version, footer magic/version/CRC, index CRC;
+ *   2. every index entry points inside the block area and its block's CRC
+ *      matches; entries are sorted by (series id, min time);
+ *   3. each block's own series id, row count and time range equal the
+ *      entry's.
+ * Column payloads are only checked by the codec when decoded.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/xalloc.h"
+#include "tsdb/tsdb_int.h"
+
+/* ---- writing ---------------------------------------------------------------- */
+
+int tsdb__pw_init(struct tsdb__pw *w)
+{
+    memset(w, 0, sizeof *w);
+    buf_init(&w->out, 0);
+    buf_init(&w->idx, 0);
+    buf_init(&w->blk, 0);
+    w->cc = codec_ctx_new();
+    if (!w->cc)
+        return ERR_NOMEM;
+    w->min_ts = INT64_MAX;
+    w->max_ts = INT64_MIN;
+    uint8_t hdr[TSDB__PART_HDR];
+    memset(hdr, 0, sizeof hdr);
+    tsdb__put_le32(hdr, TSDB__PART_MAGIC);
+    tsdb__put_le32(hdr + 4, TSDB__PART_VERSION);
+    return buf_append(&w->out, hdr, sizeof hdr);
+}
+
+void tsdb__pw_fini(struct tsdb__pw *w)
+{
+    buf_fini(&w->out);
+    buf_fini(&w->idx);
+    buf_fini(&w->blk);
+    codec_ctx_free(w->cc);
+    w->cc = NULL;
+}
+
+static int put_f64(struct buf *b, double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    return tsdb__put_u64(b, u);
+}
+
+/* Encodes one column's rows [r0, r0+n) into w->blk. */
+static int put_col(struct tsdb__pw *w, const struct tsdb__pcol *c, size_t r0, size_t n,
+                   struct err *e)
+{
+    uint8_t pres[CODEC_BLOCK_MAX];
+    union {
+        double f[CODEC_BLOCK_MAX];
+        int64_t i[CODEC_BLOCK_MAX];
+        uint64_t u[CODEC_BLOCK_MAX];
+        uint8_t b[CODEC_BLOCK_MAX];
+        struct sv s[CODEC_BLOCK_MAX];
+    } v;
+    size_t cnt = 0;
+    for (size_t r = 0; r < n; r++) {
+        pres[r] = c->present ? c->present[r0 + r] != 0 : 1;
+        if (!pres[r])
+            continue;
+        switch (c->type) {
+        case TSDB_FLOAT:
+            memcpy(&v.f[cnt], &c->u[r0 + r], 8);
+            break;
+        case TSDB_INT:
+            v.i[cnt] = (int64_t)c->u[r0 + r];
+            break;
+        case TSDB_UINT:
+            v.u[cnt] = c->u[r0 + r];
+            break;
+        case TSDB_BOOL:
+            v.b[cnt] = c->u[r0 + r] != 0;
+            break;
+        case TSDB_STRING:
+            v.s[cnt] = c->s[r0 + r];
+            break;
+        }
+        cnt++;
+    }
+    if (!cnt)
+        return 0; /* caller counted columns with values only */
+    struct buf *b = &w->blk;
+    int rc = tsdb__put_bytes(b, c->key.p, c->key.n);
+    rc = rc ? rc : tsdb__put_u8(b, (uint8_t)c->type);
+    rc = rc ? rc : tsdb__put_u8(b, cnt < n ? 1 : 0);
+    rc = rc ? rc : tsdb__put_uvarint(b, cnt);
+    if (rc)
+        return err_set(e, rc, "part: block too large");
+    if (c->type == TSDB_FLOAT) {
+        struct codec_fstats st;
+        codec_fstats_compute(v.f, cnt, &st);
+        rc = put_f64(b, st.min);
+        rc = rc ? rc : put_f64(b, st.max);
+        rc = rc ? rc : put_f64(b, st.sum);
+        rc = rc ? rc : put_f64(b, st.first);
+        rc = rc ? rc : put_f64(b, st.last);
+        rc = rc ? rc : tsdb__put_uvarint(b, st.nan_count);
+    } else if (c->type == TSDB_INT) {
+        struct codec_istats st;
+        codec_istats_compute(v.i, cnt, &st);
+        rc = tsdb__put_u64(b, (uint64_t)st.min);
+        rc = rc ? rc : tsdb__put_u64(b, (uint64_t)st.max);
+        rc = rc ? rc : tsdb__put_u64(b, (uint64_t)st.sum);
+        rc = rc ? rc : tsdb__put_u64(b, (uint64_t)st.first);
+        rc = rc ? rc : tsdb__put_u64(b, (uint64_t)st.last);
+        rc = rc ? rc : tsdb__put_u8(b, st.is_sum_overflow);
+    } else if (c->type == TSDB_UINT) {
+        struct codec_ustats st;
+        codec_ustats_compute(v.u, cnt, &st);
+        rc = tsdb__put_u64(b, st.min);
+        rc = rc ? rc : tsdb__put_u64(b, st.max);
+        rc = rc ? rc : tsdb__put_u64(b, st.sum);
+        rc = rc ? rc : tsdb__put_u64(b, st.first);
+        rc = rc ? rc : tsdb__put_u64(b, st.last);
+        rc = rc ? rc : tsdb__put_u8(b, st.is_sum_overflow);
+    }
+    if (rc)
+        return err_set(e, rc, "part: block too large");
+    /* Codec blocks go through a scratch buffer so their length can prefix them. */
+    struct buf tmp;
+    buf_init(&tmp, 0);
+    if (cnt < n) {
+        rc = codec_encode_presence(w->cc, pres, n, &tmp, e);
+        rc = rc ? rc : tsdb__put_bytes(b, tmp.p, tmp.len);
+        buf_reset(&tmp);
+    }
+    if (!rc) {
+        switch (c->type) {
+        case TSDB_FLOAT:
+            rc = codec_encode_float(w->cc, v.f, cnt, &tmp, NULL, e);
+            break;
+        case TSDB_INT:
+            rc = codec_encode_int(w->cc, v.i, cnt, &tmp, NULL, e);
+            break;
+        case TSDB_UINT:
+            rc = codec_encode_uint(w->cc, v.u, cnt, &tmp, NULL, e);
+            break;
+        case TSDB_BOOL:
+            rc = codec_encode_bool(w->cc, v.b, cnt, &tmp, e);
+            break;
+        case TSDB_STRING:
+            rc = codec_encode_str(w->cc, v.s, cnt, &tmp, e);
+            break;
+        }
+    }
+    rc = rc ? rc : tsdb__put_bytes(b, tmp.p, tmp.len);
+    buf_fini(&tmp);
+    return rc;
+}
+
+int tsdb__pw_add(struct tsdb__pw *w, uint64_t sid, const int64_t *ts, size_t n,
+                 const struct tsdb__pcol *cols, size_t ncols, struct err *e)
+{
+    for (size_t r0 = 0; r0 < n; r0 += CODEC_BLOCK_MAX) {
+        size_t m = n - r0 < CODEC_BLOCK_MAX ? n - r0 : CODEC_BLOCK_MAX;
+        size_t nc = 0;
+        for (size_t c = 0; c < ncols; c++) {
+            bool any = !cols[c].present;
+            for (size_t r = 0; r < m && !any; r++)
+                any = cols[c].present[r0 + r] != 0;
+            nc += any;
+        }
+        struct buf *b = &w->blk;
+        buf_reset(b);
+        int64_t lo = ts[r0], hi = ts[r0 + m - 1];
+        int rc = tsdb__put_uvarint(b, sid);
+        rc = rc ? rc : tsdb__put_uvarint(b, m);
+        rc = rc ? rc : tsdb__put_u64(b, (uint64_t)lo);
+        rc = rc ? rc : tsdb__put_u64(b, (uint64_t)hi);
+        rc = rc ? rc : tsdb__put_uvarint(b, nc);
+        if (rc)
+            return err_set(e, rc, "part: out of memory");
+        struct buf tmp;
+        buf_init(&tmp, 0);
+        rc = codec_encode_time(w->cc, ts + r0, m, &tmp, NULL, e);
+        rc = rc ? rc : tsdb__put_bytes(b, tmp.p, tmp.len);
+        buf_fini(&tmp);
+        for (size_t c = 0; c < ncols && !rc; c++)
+            rc = put_col(w, &cols[c], r0, m, e);
+        if (rc)
+            return rc;
+        uint32_t crc = tsdb__crc32c(0, b->p, b->len);
+        rc = tsdb__put_u32(b, crc);
+        uint64_t off = w->out.len;
+        rc = rc ? rc : buf_append(&w->out, b->p, b->len);
+        rc = rc ? rc : tsdb__put_uvarint(&w->idx, sid);
+        rc = rc ? rc : tsdb__put_u64(&w->idx, (uint64_t)lo);
+        rc = rc ? rc : tsdb__put_u64(&w->idx, (uint64_t)hi);
+        rc = rc ? rc : tsdb__put_uvarint(&w->idx, off);
+        rc = rc ? rc : tsdb__put_uvarint(&w->idx, b->len);
+        rc = rc ? rc : tsdb__put_uvarint(&w->idx, m);
+        if (rc)
+            return err_set(e, rc, "part: out of memory");
+        w->nblocks++;
+        w->rows += m;
+        if (lo < w->min_ts)
+            w->min_ts = lo;
+        if (hi > w->max_ts)
+            w->max_ts = hi;
+    }
+    return 0;
+}
+
+int tsdb__pw_finish(struct tsdb__pw *w, uint64_t max_lsn, struct err *e)
+{
+    uint64_t idx_off = w->out.len;
+    struct buf head;
+    buf_init(&head, 0);
+    int rc = tsdb__put_uvarint(&head, w->nblocks);
+    rc = rc ? rc : buf_append(&head, w->idx.p, w->idx.len);
+    uint32_t icrc = tsdb__crc32c(0, head.p, head.len);
+    rc = rc ? rc : buf_append(&w->out, head.p, head.len);
+    uint64_t idx_len = head.len;
+    buf_fini(&head);
+    uint8_t f[TSDB__PART_FOOTER];
+    tsdb__put_le64(f, idx_off);
+    tsdb__put_le64(f + 8, idx_len);
+    tsdb__put_le64(f + 16, max_lsn);
+    tsdb__put_le32(f + 24, icrc);
+    tsdb__put_le32(f + 28, tsdb__crc32c(0, f, 28));
+    tsdb__put_le32(f + 32, TSDB__PART_MAGIC);
+    tsdb__put_le32(f + 36, TSDB__PART_VERSION);
+    rc = rc ? rc : buf_append(&w->out, f, sizeof f);
+    return rc ? err_set(e, rc, "part: out of memory") : 0;
+}
+
+/* ---- verifying and reading ----------------------------------------------- */
+
+static int bad(struct err *e, const char *name, uint64_t off, const char *why)
+{
+    return err_set(e, ERR_CORRUPT, "%s: offset %llu: %s", name, (unsigned long long)off, why);
+}
+
+int tsdb__part_verify(const uint8_t *p, size_t len, const char *name, struct tsdb__pinfo *pi,
+                      struct err *e)
+{
+    memset(pi, 0, sizeof *pi);
+    if (len < TSDB__PART_HDR + TSDB__PART_FOOTER)
+        return bad(e, name, 0, "file too short for a part");
+    if (tsdb__le32(p) != TSDB__PART_MAGIC || tsdb__le32(p + 4) != TSDB__PART_VERSION)
+        return bad(e, name, 0, "bad part header (magic or version)");
+    const uint8_t *f = p + len - TSDB__PART_FOOTER;
+    uint64_t foff = len - TSDB__PART_FOOTER;
+    if (tsdb__le32(f + 32) != TSDB__PART_MAGIC || tsdb__le32(f + 36) != TSDB__PART_VERSION)
+        return bad(e, name, foff, "bad part footer (magic or version)");
+    if (tsdb__le32(f + 28) != tsdb__crc32c(0, f, 28))
+        return bad(e, name, foff, "footer checksum mismatch");
+    uint64_t ioff = tsdb__le64(f), ilen = tsdb__le64(f + 8);
+    if (ioff < TSDB__PART_HDR || ioff > foff || ilen != foff - ioff)
+        return bad(e, name, foff, "block index out of bounds");
+    if (tsdb__le32(f + 24) != tsdb__crc32c(0, p + ioff, ilen))
+        return bad(e, name, ioff, "block index checksum mismatch");
+    pi->max_lsn = tsdb__le64(f + 16);
+    struct tsdb__dec d;
+    tsdb__dec_init(&d, p + ioff, ilen);
+    uint64_t nb = tsdb__get_uvarint(&d);
+    /* An entry is at least 1+8+8+1+1+1 bytes. */
+    if (d.is_bad || nb > tsdb__dec_left(&d) / 20)
+        return bad(e, name, ioff, "bad block count");
+    pi->ents = nb ? xmalloc(nb * sizeof *pi->ents) : NULL;
+    pi->nents = (size_t)nb;
+    pi->min_ts = INT64_MAX;
+    pi->max_ts = INT64_MIN;
+    uint64_t expect_off = TSDB__PART_HDR;
+    for (size_t i = 0; i < pi->nents; i++) {
+        struct tsdb__bent *b = &pi->ents[i];
+        uint64_t at = ioff + (uint64_t)(d.p - (p + ioff));
+        b->sid = tsdb__get_uvarint(&d);
+        b->min_ts = (int64_t)tsdb__get_u64(&d);
+        b->max_ts = (int64_t)tsdb__get_u64(&d);
+        b->off = tsdb__get_uvarint(&d);
+        b->len = tsdb__get_uvarint(&d);
+        uint64_t rows = tsdb__get_uvarint(&d);
+        const char *why = NULL;
+        if (d.is_bad)
+            why = "truncated block index entry";
+        else if (b->off != expect_off || b->len < 4 || b->len > ioff - b->off)
+            why = "block index entry out of bounds";
+        else if (rows == 0 || rows > CODEC_BLOCK_MAX || b->min_ts > b->max_ts)
+            why = "bad block index entry";
+        else if (i && (b->sid < pi->ents[i - 1].sid ||
+                       (b->sid == pi->ents[i - 1].sid && b->min_ts <= pi->ents[i - 1].max_ts)))
+            why = "block index not sorted";
+        if (why) {
+            tsdb__pinfo_fini(pi);
+            return bad(e, name, at, why);
+        }
+        b->nrows = (uint32_t)rows;
+        expect_off = b->off + b->len;
+        const uint8_t *blk = p + b->off;
+        uint64_t boff = b->off;
+        if (tsdb__le32(blk + b->len - 4) != tsdb__crc32c(0, blk, b->len - 4)) {
+            tsdb__pinfo_fini(pi);
+            return bad(e, name, boff, "block checksum mismatch");
+        }
+        struct tsdb__dec bd;
+        tsdb__dec_init(&bd, blk, b->len - 4);
+        uint64_t sid = tsdb__get_uvarint(&bd);
+        uint64_t n = tsdb__get_uvarint(&bd);
+        int64_t lo = (int64_t)tsdb__get_u64(&bd), hi = (int64_t)tsdb__get_u64(&bd);
+        if (bd.is_bad || sid != b->sid || n != rows || lo != b->min_ts || hi != b->max_ts) {
+            tsdb__pinfo_fini(pi);
+            return bad(e, name, boff, "block header disagrees with the index");
+        }
+        if (b->min_ts < pi->min_ts)
+            pi->min_ts = b->min_ts;
+        if (b->max_ts > pi->max_ts)
+            pi->max_ts = b->max_ts;
+        pi->rows += rows;
+    }
+    if (tsdb__dec_left(&d) || expect_off != ioff) {
+        tsdb__pinfo_fini(pi);
+        return bad(e, name, ioff, "trailing bytes in the block area or index");
+    }
+    return 0;
+}
+
+void tsdb__pinfo_fini(struct tsdb__pinfo *pi)
+{
+    free(pi->ents);
+    pi->ents = NULL;
+    pi->nents = 0;
+}
+
+static double get_f64(struct tsdb__dec *d)
+{
+    uint64_t u = tsdb__get_u64(d);
+    double v;
+    memcpy(&v, &u, 8);
+    return v;
+}
+
+int tsdb__block_read(struct codec_ctx *cc, struct tsdb__bscratch *sc, const uint8_t *blk,
+                     size_t len, const char *name, uint64_t off, tsdb__col_cb cb, void *arg,
+                     struct err *e)
+{
+    if (len < 4)
+        return bad(e, name, off, "block too short");
+    struct tsdb__dec d;
+    tsdb__dec_init(&d, blk, len - 4);
+    (void)tsdb__get_uvarint(&d);
+    uint64_t n = tsdb__get_uvarint(&d);
+    (void)tsdb__get_u64(&d);
+    (void)tsdb__get_u64(&d);
+    uint64_t ncols = tsdb__get_uvarint(&d);
+    struct sv tb = tsdb__get_bytes(&d);
+    if (d.is_bad || n == 0 || n > CODEC_BLOCK_MAX)
+        return bad(e, name, off, "bad block header");
+    size_t got = 0;
+    struct err ce;
+    err_clear(&ce);
+    if (codec_decode_time(cc, (const uint8_t *)tb.p, tb.n, sc->ts, &got, &ce) || got != n)
+        return bad(e, name, off + (uint64_t)((const uint8_t *)tb.p - blk), "bad time column");
+    for (uint64_t c = 0; c < ncols; c++) {
+        struct tsdb__bcol col;
+        memset(&col, 0, sizeof col);
+        uint64_t coff = off + (uint64_t)(d.p - blk);
+        col.key = tsdb__get_bytes(&d);
+        col.type = (enum tsdb_type)tsdb__get_u8(&d);
+        uint8_t flags = tsdb__get_u8(&d);
+        uint64_t cnt = tsdb__get_uvarint(&d);
+        if (d.is_bad || col.type < TSDB_FLOAT || col.type > TSDB_STRING || flags > 1 ||
+            cnt == 0 || cnt > n || (flags == 0 && cnt != n))
+            return bad(e, name, coff, "bad column header");
+        col.count = (uint32_t)cnt;
+        col.has_stats = col.type <= TSDB_UINT;
+        if (col.type == TSDB_FLOAT) {
+            col.fs.count = col.count;
+            col.fs.min = get_f64(&d);
+            col.fs.max = get_f64(&d);
+            col.fs.sum = get_f64(&d);
+            col.fs.first = get_f64(&d);
+            col.fs.last = get_f64(&d);
+            col.fs.nan_count = (uint32_t)tsdb__get_uvarint(&d);
+        } else if (col.type == TSDB_INT) {
+            col.is.count = col.count;
+            col.is.min = (int64_t)tsdb__get_u64(&d);
+            col.is.max = (int64_t)tsdb__get_u64(&d);
+            col.is.sum = (int64_t)tsdb__get_u64(&d);
+            col.is.first = (int64_t)tsdb__get_u64(&d);
+            col.is.last = (int64_t)tsdb__get_u64(&d);
+            col.is.is_sum_overflow = tsdb__get_u8(&d) != 0;
+        } else if (col.type == TSDB_UINT) {
+            col.us.count = col.count;
+            col.us.min = tsdb__get_u64(&d);
+            col.us.max = tsdb__get_u64(&d);
+            col.us.sum = tsdb__get_u64(&d);
+            col.us.first = tsdb__get_u64(&d);
+            col.us.last = tsdb__get_u64(&d);
+            col.us.is_sum_overflow = tsdb__get_u8(&d) != 0;
+        }
+        struct sv pb = { NULL, 0 };
+        if (flags)
+            pb = tsdb__get_bytes(&d);
+        struct sv vb = tsdb__get_bytes(&d);
+        if (d.is_bad)
+            return bad(e, name, coff, "truncated column");
+        if (flags) {
+            size_t pn = 0, pc = 0;
+            if (codec_decode_presence(cc, (const uint8_t *)pb.p, pb.n, sc->present, &pn, &ce) ||
+                pn != n)
+                return bad(e, name, coff, "bad presence bitmap");
+            for (size_t r = 0; r < pn; r++)
+                pc += sc->present[r] != 0;
+            if (pc != cnt)
+                return bad(e, name, coff, "presence bitmap disagrees with the count");
+            col.present = sc->present;
+        }
+        size_t vn = 0;
+        int rc = 0;
+        const uint8_t *vp = (const uint8_t *)vb.p;
+        switch (col.type) {
+        case TSDB_FLOAT:
+            rc = codec_decode_float(cc, vp, vb.n, sc->f, &vn, &ce);
+            for (size_t i = 0; !rc && i < vn; i++)
+                sc->vals[i].f = sc->f[i];
+            break;
+        case TSDB_INT:
+            rc = codec_decode_int(cc, vp, vb.n, sc->i, &vn, &ce);
+            for (size_t i = 0; !rc && i < vn; i++)
+                sc->vals[i].i = sc->i[i];
+            break;
+        case TSDB_UINT:
+            rc = codec_decode_uint(cc, vp, vb.n, sc->u, &vn, &ce);
+            for (size_t i = 0; !rc && i < vn; i++)
+                sc->vals[i].u = sc->u[i];
+            break;
+        case TSDB_BOOL:
+            rc = codec_decode_bool(cc, vp, vb.n, sc->b, &vn, &ce);
+            for (size_t i = 0; !rc && i < vn; i++)
+                sc->vals[i].b = sc->b[i] != 0;
+            break;
+        case TSDB_STRING:
+            rc = codec_decode_str(cc, vp, vb.n, sc->s, &vn, &ce);
+            for (size_t i = 0; !rc && i < vn; i++)
+                sc->vals[i].s = sc->s[i];
+            break;
+        }
+        if (rc || vn != cnt)
+            return bad(e, name, coff, "bad value column");
+        col.vals = sc->vals;
+        if (cb && (rc = cb(arg, sc->ts, (size_t)n, &col)) != 0)
+            return rc;
+    }
+    if (tsdb__dec_left(&d))
+        return bad(e, name, off, "trailing bytes in block");
+    return 0;
+}
+
+/* ---- part objects ------------------------------------------------------------ */
+
+int tsdb__part_open(const char *path, const char *rel, struct tsdb__part **out, struct err *e)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(e, errno == ENOENT ? ERR_CORRUPT : ERR_IO, "%s: open: %s", rel,
+                       strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int saved = errno;
+        close(fd);
+        return err_set(e, ERR_IO, "%s: stat: %s", rel, strerror(saved));
+    }
+    size_t len = (size_t)st.st_size;
+    void *map = NULL;
+    if (len) {
+        map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            int saved = errno;
+            close(fd);
+            return err_set(e, ERR_IO, "%s: mmap: %s", rel, strerror(saved));
+        }
+    }
+    close(fd);
+    struct tsdb__part *pt = xcalloc(1, sizeof *pt);
+    pt->map = map;
+    pt->len = len;
+    snprintf(pt->rel, sizeof pt->rel, "%s", rel);
+    int rc = tsdb__part_verify(map, len, rel, &pt->info, e);
+    if (rc) {
+        if (map)
+            munmap(map, len);
+        free(pt);
+        return rc;
+    }
+    atomic_init(&pt->refs, 1);
+    *out = pt;
+    return 0;
+}
+
+void tsdb__part_ref(struct tsdb__part *p)
+{
+    atomic_fetch_add(&p->refs, 1);
+}
+
+void tsdb__part_unref(struct tsdb__part *p)
+{
+    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    if (p->map)
+        munmap((void *)p->map, p->len);
+    tsdb__pinfo_fini(&p->info);
+    free(p);
+}
+
+size_t tsdb__part_find(const struct tsdb__part *p, uint64_t sid)
+{
+    size_t lo = 0, hi = p->info.nents;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->info.ents[mid].sid < sid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
