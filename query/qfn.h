@@ -265,6 +265,7 @@ void qfn_fill_column(const struct qfn_fill *f, bool is_count,
 struct qfn_xform {
     enum qfn_kind kind;
     int64_t unit_ns;
+    bool is_descending;     /* ORDER BY time DESC: points arrive newest first */
     size_t window;          /* moving_average */
     bool has_prev;
     struct qfn_point prev;
@@ -275,20 +276,23 @@ struct qfn_xform {
 
 /* Prepares x for kind.  default_unit_ns is what derivative() uses without a
  * unit argument: 1s on raw fields, the GROUP BY interval over an aggregate
- * (elapsed defaults to 1ns regardless).  moving_average needs 1 <= args->n
+ * (elapsed defaults to 1ns regardless).  is_descending: the points come in
+ * ORDER BY time DESC (derivative keeps dividing by a positive step, elapsed
+ * goes negative, as influxd answers).  moving_average needs 1 <= args->n
  * <= max_window.  Returns 0, ERR_INVAL (with influxd-like text) or
  * ERR_NOMEM.  Release with qfn_xform_fini(). */
 int qfn_xform_init(struct qfn_xform *x, enum qfn_kind kind,
                    const struct qfn_args *args, int64_t default_unit_ns,
-                   size_t max_window, struct err *e);
+                   bool is_descending, size_t max_window, struct err *e);
 void qfn_xform_fini(struct qfn_xform *x);
 
-/* Feeds the next point (ascending time; null points are skipped, as influxd
- * skips fill(null) buckets).  Writes the output point to *out and returns 1,
- * returns 0 when this point produces no output (the first point, the first
- * n-1 of moving_average, negative non_negative_* results), or ERR_TYPE for
- * a non-numeric value where one is required.  Output time is the input
- * point's time. */
+/* Feeds the next point in output order (null points are skipped, as
+ * influxd skips fill(null) buckets).  Writes the output point to *out and
+ * returns 1, returns 0 when this point produces no output (the first point,
+ * the first n-1 of moving_average, negative non_negative_* results, and for
+ * derivative/difference a point with the previous point's time, which is
+ * ignored), or ERR_TYPE for a non-numeric value where one is required
+ * (elapsed takes any type).  Output time is the input point's time. */
 int qfn_xform_push(struct qfn_xform *x, const struct qfn_point *in,
                    struct qfn_point *out, struct err *e);
 

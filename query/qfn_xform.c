@@ -9,7 +9,9 @@
  * cumulative_sum), moving_average(n) yields nothing for its first n-1
  * points, and the non_negative_ variants drop negative results.
  * Units: derivative divides by (dt / unit); elapsed is dt / unit in integer
- * division (80s with unit 7s gives 11).
+ * division (80s with unit 7s gives 11).  Under ORDER BY time DESC the points
+ * arrive newest first: derivative still divides by a positive step, elapsed
+ * turns negative, difference is simply this value minus the previous one.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +33,11 @@ size_t qfn_xform_extra_intervals(enum qfn_kind kind, const struct qfn_args *a)
 
 int qfn_xform_init(struct qfn_xform *x, enum qfn_kind kind,
                    const struct qfn_args *args, int64_t default_unit_ns,
-                   size_t max_window, struct err *e)
+                   bool is_descending, size_t max_window, struct err *e)
 {
     memset(x, 0, sizeof *x);
     x->kind = kind;
+    x->is_descending = is_descending;
     int64_t unit = args != NULL ? args->unit_ns : 0;
     switch (kind) {
     case QFN_DERIVATIVE: case QFN_NON_NEGATIVE_DERIVATIVE:
@@ -111,17 +114,27 @@ int qfn_xform_push(struct qfn_xform *x, const struct qfn_point *in,
     out->ts_ns = in->ts_ns;
     bool had = x->has_prev;
     struct qfn_point prev = x->prev;
+    /* derivative and difference ignore a point with the previous point's
+     * time and keep the earlier one (observed with two series merged);
+     * elapsed, moving_average and cumulative_sum take every point. */
+    bool same_time = had && in->ts_ns == prev.ts_ns;
+    bool keeps_first = x->kind == QFN_DERIVATIVE ||
+                       x->kind == QFN_NON_NEGATIVE_DERIVATIVE ||
+                       x->kind == QFN_DIFFERENCE ||
+                       x->kind == QFN_NON_NEGATIVE_DIFFERENCE;
+    if (same_time && keeps_first)
+        return 0;
     x->has_prev = true;
     x->prev = *in;
     switch (x->kind) {
     case QFN_DERIVATIVE: case QFN_NON_NEGATIVE_DERIVATIVE: {
         if (!had)
             return 0;
-        /* influxd skips a point with the previous point's time. */
-        if (in->ts_ns == prev.ts_ns)
-            return 0;
+        /* Descending output still divides by a positive time step. */
         double dv = qfn_to_float(t, in->v) - qfn_to_float(t, prev.v);
-        double dt = (double)(in->ts_ns - prev.ts_ns) / (double)x->unit_ns;
+        int64_t step = x->is_descending ? prev.ts_ns - in->ts_ns
+                                        : in->ts_ns - prev.ts_ns;
+        double dt = (double)step / (double)x->unit_ns;
         out->type = QFN_T_FLOAT;
         out->v.f = dv / dt;
         if (x->kind == QFN_NON_NEGATIVE_DERIVATIVE && out->v.f < 0)
@@ -129,20 +142,24 @@ int qfn_xform_push(struct qfn_xform *x, const struct qfn_point *in,
         return 1;
     }
     case QFN_DIFFERENCE: case QFN_NON_NEGATIVE_DIFFERENCE:
-        if (!had || in->ts_ns == prev.ts_ns)
+        if (!had)
             return 0;
         out->type = t;
         out->v = sub(t, in->v, prev.v);
         if (x->kind == QFN_NON_NEGATIVE_DIFFERENCE && negative(t, out->v))
             return 0;
         return 1;
-    case QFN_ELAPSED:
-        if (!had || in->ts_ns == prev.ts_ns)
+    case QFN_ELAPSED: {
+        if (!had)
             return 0;
+        /* Signed: descending order gives negative values, as on influxd.
+         * The difference is taken in 128 bits so no pair of times can
+         * overflow; the quotient is truncated toward zero like Go's. */
+        __int128 d = (__int128)in->ts_ns - prev.ts_ns;
         out->type = QFN_T_INT;
-        out->v.i = (int64_t)(((uint64_t)in->ts_ns - (uint64_t)prev.ts_ns) /
-                             (uint64_t)x->unit_ns);
+        out->v.i = (int64_t)(d / x->unit_ns);
         return 1;
+    }
     case QFN_CUMULATIVE_SUM:
         out->type = t;
         if (!had)

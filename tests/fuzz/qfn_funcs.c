@@ -130,7 +130,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     qfn_fill_column(&fl, type == QFN_T_INT, type, interval, rows, n);
     for (int k = QFN_DERIVATIVE; k <= QFN_ELAPSED; k++) {
         struct qfn_xform x;
-        if (qfn_xform_init(&x, (enum qfn_kind)k, &args, interval, 16, NULL) != 0)
+        if (qfn_xform_init(&x, (enum qfn_kind)k, &args, interval, fl.is_int, 16, NULL) != 0)
             continue;
         for (size_t i = 0; i < n; i++) {
             struct qfn_point o;

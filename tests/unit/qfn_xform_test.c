@@ -48,12 +48,13 @@ static void expect_rows(const char *what, const struct qfn_point *got,
 }
 
 /* Runs transformation kind over pts[0..n) and returns the output count. */
-static size_t run_xform(enum qfn_kind kind, struct qfn_args args, int64_t def_unit,
-                        const struct qfn_point *pts, size_t n, struct qfn_point *out)
+static size_t run_xform_dir(enum qfn_kind kind, struct qfn_args args, int64_t def_unit,
+                            bool desc, const struct qfn_point *pts, size_t n,
+                            struct qfn_point *out)
 {
     struct qfn_xform x;
     struct err e;
-    if (qfn_xform_init(&x, kind, &args, def_unit, 1000, &e) != 0)
+    if (qfn_xform_init(&x, kind, &args, def_unit, desc, 1000, &e) != 0)
         fail_msg("%s", e.msg);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -64,6 +65,12 @@ static size_t run_xform(enum qfn_kind kind, struct qfn_args args, int64_t def_un
     }
     qfn_xform_fini(&x);
     return k;
+}
+
+static size_t run_xform(enum qfn_kind kind, struct qfn_args args, int64_t def_unit,
+                        const struct qfn_point *pts, size_t n, struct qfn_point *out)
+{
+    return run_xform_dir(kind, args, def_unit, false, pts, n, out);
 }
 
 static size_t raw_points(enum qfn_type t, struct qfn_point *p)
@@ -502,17 +509,111 @@ static void test_math(void **state)
     EXPECT_MATH(QFN_OP_ADD, I(INT64_MAX), I(1), QFN_T_INT, (double)INT64_MIN);
 }
 
+/* ORDER BY time DESC: points arrive newest first.
+ * SELECT derivative(iv) FROM c WHERE time>=0s AND time<200s ORDER BY time DESC
+ *   -> [50,-0.3125],[40,0],[20,-0.5],[10,1.5],[0,-1]
+ * difference(iv) ... DESC -> [50,-25],[40,0],[20,-10],[10,15],[0,-10]
+ * non_negative_derivative(iv) ... DESC -> [40,0],[10,1.5]
+ * elapsed(iv,1s) ... DESC -> [50,-80],[40,-10],[20,-20],[10,-10],[0,-10] */
+static void test_descending(void **state)
+{
+    (void)state;
+    struct qfn_point p[CN], d[CN], out[CN];
+    raw_points(QFN_T_INT, p);
+    for (size_t i = 0; i < CN; i++)
+        d[i] = p[CN - 1 - i];
+    size_t n;
+    n = run_xform_dir(QFN_DERIVATIVE, (struct qfn_args){0}, S(1), true, d, CN, out);
+    expect_rows("derivative DESC", out, n,
+                ROWS({ 50, -0.3125 }, { 40, 0 }, { 20, -0.5 }, { 10, 1.5 }, { 0, -1 }));
+    n = run_xform_dir(QFN_DIFFERENCE, (struct qfn_args){0}, S(1), true, d, CN, out);
+    expect_rows("difference DESC", out, n,
+                ROWS({ 50, -25 }, { 40, 0 }, { 20, -10 }, { 10, 15 }, { 0, -10 }));
+    n = run_xform_dir(QFN_NON_NEGATIVE_DERIVATIVE, (struct qfn_args){0}, S(1), true, d, CN,
+                      out);
+    expect_rows("non_negative_derivative DESC", out, n, ROWS({ 40, 0 }, { 10, 1.5 }));
+    n = run_xform_dir(QFN_ELAPSED, (struct qfn_args){ .unit_ns = S(1) }, S(1), true, d, CN,
+                      out);
+    expect_rows("elapsed DESC", out, n,
+                ROWS({ 50, -80 }, { 40, -10 }, { 20, -20 }, { 10, -10 }, { 0, -10 }));
+}
+
+/* Two series merged, equal times (tie,h=a v=1i 100 | tie,h=b v=2i 100 |
+ * tie,h=a v=2i 200 | tie,h=b v=1i 200), SELECT f(v) FROM tie:
+ *   derivative -> [200,0.01]; difference -> [200,1] (a repeated time is
+ *   ignored, the earlier point kept); elapsed -> [100,0],[200,1e11],[200,0];
+ *   cumulative_sum -> [100,1],[100,3],[200,5],[200,6];
+ *   moving_average(v,2) -> [100,1.5],[200,2],[200,1.5] */
+static void test_equal_times(void **state)
+{
+    (void)state;
+    struct qfn_point p[4], out[4];
+    static const int64_t t[4] = { 100, 100, 200, 200 }, v[4] = { 1, 2, 2, 1 };
+    for (size_t i = 0; i < 4; i++)
+        p[i] = (struct qfn_point){ .ts_ns = S(t[i]), .type = QFN_T_INT, .v.i = v[i] };
+    size_t n;
+    n = run_xform(QFN_DERIVATIVE, (struct qfn_args){0}, S(1), p, 4, out);
+    expect_rows("derivative ties", out, n, ROWS({ 200, 0.01 }));
+    n = run_xform(QFN_DIFFERENCE, (struct qfn_args){0}, S(1), p, 4, out);
+    expect_rows("difference ties", out, n, ROWS({ 200, 1 }));
+    n = run_xform(QFN_ELAPSED, (struct qfn_args){0}, S(1), p, 4, out);
+    expect_rows("elapsed ties", out, n, ROWS({ 100, 0 }, { 200, 1e11 }, { 200, 0 }));
+    n = run_xform(QFN_CUMULATIVE_SUM, (struct qfn_args){0}, S(1), p, 4, out);
+    expect_rows("cumulative_sum ties", out, n,
+                ROWS({ 100, 1 }, { 100, 3 }, { 200, 5 }, { 200, 6 }));
+    n = run_xform(QFN_MOVING_AVERAGE, (struct qfn_args){ .n = 2 }, S(1), p, 4, out);
+    expect_rows("moving_average ties", out, n, ROWS({ 100, 1.5 }, { 200, 2 }, { 200, 1.5 }));
+}
+
+/* Error texts observed on influxd:
+ * SELECT difference(sv) FROM m -> unsupported difference iterator type:
+ *   *query.stringInterruptIterator
+ * SELECT derivative(bv) FROM m -> unsupported derivative iterator type:
+ *   *query.booleanInterruptIterator
+ * SELECT moving_average(iv,0) FROM m -> moving_average window must be
+ *   greater than 1, got 0
+ * SELECT elapsed(sv,1s) FROM m WHERE time<100s -> [10,10],[20,10],[70,50],...
+ *   (elapsed takes strings) */
+static void test_xform_messages(void **state)
+{
+    (void)state;
+    struct qfn_xform x;
+    struct err e;
+    struct qfn_point s1 = { .ts_ns = S(10), .type = QFN_T_STRING, .v.s = SV_LIT("a") };
+    struct qfn_point s2 = { .ts_ns = S(20), .type = QFN_T_STRING, .v.s = SV_LIT("b") };
+    struct qfn_point bo = { .ts_ns = S(10), .type = QFN_T_BOOL, .v.b = true }, out;
+    assert_int_equal(qfn_xform_init(&x, QFN_DIFFERENCE, NULL, S(1), false, 10, &e), 0);
+    assert_int_equal(qfn_xform_push(&x, &s1, &out, &e), ERR_TYPE);
+    assert_string_equal(e.msg, "unsupported difference iterator type: "
+                               "*query.stringInterruptIterator");
+    qfn_xform_fini(&x);
+    assert_int_equal(qfn_xform_init(&x, QFN_DERIVATIVE, NULL, S(1), false, 10, &e), 0);
+    assert_int_equal(qfn_xform_push(&x, &bo, &out, &e), ERR_TYPE);
+    assert_string_equal(e.msg, "unsupported derivative iterator type: "
+                               "*query.booleanInterruptIterator");
+    qfn_xform_fini(&x);
+    assert_int_equal(qfn_xform_init(&x, QFN_MOVING_AVERAGE, &(struct qfn_args){ .n = 0 },
+                                    S(1), false, 10, &e), ERR_INVAL);
+    assert_string_equal(e.msg, "moving_average window must be greater than 1, got 0");
+    assert_int_equal(qfn_xform_init(&x, QFN_ELAPSED, &(struct qfn_args){ .unit_ns = S(1) },
+                                    S(1), false, 10, &e), 0);
+    assert_int_equal(qfn_xform_push(&x, &s1, &out, &e), 0);
+    assert_int_equal(qfn_xform_push(&x, &s2, &out, &e), 1);
+    assert_int_equal(out.v.i, 10);
+    qfn_xform_fini(&x);
+}
+
 static void test_xform_errors(void **state)
 {
     (void)state;
     struct qfn_xform x;
     struct err e;
     assert_int_equal(qfn_xform_init(&x, QFN_MOVING_AVERAGE, &(struct qfn_args){ .n = 0 },
-                                    0, 10, &e), ERR_INVAL);
+                                    0, false, 10, &e), ERR_INVAL);
     assert_int_equal(qfn_xform_init(&x, QFN_MOVING_AVERAGE, &(struct qfn_args){ .n = 11 },
-                                    0, 10, &e), ERR_LIMIT);
-    assert_int_equal(qfn_xform_init(&x, QFN_MEAN, NULL, 0, 10, &e), ERR_INVAL);
-    assert_int_equal(qfn_xform_init(&x, QFN_DERIVATIVE, NULL, 0, 10, &e), 0);
+                                    0, false, 10, &e), ERR_LIMIT);
+    assert_int_equal(qfn_xform_init(&x, QFN_MEAN, NULL, 0, false, 10, &e), ERR_INVAL);
+    assert_int_equal(qfn_xform_init(&x, QFN_DERIVATIVE, NULL, 0, false, 10, &e), 0);
     struct qfn_point s = { .type = QFN_T_STRING, .v.s = SV_LIT("x") }, out;
     assert_int_equal(qfn_xform_push(&x, &s, &out, &e), ERR_TYPE);
     qfn_xform_fini(&x);
@@ -530,6 +631,9 @@ int main(void)
         cmocka_unit_test(test_fill_linear_ints),
         cmocka_unit_test(test_fill_strings),
         cmocka_unit_test(test_math),
+        cmocka_unit_test(test_descending),
+        cmocka_unit_test(test_equal_times),
+        cmocka_unit_test(test_xform_messages),
         cmocka_unit_test(test_xform_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
