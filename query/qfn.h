@@ -211,7 +211,6 @@ struct qfn_summary {
     enum qfn_type type;
     uint64_t count;
     union qfn_val sum;            /* float, int or uint sum (wrapping) */
-    double fsum;                  /* the sum in float, for mean() */
     struct qfn_point min, max;    /* ties: earliest time */
     struct qfn_point first, last; /* ties on time: the larger value
                                    * (first() of booleans: false) */

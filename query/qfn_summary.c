@@ -8,8 +8,8 @@
  *  - min/max: the smaller/larger value, ties to the earlier time;
  *  - first/last: the earlier/later time, ties on time to the larger value,
  *    except that first() of booleans keeps false (observed on influxd);
- *  - sums wrap through uint64 for integers (Go's int64 overflow), and mean
- *    uses a separate float sum, as influxd's mean reducer adds float64(v).
+ *  - sums wrap through uint64 for integers (Go's int64 overflow), and the
+ *    mean of integers divides that wrapped sum, as influxd's does.
  */
 #include <string.h>
 
@@ -64,12 +64,11 @@ void qfn_summary_add(struct qfn_summary *s, const struct qfn_values *in,
                                .v = qfn_values_get(in, i) };
         s->count++;
         switch (s->type) {
-        case QFN_T_FLOAT: s->sum.f += p.v.f; s->fsum += p.v.f; break;
+        case QFN_T_FLOAT: s->sum.f += p.v.f; break;
         case QFN_T_INT:
             s->sum.i = (int64_t)((uint64_t)s->sum.i + (uint64_t)p.v.i);
-            s->fsum += (double)p.v.i;
             break;
-        case QFN_T_UINT: s->sum.u += p.v.u; s->fsum += (double)p.v.u; break;
+        case QFN_T_UINT: s->sum.u += p.v.u; break;
         default: break;
         }
         take(s, &p);
@@ -81,7 +80,6 @@ void qfn_summary_merge(struct qfn_summary *dst, const struct qfn_summary *src)
     if (src->count == 0)
         return;
     dst->count += src->count;
-    dst->fsum += src->fsum;
     switch (dst->type) {
     case QFN_T_FLOAT: dst->sum.f += src->sum.f; break;
     case QFN_T_INT:
@@ -131,7 +129,14 @@ int qfn_summary_result(enum qfn_kind kind, const struct qfn_summary *s,
     switch (kind) {
     case QFN_COUNT: out->v.i = (int64_t)s->count; break;
     case QFN_SUM: out->v = s->sum; break;
-    case QFN_MEAN: out->v.f = s->fsum / (double)s->count; break;
+    case QFN_MEAN:
+        /* influxd divides the (wrapping) integer sum: the mean of
+         * INT64_MAX and 1 is -2^62, observed. */
+        out->v.f = (s->type == QFN_T_FLOAT ? s->sum.f
+                    : s->type == QFN_T_INT ? (double)s->sum.i
+                                           : (double)s->sum.u) /
+                   (double)s->count;
+        break;
     case QFN_SPREAD:
         if (rt == QFN_T_FLOAT)
             out->v.f = s->max.v.f - s->min.v.f;

@@ -497,6 +497,27 @@ static void test_ties(void **state)
     assert_true(n == 3 && out[0].v.f == 0.5 && out[1].v.f == 1.5 && out[2].v.f == 2.5);
 }
 
+/* big v=9223372036854775807i 0 | v=1i 10 | v=-9223372036854775807i 20
+ * SELECT sum(v) FROM big WHERE time<15s -> -9223372036854775808 (wraps)
+ * SELECT mean(v) FROM big WHERE time<15s -> -4611686018427388000 (the
+ *   wrapped sum divided by 2, not the float sum)
+ * SELECT spread(v) FROM big -> -2 (wraps) */
+static void test_int_overflow(void **state)
+{
+    (void)state;
+    static const int64_t bts[3] = { S(0), S(10), S(20) };
+    static const int64_t bvv[3] = { INT64_MAX, 1, -INT64_MAX };
+    struct qfn_values big = { .type = QFN_T_INT, .n = 3, .ts_ns = bts, .v.i = bvv };
+    struct qfn_point out[1];
+    size_t n;
+    assert_int_equal(qfn_aggregate(QFN_SUM, NULL, &big, 0, 2, 0, out, 1, &n, NULL), 0);
+    assert_int_equal(out[0].v.i, INT64_MIN);
+    assert_int_equal(qfn_aggregate(QFN_MEAN, NULL, &big, 0, 2, 0, out, 1, &n, NULL), 0);
+    assert_true(out[0].v.f == -4611686018427387904.0);
+    assert_int_equal(qfn_aggregate(QFN_SPREAD, NULL, &big, 0, 3, 0, out, 1, &n, NULL), 0);
+    assert_int_equal(out[0].v.i, -2);
+}
+
 static void test_kind_names(void **state)
 {
     (void)state;
@@ -520,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_summary_merge),
         cmocka_unit_test(test_sample),
         cmocka_unit_test(test_ties),
+        cmocka_unit_test(test_int_overflow),
         cmocka_unit_test(test_kind_names),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

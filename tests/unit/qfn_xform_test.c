@@ -390,6 +390,11 @@ static void test_fill_linear_ints(void **state)
         }
     }
     const struct qfn_fill lin = { .mode = QFN_FILL_LINEAR };
+    /* ... ORDER BY time DESC -> the same values, newest first */
+    struct qfn_point rd[11];
+    for (size_t k = 0; k < 11; k++)
+        rd[k] = pi[10 - k];
+    qfn_fill_column(&lin, false, QFN_T_INT, S(60), rd, 11);
     qfn_fill_column(&lin, false, QFN_T_INT, S(60), pi, 11);
     qfn_fill_column(&lin, false, QFN_T_FLOAT, S(60), pf, 11);
     static const double wi[11] = { 12, 29, 46, 63, 81, 34, -12, -29, -46, -63, -81 };
@@ -398,6 +403,7 @@ static void test_fill_linear_ints(void **state)
     for (size_t k = 0; k < 11; k++) {
         assert_false(pi[k].is_null);
         assert_int_equal(pi[k].v.i, (int64_t)wi[k]);
+        assert_int_equal(rd[10 - k].v.i, (int64_t)wi[k]);
         assert_true(pf[k].v.f == wf[k]);
     }
 }
