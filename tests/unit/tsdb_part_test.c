@@ -294,6 +294,32 @@ __attribute__((unused)) static void flush_ok(struct tsdb *db)
         fail_msg("flush: %s", e.msg);
 }
 
+/* With TSDB_PART_SEEDS=<dir>, writes fuzz seeds for tests/fuzz/tsdb_part_read.c:
+ * the mode byte, then the file. */
+static void save_seed(const char *name, uint8_t mode, const void *p, size_t n)
+{
+    const char *dir = getenv("TSDB_PART_SEEDS");
+    if (!dir || !*dir)
+        return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(&mode, 1, 1, f), 1);
+    assert_int_equal(fwrite(p, 1, n, f), n);
+    fclose(f);
+}
+
+static void save_seed_file(const char *name, uint8_t mode, const char *path)
+{
+    struct buf b;
+    buf_init(&b, 0);
+    struct err e;
+    if (tsdb__f_read_all(path, &b, &e) == 0)
+        save_seed(name, mode, b.p, b.len);
+    buf_fini(&b);
+}
+
 /* ---- part files ------------------------------------------------------------- */
 
 struct rt {
@@ -369,6 +395,8 @@ __attribute__((unused)) static void test_part_roundtrip(void **state)
     assert_int_equal(tsdb__pw_add(&w, 3, ts, N, cols, 3, &e), 0);
     assert_int_equal(tsdb__pw_add(&w, 9, ts, 10, cols, 2, &e), 0);
     assert_int_equal(tsdb__pw_finish(&w, 77, &e), 0);
+    save_seed("part-3cols-4blocks", 0, w.out.p, w.out.len);
+    save_seed("part-3cols-4blocks-fixcrc", 2, w.out.p, w.out.len);
     struct tsdb__pinfo pi;
     assert_int_equal(tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "x.tsp", &pi, &e), 0);
     assert_int_equal(pi.nents, 4); /* 1024 + 1024 + 452 rows, then series 9 */
@@ -505,6 +533,16 @@ __attribute__((unused)) static void test_corrupt_part(void **state)
     char rel[512], path[1200];
     first_part("corrupt", rel, sizeof rel);
     snprintf(path, sizeof path, "%s/corrupt/%s", tmp_root, rel);
+    save_seed_file("part-all-types", 0, path);
+    save_seed_file("part-all-types-fixcrc", 2, path);
+    {
+        char man[1300];
+        snprintf(man, sizeof man, "%s", path);
+        *strrchr(man, '/') = '\0';
+        strcat(man, "/MANIFEST");
+        save_seed_file("manifest", 1, man);
+        save_seed_file("manifest-fixcrc", 3, man);
+    }
     int fd = open(path, O_RDWR);
     assert_true(fd >= 0);
     uint8_t byte;
