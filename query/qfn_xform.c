@@ -131,7 +131,11 @@ int qfn_xform_push(struct qfn_xform *x, const struct qfn_point *in,
         if (!had)
             return 0;
         /* Descending output still divides by a positive time step. */
-        double dv = qfn_to_float(t, in->v) - qfn_to_float(t, prev.v);
+        /* Integers subtract in (wrapping) int64 first, as influxd does:
+         * from -INT64_MAX to INT64_MAX over 10s is -0.2/s, observed. */
+        union qfn_val d = sub(t, in->v, prev.v);
+        double dv = t == QFN_T_FLOAT ? d.f
+                    : t == QFN_T_INT ? (double)d.i : (double)d.u;
         int64_t step = x->is_descending ? prev.ts_ns - in->ts_ns
                                         : in->ts_ns - prev.ts_ns;
         double dt = (double)step / (double)x->unit_ns;

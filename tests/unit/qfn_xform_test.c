@@ -609,6 +609,42 @@ static void test_xform_messages(void **state)
     qfn_xform_fini(&x);
 }
 
+/* Integer differences wrap in int64 before anything else:
+ *   big2 v=-9223372036854775807i 0 | v=9223372036854775807i 10
+ *   SELECT derivative(v) FROM big2 -> [10,-0.2]
+ *   SELECT non_negative_derivative(v) FROM big2 -> no series
+ *   SELECT difference(v) FROM big2 -> [10,-2]
+ *   big v=9223372036854775807i 0 | v=1i 10 | v=-9223372036854775807i 20
+ *   SELECT moving_average(v,2) FROM big -> [10,-4611686018427388000],
+ *     [20,-4611686018427388000]
+ *   SELECT cumulative_sum(v) FROM big -> [0,9223372036854775807],
+ *     [10,-9223372036854775808],[20,1] */
+static void test_int_wrap(void **state)
+{
+    (void)state;
+    struct qfn_point p[3], out[3];
+    p[0] = (struct qfn_point){ .ts_ns = 0, .type = QFN_T_INT, .v.i = -INT64_MAX };
+    p[1] = (struct qfn_point){ .ts_ns = S(10), .type = QFN_T_INT, .v.i = INT64_MAX };
+    size_t n;
+    n = run_xform(QFN_DERIVATIVE, (struct qfn_args){0}, S(1), p, 2, out);
+    expect_rows("derivative wrap", out, n, ROWS({ 10, -0.2 }));
+    n = run_xform(QFN_NON_NEGATIVE_DERIVATIVE, (struct qfn_args){0}, S(1), p, 2, out);
+    assert_int_equal(n, 0);
+    n = run_xform(QFN_DIFFERENCE, (struct qfn_args){0}, S(1), p, 2, out);
+    expect_rows("difference wrap", out, n, ROWS({ 10, -2 }));
+    p[0].v.i = INT64_MAX;
+    p[1].v.i = 1;
+    p[2] = (struct qfn_point){ .ts_ns = S(20), .type = QFN_T_INT, .v.i = -INT64_MAX };
+    n = run_xform(QFN_MOVING_AVERAGE, (struct qfn_args){ .n = 2 }, S(1), p, 3, out);
+    expect_rows("moving_average wrap", out, n,
+                ROWS({ 10, -4611686018427387904.0 }, { 20, -4611686018427387904.0 }));
+    n = run_xform(QFN_CUMULATIVE_SUM, (struct qfn_args){0}, S(1), p, 3, out);
+    assert_int_equal(n, 3);
+    assert_int_equal(out[0].v.i, INT64_MAX);
+    assert_int_equal(out[1].v.i, INT64_MIN);
+    assert_int_equal(out[2].v.i, 1);
+}
+
 static void test_xform_errors(void **state)
 {
     (void)state;
@@ -640,6 +676,7 @@ int main(void)
         cmocka_unit_test(test_descending),
         cmocka_unit_test(test_equal_times),
         cmocka_unit_test(test_xform_messages),
+        cmocka_unit_test(test_int_wrap),
         cmocka_unit_test(test_xform_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
