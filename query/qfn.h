@@ -169,9 +169,10 @@ enum qfn_type qfn_result_type(enum qfn_kind k, enum qfn_type in);
 /* Computes aggregate or selector kind over in[lo, hi) (one bucket, or the
  * whole range without GROUP BY time).  Writes up to out_cap points to out and
  * the count to *nout.  An empty range gives one null point of the result
- * type (QFN_COUNT: still null; qfn_fill() turns it into 0 under fill(null),
- * which keeps fill(none) able to drop it).  Percentile out of rank also gives
- * a null point.  Each out point's ts_ns is the selected point's time for
+ * type (QFN_COUNT: still null; qfn_fill_column() turns it into 0 under
+ * fill(null), which keeps fill(none) able to drop it), except for the
+ * multi-row kinds (distinct, top, bottom, sample), which give no rows.
+ * Percentile out of rank also gives a null point.  Each out point's ts_ns is the selected point's time for
  * selectors (top/bottom/sample rows ordered by time) and bucket_ns for the
  * others.  Multi-row kinds (distinct, top, bottom, sample) need out_cap >= n
  * (top/bottom/sample) or the number of distinct values.  Returns 0, or

@@ -516,6 +516,16 @@ static void test_int_overflow(void **state)
     assert_true(out[0].v.f == -4611686018427387904.0);
     assert_int_equal(qfn_aggregate(QFN_SPREAD, NULL, &big, 0, 3, 0, out, 1, &n, NULL), 0);
     assert_int_equal(out[0].v.i, -2);
+    /* SELECT stddev(v) FROM big -> 9223372036854776000;
+     * SELECT median(v) FROM big WHERE time<15s -> 4611686018427388000;
+     * SELECT median(v) FROM big WHERE time>5s -> -13835058055282164000
+     *   (hi - lo wraps in int64 before the halving) */
+    assert_int_equal(qfn_aggregate(QFN_STDDEV, NULL, &big, 0, 3, 0, out, 1, &n, NULL), 0);
+    assert_true(out[0].v.f == 9223372036854775808.0);
+    assert_int_equal(qfn_aggregate(QFN_MEDIAN, NULL, &big, 0, 2, 0, out, 1, &n, NULL), 0);
+    assert_true(out[0].v.f == 4611686018427387904.0);
+    assert_int_equal(qfn_aggregate(QFN_MEDIAN, NULL, &big, 1, 3, S(5), out, 1, &n, NULL), 0);
+    assert_true(out[0].v.f == -13835058055282163712.0);
 }
 
 static void test_kind_names(void **state)
