@@ -528,6 +528,44 @@ static void test_int_overflow(void **state)
     assert_true(out[0].v.f == -13835058055282163712.0);
 }
 
+/* pc v=1i..10i,f=1.5..10.5 at 10s..100s;
+ * SELECT percentile(v,P),percentile(f,P) FROM pc:
+ *   P=0 and P=1 -> no series; 5 -> 1, 1.5; 10 -> 1, 1.5; 33.3 -> 3, 3.5;
+ *   50 -> 5, 5.5; 95 -> 10, 10.5; 100 -> 10, 10.5; 101 -> 10, 10.5 */
+static void test_percentile_ranks(void **state)
+{
+    (void)state;
+    int64_t pts[10], pv[10];
+    double pf[10];
+    for (int i = 0; i < 10; i++) {
+        pts[i] = S(10 * (i + 1));
+        pv[i] = i + 1;
+        pf[i] = i + 1.5;
+    }
+    struct qfn_values vi = { .type = QFN_T_INT, .n = 10, .ts_ns = pts, .v.i = pv };
+    struct qfn_values vf = { .type = QFN_T_FLOAT, .n = 10, .ts_ns = pts, .v.f = pf };
+    static const struct { double p; int64_t want; } k[] = {
+        { 0, 0 }, { 1, 0 }, { 5, 1 }, { 10, 1 }, { 33.3, 3 }, { 50, 5 }, { 95, 10 },
+        { 100, 10 }, { 101, 10 },
+    };
+    for (size_t c = 0; c < sizeof k / sizeof k[0]; c++) {
+        struct qfn_args a = { .percentile = k[c].p };
+        struct qfn_point out[1];
+        size_t n;
+        assert_int_equal(qfn_aggregate(QFN_PERCENTILE, &a, &vi, 0, 10, 0, out, 1, &n, NULL), 0);
+        if (k[c].want == 0) {
+            assert_true(out[0].is_null);
+        } else {
+            assert_false(out[0].is_null);
+            assert_int_equal(out[0].v.i, k[c].want);
+            assert_int_equal(out[0].ts_ns, S(10 * k[c].want));
+        }
+        assert_int_equal(qfn_aggregate(QFN_PERCENTILE, &a, &vf, 0, 10, 0, out, 1, &n, NULL), 0);
+        if (k[c].want != 0)
+            assert_true(out[0].v.f == (double)k[c].want + 0.5);
+    }
+}
+
 static void test_kind_names(void **state)
 {
     (void)state;
@@ -552,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_sample),
         cmocka_unit_test(test_ties),
         cmocka_unit_test(test_int_overflow),
+        cmocka_unit_test(test_percentile_ranks),
         cmocka_unit_test(test_kind_names),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
