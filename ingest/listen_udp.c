@@ -163,7 +163,7 @@ static void write_alone(struct udp_batch *b, const struct udp_dgram *d, struct i
     note(b, d, 1, rc, r);
 }
 
-/* Writes the joint body made of datagrams [first, last). */
+/* Writes the joint body b->joint, made of the datagrams idx[0..nidx). */
 static void write_joint(struct udp_batch *b, const size_t *idx, size_t nidx,
                         struct ing_result *r)
 {
