@@ -308,7 +308,8 @@ enum qfn_op { QFN_OP_ADD, QFN_OP_SUB, QFN_OP_MUL, QFN_OP_DIV, QFN_OP_MOD };
 /* a op b with InfluxQL's promotion: int op int stays int except '/', which
  * is float; anything with a float is float; division by zero is 0 (int and
  * float); int % 0 is 0; float % 0 is null; a null operand gives null.
- * Strings and booleans give null.  Unsigned mixes like int.  Never fails. */
+ * Strings and booleans give null.  uint op uint stays unsigned (wrapping);
+ * uint mixed with int is computed as int64.  Never fails. */
 struct qfn_point qfn_math(enum qfn_op op, const struct qfn_point *a,
                           const struct qfn_point *b);
 

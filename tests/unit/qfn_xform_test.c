@@ -513,6 +513,15 @@ static void test_math(void **state)
     /* no trap on the one int64 division that overflows */
     EXPECT_MATH(QFN_OP_MOD, I(INT64_MIN), I(-1), QFN_T_INT, 0);
     EXPECT_MATH(QFN_OP_ADD, I(INT64_MAX), I(1), QFN_T_INT, (double)INT64_MIN);
+    /* Unsigned (not in 1.6, so not observed): stays unsigned and wraps. */
+    struct qfn_point u1 = { .type = QFN_T_UINT, .v.u = 1 };
+    struct qfn_point u2 = { .type = QFN_T_UINT, .v.u = UINT64_MAX };
+    struct qfn_point r = qfn_math(QFN_OP_ADD, &u1, &u2);
+    assert_true(r.type == QFN_T_UINT && r.v.u == 0);
+    r = qfn_math(QFN_OP_MOD, &u2, &(struct qfn_point){ .type = QFN_T_UINT });
+    assert_true(r.type == QFN_T_UINT && r.v.u == 0);
+    r = qfn_math(QFN_OP_DIV, &u1, &(struct qfn_point){ .type = QFN_T_UINT, .v.u = 4 });
+    assert_true(r.type == QFN_T_FLOAT && r.v.f == 0.25);
 }
 
 /* ORDER BY time DESC: points arrive newest first.
