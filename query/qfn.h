@@ -159,6 +159,12 @@ struct qfn_args {
     int64_t n;           /* top/bottom/sample count; moving_average window */
     int64_t unit_ns;     /* derivative/elapsed/integral unit; 0 = default */
     uint64_t seed;       /* QFN_SAMPLE: deterministic choice */
+    /* top/bottom with tag arguments (top(v, "host", 2)): the id of each
+     * input point's tag combination, indexed like the input column; at most
+     * one point per id is kept (its best, ties to the earlier time).
+     * Borrowed; NULL when the call names no tags.  Result rows do not
+     * carry their id: TODO(qfn): report it for the tag column (#5). */
+    const uint32_t *group;
 };
 
 /* The type of f(kind) over a column of type in (QFN_T_INT for count, float

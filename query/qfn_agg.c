@@ -13,6 +13,7 @@
  *    points give null;
  *  - percentile is nearest rank: i = floor(n * p / 100 + 0.5) - 1;
  *  - top/bottom rank by value then earlier time, and come out in time order;
+ *    with tag arguments each tag combination first contributes its best;
  *  - sample is reservoir sampling driven by a seeded splitmix64, so the same
  *    seed gives the same rows (influxd is random: not comparable).
  * Integer sums and differences wrap through uint64 as Go's do.  Functions
@@ -205,6 +206,64 @@ static int by_time_value(const void *pa, const void *pb)
     return qfn_value_cmp(a->type, a->v, b->v);
 }
 
+struct gpoint {
+    struct qfn_point p;
+    uint32_t group;
+};
+
+static int gp_rank(const struct qfn_point *a, const struct qfn_point *b,
+                   bool is_top)
+{
+    int c = qfn_value_cmp(a->type, a->v, b->v);
+    if (c != 0)
+        return is_top ? -c : c;
+    return (a->ts_ns > b->ts_ns) - (a->ts_ns < b->ts_ns);
+}
+
+static int gp_by_group_top(const void *pa, const void *pb)
+{
+    const struct gpoint *a = pa, *b = pb;
+    if (a->group != b->group)
+        return a->group < b->group ? -1 : 1;
+    return gp_rank(&a->p, &b->p, true);
+}
+
+static int gp_by_group_bottom(const void *pa, const void *pb)
+{
+    const struct gpoint *a = pa, *b = pb;
+    if (a->group != b->group)
+        return a->group < b->group ? -1 : 1;
+    return gp_rank(&a->p, &b->p, false);
+}
+
+/* top/bottom with tags: influxd answers them as top(max(v), n) over a
+ * GROUP BY of the tags, so each tag combination contributes its best point
+ * first.  Leaves the survivors in a[0..*n). */
+static int best_per_group(bool is_top, const struct qfn_values *in,
+                          const uint32_t *group, size_t lo, size_t hi,
+                          struct qfn_point *a, size_t *n)
+{
+    struct gpoint *g = malloc((hi - lo ? hi - lo : 1) * sizeof *g);
+    if (g == NULL)
+        return ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = lo; i < hi; i++) {
+        if (is_null_at(in, i))
+            continue;
+        g[k].p = mkpt(in->ts_ns[i], in->type, qfn_values_get(in, i));
+        g[k].group = group[i];
+        k++;
+    }
+    qsort(g, k, sizeof *g, is_top ? gp_by_group_top : gp_by_group_bottom);
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++)
+        if (i == 0 || g[i].group != g[i - 1].group)
+            a[m++] = g[i].p;
+    free(g);
+    *n = m;
+    return 0;
+}
+
 static union qfn_val median_of(const struct qfn_point *a, size_t n)
 {
     union qfn_val r;
@@ -337,6 +396,11 @@ static int agg_sorted(enum qfn_kind kind, const struct qfn_args *args,
         break;
     }
     case QFN_TOP: case QFN_BOTTOM: {
+        if (args->group != NULL &&
+            best_per_group(kind == QFN_TOP, in, args->group, lo, hi, a, &n) != 0) {
+            rc = err_set(e, ERR_NOMEM, "%s: out of memory", qfn_kind_name(kind));
+            break;
+        }
         qsort(a, n, sizeof *a, kind == QFN_TOP ? by_value_desc_time
                                                 : by_value_time);
         size_t k = (size_t)args->n < n ? (size_t)args->n : n;

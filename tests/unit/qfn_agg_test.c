@@ -566,6 +566,37 @@ static void test_percentile_ranks(void **state)
     }
 }
 
+/* tt,h=a v=5i 10 | tt,h=a v=9i 20 | tt,h=b v=7i 15 | tt,h=c v=9i 30 |
+ * tt,h=c v=1i 40 | tt,h=b v=7i 50   (one column in time order)
+ * SELECT top(v,h,2) FROM tt -> [20,9,"a"],[30,9,"c"]
+ * SELECT bottom(v,h,2) FROM tt -> [10,5,"a"],[40,1,"c"]
+ * SELECT top(v,h,5) FROM tt -> [15,7,"b"],[20,9,"a"],[30,9,"c"]
+ * SELECT bottom(v,h,5) FROM tt -> [10,5,"a"],[15,7,"b"],[40,1,"c"]
+ * SELECT top(v,2) FROM tt -> [20,9],[30,9] */
+static void test_top_with_tags(void **state)
+{
+    (void)state;
+    static const int64_t tts[6] = { S(10), S(15), S(20), S(30), S(40), S(50) };
+    static const int64_t tv[6] = { 5, 7, 9, 9, 1, 7 };
+    static const uint32_t tg[6] = { 0, 1, 0, 2, 2, 1 }; /* a=0 b=1 c=2 */
+    struct qfn_values v = { .type = QFN_T_INT, .n = 6, .ts_ns = tts, .v.i = tv };
+    struct qfn_point out[6];
+    size_t n;
+    struct qfn_args a = { .n = 2, .group = tg };
+    assert_int_equal(qfn_aggregate(QFN_TOP, &a, &v, 0, 6, 0, out, 6, &n, NULL), 0);
+    check_rows(out, n, (int64_t[]){ S(20), S(30) }, (double[]){ 9, 9 }, 2);
+    assert_int_equal(qfn_aggregate(QFN_BOTTOM, &a, &v, 0, 6, 0, out, 6, &n, NULL), 0);
+    check_rows(out, n, (int64_t[]){ S(10), S(40) }, (double[]){ 5, 1 }, 2);
+    a.n = 5;
+    assert_int_equal(qfn_aggregate(QFN_TOP, &a, &v, 0, 6, 0, out, 6, &n, NULL), 0);
+    check_rows(out, n, (int64_t[]){ S(15), S(20), S(30) }, (double[]){ 7, 9, 9 }, 3);
+    assert_int_equal(qfn_aggregate(QFN_BOTTOM, &a, &v, 0, 6, 0, out, 6, &n, NULL), 0);
+    check_rows(out, n, (int64_t[]){ S(10), S(15), S(40) }, (double[]){ 5, 7, 1 }, 3);
+    a = (struct qfn_args){ .n = 2 };
+    assert_int_equal(qfn_aggregate(QFN_TOP, &a, &v, 0, 6, 0, out, 6, &n, NULL), 0);
+    check_rows(out, n, (int64_t[]){ S(20), S(30) }, (double[]){ 9, 9 }, 2);
+}
+
 static void test_kind_names(void **state)
 {
     (void)state;
@@ -591,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_ties),
         cmocka_unit_test(test_int_overflow),
         cmocka_unit_test(test_percentile_ranks),
+        cmocka_unit_test(test_top_with_tags),
         cmocka_unit_test(test_kind_names),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
