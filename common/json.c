@@ -156,7 +156,9 @@ int json_append_f64(struct buf *b, double v)
     if (neg)
         out[o++] = '-';
     if (a < 1e-6 || a >= 1e21) {
-        /* Go: d[.ddd]e±XX with at least two exponent digits. */
+        /* Go: strconv 'e' form (d[.ddd]e±XX, at least two exponent digits),
+         * then encoding/json's "clean up e-09 to e-9" step (Go >= 1.8):
+         * negative exponents lose the padding zero, positive ones keep it. */
         out[o++] = digits[0];
         if (nd > 1) {
             out[o++] = '.';
@@ -164,7 +166,7 @@ int json_append_f64(struct buf *b, double v)
             o += nd - 1;
         }
         int e = point - 1;
-        o += (size_t)snprintf(out + o, sizeof out - o, "e%c%02d", e < 0 ? '-' : '+', e < 0 ? -e : e);
+        o += (size_t)snprintf(out + o, sizeof out - o, e < 0 ? "e-%d" : "e+%02d", e < 0 ? -e : e);
     } else if (point <= 0) {
         out[o++] = '0';
         out[o++] = '.';

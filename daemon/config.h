@@ -27,7 +27,7 @@ enum cfg_precision { CFG_PREC_NS, CFG_PREC_US, CFG_PREC_MS, CFG_PREC_S, CFG_PREC
 
 struct cfg_listener {
     char *listen;             /* "host:port" / "[v6]:port", NULL = off */
-    char *database;           /* default "udp"/"tcp"? see docs; NULL = none */
+    char *database;           /* default "tcp" / "udp" (InfluxDB's UDP default); NULL = none */
     char *retention_policy;   /* NULL = database default */
     enum cfg_precision precision;
     uint64_t read_buffer_bytes; /* SO_RCVBUF; 0 = OS default */

@@ -28,7 +28,9 @@ static bool listener_eq(const struct cfg_listener *a, const struct cfg_listener 
 {
     return str_eq(a->listen, b->listen) && str_eq(a->database, b->database) &&
            str_eq(a->retention_policy, b->retention_policy) && a->precision == b->precision &&
-           a->read_buffer_bytes == b->read_buffer_bytes;
+           a->read_buffer_bytes == b->read_buffer_bytes &&
+           a->max_line_bytes == b->max_line_bytes && a->max_connections == b->max_connections &&
+           a->batch_bytes == b->batch_bytes && a->batch_timeout_ns == b->batch_timeout_ns;
 }
 
 static bool listen_eq(const struct cfg_http *a, const struct cfg_http *b)

@@ -223,21 +223,10 @@ int qx_json_indent(struct buf *b, const char *src, size_t n)
 
 /* ---- JSON values --------------------------------------------------------- */
 
-/* Go's encoding/json float, including its "clean up e-09 to e-9" step
- * (Go >= 1.8, so influxd 1.6 prints 1.5e-7).  common/json.c stops before
- * that step (reported to its owner); until it changes, fix the tail here. */
+/* Go's encoding/json float (common/json.c does the "e-09 to e-9" step). */
 static int json_float(struct buf *b, double f)
 {
-    size_t start = b->len;
-    int rc = json_append_f64(b, f);
-    size_t n = b->len - start;
-    char *p = b->p + start;
-    if (rc == 0 && n >= 4 && p[n - 4] == 'e' && p[n - 3] == '-' && p[n - 2] == '0') {
-        p[n - 2] = p[n - 1];
-        b->len--;
-        b->p[b->len] = '\0';
-    }
-    return rc;
+    return json_append_f64(b, f);
 }
 
 static int json_value(struct buf *b, const struct qx_value *v, int64_t epoch_div)
