@@ -162,9 +162,11 @@ struct qfn_args {
     /* top/bottom with tag arguments (top(v, "host", 2)): the id of each
      * input point's tag combination, indexed like the input column; at most
      * one point per id is kept (its best, ties to the earlier time).
-     * Borrowed; NULL when the call names no tags.  Result rows do not
-     * carry their id: TODO(qfn): report it for the tag column (#5). */
+     * Borrowed; NULL when the call names no tags.  When group_out is
+     * non-NULL (room for as many ids as out rows) each result row's id is
+     * written there, for the tag column influxd adds. */
     const uint32_t *group;
+    uint32_t *group_out;
 };
 
 /* The type of f(kind) over a column of type in (QFN_T_INT for count, float

@@ -236,31 +236,67 @@ static int gp_by_group_bottom(const void *pa, const void *pb)
     return gp_rank(&a->p, &b->p, false);
 }
 
-/* top/bottom with tags: influxd answers them as top(max(v), n) over a
- * GROUP BY of the tags, so each tag combination contributes its best point
- * first.  Leaves the survivors in a[0..*n). */
-static int best_per_group(bool is_top, const struct qfn_values *in,
-                          const uint32_t *group, size_t lo, size_t hi,
-                          struct qfn_point *a, size_t *n)
+static int gp_rank_top(const void *pa, const void *pb)
 {
+    const struct gpoint *a = pa, *b = pb;
+    return gp_rank(&a->p, &b->p, true);
+}
+
+static int gp_rank_bottom(const void *pa, const void *pb)
+{
+    const struct gpoint *a = pa, *b = pb;
+    return gp_rank(&a->p, &b->p, false);
+}
+
+static int gp_by_time(const void *pa, const void *pb)
+{
+    const struct gpoint *a = pa, *b = pb;
+    if (a->p.ts_ns != b->p.ts_ns)
+        return a->p.ts_ns < b->p.ts_ns ? -1 : 1;
+    return qfn_value_cmp(a->p.type, a->p.v, b->p.v);
+}
+
+/* top/bottom with tags: influxd answers them as top(max(v), n) over a
+ * GROUP BY of the tags, so each tag combination contributes its best point,
+ * then the usual ranking and time order apply.  Rows carry their group
+ * into args->group_out when given. */
+static int top_grouped(enum qfn_kind kind, const struct qfn_args *args,
+                       const struct qfn_values *in, size_t lo, size_t hi,
+                       struct qfn_point *out, size_t out_cap, size_t *nout,
+                       struct err *e)
+{
+    bool is_top = kind == QFN_TOP;
     struct gpoint *g = malloc((hi - lo ? hi - lo : 1) * sizeof *g);
     if (g == NULL)
-        return ERR_NOMEM;
+        return err_set(e, ERR_NOMEM, "%s: out of memory", qfn_kind_name(kind));
     size_t k = 0;
     for (size_t i = lo; i < hi; i++) {
         if (is_null_at(in, i))
             continue;
         g[k].p = mkpt(in->ts_ns[i], in->type, qfn_values_get(in, i));
-        g[k].group = group[i];
+        g[k].group = args->group[i];
         k++;
     }
     qsort(g, k, sizeof *g, is_top ? gp_by_group_top : gp_by_group_bottom);
     size_t m = 0;
     for (size_t i = 0; i < k; i++)
         if (i == 0 || g[i].group != g[i - 1].group)
-            a[m++] = g[i].p;
+            g[m++] = g[i];
+    qsort(g, m, sizeof *g, is_top ? gp_rank_top : gp_rank_bottom);
+    size_t want = (size_t)args->n < m ? (size_t)args->n : m;
+    if (want > out_cap) {
+        free(g);
+        return err_set(e, ERR_LIMIT, "%s: %zu rows, room for %zu",
+                       qfn_kind_name(kind), want, out_cap);
+    }
+    qsort(g, want, sizeof *g, gp_by_time);
+    for (size_t i = 0; i < want; i++) {
+        out[i] = g[i].p;
+        if (args->group_out != NULL)
+            args->group_out[i] = g[i].group;
+    }
+    *nout = want;
     free(g);
-    *n = m;
     return 0;
 }
 
@@ -396,11 +432,6 @@ static int agg_sorted(enum qfn_kind kind, const struct qfn_args *args,
         break;
     }
     case QFN_TOP: case QFN_BOTTOM: {
-        if (args->group != NULL &&
-            best_per_group(kind == QFN_TOP, in, args->group, lo, hi, a, &n) != 0) {
-            rc = err_set(e, ERR_NOMEM, "%s: out of memory", qfn_kind_name(kind));
-            break;
-        }
         qsort(a, n, sizeof *a, kind == QFN_TOP ? by_value_desc_time
                                                 : by_value_time);
         size_t k = (size_t)args->n < n ? (size_t)args->n : n;
@@ -509,6 +540,8 @@ int qfn_aggregate(enum qfn_kind kind, const struct qfn_args *args,
         if (args->n <= 0)
             return err_set(e, ERR_INVAL, "limit (%lld) in %s function must be "
                            "at least 1", (long long)args->n, qfn_kind_name(kind));
+        if (args->group != NULL)
+            return top_grouped(kind, args, in, lo, hi, out, out_cap, nout, e);
         return agg_sorted(kind, args, in, lo, hi, bucket_ns, out, out_cap,
                           nout, e);
     case QFN_MEDIAN: case QFN_MODE: case QFN_DISTINCT:

@@ -582,14 +582,17 @@ static void test_top_with_tags(void **state)
     struct qfn_values v = { .type = QFN_T_INT, .n = 6, .ts_ns = tts, .v.i = tv };
     struct qfn_point out[6];
     size_t n;
-    struct qfn_args a = { .n = 2, .group = tg };
+    uint32_t gout[6];
+    struct qfn_args a = { .n = 2, .group = tg, .group_out = gout };
     assert_int_equal(qfn_aggregate(QFN_TOP, &a, &v, 0, 6, 0, out, 6, &n, NULL), 0);
     check_rows(out, n, (int64_t[]){ S(20), S(30) }, (double[]){ 9, 9 }, 2);
+    assert_true(gout[0] == 0 && gout[1] == 2); /* "a", "c" */
     assert_int_equal(qfn_aggregate(QFN_BOTTOM, &a, &v, 0, 6, 0, out, 6, &n, NULL), 0);
     check_rows(out, n, (int64_t[]){ S(10), S(40) }, (double[]){ 5, 1 }, 2);
     a.n = 5;
     assert_int_equal(qfn_aggregate(QFN_TOP, &a, &v, 0, 6, 0, out, 6, &n, NULL), 0);
     check_rows(out, n, (int64_t[]){ S(15), S(20), S(30) }, (double[]){ 7, 9, 9 }, 3);
+    assert_true(gout[0] == 1 && gout[1] == 0 && gout[2] == 2); /* "b","a","c" */
     assert_int_equal(qfn_aggregate(QFN_BOTTOM, &a, &v, 0, 6, 0, out, 6, &n, NULL), 0);
     check_rows(out, n, (int64_t[]){ S(10), S(15), S(40) }, (double[]){ 5, 7, 1 }, 3);
     a = (struct qfn_args){ .n = 2 };
