@@ -46,6 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int64_t iv[MAXP];
     uint64_t u[MAXP];
     bool b[MAXP], isnull[MAXP];
+    uint32_t grp[MAXP], gout[MAXP];
     struct sv s[MAXP];
     int64_t t = (int64_t)take(&c, 8);
     for (size_t i = 0; i < n; i++) {
@@ -62,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         b[i] = raw & 1;
         s[i] = pool[raw & 3];
         isnull[i] = (raw >> 8) % 7 == 0;
+        grp[i] = (uint32_t)(raw >> 16) & 3;
     }
     struct qfn_values in = { .type = type, .n = n, .ts_ns = ts, .is_null = isnull };
     switch (type) {
@@ -81,6 +83,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t nout;
     for (int k = QFN_COUNT; k <= QFN_SAMPLE; k++)
         (void)qfn_aggregate((enum qfn_kind)k, &args, &in, 0, n, 0, out, MAXP, &nout, NULL);
+    struct qfn_args gargs = args;
+    gargs.group = grp;
+    gargs.group_out = gout;
+    (void)qfn_aggregate(QFN_TOP, &gargs, &in, 0, n, 0, out, MAXP, &nout, NULL);
+    (void)qfn_aggregate(QFN_BOTTOM, &gargs, &in, 0, n, 0, out, MAXP, &nout, NULL);
     struct qfn_buckets bk;
     bool have_b = n > 0 && qfn_bucket_plan(ts[0], ts[n - 1], interval, offset, 1, 4096,
                                            &bk, NULL) == 0;
