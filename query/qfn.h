@@ -100,7 +100,9 @@ struct qfn_buckets {
 
 /* Plans the buckets covering [start_ns, end_ns] (both inclusive: a WHERE
  * "time < X" gives end X-1): from the bucket containing start_ns to the one
- * containing end_ns, so the first bucket may start before start_ns.  The
+ * containing end_ns, so the first bucket may start before start_ns.  With
+ * no WHERE lower bound influxd starts at the earliest matching point: pass
+ * its time as start_ns (and now() as end_ns when there is no upper one).  The
  * offset may be negative or larger than the interval (time(1m,-75s) equals
  * time(1m,45s)).  extra_intervals (qfn_xform_extra_intervals()) moves the
  * first bucket that many intervals earlier, as influxd does for derivative()

@@ -50,6 +50,9 @@ static const struct bcase cases[] = {
       S(205) - 1, S(60), S(10), 4, 10, { 0, 3, 0, 1 } },
     { "WHERE time>=25s AND time<205s GROUP BY time(20s,-35s)", S(25),
       S(205) - 1, S(20), -S(35), 9, 25, { 0, 0, 2, 1, 0, 0, 0, 0, 1 } },
+    /* no lower bound: the range starts at the earliest point (0s) */
+    { "WHERE time<205s GROUP BY time(1m)", S(0), S(205) - 1, S(60), 0, 4, 0,
+      { 3, 3, 0, 1 } },
 };
 
 static void test_observed_buckets(void **state)
