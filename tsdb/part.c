@@ -546,3 +546,63 @@ size_t tsdb__part_find(const struct tsdb__part *p, uint64_t sid)
     }
     return lo;
 }
+
+int tsdb__block_col_summary(const uint8_t *blk, size_t len, struct sv key, struct tsdb__bcol *col,
+                            const char *name, uint64_t off, struct err *e)
+{
+    if (len < 4)
+        return bad(e, name, off, "block too short");
+    struct tsdb__dec d;
+    tsdb__dec_init(&d, blk, len - 4);
+    (void)tsdb__get_uvarint(&d);
+    uint64_t n = tsdb__get_uvarint(&d);
+    (void)tsdb__get_u64(&d);
+    (void)tsdb__get_u64(&d);
+    uint64_t ncols = tsdb__get_uvarint(&d);
+    (void)tsdb__get_bytes(&d);
+    for (uint64_t c = 0; c < ncols && !d.is_bad; c++) {
+        memset(col, 0, sizeof *col);
+        col->key = tsdb__get_bytes(&d);
+        col->type = (enum tsdb_type)tsdb__get_u8(&d);
+        uint8_t flags = tsdb__get_u8(&d);
+        uint64_t cnt = tsdb__get_uvarint(&d);
+        if (d.is_bad || col->type < TSDB_FLOAT || col->type > TSDB_STRING || flags > 1 ||
+            cnt == 0 || cnt > n)
+            return bad(e, name, off, "bad column header");
+        col->count = (uint32_t)cnt;
+        col->has_stats = col->type <= TSDB_UINT;
+        if (col->type == TSDB_FLOAT) {
+            col->fs.count = col->count;
+            col->fs.min = get_f64(&d);
+            col->fs.max = get_f64(&d);
+            col->fs.sum = get_f64(&d);
+            col->fs.first = get_f64(&d);
+            col->fs.last = get_f64(&d);
+            col->fs.nan_count = (uint32_t)tsdb__get_uvarint(&d);
+        } else if (col->type == TSDB_INT) {
+            col->is.count = col->count;
+            col->is.min = (int64_t)tsdb__get_u64(&d);
+            col->is.max = (int64_t)tsdb__get_u64(&d);
+            col->is.sum = (int64_t)tsdb__get_u64(&d);
+            col->is.first = (int64_t)tsdb__get_u64(&d);
+            col->is.last = (int64_t)tsdb__get_u64(&d);
+            col->is.is_sum_overflow = tsdb__get_u8(&d) != 0;
+        } else if (col->type == TSDB_UINT) {
+            col->us.count = col->count;
+            col->us.min = tsdb__get_u64(&d);
+            col->us.max = tsdb__get_u64(&d);
+            col->us.sum = tsdb__get_u64(&d);
+            col->us.first = tsdb__get_u64(&d);
+            col->us.last = tsdb__get_u64(&d);
+            col->us.is_sum_overflow = tsdb__get_u8(&d) != 0;
+        }
+        if (flags)
+            (void)tsdb__get_bytes(&d);
+        (void)tsdb__get_bytes(&d);
+        if (d.is_bad)
+            return bad(e, name, off, "truncated column");
+        if (col->key.n == key.n && (!key.n || !memcmp(col->key.p, key.p, key.n)))
+            return 1;
+    }
+    return d.is_bad ? bad(e, name, off, "bad block header") : 0;
+}

@@ -667,6 +667,184 @@ int tsdb_snapshot_scan(struct tsdb_snapshot *snap, struct sv dbname, struct sv r
     return rc;
 }
 
+/* ---- summary read path ---------------------------------------------------- */
+
+struct sblock {
+    const struct tsdb__part *pt;
+    const struct tsdb__bent *be;
+    uint32_t rank;
+    bool is_summary;
+};
+
+static void summary_of(const struct tsdb__bcol *c, const struct tsdb__bent *be,
+                       struct tsdb_summary *s)
+{
+    memset(s, 0, sizeof *s);
+    s->min_ts = be->min_ts;
+    s->max_ts = be->max_ts;
+    s->count = c->count;
+    s->type = c->type;
+    s->has_stats = c->has_stats;
+    if (c->type == TSDB_FLOAT) {
+        s->nan_count = c->fs.nan_count;
+        s->min.f = c->fs.min;
+        s->max.f = c->fs.max;
+        s->sum.f = c->fs.sum;
+        s->first.f = c->fs.first;
+        s->last.f = c->fs.last;
+    } else if (c->type == TSDB_INT) {
+        s->is_sum_overflow = c->is.is_sum_overflow;
+        s->min.i = c->is.min;
+        s->max.i = c->is.max;
+        s->sum.i = c->is.sum;
+        s->first.i = c->is.first;
+        s->last.i = c->is.last;
+    } else if (c->type == TSDB_UINT) {
+        s->is_sum_overflow = c->us.is_sum_overflow;
+        s->min.u = c->us.min;
+        s->max.u = c->us.max;
+        s->sum.u = c->us.sum;
+        s->first.u = c->us.first;
+        s->last.u = c->us.last;
+    }
+}
+
+int tsdb_snapshot_summaries(struct tsdb_snapshot *snap, struct sv dbname, struct sv rpname,
+                            uint64_t series_id, struct sv field, int64_t min_ts, int64_t max_ts,
+                            tsdb_summary_cb on_summary, tsdb_series_cb on_points, void *arg,
+                            struct err *e)
+{
+    struct tsdb__store *st = find_store(snap->db, dbname, rpname, e);
+    if (!st)
+        return ERR_NOTFOUND;
+    pthread_rwlock_rdlock(&st->lock);
+    struct tsdb__series *s = tsdb__series_get(st, series_id);
+    pthread_rwlock_unlock(&st->lock);
+    if (!s)
+        return err_set(e, ERR_NOTFOUND, "series not found: %" PRIu64, series_id);
+    struct scan_buf sb;
+    memset(&sb, 0, sizeof sb);
+    struct merge_buf mb;
+    memset(&mb, 0, sizeof mb);
+    buf_init(&mb.strs, 0);
+    pthread_mutex_t *mu = &st->stripes[s->id % TSDB__STRIPES];
+    pthread_mutex_lock(mu);
+    size_t nf = copy_series(&s->head, snap->lsn, snap->ver->gen, min_ts, max_ts, &sb);
+    pthread_mutex_unlock(mu);
+    /* Keep only the requested field of the head. */
+    size_t hf = 0;
+    pthread_rwlock_rdlock(&st->lock);
+    for (size_t f = 0; f < nf; f++) {
+        const struct tsdb__field *fd = s->meas->fieldv[sb.field_ids[f]];
+        if (fd->key_n == field.n && (!field.n || !memcmp(fd->key, field.p, field.n))) {
+            sb.fields[hf] = sb.fields[f];
+            sb.fields[hf++].key = (struct sv){ fd->key, fd->key_n };
+        }
+    }
+    pthread_rwlock_unlock(&st->lock);
+    /* Every stored block of the series in the bucket. */
+    const struct tsdb__version *v = snap->ver;
+    struct sblock *bl = NULL;
+    size_t nbl = 0, cap = 0;
+    for (size_t i = 0; i < v->nparts; i++) {
+        const struct tsdb__vpart *vp = &v->parts[i];
+        if (vp->db_id != st->db_id || vp->rp_id != st->rp_id || vp->end <= min_ts ||
+            vp->start > max_ts)
+            continue;
+        for (size_t b = tsdb__part_find(vp->part, s->id); b < vp->part->info.nents; b++) {
+            const struct tsdb__bent *be = &vp->part->info.ents[b];
+            if (be->sid != s->id || be->min_ts > max_ts)
+                break;
+            if (be->max_ts < min_ts)
+                continue;
+            if (nbl == cap) {
+                cap = cap ? cap * 2 : 16;
+                bl = xrealloc(bl, cap * sizeof *bl);
+            }
+            bl[nbl++] = (struct sblock){ vp->part, be, (uint32_t)i, false };
+        }
+    }
+    int rc = 0;
+    for (size_t i = 0; i < nbl && !rc; i++) {
+        const struct tsdb__bent *be = bl[i].be;
+        if (be->min_ts < min_ts || be->max_ts > max_ts)
+            continue;
+        bool is_alone = true;
+        for (size_t k = 0; k < nbl && is_alone; k++)
+            is_alone = k == i || bl[k].be->max_ts < be->min_ts || bl[k].be->min_ts > be->max_ts;
+        for (size_t f = 0; f < hf && is_alone; f++)
+            for (size_t j = 0; j < sb.fields[f].n && is_alone; j++)
+                is_alone = sb.fields[f].ts_ns[j] < be->min_ts || sb.fields[f].ts_ns[j] > be->max_ts;
+        if (!is_alone)
+            continue;
+        struct tsdb__bcol col;
+        int found = tsdb__block_col_summary(bl[i].pt->map + be->off, be->len, field, &col,
+                                            bl[i].pt->rel, be->off, e);
+        if (found < 0) {
+            rc = found;
+            break;
+        }
+        bl[i].is_summary = true; /* also when the field is absent: nothing to decode */
+        if (found) {
+            struct tsdb_summary sum;
+            summary_of(&col, be, &sum);
+            rc = on_summary(arg, &sum);
+        }
+    }
+    for (size_t i = 0; i < nbl && !rc; i++) {
+        if (bl[i].is_summary)
+            continue;
+        if (!mb.cc) {
+            mb.cc = codec_ctx_new();
+            mb.sc = xmalloc(sizeof *mb.sc);
+            if (!mb.cc) {
+                rc = err_set(e, ERR_NOMEM, "tsdb: out of memory");
+                break;
+            }
+        }
+        mb.rank = bl[i].rank;
+        mb.lo = min_ts;
+        mb.hi = max_ts;
+        rc = tsdb__block_read(mb.cc, mb.sc, bl[i].pt->map + bl[i].be->off, bl[i].be->len,
+                              bl[i].pt->rel, bl[i].be->off, on_block_col, &mb, e);
+    }
+    if (!rc && (hf || mb.n)) {
+        struct tsdb_field_points *fields = sb.fields;
+        size_t nout = hf;
+        if (mb.n)
+            merge_head(&mb, &sb, hf, &fields, &nout);
+        if (mb.oom)
+            rc = err_set(e, ERR_NOMEM, "tsdb: out of memory merging series %" PRIu64, s->id);
+        /* Parts may carry other fields: hand over only the requested one. */
+        for (size_t f = 0; f < nout && !rc; f++) {
+            if (!sv_eq(fields[f].key, field) || !fields[f].n)
+                continue;
+            struct tsdb_series_info info = { .id = s->id,
+                                             .key = { s->key, s->key_n },
+                                             .measurement = { s->meas->name, s->meas->n },
+                                             .ntags = s->ntags,
+                                             .tags = s->tags };
+            rc = on_points(arg, &info, 1, &fields[f]);
+        }
+    }
+    free(bl);
+    free(mb.e);
+    free(mb.keys);
+    free(mb.types);
+    buf_fini(&mb.strs);
+    free(mb.ts);
+    free(mb.vals);
+    free(mb.fields);
+    codec_ctx_free(mb.cc);
+    free(mb.sc);
+    free(sb.ts);
+    free(sb.vals);
+    free(sb.fields);
+    free(sb.field_ids);
+    free(sb.strs);
+    return rc;
+}
+
 static int cmp_sv(const void *a, const void *b)
 {
     const struct sv *x = a, *y = b;

@@ -361,6 +361,38 @@ int tsdb_postings(struct tsdb *db, struct sv dbname, struct sv rpname, struct sv
                   struct sv tag_key, struct sv tag_value, uint64_t **ids, size_t *n,
                   struct err *e);
 
+/* Summary of one field in one stored block (up to 1,024 rows), read from
+ * the block header without decompressing anything.  min, max, sum, first
+ * and last are set for float, integer and unsigned fields only (float
+ * min/max/sum leave NaN out; nan_count says how many); sum is unusable when
+ * is_sum_overflow. */
+struct tsdb_summary {
+    int64_t min_ts, max_ts; /* the block's first and last row */
+    uint32_t count;         /* values of the field in the block */
+    uint32_t nan_count;
+    enum tsdb_type type;
+    bool has_stats;
+    bool is_sum_overflow;
+    union tsdb_value min, max, sum, first, last;
+};
+typedef int (*tsdb_summary_cb)(void *arg, const struct tsdb_summary *s);
+
+/* Summary read path for aggregates over a time bucket [min_ts, max_ts]:
+ * for series series_id of dbname/rpname and field key field, calls
+ * on_summary for each stored block that lies wholly inside the bucket and
+ * whose time range no other data of the field overlaps (other parts, the
+ * head), with no decoding; then calls on_points once (if any remain) with
+ * the field's other points in the bucket, decoded, merged, sorted and
+ * de-duplicated as tsdb_snapshot_scan returns them.  Together the two
+ * cover every point of the field in the bucket exactly once.  Returns 0,
+ * ERR_NOTFOUND (unknown database, policy or series; e set), ERR_CORRUPT
+ * (a block does not decode; e names the part and offset), or a callback's
+ * nonzero value.  Any thread. */
+int tsdb_snapshot_summaries(struct tsdb_snapshot *s, struct sv dbname, struct sv rpname,
+                            uint64_t series_id, struct sv field, int64_t min_ts, int64_t max_ts,
+                            tsdb_summary_cb on_summary, tsdb_series_cb on_points, void *arg,
+                            struct err *e);
+
 /* ---- storage at rest ------------------------------------------------------- */
 
 /* Writes every head row not yet on disk into immutable part files of its

@@ -358,6 +358,12 @@ int tsdb__block_read(struct codec_ctx *cc, struct tsdb__bscratch *sc, const uint
                      size_t len, const char *name, uint64_t off, tsdb__col_cb cb, void *arg,
                      struct err *e);
 
+/* Finds column key in block blk[0..len) and fills *col with its header and
+ * summary (no values decoded: col->vals and col->present stay NULL).
+ * Returns 1 when found, 0 when the block has no such column, or ERR_CORRUPT. */
+int tsdb__block_col_summary(const uint8_t *blk, size_t len, struct sv key, struct tsdb__bcol *col,
+                            const char *name, uint64_t off, struct err *e);
+
 /* A verified, mmapped part; refcounted (snapshots pin it). */
 struct tsdb__part {
     _Atomic int refs;
