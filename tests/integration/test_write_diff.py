@@ -49,27 +49,12 @@ KNOWN_BUGS = {
         'gzip body followed by 2 bytes that are not a gzip member: influxd 1.6 answers 400 '
         '"unexpected EOF" (Go reads a 10-byte second member header and runs out), Nightjar '
         '400 "gzip: invalid header" (right only when >= 10 bytes follow)',
-    # Which reason a partial write names when storage drops points for
-    # different reasons.  docs/COMPATIBILITY.md says 1.6 names "a type
-    # conflict before a time tag, before a time field"; influxd 1.6.7 here
-    # names a "time" tag key whatever the order, and between a "time" field
-    # and a type conflict the one that comes first (tc_conflict_then_time_field
-    # agrees with Nightjar).
-    'tc_time_and_conflict':
-        '"w_tcs time=1 10\\nw_tcs f=true 11": 1.6 names the "time" field (it comes first: '
-        'invalid field name: input field \\"time\\" ... dropped=2), Nightjar the type conflict',
-    'tc_conflict_then_time_tag':
-        '"w_tcs f=true 14\\nw_tcs,time=x v=1 15": 1.6 names the "time" tag key (invalid tag '
-        'key: input tag \\"time\\" ... dropped=2), Nightjar the type conflict',
     'tagval_escaped_backslash_space':
         'nightjar dump leaves the point out (stderr "1 rows not expressible as line protocol '
         'were skipped", exit 0): `m,k=a\\\\ b v=1` is stored by 1.6 and Nightjar with tag '
         'value `a\\ b` (one backslash, space; both /query answers agree), which that very '
         'spelling writes back, but lp_format.c representable() refuses an odd backslash run '
         'before a space',
-    'tc_time_tag_then_conflict':
-        '"w_tcs,time=x v=1 16\\nw_tcs f=true 17": 1.6 names the "time" tag key, Nightjar the '
-        'type conflict',
 }
 
 DBS = ("db", "db2")
