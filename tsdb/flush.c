@@ -1022,6 +1022,31 @@ static int wal_trim(struct tsdb *db, uint64_t lsn, struct err *e)
     return rc;
 }
 
+/* A failed flush: rows it marked must read as head rows again, or a later
+ * publication (another generation number above theirs) would hide them. */
+static void unmark_head(struct tsdb *db, uint64_t gen)
+{
+    pthread_mutex_lock(&db->cat_lock);
+    for (size_t i = 0; i < db->cat.ndbs; i++)
+        for (size_t k = 0; k < db->cat.dbs[i]->nrps; k++) {
+            struct tsdb__store *st = db->cat.dbs[i]->rps[k]->store;
+            pthread_rwlock_rdlock(&st->lock);
+            for (uint64_t id = 1; id < st->next_id; id++) {
+                struct tsdb__series *s = tsdb__series_get(st, id);
+                if (!s)
+                    continue;
+                pthread_mutex_t *mu = &st->stripes[id % TSDB__STRIPES];
+                pthread_mutex_lock(mu);
+                for (size_t r = 0; r < s->head.n; r++)
+                    if (s->head.fgen[r] == gen)
+                        s->head.fgen[r] = 0;
+                pthread_mutex_unlock(mu);
+            }
+            pthread_rwlock_unlock(&st->lock);
+        }
+    pthread_mutex_unlock(&db->cat_lock);
+}
+
 static void purge_head(struct tsdb *db, uint64_t max_gen)
 {
     pthread_mutex_lock(&db->cat_lock);
@@ -1120,6 +1145,7 @@ int tsdb_flush(struct tsdb *db, struct err *e)
                 }
         }
         job_fini(&j);
+        unmark_head(db, gen);
         pthread_mutex_unlock(&db->flush_mu);
         return rc;
     }
