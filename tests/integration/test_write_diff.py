@@ -45,10 +45,6 @@ from nightjar_harness import (MULT, Conn, Daemon, Influxd, check, check_eq, fail
 
 # case id -> why it is not asserted (a Nightjar bug routed to its owner).
 KNOWN_BUGS = {
-    'gzip_trailing_garbage':
-        'gzip body followed by 2 bytes that are not a gzip member: influxd 1.6 answers 400 '
-        '"unexpected EOF" (Go reads a 10-byte second member header and runs out), Nightjar '
-        '400 "gzip: invalid header" (right only when >= 10 bytes follow)',
     'tagval_escaped_backslash_space':
         'nightjar dump leaves the point out (stderr "1 rows not expressible as line protocol '
         'were skipped", exit 0): `m,k=a\\\\ b v=1` is stored by 1.6 and Nightjar with tag '

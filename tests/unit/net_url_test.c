@@ -339,6 +339,42 @@ static void test_framer_gzip(void **state)
         assert_sv(buf_sv(&f.req.body), "abcdef");
         framed_fini(&f);
     }
+    /* 1..12 bytes after a valid member, or alone: Go reads a 10-byte member
+     * header, so fewer bytes are "unexpected EOF" and more "invalid header",
+     * except after a good magic and method, where the member is just short
+     * (observed on influxd 1.6.7). */
+    {
+        static const unsigned char magic[14] = { 0x1f, 0x8b };
+        static const unsigned char magic8[14] = { 0x1f, 0x8b, 0x08 };
+        static const unsigned char zeros[14];
+        unsigned char ffs[14];
+        memset(ffs, 0xff, sizeof ffs);
+        const unsigned char *tails[] = { zeros, magic, ffs, magic8 };
+        for (size_t t = 0; t < 4; t++) {
+            for (size_t lead = 0; lead <= gzn; lead += gzn) {
+                for (size_t k = 1; k <= 12; k++) {
+                    char req3[512];
+                    int h3 = snprintf(req3, sizeof req3,
+                                      "POST /write HTTP/1.1\r\nContent-Encoding: gzip\r\n"
+                                      "Content-Length: %zu\r\n\r\n",
+                                      lead + k);
+                    memcpy(req3 + h3, gz, lead);
+                    memcpy(req3 + h3 + lead, tails[t], k);
+                    const char *want = k < 10 || t == 3 ? "unexpected EOF" : "gzip: invalid header";
+                    for (size_t step = 0; step <= 3; step += 3) {
+                        assert_int_equal(frame(&f, req3, (size_t)h3 + lead + k, 0, 1000, step, &used),
+                                         HTTP__FRAME_ERROR);
+                        assert_int_equal(f.fr.err_status, 400);
+                        if (strcmp(f.fr.err_msg, want))
+                            print_error("tail %zu after %zu bytes, %zu bytes, step %zu: %s\n", t, lead,
+                                        k, step, f.fr.err_msg);
+                        assert_string_equal(f.fr.err_msg, want);
+                        framed_fini(&f);
+                    }
+                }
+            }
+        }
+    }
     /* Truncated. */
     memcpy(req + hn, gz, gzn);
     hn = snprintf(req, sizeof req,
