@@ -7,6 +7,11 @@
  * order):
  *
  *   struct tsdb
+ *     flush_mu (mutex)      one tsdb_flush / tsdb_enforce_retention at a time;
+ *                           partitions list, generations (flush.c)
+ *     apply_lock (rwlock)   commits hold it for reading while applying a
+ *                           record; a flush takes it for writing to copy the
+ *                           head at an exact applied watermark
  *     cat_lock (mutex)      catalog: databases, retention policies, file
  *       struct tsdb__db     one database, with its policies
  *         struct tsdb__rp   one retention policy; owns a store
@@ -17,12 +22,13 @@
  *             stripes[i] (mutex)  head data of the series with id % N == i
  *     wal.mu (mutex)        WAL queue and state; leaf lock
  *     wal.amu (mutex)       applied-LSN watermark; leaf lock
+ *     ver_mu (mutex)        current part-list version and the generations of
+ *                           live snapshots; leaf lock
  *
  * Catalog entries, stores, measurements, fields and series are never freed
  * before tsdb_close (there is no DROP yet), so pointers to them stay valid
- * once found.  A partition layer (storage-notes 5.4) will sit between
- * struct tsdb__store and the head: the index stays per store, while head data
- * moves into per-partition heads keyed by series.
+ * once found.  Data at rest lives in partitions of each store (flush.c,
+ * part.c); the index stays per store and is saved in its series file.
  */
 #ifndef NJ_TSDB_TSDB_INT_H
 #define NJ_TSDB_TSDB_INT_H

@@ -881,6 +881,31 @@ __attribute__((unused)) static void test_summaries(void **state)
     tsdb_close(&db);
 }
 
+/* tsdb_maybe_flush: nothing before the age threshold, a flush after it. */
+__attribute__((unused)) static void test_maybe_flush(void **state)
+{
+    (void)state;
+    static char dir[700];
+    snprintf(dir, sizeof dir, "%s/maybe", tmp_root);
+    struct tsdb_opts o;
+    tsdb_opts_init(&o, dir);
+    o.flush_age_ns = 1000;
+    struct tsdb *db = NULL;
+    struct err e;
+    assert_int_equal(tsdb_open(&o, &db, &e), 0);
+    mkdb(db, TSDB_DURATION_INF);
+    struct model *m = calloc(1, sizeof *m);
+    assert_int_equal(put(db, m, 0, 6, 0x1f, 1), 0);
+    assert_int_equal(tsdb_maybe_flush(db, 5000, &e), 0); /* starts the clock */
+    assert_int_equal(tsdb_maybe_flush(db, 5999, &e), 0);
+    assert_int_equal(count_files("maybe", ".tsp"), 0);
+    assert_int_equal(tsdb_maybe_flush(db, 6000, &e), 0);
+    assert_int_equal(count_files("maybe", ".tsp"), 1);
+    check_all(db, m);
+    tsdb_close(&db);
+    free(m);
+}
+
 int main(void)
 {
 #ifndef TSDB_PART_FAULTS_ONLY
@@ -891,6 +916,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_maybe_flush, setup, teardown),
     };
 #else
     /* Its own ctest (unit_tsdb_flushfault) so each stays well under 30 s. */
