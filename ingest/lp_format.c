@@ -11,7 +11,7 @@
  * backslashes included, are written as they are, because the parser keeps
  * a backslash that does not precede one of its element's special bytes.
  * That leaves a few names with no spelling InfluxDB would read back (see
- * representable()); the serialiser refuses them with ERR_INVAL rather than
+ * representable() and line_ok()); the serialiser refuses them with ERR_INVAL rather than
  * write a line that means something else.
  */
 #include "ingest/lp.h"
@@ -153,20 +153,37 @@ static bool special(enum elem k, char c, bool after_bs)
     return k == E_FKEY && c == '"';
 }
 
-/* A name can be written when it is non-empty, does not end in a backslash
- * (the separator after it would read as escaped), every run of backslashes
- * before a special byte has even length (InfluxDB's forward-skipping
- * scanners would otherwise pair the last backslash with the escape we add),
- * and every '\n' follows an odd run of backslashes (which makes the line
- * scanner skip it; the backslashes stay part of the name).
- * The measurement must also not start with a byte that makes the line blank
- * or a comment. */
+/* The rule per element, from the parser (lp_parse.c).  put_name() puts a
+ * backslash before each byte special() names, so the unescaping pass gives
+ * the value back whatever run of backslashes precedes it (a backslash stays
+ * unless a byte of the element's set follows it).  What remains:
+ *
+ * - every element: not empty, and not ending in a backslash (the separator
+ *   after it would read as escaped; no spelling produces such a value);
+ * - measurement: not starting with a byte that makes the line blank or a
+ *   comment ('#', '\t', NUL);
+ * - tag keys and values: nothing more.  Their scanners look one byte back
+ *   (`\` before a separator escapes it whatever precedes it), so the
+ *   value `a\ b` (one backslash) is spelt `a\\ b`;
+ * - field keys: the field scanner skips forwards (a backslash hides the next
+ *   byte), so the escaped ',', '=' or ' ' must come after an odd run of
+ *   backslashes in the line, i.e. an even run in the key.  After an odd run
+ *   the separator is seen and the field set no longer adds up; those keys
+ *   are refused.
+ *
+ * The line scanner also skips forwards and treats a '"' after the first
+ * space it sees as opening a string, so bytes of one element can decide
+ * where the line ends (a '\n' in a name, or an odd run before an escaped
+ * space in the key).  That is a property of the whole line: line_ok()
+ * checks it by reading the line back. */
 static bool representable(enum elem k, struct sv s)
 {
     if (s.n == 0 || s.p[s.n - 1] == '\\')
         return false;
     if (k == E_MEAS && (s.p[0] == '#' || s.p[0] == '\t' || s.p[0] == '\0'))
         return false;
+    if (k != E_FKEY)
+        return true;
     size_t run = 0;
     for (size_t i = 0; i < s.n; i++) {
         char c = s.p[i];
@@ -174,12 +191,7 @@ static bool representable(enum elem k, struct sv s)
             run++;
             continue;
         }
-        /* (a measurement's '=' and '"' are not separators to any scanner,
-         * so there the parity of the run does not matter) */
-        if (special(k, c, run > 0) && (run & 1) &&
-            !(k == E_MEAS && (c == '=' || c == '"')))
-            return false;
-        if (c == '\n' && !(run & 1))
+        if ((c == ',' || c == '=' || c == ' ') && (run & 1))
             return false;
         run = 0;
     }
@@ -264,6 +276,43 @@ static bool point_ok(const struct lp_point *pt)
     return true;
 }
 
+static bool same_value(const struct lp_field *x, const struct lp_field *y)
+{
+    if (!sv_eq(x->key, y->key) || x->type != y->type)
+        return false;
+    switch (x->type) {
+    case LP_FLOAT: return memcmp(&x->v.f, &y->v.f, sizeof x->v.f) == 0;
+    case LP_INTEGER: return x->v.i == y->v.i;
+    case LP_UNSIGNED: return x->v.u == y->v.u;
+    case LP_BOOLEAN: return x->v.b == y->v.b;
+    case LP_STRING: return sv_eq(x->v.s, y->v.s);
+    }
+    return false;
+}
+
+/* Whether line[0..n) (ending in '\n') reads back as pt and ends at its
+ * '\n'.  Without a backslash or an inner '\n' every scanner sees the bytes
+ * as written and put_name()'s escapes suffice, so only other lines are
+ * parsed again (a few, in practice). */
+static bool line_ok(const char *line, size_t n, const struct lp_point *pt)
+{
+    if (!memchr(line, '\\', n) && !memchr(line, '\n', n - 1))
+        return true;
+    struct lp_parser q;
+    struct lp_point back;
+    lp_parser_init(&q, line, n, LP_PREC_NS, pt->ts_ns, NULL);
+    bool ok = lp_next(&q, &back, NULL) == 1 && back.line.n == n - 1 &&
+              sv_eq(back.measurement, pt->measurement) && back.ntags == pt->ntags &&
+              back.nfields == pt->nfields && back.ts_ns == pt->ts_ns;
+    for (size_t i = 0; ok && i < pt->ntags; i++)
+        ok = sv_eq(back.tags[i].key, pt->tags[i].key) &&
+             sv_eq(back.tags[i].value, pt->tags[i].value);
+    for (size_t i = 0; ok && i < pt->nfields; i++)
+        ok = same_value(&back.fields[i], &pt->fields[i]);
+    lp_parser_fini(&q);
+    return ok;
+}
+
 int lp_write_point(struct buf *out, const struct lp_point *pt)
 {
     if (!point_ok(pt))
@@ -292,6 +341,8 @@ int lp_write_point(struct buf *out, const struct lp_point *pt)
         rc = buf_appendf(out, " %" PRId64, pt->ts_ns);
     if (!rc)
         rc = buf_append_char(out, '\n');
+    if (!rc && !line_ok(out->p + mark, out->len - mark, pt))
+        rc = ERR_INVAL;
     if (rc) {
         out->len = mark;
         if (out->p)

@@ -45,12 +45,6 @@ from nightjar_harness import (MULT, Conn, Daemon, Influxd, check, check_eq, fail
 
 # case id -> why it is not asserted (a Nightjar bug routed to its owner).
 KNOWN_BUGS = {
-    'tagval_escaped_backslash_space':
-        'nightjar dump leaves the point out (stderr "1 rows not expressible as line protocol '
-        'were skipped", exit 0): `m,k=a\\\\ b v=1` is stored by 1.6 and Nightjar with tag '
-        'value `a\\ b` (one backslash, space; both /query answers agree), which that very '
-        'spelling writes back, but lp_format.c representable() refuses an odd backslash run '
-        'before a space',
 }
 
 DBS = ("db", "db2")
@@ -162,10 +156,22 @@ def _scan_until(buf, i, stops):
     return n
 
 
+def _scan_key_until(buf, i, stops):
+    """Index of the first byte of stops at or after i that does not follow
+    a backslash (InfluxDB's scanKey rule: `a\\\\ b` is the tag value `a\\ b`);
+    len(buf) when none."""
+    n = len(buf)
+    while i < n:
+        if buf[i] in stops and (i == 0 or buf[i - 1] != 0x5c):
+            return i
+        i += 1
+    return n
+
+
 def _split_escaped(buf, sep):
     parts, start, i = [], 0, 0
     while True:
-        j = _scan_until(buf, i, sep)
+        j = _scan_key_until(buf, i, sep)
         parts.append(buf[start:j])
         if j >= len(buf):
             return parts
@@ -258,7 +264,7 @@ def parse_lp(data, default_time=None):
                 i = j + 1
                 continue
         # Key: measurement and tags, up to the first unescaped space.
-        kend = _scan_until(data, i, b' \n')
+        kend = _scan_key_until(data, i, b' \n')
         if kend >= n or data[kend] != 0x20:
             raise LPError('no field set in %r' % data[i:kend + 1][:200])
         key = data[i:kend]
@@ -266,7 +272,7 @@ def parse_lp(data, default_time=None):
         meas = _unescape_name(parts[0])
         tags = []
         for p in parts[1:]:
-            eq = _scan_until(p, 0, b'=')
+            eq = _scan_key_until(p, 0, b'=')
             if eq >= len(p):
                 raise LPError('bad tag %r' % p[:80])
             tags.append((_unescape_tag(p[:eq]).decode('utf-8', 'surrogateescape'),
