@@ -210,8 +210,10 @@ int lp_point_dedup_fields(struct lp_point *pt, size_t *conflict);
  * quoted with `"` and `\` escaped, the timestamp in ns when pt->has_ts.
  * ERR_INVAL (nothing appended) for a point line protocol cannot express:
  * NaN or infinite floats, empty names, no fields, a name ending in a
- * backslash or a field key with a backslash before a character that must be
- * escaped.  Else 0 or the buffer's ERR_LIMIT/ERR_NOMEM. */
+ * backslash, a field key with an odd run of backslashes before a character
+ * that must be escaped, or a line that would not parse back to the same point
+ * (lines with backslashes or inner newlines are parsed back to check).  Else
+ * 0 or the buffer's ERR_LIMIT/ERR_NOMEM. */
 int lp_write_point(struct buf *out, const struct lp_point *pt);
 
 /* Exact decimal-to-double conversion of s (the whole view), syntax

@@ -60,7 +60,8 @@ struct http__framer {
     bool is_gzip;
     bool gz_active;           /* zs initialised */
     bool gz_member_done;      /* the last gzip member ended (Z_STREAM_END) */
-    bool gz_bad_header_short; /* bad header within the first 10 body bytes */
+    bool gz_bad_header_short; /* bad header within the first 10 bytes of the current
+                               * gzip member (zs.total_in counts them once inflate failed) */
     z_stream zs;
     int err_status;           /* on ERROR: 400, 413 or 431 */
     bool err_is_json;         /* JSON {"error":...} body rather than Go's plain text */
