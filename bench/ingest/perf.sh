@@ -4,7 +4,7 @@
 set -u
 cd "${WORK:-/tmp/njbench}"   # needs ./lpblast and the .lp file here
 B=${NIGHTJAR_BUILD:-/tmp/njbench/build-736cd9f}
-D=/tmp/njbench/perfrun; rm -rf $D; mkdir -p $D
+D=$PWD/perfrun; rm -rf $D; mkdir -p $D
 PORT=18931
 printf 'http: {listen: "127.0.0.1:%s"}\nlog: {level: info}\nstorage: {dir: %s/data, retention: INF}\ninternal: {enabled: false}\ndatabases: [bench]\n' $PORT $D > $D/nj.yaml
 $B/nightjar --config $D/nj.yaml > $D/log1 2>&1 &
