@@ -6,6 +6,10 @@
  * series index per (database, retention policy), an in-memory head holding
  * the samples, and one write-ahead log (WAL) that makes every acknowledged
  * batch durable before it becomes visible.  tsdb_open() replays the WAL.
+ * Data at rest: tsdb_flush() writes the head into immutable, checksummed
+ * columnar part files per time partition (MANIFEST per partition), advances
+ * a checkpoint so old WAL segments can go, and snapshots read head and parts
+ * merged; tsdb_enforce_retention() drops expired partitions whole.
  *
  * What it leaves to others: parsing line protocol (ingest/), HTTP status
  * codes and logging (the daemon logs what tsdb returns), queries (query/).
