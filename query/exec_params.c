@@ -317,9 +317,17 @@ static int value(struct jr *j, struct iql_param *p)
             return 0;
         }
     }
-    char msg[256];
-    int len = snprintf(msg, sizeof msg, "unknown bind object type: %.*s", SV_FMT(key));
-    p->text = arena_sv_dup(j->a, sv_make(msg, len > 0 ? (size_t)len : 0));
+    /* The whole key, however long (influxd quotes it in full). */
+    static const char pre[] = "unknown bind object type: ";
+    size_t len = sizeof pre - 1 + key.n;
+    char *msg = arena_try_alloc(j->a, len + 1);
+    if (!msg)
+        return err_set(j->e, ERR_LIMIT, "params too large");
+    memcpy(msg, pre, sizeof pre - 1);
+    if (key.n)
+        memcpy(msg + sizeof pre - 1, key.p, key.n);
+    msg[len] = '\0';
+    p->text = sv_make(msg, len);
     return 0;
 }
 
