@@ -323,12 +323,19 @@ static const struct key compaction_keys[] = {
     { "max_bytes_per_sec", K_SIZE, OFF(storage.compaction_max_bytes_per_sec), 0, NULL },
     { NULL, 0, 0, 0, NULL },
 };
+static const struct key flush_keys[] = {
+    { "head_bytes", K_SIZE_POS, OFF(storage.flush_head_bytes), 0, NULL },
+    { "max_age", K_DUR_POS, OFF(storage.flush_max_age_ns), 0, NULL },
+    { NULL, 0, 0, 0, NULL },
+};
 static const struct key storage_keys[] = {
     { "dir", K_PATH, OFF(storage.dir), F_DIR, NULL },
     { "retention", K_RETENTION, OFF(storage.retention_ns), 0, NULL },
     { "partition_duration", K_PARTITION, OFF(storage.partition_duration_ns), 0, NULL },
     { "wal", K_SECTION, 0, 0, wal_keys },
     { "compaction", K_SECTION, 0, 0, compaction_keys },
+    { "flush", K_SECTION, 0, 0, flush_keys },
+    { "housekeeping_interval", K_DUR_POS, OFF(storage.housekeeping_interval_ns), 0, NULL },
     { NULL, 0, 0, 0, NULL },
 };
 static const struct key tcp_keys[] = {
@@ -963,6 +970,9 @@ void config_defaults(struct config *c)
     c->storage.fsync = CFG_FSYNC_ALWAYS;
     c->storage.fsync_interval_ns = 0;
     c->storage.compaction_max_bytes_per_sec = 32u << 20;
+    c->storage.flush_head_bytes = 256u << 20;
+    c->storage.flush_max_age_ns = 30LL * 60 * 1000000000LL;
+    c->storage.housekeeping_interval_ns = 10LL * 1000000000LL;
     c->ingest_max_pending_bytes = 256u << 20;
     c->tcp.database = xstrdup("tcp");
     c->tcp.precision = CFG_PREC_NS;

@@ -56,6 +56,9 @@ struct cfg_storage {
     enum cfg_fsync_mode fsync;       /* always */
     int64_t fsync_interval_ns;       /* for CFG_FSYNC_INTERVAL */
     uint64_t compaction_max_bytes_per_sec; /* 32MiB */
+    uint64_t flush_head_bytes;       /* 256MiB: tsdb_opts.flush_head_bytes */
+    int64_t flush_max_age_ns;        /* 30m: tsdb_opts.flush_age_ns */
+    int64_t housekeeping_interval_ns; /* 10s: flush/retention check period */
 };
 
 struct cfg_query {

@@ -154,6 +154,9 @@ int server_start(struct server *s, struct err *e)
     rc = signals_start(s);
     if (rc < 0)
         return err_set(e, ERR_IO, "cannot install signal handlers: %s", uv_strerror(rc));
+    rc = housekeeping_start(s);
+    if (rc < 0)
+        return err_set(e, ERR_IO, "cannot start storage housekeeping: %s", uv_strerror(rc));
     log_info("daemon", "msg=\"ready\"");
     return 0;
 }
@@ -174,6 +177,7 @@ static void close_walk_cb(uv_handle_t *h, void *arg)
 void server_fini(struct server *s)
 {
     signals_stop(s);
+    housekeeping_stop(s); /* the loop run below waits for a pass in flight */
     if (s->loop.data == s) {
         /* After a failed start, handles the HTTP server opened may still be
          * open; a normal shutdown has closed them all already. */

@@ -68,6 +68,18 @@ struct server_opts {
     uint64_t fault_nth;        /* 0 = no fault armed */
 };
 
+/* housekeeping.c: one flush/retention pass, owned by the loop until queued,
+ * then by the worker until its after-work callback runs. */
+struct hk_job {
+    struct server *server;     /* read on the loop only (after-work) */
+    struct tsdb *db;
+    const struct clk *real_clock; /* durations */
+    int64_t now_ns;            /* s->clock wall time when queued */
+    int flush_rc, ret_rc;      /* results of tsdb_maybe_flush / tsdb_enforce_retention */
+    struct err flush_err, ret_err;
+    int64_t flush_dur_ns, ret_dur_ns;
+};
+
 struct server {
     uv_loop_t loop;
     struct server_opts opts;
@@ -93,6 +105,11 @@ struct server {
     uv_timer_t hard_timer;     /* FORCED but the loop still will not finish */
     bool are_signals_started;
     bool are_timers_inited;
+    uv_timer_t hk_timer;       /* storage.housekeeping_interval (housekeeping.c) */
+    uv_work_t hk_work;
+    struct hk_job hk_job;
+    bool is_hk_started;        /* hk_timer initialised and not yet closed */
+    bool is_hk_busy;           /* a pass is queued or running */
 };
 
 /* Prepares s (caller-owned memory, zeroed by this call) with the loaded
@@ -151,6 +168,14 @@ void datadir_unlock(int *fd);
 int storage_open(struct server *s, struct err *e);
 /* Frees the write engine and closes tsdb (after HTTP drained). */
 void storage_close(struct server *s);
+
+/* housekeeping.c: starts the storage.housekeeping_interval timer that queues
+ * tsdb_maybe_flush and tsdb_enforce_retention on a worker, one pass at a
+ * time.  Returns 0 or a negative libuv error.  stop (idempotent) closes the
+ * timer; a pass in flight finishes when the loop runs again, which
+ * server_fini does before closing tsdb. */
+int housekeeping_start(struct server *s);
+void housekeeping_stop(struct server *s);
 
 /* listeners.c: the TCP and UDP line-protocol listeners.  start creates
  * their databases when missing and binds them (ERR_INVAL / ERR_IO with e

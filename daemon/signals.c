@@ -52,6 +52,7 @@ static void on_drained(void *arg)
     }
     uv_timer_stop(&s->grace_timer);
     uv_unref((uv_handle_t *)&s->grace_timer);
+    housekeeping_stop(s); /* a pass in flight keeps the loop until it ends */
 }
 
 static void force_shutdown(struct server *s, const char *why)

@@ -78,6 +78,8 @@ int storage_open(struct server *s, struct err *e)
     if (s->cfg.storage.fsync_interval_ns > 0)
         o.fsync_interval_ns = s->cfg.storage.fsync_interval_ns;
     o.repair = s->opts.repair;
+    o.flush_head_bytes = s->cfg.storage.flush_head_bytes;
+    o.flush_age_ns = s->cfg.storage.flush_max_age_ns;
     o.metrics = s->metrics;
     o.report = &rep;
     struct err te;

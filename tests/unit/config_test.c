@@ -79,6 +79,9 @@ static void test_defaults(void **state)
     assert_int_equal(c.storage.partition_duration_ns, 0);
     assert_int_equal(c.storage.fsync, CFG_FSYNC_ALWAYS);
     assert_int_equal(c.storage.compaction_max_bytes_per_sec, 32u << 20);
+    assert_int_equal(c.storage.flush_head_bytes, 256u << 20);
+    assert_int_equal(c.storage.flush_max_age_ns, 30 * 60 * SEC);
+    assert_int_equal(c.storage.housekeeping_interval_ns, 10 * SEC);
     assert_int_equal(c.ndatabases, 0);
     assert_int_equal(c.ingest_max_pending_bytes, 256u << 20);
     assert_null(c.tcp.listen);
@@ -981,6 +984,38 @@ static void test_shipped_configs(void **state)
     }
 }
 
+/* storage.flush.head_bytes, storage.flush.max_age and
+ * storage.housekeeping_interval: parsed, positive, unknown neighbours
+ * refused. */
+static void test_storage_flush_keys(void **state)
+{
+    (void)state;
+    struct config c;
+    expect_ok("storage:\n  flush:\n    head_bytes: 1\n    max_age: 5m\n"
+              "  housekeeping_interval: 200ms\n",
+              &c);
+    assert_int_equal(c.storage.flush_head_bytes, 1);
+    assert_int_equal(c.storage.flush_max_age_ns, 300 * SEC);
+    assert_int_equal(c.storage.housekeeping_interval_ns, 200 * (SEC / 1000));
+    config_fini(&c);
+    expect_ok("storage: {flush: {head_bytes: 64MiB}}", &c);
+    assert_int_equal(c.storage.flush_head_bytes, 64u << 20);
+    assert_int_equal(c.storage.flush_max_age_ns, 30 * 60 * SEC);
+    assert_int_equal(c.storage.housekeeping_interval_ns, 10 * SEC);
+    config_fini(&c);
+
+    expect_err_prefix("storage: {flush: {head_bytes: 0}}", ERR_INVAL,
+                      "t.yaml:1:31: storage.flush.head_bytes:");
+    expect_err_prefix("storage: {flush: {max_age: 0}}", ERR_INVAL,
+                      "t.yaml:1:28: storage.flush.max_age:");
+    expect_err_prefix("storage: {flush: {max_age: soon}}", ERR_INVAL,
+                      "t.yaml:1:28: storage.flush.max_age: \"soon\" is not a duration");
+    expect_err_prefix("storage: {housekeeping_interval: 0s}", ERR_INVAL,
+                      "t.yaml:1:34: storage.housekeeping_interval:");
+    expect_err_prefix("storage: {flush: {head_byte: 1}}", ERR_INVAL,
+                      "t.yaml:1:19: unknown key \"storage.flush.head_byte\"");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1007,6 +1042,7 @@ int main(void)
         cmocka_unit_test(test_long_messages),
         cmocka_unit_test(test_reload_and_partial_failure),
         cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_storage_flush_keys),
         cmocka_unit_test(test_shipped_configs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
