@@ -1056,8 +1056,8 @@ static void close_listeners(struct http_server *s)
     s->nlisteners = 0;
 }
 
-/* "127.0.0.1:8086", "[::1]:8086", ":8086" (all IPv4 interfaces). */
-static int parse_addr(const char *a, struct sockaddr_storage *ss, bool *is_v6, struct err *e)
+int net_parse_listen_addr(const char *a, struct sockaddr_storage *ss, bool *is_v6,
+                          struct err *e)
 {
     struct sv s = sv_cstr(a);
     char host[64];
@@ -1240,7 +1240,7 @@ int http_server_start(struct http_server *s, struct err *e)
         s->nlisteners_open++;
         struct sockaddr_storage ss;
         bool is_v6;
-        int rc = parse_addr(a, &ss, &is_v6, e);
+        int rc = net_parse_listen_addr(a, &ss, &is_v6, e);
         if (rc) {
             drop_listeners_after_failure(s);
             return rc;

@@ -191,6 +191,13 @@ size_t http_server_inflight(const struct http_server *s);
  * shutdown's done callback). NULL is a no-op. */
 void http_server_free(struct http_server *s);
 
+/* Parses a listen address: "127.0.0.1:8086", "localhost:8086", "[::1]:8086"
+ * or ":8086" (all IPv4 interfaces) into *ss; *is_v6 tells the family.  Host
+ * names other than localhost are refused (resolving would block the loop).
+ * ERR_IO with e naming the address.  Any thread. */
+int net_parse_listen_addr(const char *a, struct sockaddr_storage *ss, bool *is_v6,
+                          struct err *e);
+
 /* Percent-decoding of one query component ('+' as space when plus_is_space).
  * Writes into out (capacity >= n); returns the decoded length.  Invalid %
  * escapes are kept literally, as Go's url.ParseQuery rejects them: returns
