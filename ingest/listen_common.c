@@ -12,6 +12,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "common/xalloc.h"
 #include "net/net.h"
 #include "common/sv.h"
 
@@ -19,6 +20,29 @@ int ing__listen_addr(const char *a, struct sockaddr_storage *ss, struct err *e)
 {
     bool is_v6;
     return net_parse_listen_addr(a, ss, &is_v6, e);
+}
+
+int ing__listen_opts_check(const char *key, const struct ing_listen_opts *o, struct err *e)
+{
+    if (!o->listen || !*o->listen)
+        return err_set(e, ERR_INVAL, "%s.listen: no address", key);
+    if (!o->database || !*o->database)
+        return err_set(e, ERR_INVAL, "%s.database: empty", key);
+    if (!o->engine)
+        return err_set(e, ERR_INVAL, "%s: no write engine", key);
+    return 0;
+}
+
+void ing__listen_opts_adopt(const struct ing_listen_opts *in, struct ing_listen_opts *out,
+                            char **listen, char **database, char **rp)
+{
+    *out = *in;
+    *listen = xstrdup(in->listen);
+    *database = xstrdup(in->database);
+    *rp = xstrdup(in->retention_policy ? in->retention_policy : "");
+    out->listen = *listen;
+    out->database = *database;
+    out->retention_policy = *rp;
 }
 
 void ing__format_peer(const struct sockaddr *sa, char *out, size_t cap)

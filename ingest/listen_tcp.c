@@ -582,21 +582,12 @@ int ing_tcp_new(uv_loop_t *loop, const struct ing_listen_opts *o, struct ing_tcp
                 struct err *e)
 {
     *out = NULL;
-    if (!o->listen || !*o->listen)
-        return err_set(e, ERR_INVAL, "ingest.tcp.listen: no address");
-    if (!o->database || !*o->database)
-        return err_set(e, ERR_INVAL, "ingest.tcp.database: empty");
-    if (!o->engine)
-        return err_set(e, ERR_INVAL, "ingest.tcp: no write engine");
+    int rc0 = ing__listen_opts_check("ingest.tcp", o, e);
+    if (rc0)
+        return rc0;
     struct ing_tcp *l = xcalloc(1, sizeof *l);
     l->loop = loop;
-    l->o = *o;
-    l->listen = xstrdup(o->listen);
-    l->database = xstrdup(o->database);
-    l->rp = xstrdup(o->retention_policy ? o->retention_policy : "");
-    l->o.listen = l->listen;
-    l->o.database = l->database;
-    l->o.retention_policy = l->rp;
+    ing__listen_opts_adopt(o, &l->o, &l->listen, &l->database, &l->rp);
     if (!l->o.max_line_bytes)
         l->o.max_line_bytes = ING_TCP_DEFAULT_MAX_LINE_BYTES;
     if (!l->o.batch_bytes)

@@ -388,21 +388,12 @@ int ing_udp_new(uv_loop_t *loop, const struct ing_listen_opts *o, struct ing_udp
                 struct err *e)
 {
     *out = NULL;
-    if (!o->listen || !*o->listen)
-        return err_set(e, ERR_INVAL, "ingest.udp.listen: no address");
-    if (!o->database || !*o->database)
-        return err_set(e, ERR_INVAL, "ingest.udp.database: empty");
-    if (!o->engine)
-        return err_set(e, ERR_INVAL, "ingest.udp: no write engine");
+    int rc0 = ing__listen_opts_check("ingest.udp", o, e);
+    if (rc0)
+        return rc0;
     struct ing_udp *l = xcalloc(1, sizeof *l);
     l->loop = loop;
-    l->o = *o;
-    l->listen = xstrdup(o->listen);
-    l->database = xstrdup(o->database);
-    l->rp = xstrdup(o->retention_policy ? o->retention_policy : "");
-    l->o.listen = l->listen;
-    l->o.database = l->database;
-    l->o.retention_policy = l->rp;
+    ing__listen_opts_adopt(o, &l->o, &l->listen, &l->database, &l->rp);
     if (!l->o.max_inflight)
         l->o.max_inflight = ING_UDP_DEFAULT_MAX_INFLIGHT;
     if (!l->o.batch_bytes)
