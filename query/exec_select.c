@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Raw SELECT (no aggregates): field and tag columns, `*` and /regex/ in the
+ * SELECT: field and tag columns, `*` and /regex/ in the
  * select list, WHERE on tags, fields and time, GROUP BY tags or *, ORDER BY
  * time DESC, LIMIT/OFFSET per series, SLIMIT/SOFFSET over series.
  *
@@ -15,6 +15,10 @@
  * the union of the fields and tags of all sources, sorted by name, minus the
  * GROUP BY tags (spec §5.3, observed).
  *
+ * Aggregate SELECTs (a call in the select list) scan the same way, with
+ * one column per call holding the call's field; each output series' merged
+ * rows then go to exec_agg.c (qx__agg_series) instead of emit_group.
+ *
  * Limits: query.max_series counts blocks, query.max_points_scanned counts
  * field values read; both fail the statement with an error naming the
  * limit.  The whole result of a statement is held in the statement arena
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "query/exec_agg.h"
 #include "query/exec_int.h"
 
 enum col_kind { COL_AUTO, COL_FIELD, COL_TAG, COL_EXPR };
@@ -72,6 +77,7 @@ struct sel {
     const struct tsdb_field_points *fields;
     size_t nfields;
     struct qx_value *cur;    /* nfields values at the current time */
+    const struct qx__agg *agg; /* aggregate SELECT: one column per call */
 };
 
 static int vcmp(struct sv a, struct sv b)
@@ -330,6 +336,12 @@ static int build_columns(struct sel *x, const struct src *srcs, size_t nsrc)
     }
     size_t cap = s->nfields + fields.n + tags.n + 1;
     x->cols = arena_alloc(r->a, cap * sizeof *x->cols);
+    if (x->agg) {
+        for (size_t i = 0; i < x->agg->ncalls; i++)
+            x->cols[x->ncols++] = (struct col){ x->agg->calls[i].name, x->agg->calls[i].field,
+                                                COL_FIELD, NULL };
+        return 0;
+    }
     for (size_t i = 0; i < s->nfields; i++) {
         const struct iql_expr *e = s->fields[i].expr;
         while (e->kind == IQL_EXPR_PAREN)
@@ -697,14 +709,71 @@ static int emit_group(struct sel *x, const struct block *blocks, size_t nb, bool
     return qx__emit(r, blocks[0].meas, blocks[0].gtags, blocks[0].ngtags, cols, nc, vals, cnt);
 }
 
+/* Aggregate SELECT: each output series' rows merged by time, handed to
+ * qx__agg_series.  Without a WHERE lower bound the range starts at the
+ * earliest point of the whole result, without an upper one at now(); the
+ * row time without GROUP BY time is the lower bound (0 without one). */
+static int emit_agg(struct sel *x, const struct outser *os, size_t from, size_t cnt,
+                    int64_t min, int64_t max, bool desc)
+{
+    struct qx__run *r = x->r;
+    int64_t start = min, end = max == INT64_MAX ? r->p->now_ns : max;
+    if (min == INT64_MIN) {
+        start = INT64_MAX;
+        for (size_t i = 0; i < x->nblocks; i++)
+            if (x->blocks[i].nrows && x->blocks[i].rows[0].t < start)
+                start = x->blocks[i].rows[0].t;
+    }
+    int64_t stamp = min == INT64_MIN ? 0 : min;
+    int rc = x->nblocks || min != INT64_MIN ? qx__agg_check_buckets(r, x->agg, start, end) : 0;
+    if (rc)
+        return rc;
+    struct sv *names = arena_alloc(r->a, (x->ncols ? x->ncols : 1) * sizeof *names);
+    for (size_t c = 0; c < x->ncols; c++)
+        names[c] = x->cols[c].name;
+    for (size_t k = 0; k < cnt && rc == 0; k++) {
+        size_t g = desc ? from + cnt - 1 - k : from + k;
+        const struct block *blocks = x->blocks + os[g].first;
+        size_t nb = os[g].n, total = 0;
+        for (size_t i = 0; i < nb; i++)
+            total += blocks[i].nrows;
+        struct row *rows = arena_alloc(r->a, (total ? total : 1) * sizeof *rows);
+        size_t n = 0;
+        for (size_t i = 0; i < nb; i++) {
+            for (size_t j = 0; j < blocks[i].nrows; j++) {
+                rows[n] = blocks[i].rows[j];
+                rows[n].seq = n;
+                n++;
+            }
+        }
+        if (nb > 1)
+            qsort(rows, n, sizeof *rows, row_cmp);
+        int64_t *ts = arena_alloc(r->a, (n ? n : 1) * sizeof *ts);
+        const struct qx_value **vals = arena_alloc(r->a, (n ? n : 1) * sizeof *vals);
+        for (size_t i = 0; i < n; i++) {
+            ts[i] = rows[i].t;
+            vals[i] = rows[i].vals;
+        }
+        rc = qx__agg_series(r, x->s, x->agg, start, end, stamp, blocks[0].meas,
+                            blocks[0].gtags, blocks[0].ngtags, names, ts,
+                            (const struct qx_value *const *)vals, n);
+    }
+    return rc;
+}
+
 int qx__exec_select(struct qx__run *r, const struct iql_select *s)
 {
     int rc = iql_select_check(s, r->e);
     if (rc)
         return rc;
-    if (!s->is_raw)
-        return err_set(r->e, ERR_UNSUPPORTED, "aggregate functions are not supported yet");
+    struct qx__agg agg;
     struct sel x = { .r = r, .s = s };
+    if (!s->is_raw) {
+        rc = qx__agg_plan(r, s, &agg);
+        if (rc)
+            return rc;
+        x.agg = &agg;
+    }
     x.dims = arena_alloc(r->a, (s->ndims ? s->ndims : 1) * sizeof *x.dims);
     for (size_t i = 0; i < s->ndims; i++) {
         const struct iql_expr *d = s->dims[i];
@@ -718,6 +787,8 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
                 dup = sv_eq(x.dims[k], d->ref.name);
             if (!dup)
                 x.dims[x.ndims++] = d->ref.name;
+        } else if (x.agg && d->kind == IQL_EXPR_CALL && sv_case_eq(d->call.name, "time")) {
+            continue; /* GROUP BY time(): planned by qx__agg_plan */
         } else {
             return err_set(r->e, ERR_UNSUPPORTED, "GROUP BY time and regex dimensions are not supported yet");
         }
@@ -782,6 +853,8 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
     if (s->slimit > 0 && (size_t)s->slimit < cnt)
         cnt = (size_t)s->slimit;
     bool desc = s->nsort > 0 && !s->sort[0].asc;
+    if (x.agg)
+        return emit_agg(&x, os, from, cnt, min, max, desc);
     for (size_t k = 0; k < cnt && rc == 0; k++) {
         size_t i = desc ? from + cnt - 1 - k : from + k;
         rc = emit_group(&x, x.blocks + os[i].first, os[i].n, desc);
