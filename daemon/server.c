@@ -35,6 +35,8 @@ static void on_query(struct http_request *req, struct http_response *resp, void 
             .max_series = s->cfg.query.max_series,
             .max_points_scanned = s->cfg.query.max_points_scanned,
             .timeout_ns = s->cfg.query.timeout_ns,
+            /* config: 0 = unlimited; qx_ctx: 0 = default, UINT64_MAX = unlimited */
+            .max_buckets = s->cfg.query.max_buckets ? s->cfg.query.max_buckets : UINT64_MAX,
             .clock = &s->real_clock,
         },
         .now_ns = clk_wall_ns(&s->clock),

@@ -112,6 +112,8 @@ struct qx_ctx {
     uint64_t max_series;             /* query.max_series; 0 = unlimited */
     uint64_t max_points_scanned;     /* query.max_points_scanned; 0 = unlimited */
     int64_t timeout_ns;              /* query.timeout; 0 = none */
+    uint64_t max_buckets;            /* query.max_buckets; 0 = 100000 (the safe
+                                      * default), UINT64_MAX = unlimited */
     const struct clk *clock;         /* monotonic time for timeout; NULL = real */
 };
 

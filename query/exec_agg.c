@@ -200,8 +200,9 @@ int qx__agg_check_buckets(struct qx__run *r, const struct qx__agg *g, int64_t st
     /* influxd counts the buckets up to the one holding end - 1. */
     struct qfn_buckets b;
     int64_t lim_end = end_ns > start_ns ? end_ns - 1 : end_ns;
-    return qfn_bucket_plan(start_ns, lim_end, g->interval_ns, g->offset_ns, 0,
-                           QX_MAX_BUCKETS_DEFAULT, &b, r->e);
+    uint64_t lim = r->c->max_buckets ? r->c->max_buckets : QX_MAX_BUCKETS_DEFAULT;
+    size_t max = lim >= SIZE_MAX ? 0 : (size_t)lim; /* qfn: 0 = no limit */
+    return qfn_bucket_plan(start_ns, lim_end, g->interval_ns, g->offset_ns, 0, max, &b, r->e);
 }
 
 int qx__agg_series(struct qx__run *r, const struct iql_select *s, const struct qx__agg *g,

@@ -228,5 +228,22 @@ def test_query_limits():
                  "one series is within the limit")
 
 
+
+def test_max_buckets_config():
+    # query.max_buckets from the config bounds GROUP BY time(); 0 lifts it.
+    q = "SELECT count(v) FROM cpu WHERE time >= 0 AND time < 20s GROUP BY time(1s)"
+    with start({"query.max_buckets": 10}) as d:
+        r = get(d, db="db", q=q)
+        check_eq(r.status, 200, "limit status")
+        check_eq(r.json()["results"][0].get("error"),
+                 "max-select-buckets limit exceeded: (20/10)", "max_buckets error")
+        r = get(d, db="db", q=q.replace("20s", "10s"))
+        check("error" not in r.json()["results"][0], "10 buckets fit: %r" % r.body)
+    with start({"query.max_buckets": 0}) as d:
+        r = get(d, db="db", q="SELECT count(v) FROM cpu WHERE time >= 0 AND time < 200000s "
+                              "GROUP BY time(1s) fill(none)")
+        check("error" not in r.json()["results"][0], "0 = unlimited: %r" % r.body[:200])
+
+
 if __name__ == "__main__":
     run(globals())
