@@ -803,6 +803,48 @@ static int create_retention_policy(struct qx__run *r, const struct iql_stmt *s)
     return 0;
 }
 
+/* DROP DATABASE / DROP RETENTION POLICY: an empty result, and dropping
+ * what does not exist (database or policy) is not an error (1.6, observed). */
+static int drop_database(struct qx__run *r, const struct iql_stmt *s)
+{
+    struct err te;
+    int rc = tsdb_drop_database(r->c->db, s->name, &te);
+    return rc < 0 ? err_set(r->e, rc, "%s", te.msg) : 0;
+}
+
+static int drop_retention_policy(struct qx__run *r, const struct iql_stmt *s)
+{
+    struct err te;
+    int rc = tsdb_drop_retention_policy(r->c->db, s->rp.db, s->rp.name, &te);
+    return rc < 0 ? err_set(r->e, rc, "%s", te.msg) : 0;
+}
+
+/* ALTER RETENTION POLICY: 1.6 checks the duration's minimum first, then the
+ * database and policy, then shard against duration; the messages name the
+ * database unquoted (unlike the write path's). */
+static int alter_retention_policy(struct qx__run *r, const struct iql_stmt *s)
+{
+    if (s->rp.has_duration && s->rp.duration_ns != 0 && s->rp.duration_ns < HOUR_NS)
+        return err_set(r->e, ERR_INVAL, "retention policy duration must be at least 1h0m0s");
+    struct tsdb_rp_alter a = {
+        .has_duration = s->rp.has_duration,
+        .duration_ns = s->rp.duration_ns,
+        .has_shard = s->rp.has_shard,
+        .shard_duration_ns = s->rp.shard_ns,
+        .has_replication = s->rp.has_replication,
+        .replication = (uint32_t)(s->rp.replication > 0 ? s->rp.replication : 1),
+        .is_default = s->rp.is_default,
+    };
+    struct err te;
+    int rc = tsdb_alter_retention_policy(r->c->db, s->rp.db, s->rp.name, &a, &te);
+    if (rc == ERR_NOTFOUND && strncmp(te.msg, "database not found", 18) == 0)
+        return err_set(r->e, ERR_NOTFOUND, "database not found: %.*s", SV_FMT(s->rp.db));
+    if (rc == ERR_NOTFOUND)
+        return err_set(r->e, ERR_NOTFOUND, "retention policy not found: %.*s",
+                       SV_FMT(s->rp.name));
+    return rc < 0 ? err_set(r->e, rc, "%s", te.msg) : 0;
+}
+
 /* ---- dispatch ------------------------------------------------------------------ */
 
 int qx__exec_meta(struct qx__run *r, const struct iql_stmt *s);
@@ -840,11 +882,14 @@ int qx__exec_meta(struct qx__run *r, const struct iql_stmt *s)
     case IQL_STMT_CREATE_RETENTION_POLICY:
         return create_retention_policy(r, s);
     case IQL_STMT_DROP_DATABASE:
+        return drop_database(r, s);
+    case IQL_STMT_DROP_RETENTION_POLICY:
+        return drop_retention_policy(r, s);
+    case IQL_STMT_ALTER_RETENTION_POLICY:
+        return alter_retention_policy(r, s);
     case IQL_STMT_DROP_MEASUREMENT:
     case IQL_STMT_DROP_SERIES:
-    case IQL_STMT_DELETE:
-    case IQL_STMT_DROP_RETENTION_POLICY:
-    case IQL_STMT_ALTER_RETENTION_POLICY: {
+    case IQL_STMT_DELETE: {
         struct buf b;
         buf_init(&b, 512);
         (void)iql_render_stmt(&b, s);

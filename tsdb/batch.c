@@ -518,8 +518,11 @@ int tsdb_batch_commit(struct tsdb_batch *b, struct err *e)
     /* Read side of apply_lock: a flush copies the head only between
      * applies, so the applied watermark it notes is exact. */
     pthread_rwlock_rdlock(&db->apply_lock);
-    rc = tsdb__record_apply(db, b->st, (const uint8_t *)pay.p, pay.len, lsn, false, NULL, &points,
-                            e);
+    /* A store dropped since the batch found it takes nothing: the write
+     * counts as made before the drop (replay skips its record too). */
+    if (!atomic_load(&b->st->is_dropped))
+        rc = tsdb__record_apply(db, b->st, (const uint8_t *)pay.p, pay.len, lsn, false, NULL,
+                                &points, e);
     tsdb__wal_applied(db, lsn);
     pthread_rwlock_unlock(&db->apply_lock);
     buf_fini(&pay);

@@ -77,6 +77,12 @@ void tsdb__catalog_fini(struct tsdb *db)
     for (size_t i = 0; i < db->cat.ndbs; i++)
         db_free(db->cat.dbs[i]);
     free(db->cat.dbs);
+    for (size_t i = 0; i < db->cat.ndead_dbs; i++)
+        db_free(db->cat.dead_dbs[i]);
+    free(db->cat.dead_dbs);
+    for (size_t i = 0; i < db->cat.ndead_rps; i++)
+        rp_free(db->cat.dead_rps[i]);
+    free(db->cat.dead_rps);
     memset(&db->cat, 0, sizeof db->cat);
 }
 
@@ -375,6 +381,158 @@ int tsdb_create_retention_policy(struct tsdb *db, struct sv dbname, const struct
     pthread_mutex_unlock(&db->cat_lock);
     if (rc)
         rp_free(rp);
+    return rc;
+}
+
+/* Drops: the catalog without the entry is made durable first (so neither a
+ * restart nor WAL replay can bring it back: replay skips records whose ids
+ * the catalog lacks, and ids are never reused), then the entry is unlinked
+ * in memory, then its data goes (tsdb__storage_drop).  flush_mu keeps a
+ * flush or retention pass from writing into the directory meanwhile. */
+int tsdb_drop_database(struct tsdb *db, struct sv name, struct err *e)
+{
+    if (db->opts.read_only)
+        return err_set(e, ERR_IO, "store is open read-only");
+    pthread_mutex_lock(&db->flush_mu);
+    pthread_mutex_lock(&db->cat_lock);
+    size_t at = 0;
+    while (at < db->cat.ndbs &&
+           !sv_eq((struct sv){ db->cat.dbs[at]->name, db->cat.dbs[at]->name_n }, name))
+        at++;
+    if (at == db->cat.ndbs) {
+        pthread_mutex_unlock(&db->cat_lock);
+        pthread_mutex_unlock(&db->flush_mu);
+        return 0;
+    }
+    struct tsdb__db *d = db->cat.dbs[at];
+    struct tsdb__catalog next = db->cat;
+    next.dbs = xcalloc(db->cat.ndbs, sizeof *next.dbs);
+    next.ndbs = 0;
+    for (size_t i = 0; i < db->cat.ndbs; i++)
+        if (i != at)
+            next.dbs[next.ndbs++] = db->cat.dbs[i];
+    int rc = cat_write(db, &next, e);
+    struct tsdb__store **sts = NULL;
+    if (rc) {
+        free(next.dbs);
+    } else {
+        free(db->cat.dbs);
+        db->cat.dbs = next.dbs;
+        db->cat.ndbs = next.ndbs;
+        db->cat.dead_dbs =
+            xrealloc(db->cat.dead_dbs, (db->cat.ndead_dbs + 1) * sizeof *db->cat.dead_dbs);
+        db->cat.dead_dbs[db->cat.ndead_dbs++] = d;
+        sts = xcalloc(d->nrps ? d->nrps : 1, sizeof *sts);
+        for (size_t j = 0; j < d->nrps; j++)
+            sts[j] = d->rps[j]->store;
+    }
+    pthread_mutex_unlock(&db->cat_lock);
+    if (!rc)
+        rc = tsdb__storage_drop(db, sts, d->nrps, d->id, 0, e);
+    free(sts);
+    pthread_mutex_unlock(&db->flush_mu);
+    return rc;
+}
+
+int tsdb_drop_retention_policy(struct tsdb *db, struct sv dbname, struct sv rpname,
+                               struct err *e)
+{
+    if (db->opts.read_only)
+        return err_set(e, ERR_IO, "store is open read-only");
+    if (rpname.n == 0)
+        return 0; /* the empty name means "the default" elsewhere; no policy has it */
+    pthread_mutex_lock(&db->flush_mu);
+    pthread_mutex_lock(&db->cat_lock);
+    struct tsdb__db *d = tsdb__catalog_find_db(db, dbname);
+    size_t at = 0;
+    while (d && at < d->nrps &&
+           !sv_eq((struct sv){ d->rps[at]->name, d->rps[at]->name_n }, rpname))
+        at++;
+    if (!d || at == d->nrps) {
+        pthread_mutex_unlock(&db->cat_lock);
+        pthread_mutex_unlock(&db->flush_mu);
+        return 0;
+    }
+    /* Unlink tentatively under the lock, write, undo on failure (as
+     * tsdb_create_retention_policy does).  Dropping the default leaves the
+     * database without one, as in InfluxDB 1.6. */
+    struct tsdb__rp *rp = d->rps[at];
+    uint64_t old_default = d->default_rp_id;
+    memmove(d->rps + at, d->rps + at + 1, (d->nrps - at - 1) * sizeof *d->rps);
+    d->nrps--;
+    if (old_default == rp->id)
+        d->default_rp_id = 0;
+    int rc = cat_write(db, &db->cat, e);
+    if (rc) {
+        memmove(d->rps + at + 1, d->rps + at, (d->nrps - at) * sizeof *d->rps);
+        d->rps[at] = rp;
+        d->nrps++;
+        d->default_rp_id = old_default;
+    } else {
+        db->cat.dead_rps =
+            xrealloc(db->cat.dead_rps, (db->cat.ndead_rps + 1) * sizeof *db->cat.dead_rps);
+        db->cat.dead_rps[db->cat.ndead_rps++] = rp;
+    }
+    uint64_t db_id = d->id;
+    pthread_mutex_unlock(&db->cat_lock);
+    if (!rc)
+        rc = tsdb__storage_drop(db, &rp->store, 1, db_id, rp->id, e);
+    pthread_mutex_unlock(&db->flush_mu);
+    return rc;
+}
+
+int tsdb_alter_retention_policy(struct tsdb *db, struct sv dbname, struct sv rpname,
+                                const struct tsdb_rp_alter *a, struct err *e)
+{
+    if (db->opts.read_only)
+        return err_set(e, ERR_IO, "store is open read-only");
+    int64_t dur = 0;
+    if (a->has_duration) {
+        dur = a->duration_ns == INT64_MAX ? TSDB_DURATION_INF : a->duration_ns;
+        if (dur < 0)
+            return err_set(e, ERR_INVAL, "retention policy duration must be positive or INF");
+    }
+    if (a->has_shard && a->shard_duration_ns < 0)
+        return err_set(e, ERR_INVAL, "shard duration must be positive");
+    char q[96];
+    pthread_mutex_lock(&db->cat_lock);
+    struct tsdb__db *d = tsdb__catalog_find_db(db, dbname);
+    struct tsdb__rp *rp = d && rpname.n ? tsdb__catalog_find_rp(d, rpname) : NULL;
+    int rc = 0;
+    if (!d) {
+        rc = err_set(e, ERR_NOTFOUND, "database not found: \"%s\"",
+                     err_quote(q, sizeof q, dbname.p, dbname.n, 64));
+    } else if (!rp) {
+        rc = err_set(e, ERR_NOTFOUND, "retention policy not found: %s",
+                     err_quote(q, sizeof q, rpname.p, rpname.n, 64));
+    } else {
+        int64_t new_dur = a->has_duration ? dur : rp->duration_ns;
+        int64_t new_shard = rp->shard_duration_ns;
+        if (a->has_shard)
+            new_shard = a->shard_duration_ns ? a->shard_duration_ns : auto_shard_duration(new_dur);
+        if (new_dur != TSDB_DURATION_INF && new_shard > new_dur) {
+            rc = err_set(e, ERR_INVAL,
+                         "retention policy duration must be greater than the shard duration");
+        } else {
+            /* Change in place under the lock, write, undo on failure. */
+            struct tsdb__rp old = *rp;
+            uint64_t old_default = d->default_rp_id;
+            rp->duration_ns = new_dur;
+            rp->shard_duration_ns = new_shard;
+            if (a->has_replication)
+                rp->replication = a->replication ? a->replication : 1;
+            if (a->is_default)
+                d->default_rp_id = rp->id;
+            rc = cat_write(db, &db->cat, e);
+            if (rc) {
+                rp->duration_ns = old.duration_ns;
+                rp->shard_duration_ns = old.shard_duration_ns;
+                rp->replication = old.replication;
+                d->default_rp_id = old_default;
+            }
+        }
+    }
+    pthread_mutex_unlock(&db->cat_lock);
     return rc;
 }
 

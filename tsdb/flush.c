@@ -573,6 +573,167 @@ static int remove_tree(struct tsdb *db, const char *path, struct err *e)
     return rc;
 }
 
+/* Removes a dropped database or policy tree: at most db/<id>/<rp>/<start>/
+ * below path, so depth is bounded (depth 0 = files only). */
+static int remove_tree_deep(struct tsdb *db, const char *path, int depth, struct err *e)
+{
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 0 : err_set(e, ERR_IO, "opendir %s: %s", path, strerror(errno));
+    struct dirent *de;
+    int rc = 0;
+    char p[TSDB__PATH_MAX];
+    while (!rc && (de = readdir(d)) != NULL) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        pathf(p, sizeof p, "%s/%s", path, de->d_name);
+        struct stat sb;
+        if (depth > 0 && lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
+            rc = remove_tree_deep(db, p, depth - 1, e);
+        else
+            rc = tsdb__f_unlink(&db->fio, p, e);
+    }
+    closedir(d);
+    if (!rc && rmdir(path) != 0 && errno != ENOENT)
+        rc = err_set(e, ERR_IO, "rmdir %s: %s", path, strerror(errno));
+    return rc;
+}
+
+/* Moves dir (a database or policy directory) to parent/.trash-<name>,
+ * fsyncs parent, then removes the tree.  A crash after the rename leaves a
+ * .trash-* that the next open removes (sweep_dropped). */
+static int trash_tree(struct tsdb *db, const char *parent, const char *name, int depth,
+                      struct err *e)
+{
+    char dir[TSDB__PATH_MAX], trash[TSDB__PATH_MAX];
+    pathf(dir, sizeof dir, "%s/%s", parent, name);
+    pathf(trash, sizeof trash, "%s/.trash-%s", parent, name);
+    struct stat sb;
+    if (lstat(dir, &sb) != 0)
+        return errno == ENOENT ? 0 : err_set(e, ERR_IO, "stat %s: %s", dir, strerror(errno));
+    int rc = tsdb__f_rename(&db->fio, dir, trash, e);
+    rc = rc ? rc : tsdb__f_fsync_dir(&db->fio, parent, e);
+    rc = rc ? rc : remove_tree_deep(db, trash, depth, e);
+    return rc;
+}
+
+int tsdb__storage_drop(struct tsdb *db, struct tsdb__store **sts, size_t nst, uint64_t db_id,
+                       uint64_t rp_id, struct err *e)
+{
+    /* 1. Commits that found a store before the drop apply nothing now. */
+    pthread_rwlock_wrlock(&db->apply_lock);
+    for (size_t i = 0; i < nst; i++)
+        atomic_store(&sts[i]->is_dropped, true);
+    pthread_rwlock_unlock(&db->apply_lock);
+    /* 2. Head rows go (marked as flushed by every generation, then purged);
+     * series and index entries stay until close for readers holding them. */
+    for (size_t i = 0; i < nst; i++) {
+        struct tsdb__store *st = sts[i];
+        int64_t freed = 0;
+        pthread_rwlock_rdlock(&st->lock);
+        for (uint64_t id = 1; id < st->next_id; id++) {
+            struct tsdb__series *s = tsdb__series_get(st, id);
+            if (!s)
+                continue;
+            pthread_mutex_t *mu = &st->stripes[id % TSDB__STRIPES];
+            pthread_mutex_lock(mu);
+            for (size_t r = 0; r < s->head.n; r++)
+                s->head.fgen[r] = 1;
+            freed += tsdb__head_purge(&s->head, UINT64_MAX);
+            pthread_mutex_unlock(mu);
+        }
+        pthread_rwlock_unlock(&st->lock);
+        atomic_fetch_sub(&db->head_bytes, freed);
+    }
+    tsdb__update_gauges(db);
+    /* 3. Partitions out of the list; a new version stops showing them. */
+    size_t n = 0, w = 0;
+    struct tsdb__partition **dead = NULL;
+    for (size_t i = 0; i < db->npartitions; i++) {
+        struct tsdb__partition *pa = db->partitions[i];
+        if (pa->db_id == db_id && (rp_id == 0 || pa->rp_id == rp_id)) {
+            dead = xrealloc(dead, (n + 1) * sizeof *dead);
+            dead[n++] = pa;
+        } else {
+            db->partitions[w++] = pa;
+        }
+    }
+    db->npartitions = w;
+    if (n) {
+        uint64_t gen = db->gen_next++;
+        db->gen_published = gen;
+        publish(db, gen);
+    }
+    for (size_t k = 0; k < n; k++)
+        partition_free(dead[k]);
+    free(dead);
+    /* 4. The directory: rename to trash, fsync parent, unlink. */
+    char parent[TSDB__PATH_MAX], name[32];
+    if (rp_id == 0) {
+        pathf(parent, sizeof parent, "%s/db", db->dir);
+        snprintf(name, sizeof name, "%" PRIu64, db_id);
+        return trash_tree(db, parent, name, 2, e);
+    }
+    pathf(parent, sizeof parent, "%s/db/%" PRIu64, db->dir, db_id);
+    snprintf(name, sizeof name, "%" PRIu64, rp_id);
+    return trash_tree(db, parent, name, 1, e);
+}
+
+static bool cat_has(struct tsdb *db, uint64_t db_id, uint64_t rp_id)
+{
+    for (size_t i = 0; i < db->cat.ndbs; i++) {
+        struct tsdb__db *d = db->cat.dbs[i];
+        if (d->id != db_id)
+            continue;
+        if (rp_id == 0)
+            return true;
+        for (size_t j = 0; j < d->nrps; j++)
+            if (d->rps[j]->id == rp_id)
+                return true;
+    }
+    return false;
+}
+
+/* At open: removes .trash-* database and policy trees (a drop interrupted
+ * after its rename) and numbered directories the catalog does not know (a
+ * drop interrupted between the catalog write and the rename, or a create
+ * before its catalog write).  Ids are never reused, so neither is live. */
+static int sweep_dropped(struct tsdb *db, const char *dir, uint64_t db_id, struct err *e)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : err_set(e, ERR_IO, "opendir %s: %s", dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        names = xrealloc(names, (n + 1) * sizeof *names);
+        names[n++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    int rc = 0;
+    int depth = db_id == 0 ? 2 : 1;
+    for (size_t i = 0; i < n; i++) {
+        char p[TSDB__PATH_MAX];
+        pathf(p, sizeof p, "%s/%s", dir, names[i]);
+        bool is_num = strspn(names[i], "0123456789") == strlen(names[i]) && names[i][0] &&
+                      strlen(names[i]) <= 20;
+        uint64_t id = is_num ? strtoull(names[i], NULL, 10) : 0;
+        if (rc) {
+            /* keep going only to free names */
+        } else if (!strncmp(names[i], ".trash-", 7)) {
+            rc = remove_tree_deep(db, p, depth, e);
+        } else if (is_num && !(db_id == 0 ? cat_has(db, id, 0) : cat_has(db, db_id, id))) {
+            rc = remove_tree_deep(db, p, depth, e);
+        } else if (is_num && db_id == 0) {
+            rc = sweep_dropped(db, p, id, e);
+        }
+        free(names[i]);
+    }
+    free(names);
+    return rc;
+}
+
 /* Loads one partition directory: MANIFEST, listed parts (verified), and
  * deletes what the MANIFEST does not list. */
 static int partition_load(struct tsdb *db, uint64_t db_id, uint64_t rp_id, const char *name,
@@ -717,6 +878,11 @@ int tsdb__storage_open(struct tsdb *db, struct err *e)
         char tmp[TSDB__PATH_MAX];
         pathf(tmp, sizeof tmp, "%s/CHECKPOINT.tmp", db->dir);
         rc = tsdb__f_unlink(&db->fio, tmp, e);
+    }
+    if (!rc && !db->opts.read_only) {
+        char dbdir[TSDB__PATH_MAX];
+        pathf(dbdir, sizeof dbdir, "%s/db", db->dir);
+        rc = sweep_dropped(db, dbdir, 0, e);
     }
     for (size_t i = 0; i < db->cat.ndbs && !rc; i++) {
         struct tsdb__db *d = db->cat.dbs[i];
@@ -868,24 +1034,63 @@ static void take_rows(struct pbuild *pb, struct tsdb__series *s, size_t a, size_
     }
 }
 
+/* The partition for ts in store (db_id, rp_id): an existing one that covers
+ * ts (it keeps its range after ALTER RETENTION POLICY changed the shard
+ * duration, as InfluxDB's shard groups do), else the shard duration's range
+ * clipped so it overlaps no existing partition.  flush_mu held. */
+static void range_for(struct tsdb *db, uint64_t db_id, uint64_t rp_id, int64_t ts, int64_t shard,
+                      int64_t *ps, int64_t *pe)
+{
+    tsdb__partition_range(ts, shard, ps, pe);
+    size_t lo = 0, hi = db->npartitions; /* first partition after (db, rp, ts) */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct tsdb__partition *p = db->partitions[mid];
+        bool is_le = p->db_id != db_id ? p->db_id < db_id
+                     : p->rp_id != rp_id ? p->rp_id < rp_id
+                                         : p->start <= ts;
+        if (is_le)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo > 0) {
+        const struct tsdb__partition *p = db->partitions[lo - 1];
+        if (p->db_id == db_id && p->rp_id == rp_id) {
+            if (ts < p->end) {
+                *ps = p->start;
+                *pe = p->end;
+                return;
+            }
+            if (p->end > *ps)
+                *ps = p->end;
+        }
+    }
+    if (lo < db->npartitions) {
+        const struct tsdb__partition *p = db->partitions[lo];
+        if (p->db_id == db_id && p->rp_id == rp_id && p->start < *pe)
+            *pe = p->start;
+    }
+}
+
 /* Step 1: copy the head into builders (apply_lock held for writing). */
 static void extract(struct tsdb *db, struct flushjob *j, uint64_t gen)
 {
     pthread_mutex_lock(&db->cat_lock);
     size_t nst = 0;
     struct tsdb__store **sts = NULL;
-    struct tsdb__rp **rps = NULL;
+    int64_t *shards = NULL; /* copied here: ALTER changes them under cat_lock */
     for (size_t i = 0; i < db->cat.ndbs; i++)
         for (size_t k = 0; k < db->cat.dbs[i]->nrps; k++) {
             sts = xrealloc(sts, (nst + 1) * sizeof *sts);
-            rps = xrealloc(rps, (nst + 1) * sizeof *rps);
-            rps[nst] = db->cat.dbs[i]->rps[k];
+            shards = xrealloc(shards, (nst + 1) * sizeof *shards);
+            shards[nst] = db->cat.dbs[i]->rps[k]->shard_duration_ns;
             sts[nst++] = db->cat.dbs[i]->rps[k]->store;
         }
     pthread_mutex_unlock(&db->cat_lock);
     for (size_t i = 0; i < nst; i++) {
         struct tsdb__store *st = sts[i];
-        int64_t shard = rps[i]->shard_duration_ns;
+        int64_t shard = shards[i];
         pthread_rwlock_rdlock(&st->lock);
         for (uint64_t id = 1; id < st->next_id; id++) {
             struct tsdb__series *s = tsdb__series_get(st, id);
@@ -897,7 +1102,7 @@ static void extract(struct tsdb *db, struct flushjob *j, uint64_t gen)
             size_t a = 0;
             while (a < h->n) {
                 int64_t ps, pe;
-                tsdb__partition_range(h->ts[a], shard, &ps, &pe);
+                range_for(db, st->db_id, st->rp_id, h->ts[a], shard, &ps, &pe);
                 size_t b = a + 1;
                 while (b < h->n && h->ts[b] < pe)
                     b++;
@@ -920,7 +1125,7 @@ static void extract(struct tsdb *db, struct flushjob *j, uint64_t gen)
         pthread_rwlock_unlock(&st->lock);
     }
     free(sts);
-    free(rps);
+    free(shards);
 }
 
 /* Steps 2-3 for one builder: encode and write the part file. */

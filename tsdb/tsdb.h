@@ -217,6 +217,38 @@ int tsdb_create_database(struct tsdb *db, struct sv name, const struct tsdb_rp_o
 int tsdb_create_retention_policy(struct tsdb *db, struct sv dbname, const struct tsdb_rp_opts *rp,
                                  struct err *e);
 
+/* Drops database name with all its policies, or policy rpname of dbname.
+ * Returns 0 when the target does not exist (as InfluxDB 1.6 does).  On
+ * return the catalog without it is durable, queries and writes no longer
+ * find it, its head rows are freed and its directory is gone (renamed to
+ * .trash-<id>, parent fsynced, then unlinked; a crash in between is
+ * finished at the next open).  WAL records written for it before the drop
+ * are skipped by replay (ids are never reused).  Dropping the default
+ * policy leaves the database without a default.  Errors: ERR_IO (if it came
+ * after the catalog write the drop stands; leftovers are removed at the
+ * next open).  Any thread; waits for a running flush or retention pass. */
+int tsdb_drop_database(struct tsdb *db, struct sv name, struct err *e);
+int tsdb_drop_retention_policy(struct tsdb *db, struct sv dbname, struct sv rpname,
+                               struct err *e);
+
+/* What ALTER RETENTION POLICY changes; fields without has_* stay. */
+struct tsdb_rp_alter {
+    bool has_duration, has_shard, has_replication;
+    int64_t duration_ns;       /* TSDB_DURATION_INF (0) or INT64_MAX = infinite */
+    int64_t shard_duration_ns; /* 0 = InfluxDB's default for the duration */
+    uint32_t replication;
+    bool is_default;           /* true: becomes the default (false changes nothing) */
+};
+
+/* Changes policy rpname of dbname.  A new duration applies to the next
+ * retention pass; a new shard duration to partitions created afterwards.
+ * Returns 0, ERR_NOTFOUND (e: `database not found: "x"` or `retention
+ * policy not found: x`), ERR_INVAL (`retention policy duration must be
+ * greater than the shard duration`: the resulting shard duration exceeds
+ * a finite duration), ERR_IO (in-memory catalog unchanged).  Any thread. */
+int tsdb_alter_retention_policy(struct tsdb *db, struct sv dbname, struct sv rpname,
+                                const struct tsdb_rp_alter *a, struct err *e);
+
 typedef int (*tsdb_db_cb)(void *arg, const struct tsdb_db_info *d);
 /* Calls cb for each database in creation order (InfluxDB's SHOW DATABASES
  * order) with the catalog lock held: cb must not call catalog functions.

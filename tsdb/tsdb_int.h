@@ -26,8 +26,9 @@
  *                           live snapshots; leaf lock
  *
  * Catalog entries, stores, measurements, fields and series are never freed
- * before tsdb_close (there is no DROP yet), so pointers to them stay valid
- * once found.  Data at rest lives in partitions of each store (flush.c,
+ * before tsdb_close, so pointers to them stay valid once found.  A dropped
+ * database or policy is unlinked from the catalog and parked on its dead
+ * lists (its head rows are freed at once, its index at close).  Data at rest lives in partitions of each store (flush.c,
  * part.c); the index stays per store and is saved in its series file.
  */
 #ifndef NJ_TSDB_TSDB_INT_H
@@ -240,6 +241,9 @@ struct tsdb__store {
     uint64_t next_id;   /* ids start at 1 */
     struct htab meas;   /* name -> struct tsdb__meas */
     pthread_mutex_t stripes[TSDB__STRIPES];
+    /* Set (apply_lock held for writing) when its database or policy is
+     * dropped: commits still holding the store apply nothing. */
+    _Atomic bool is_dropped;
 };
 
 struct tsdb__store *tsdb__store_new(struct tsdb *db, uint64_t db_id, uint64_t rp_id);
@@ -412,11 +416,25 @@ struct tsdb__catalog {
     struct tsdb__db **dbs;
     size_t ndbs;
     uint64_t next_db_id;
+    /* Dropped entries, unlinked from dbs but kept until tsdb_close: other
+     * threads may still hold pointers to them or their stores. */
+    struct tsdb__db **dead_dbs;
+    size_t ndead_dbs;
+    struct tsdb__rp **dead_rps;
+    size_t ndead_rps;
 };
 
 /* Loads <dir>/catalog (missing = empty).  cat_lock not needed (open). */
 int tsdb__catalog_load(struct tsdb *db, struct err *e);
 void tsdb__catalog_fini(struct tsdb *db);
+/* Removes what a dropped store left (catalog.c calls it with flush_mu held,
+ * after the catalog without the store is durable): marks the stores
+ * dropped, frees their head rows, takes their partitions out of the
+ * published version, then renames dir (relative to the data directory) to
+ * trash, fsyncs its parent and removes the tree.  db_id, rp_id = 0 means
+ * every policy of db_id. */
+int tsdb__storage_drop(struct tsdb *db, struct tsdb__store **sts, size_t nst, uint64_t db_id,
+                       uint64_t rp_id, struct err *e);
 /* cat_lock held: */
 struct tsdb__db *tsdb__catalog_find_db(struct tsdb *db, struct sv name);
 struct tsdb__rp *tsdb__catalog_find_rp(struct tsdb__db *d, struct sv name);

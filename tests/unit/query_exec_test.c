@@ -272,13 +272,60 @@ static void test_create(void **state)
             R("{\"statement_id\":0,\"messages\":[{\"level\":\"warning\",\"text\":\"deprecated use "
               "of 'CREATE DATABASE x' in a read only context, please use a POST request "
               "instead\"}]}"));
-    /* DROP needs a tsdb API that does not exist yet: a clear error. */
+    /* DROP MEASUREMENT needs tombstones tsdb does not have yet: a clear error. */
     struct buf out;
     buf_init(&out, 0);
     struct err e;
-    assert_int_equal(run_q("DROP DATABASE x", &(struct opts){ 0 }, &out, &e), 0);
-    assert_non_null(strstr(out.p, "not supported yet: DROP DATABASE x"));
+    assert_int_equal(run_q("DROP MEASUREMENT x", &(struct opts){ 0 }, &out, &e), 0);
+    assert_non_null(strstr(out.p, "not supported yet: DROP MEASUREMENT x"));
     buf_fini(&out);
+}
+
+/* Shapes and errors as influxd 1.6 answers them (observed). */
+static void test_drop_alter(void **state)
+{
+    (void)state;
+    check_q("CREATE DATABASE z; CREATE RETENTION POLICY r1 ON z DURATION 2h REPLICATION 1 "
+            "DEFAULT",
+            NULL, R("{\"statement_id\":0},{\"statement_id\":1}"));
+    data_add(g_db, "z");
+    struct opts onz = { .db = "z" };
+    check_q("SELECT count(v) FROM cpu", &onz,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"cpu\",\"columns\":[\"time\","
+              "\"count\"],\"values\":[[\"1970-01-01T00:00:00Z\",3]]}]}"));
+    /* Missing targets are not errors. */
+    check_q("DROP DATABASE nodb; DROP RETENTION POLICY x ON z; DROP RETENTION POLICY x ON nodb",
+            NULL, R("{\"statement_id\":0},{\"statement_id\":1},{\"statement_id\":2}"));
+    check_q("ALTER RETENTION POLICY autogen ON z DURATION 3h", NULL,
+            R("{\"statement_id\":0,\"error\":\"retention policy duration must be greater than "
+              "the shard duration\"}"));
+    check_q("ALTER RETENTION POLICY autogen ON z DURATION 30m", NULL,
+            R("{\"statement_id\":0,\"error\":\"retention policy duration must be at least "
+              "1h0m0s\"}"));
+    check_q("ALTER RETENTION POLICY nope ON z DURATION 3h", NULL,
+            R("{\"statement_id\":0,\"error\":\"retention policy not found: nope\"}"));
+    check_q("ALTER RETENTION POLICY autogen ON nodb DURATION 3h", NULL,
+            R("{\"statement_id\":0,\"error\":\"database not found: nodb\"}"));
+    check_q("ALTER RETENTION POLICY autogen ON z SHARD DURATION 4h; "
+            "ALTER RETENTION POLICY autogen ON z DURATION INF SHARD DURATION 2h DEFAULT",
+            NULL, R("{\"statement_id\":0},{\"statement_id\":1}"));
+    check_q("SHOW RETENTION POLICIES ON z", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"columns\":[\"name\",\"duration\","
+              "\"shardGroupDuration\",\"replicaN\",\"default\"],\"values\":[[\"autogen\","
+              "\"0s\",\"2h0m0s\",1,true],[\"r1\",\"2h0m0s\",\"1h0m0s\",1,false]]}]}"));
+    /* Dropping the default policy leaves none. */
+    check_q("DROP RETENTION POLICY autogen ON z", NULL, R("{\"statement_id\":0}"));
+    check_q("SHOW RETENTION POLICIES ON z", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"columns\":[\"name\",\"duration\","
+              "\"shardGroupDuration\",\"replicaN\",\"default\"],\"values\":[[\"r1\","
+              "\"2h0m0s\",\"1h0m0s\",1,false]]}]}"));
+    check_q("DROP DATABASE z; DROP DATABASE z", NULL,
+            R("{\"statement_id\":0},{\"statement_id\":1}"));
+    check_q("SELECT count(v) FROM cpu", &onz,
+            R("{\"statement_id\":0,\"error\":\"database not found: z\"}"));
+    check_q("SHOW DATABASES", NULL,
+            R("{\"statement_id\":0,\"series\":[{\"name\":\"databases\",\"columns\":"
+              "[\"name\"],\"values\":[[\"db\"],[\"y\"],[\"x\"],[\"big\"]]}]}"));
 }
 
 /* ---- SELECT ------------------------------------------------------------- */
@@ -641,6 +688,7 @@ int main(void)
         cmocka_unit_test(test_params_json),
         cmocka_unit_test(test_create),
         cmocka_unit_test(test_limits_and_big_series),
+        cmocka_unit_test(test_drop_alter),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
