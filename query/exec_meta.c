@@ -8,9 +8,10 @@
  * KEYS", LIMIT/OFFSET per measurement for TAG KEYS/VALUES.
  *
  * WHERE clauses on tags (and time, per series) are answered by scanning the
- * series of a snapshot: tsdb's listings have no predicates.  Statements
- * tsdb has no API for (DROP ..., DELETE, ALTER RETENTION POLICY, users)
- * return a per-statement error naming what is missing.
+ * series of a snapshot: tsdb's listings have no predicates.  DROP DATABASE,
+ * DROP / ALTER RETENTION POLICY call tsdb's catalog functions.  Statements
+ * tsdb has no API for (DROP MEASUREMENT, DROP SERIES, DELETE, users) return
+ * a per-statement error naming what is missing.
  */
 #include <stdio.h>
 #include <stdlib.h>
