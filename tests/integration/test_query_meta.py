@@ -8,9 +8,10 @@ Nightjar runs with storage.retention INF so new databases look like 1.6's
 (deliberate difference 3).  Skipped (with a message) when influxd is not
 installed.
 
-Statements Nightjar cannot run yet (DROP ..., DELETE: tsdb has no API) are
-not in the list; the executor answers them with a clear statement error
-(checked in test_query_api.py / the unit tests).
+DROP DATABASE / DROP and ALTER RETENTION POLICY are compared in
+test_query_drop.py.  Statements Nightjar cannot run yet (DROP MEASUREMENT,
+DROP SERIES, DELETE) are not in the list; the executor answers them with a
+clear statement error (checked in the unit tests).
 """
 
 import urllib.parse
