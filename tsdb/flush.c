@@ -694,43 +694,62 @@ static bool cat_has(struct tsdb *db, uint64_t db_id, uint64_t rp_id)
     return false;
 }
 
+/* Reads the entry names of dir (including "." and "..") into *names (*n
+ * of them; free with free_names).  A missing dir is empty; other errors are
+ * ERR_IO naming it. */
+static int read_names(const char *dir, char ***names, size_t *n, struct err *e)
+{
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT ? 0 : err_set(e, ERR_IO, "opendir %s: %s", dir, strerror(errno));
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            *names = xrealloc(*names, cap * sizeof **names);
+        }
+        (*names)[(*n)++] = xstrdup(de->d_name);
+    }
+    closedir(d);
+    return 0;
+}
+
+static void free_names(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
 /* At open: removes .trash-* database and policy trees (a drop interrupted
  * after its rename) and numbered directories the catalog does not know (a
  * drop interrupted between the catalog write and the rename, or a create
  * before its catalog write).  Ids are never reused, so neither is live. */
 static int sweep_dropped(struct tsdb *db, const char *dir, uint64_t db_id, struct err *e)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 0 : err_set(e, ERR_IO, "opendir %s: %s", dir, strerror(errno));
-    char **names = NULL;
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        names = xrealloc(names, (n + 1) * sizeof *names);
-        names[n++] = xstrdup(de->d_name);
-    }
-    closedir(d);
-    int rc = 0;
+    char **names;
+    size_t n;
+    int rc = read_names(dir, &names, &n, e);
+    if (rc)
+        return rc;
     int depth = db_id == 0 ? 2 : 1;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !rc; i++) {
         char p[TSDB__PATH_MAX];
         pathf(p, sizeof p, "%s/%s", dir, names[i]);
-        bool is_num = strspn(names[i], "0123456789") == strlen(names[i]) && names[i][0] &&
-                      strlen(names[i]) <= 20;
+        bool is_num = names[i][0] != '-' && is_digits(names[i]);
         uint64_t id = is_num ? strtoull(names[i], NULL, 10) : 0;
-        if (rc) {
-            /* keep going only to free names */
-        } else if (!strncmp(names[i], ".trash-", 7)) {
+        if (!strncmp(names[i], ".trash-", 7)) {
             rc = remove_tree_deep(db, p, depth, e);
         } else if (is_num && !(db_id == 0 ? cat_has(db, id, 0) : cat_has(db, db_id, id))) {
             rc = remove_tree_deep(db, p, depth, e);
         } else if (is_num && db_id == 0) {
             rc = sweep_dropped(db, p, id, e);
         }
-        free(names[i]);
     }
-    free(names);
+    free_names(names, n);
     return rc;
 }
 
@@ -839,18 +858,11 @@ static int rp_dir_load(struct tsdb *db, struct tsdb__store *st, struct err *e)
 {
     char dir[TSDB__PATH_MAX];
     pathf(dir, sizeof dir, "%s/db/%" PRIu64 "/%" PRIu64, db->dir, st->db_id, st->rp_id);
-    DIR *d = opendir(dir);
-    if (!d)
-        return errno == ENOENT ? 0 : err_set(e, ERR_IO, "opendir %s: %s", dir, strerror(errno));
-    char **names = NULL;
-    size_t n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        names = xrealloc(names, (n + 1) * sizeof *names);
-        names[n++] = xstrdup(de->d_name);
-    }
-    closedir(d);
-    int rc = 0;
+    char **names;
+    size_t n;
+    int rc = read_names(dir, &names, &n, e);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         char p[TSDB__PATH_MAX];
         pathf(p, sizeof p, "%s/%s", dir, names[i]);
@@ -860,9 +872,8 @@ static int rp_dir_load(struct tsdb *db, struct tsdb__store *st, struct err *e)
             rc = tsdb__f_unlink(&db->fio, p, e);
         else if (!rc && is_digits(names[i]))
             rc = partition_load(db, st->db_id, st->rp_id, names[i], e);
-        free(names[i]);
     }
-    free(names);
+    free_names(names, n);
     rc = rc ? rc : series_load(db, st, e);
     return rc;
 }
