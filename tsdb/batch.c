@@ -259,7 +259,10 @@ static int resolve(struct tsdb_batch *b, uint64_t *ref, const struct tsdb_point 
 {
     struct tsdb__store *st = b->st;
     struct sv key = buf_sv(&b->key);
-    uint64_t h = hash_sv(key);
+    /* Hashed only when the caller's ref hint misses: a hit (the common case
+     * behind ingest's series cache) needs no hash. */
+    uint64_t h = 0;
+    bool has_h = false;
     if (p->nfields > b->cap_fptr) {
         b->cap_fptr = p->nfields;
         b->fptr = xrealloc(b->fptr, b->cap_fptr * sizeof *b->fptr);
@@ -276,8 +279,13 @@ static int resolve(struct tsdb_batch *b, uint64_t *ref, const struct tsdb_point 
             if (s && !sv_eq((struct sv){ s->key, s->key_n }, key))
                 s = NULL;
         }
-        if (!s)
+        if (!s) {
+            if (!has_h) {
+                h = hash_sv(key);
+                has_h = true;
+            }
             s = tsdb__series_find(st, key, h);
+        }
         struct tsdb__meas *m = s ? s->meas : tsdb__meas_find(st, p->measurement);
         bool is_missing = !s;
         for (size_t i = 0; i < p->nfields; i++) {

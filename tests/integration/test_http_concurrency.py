@@ -12,22 +12,25 @@ def test_slow_handler_does_not_block_ping():
     with Daemon(args=["--debug.test-endpoints"]) as d:
         with d.conn(timeout=30) as slow:
             t0 = time.monotonic()
-            slow.send(build_request("GET", "/debug/sleep?d=3s"))
+            # The sleep stretches with TEST_TIMEOUT_MULT so that five pings
+            # on a loaded sanitizer build fit inside it.
+            sleep_s = 3 * MULT
+            slow.send(build_request("GET", "/debug/sleep?d=%ds" % sleep_s))
             d.wait_log(r'msg="debug sleep started"')
             for i in range(5):
                 p0 = time.monotonic()
                 r = d.http("GET", "/ping", timeout=5)
                 took = time.monotonic() - p0
                 check_eq(r.status, 204, "ping %d during the slow request" % i)
-                check(took < 1.0, "ping %d took %.2fs while a slow request ran" % (i, took))
-            check(time.monotonic() - t0 < 3.0,
+                check(took < 1.0 * MULT, "ping %d took %.2fs while a slow request ran" % (i, took))
+            check(time.monotonic() - t0 < sleep_s,
                   "pings finished only after the sleep ended; the test proves nothing")
             r = slow.read_response()
             elapsed = time.monotonic() - t0
             check_eq(r.status, 200, "slow request status")
-            check(r.json()["slept_ms"] >= 3000, "slept the full 3s: %r" % r.body)
-            check(elapsed >= 3.0, "slow answer came after %.2fs" % elapsed)
-            check(elapsed < 3.0 + 3 * MULT, "slow answer took %.2fs" % elapsed)
+            check(r.json()["slept_ms"] >= sleep_s * 1000, "slept the full %ds: %r" % (sleep_s, r.body))
+            check(elapsed >= sleep_s, "slow answer came after %.2fs" % elapsed)
+            check(elapsed < sleep_s + 3 * MULT, "slow answer took %.2fs" % elapsed)
 
 
 def test_two_slow_handlers_run_in_parallel():
@@ -36,11 +39,12 @@ def test_two_slow_handlers_run_in_parallel():
         try:
             t0 = time.monotonic()
             for c in conns:
-                c.send(build_request("GET", "/debug/sleep?d=1500ms"))
+                c.send(build_request("GET", "/debug/sleep?d=%dms" % (1500 * MULT)))
             for c in conns:
                 check_eq(c.read_response().status, 200, "parallel sleep")
             elapsed = time.monotonic() - t0
-            check(elapsed < 2.9, "two 1.5s sleeps took %.2fs: not parallel" % elapsed)
+            check(elapsed < 2.9 * MULT, "two %.1fs sleeps took %.2fs: not parallel"
+                  % (1.5 * MULT, elapsed))
         finally:
             for c in conns:
                 c.close()

@@ -12,7 +12,7 @@ of the statements are compared byte for byte with a real influxd 1.6
 import os
 import urllib.parse
 
-from nightjar_harness import INFLUXD_BIN, Daemon, Influxd, check, check_eq, run, wait_until
+from nightjar_harness import Daemon, Influxd, check, check_eq, run, wait_until
 
 LINES = ['cpu,host=a v=%d %d' % (k, 1000000000 * k) for k in range(20)]
 
@@ -117,9 +117,8 @@ STATEMENTS = [
 
 
 def test_statements_match_influxd():
-    if not INFLUXD_BIN:
-        print("SKIP: influxd not installed (set INFLUXD_BIN)")
-        return
+    # No skip: scripts/install-deps.sh installs influxd, and Influxd() fails
+    # loudly without it, so CI cannot pass with the comparison unrun.
     with Influxd() as ref, Daemon({"storage.retention": "INF"}) as d:
         for s in (ref, d):
             check_eq(post(s, "CREATE DATABASE db").status, 200, "CREATE DATABASE on %s" % s.name)
