@@ -73,7 +73,8 @@ static const char usage_text[] =
     "                          (not yet implemented)\n"
     "\n"
     "Signals: SIGTERM/SIGINT drain and exit (a second one forces), SIGHUP reloads\n"
-    "the configuration file (log.level applies at once; other keys need a restart).\n";
+    "the configuration file (log.level and shutdown_grace apply at once; other\n"
+    "changed keys are logged as needing a restart).\n";
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
