@@ -321,6 +321,10 @@ static const struct key wal_keys[] = {
 };
 static const struct key compaction_keys[] = {
     { "max_bytes_per_sec", K_SIZE, OFF(storage.compaction_max_bytes_per_sec), 0, NULL },
+    { "min_parts", K_COUNT, OFF(storage.compaction_min_parts), 0, NULL },
+    { "cold_after", K_DUR_POS, OFF(storage.compaction_cold_after_ns), 0, NULL },
+    { "start_delay", K_DUR, OFF(storage.compaction_start_delay_ns), 0, NULL },
+    { "stagger", K_DUR, OFF(storage.compaction_stagger_ns), 0, NULL },
     { NULL, 0, 0, 0, NULL },
 };
 static const struct key flush_keys[] = {
@@ -970,6 +974,10 @@ void config_defaults(struct config *c)
     c->storage.fsync = CFG_FSYNC_ALWAYS;
     c->storage.fsync_interval_ns = 0;
     c->storage.compaction_max_bytes_per_sec = 32u << 20;
+    c->storage.compaction_min_parts = 8;
+    c->storage.compaction_cold_after_ns = 2LL * 3600 * 1000000000LL;
+    c->storage.compaction_start_delay_ns = 60LL * 1000000000LL;
+    c->storage.compaction_stagger_ns = 10LL * 1000000000LL;
     c->storage.flush_head_bytes = 256u << 20;
     c->storage.flush_max_age_ns = 30LL * 60 * 1000000000LL;
     c->storage.housekeeping_interval_ns = 10LL * 1000000000LL;

@@ -55,7 +55,11 @@ struct cfg_storage {
     int64_t partition_duration_ns;   /* 0 = auto */
     enum cfg_fsync_mode fsync;       /* always */
     int64_t fsync_interval_ns;       /* for CFG_FSYNC_INTERVAL */
-    uint64_t compaction_max_bytes_per_sec; /* 32MiB */
+    uint64_t compaction_max_bytes_per_sec; /* 32MiB; 0 = unlimited */
+    uint64_t compaction_min_parts;   /* 8: tsdb_opts.compact_min_parts */
+    int64_t compaction_cold_after_ns; /* 2h: tsdb_opts.compact_cold_ns */
+    int64_t compaction_start_delay_ns; /* 60s: first merge after start, random in [0, it] */
+    int64_t compaction_stagger_ns;   /* 10s: between merges, random in [0, it] */
     uint64_t flush_head_bytes;       /* 256MiB: tsdb_opts.flush_head_bytes */
     int64_t flush_max_age_ns;        /* 30m: tsdb_opts.flush_age_ns */
     int64_t housekeeping_interval_ns; /* 10s: flush/retention check period */

@@ -83,6 +83,11 @@ static void restart_keys(const struct config *o, const struct config *n, struct 
          "storage.wal.fsync");
     note(b, o->storage.compaction_max_bytes_per_sec == n->storage.compaction_max_bytes_per_sec,
          "storage.compaction.max_bytes_per_sec");
+    note(b, o->storage.compaction_min_parts == n->storage.compaction_min_parts &&
+                o->storage.compaction_cold_after_ns == n->storage.compaction_cold_after_ns &&
+                o->storage.compaction_start_delay_ns == n->storage.compaction_start_delay_ns &&
+                o->storage.compaction_stagger_ns == n->storage.compaction_stagger_ns,
+         "storage.compaction");
     note(b, o->storage.flush_head_bytes == n->storage.flush_head_bytes, "storage.flush.head_bytes");
     note(b, o->storage.flush_max_age_ns == n->storage.flush_max_age_ns, "storage.flush.max_age");
     note(b, o->storage.housekeeping_interval_ns == n->storage.housekeeping_interval_ns,

@@ -78,6 +78,19 @@ struct hk_job {
     int flush_rc, ret_rc;      /* results of tsdb_maybe_flush / tsdb_enforce_retention */
     struct err flush_err, ret_err;
     int64_t flush_dur_ns, ret_dur_ns;
+    struct tsdb_storage_stats st0, st1; /* flush totals before / after the pass */
+};
+
+/* housekeeping.c: one compaction slice, owned like hk_job. */
+struct cmp_job {
+    struct server *server;
+    struct tsdb *db;
+    int64_t now_ns;            /* s->clock wall time when queued (policy) */
+    uint64_t max_bytes;        /* the slice's I/O budget; 0 = none */
+    bool may_start;            /* the admission delay has passed */
+    int rc;
+    struct err err;
+    struct tsdb_compact_result res;
 };
 
 struct server {
@@ -110,6 +123,21 @@ struct server {
     struct hk_job hk_job;
     bool is_hk_started;        /* hk_timer initialised and not yet closed */
     bool is_hk_busy;           /* a pass is queued or running */
+    /* Compaction slices (housekeeping.c): a token bucket of
+     * storage.compaction.max_bytes_per_sec on the real monotonic clock,
+     * and a random admission delay before each new merge. */
+    uv_timer_t cmp_timer;
+    uv_work_t cmp_work;
+    struct cmp_job cmp_job;
+    bool is_cmp_started;
+    bool is_cmp_busy;
+    double cmp_tokens;         /* bytes the next slice may use (may go negative: debt) */
+    struct mono_ns cmp_last;   /* when tokens were last added */
+    struct mono_ns cmp_admit;  /* no new merge before this */
+    struct mono_ns cmp_began;  /* when the running merge started */
+    struct mono_ns cmp_next_poll; /* idle: next look for due merges */
+    uint64_t cmp_rng;          /* xorshift state for the delays */
+    bool has_cmp_logged_backlog;
 };
 
 /* Prepares s (caller-owned memory, zeroed by this call) with the loaded

@@ -80,6 +80,10 @@ int storage_open(struct server *s, struct err *e)
     o.repair = s->opts.repair;
     o.flush_head_bytes = s->cfg.storage.flush_head_bytes;
     o.flush_age_ns = s->cfg.storage.flush_max_age_ns;
+    o.compact_min_parts = s->cfg.storage.compaction_min_parts > UINT32_MAX
+                              ? UINT32_MAX
+                              : (uint32_t)s->cfg.storage.compaction_min_parts;
+    o.compact_cold_ns = s->cfg.storage.compaction_cold_after_ns;
     o.metrics = s->metrics;
     o.report = &rep;
     struct err te;

@@ -1287,6 +1287,22 @@ static void purge_head(struct tsdb *db, uint64_t max_gen)
     tsdb__update_gauges(db);
 }
 
+/* Totals for tsdb_storage_stats (the daemon logs each flush from them). */
+static void count_flush(struct tsdb *db, const struct flushjob *j)
+{
+    uint64_t parts = 0, bytes = 0, rows = 0;
+    for (size_t i = 0; i < j->npb; i++)
+        if (j->pb[i].made) {
+            parts++;
+            bytes += j->pb[i].made->len;
+            rows += j->pb[i].made->info.rows;
+        }
+    atomic_fetch_add(&db->n_flushes, 1);
+    atomic_fetch_add(&db->n_flush_parts, parts);
+    atomic_fetch_add(&db->n_flush_bytes, bytes);
+    atomic_fetch_add(&db->n_flush_rows, rows);
+}
+
 int tsdb_flush(struct tsdb *db, struct err *e)
 {
     if (db->opts.read_only)
@@ -1368,6 +1384,7 @@ int tsdb_flush(struct tsdb *db, struct err *e)
     db->wal.ckpt_lsn = ckpt;
     db->gen_published = gen;
     publish(db, gen);
+    count_flush(db, &j);
     job_fini(&j);
     purge_head(db, min_live_gen(db));
     rc = wal_trim(db, ckpt, e);
@@ -1437,4 +1454,53 @@ int tsdb_enforce_retention(struct tsdb *db, int64_t now_ns, struct err *e)
     free(dead);
     pthread_mutex_unlock(&db->flush_mu);
     return rc;
+}
+
+/* ---- compaction's hooks (compact.c) ---------------------------------------------- */
+
+void tsdb__part_name(char *out, size_t n, uint64_t seq, uint32_t level)
+{
+    part_name(out, n, seq, level);
+}
+
+struct tsdb__partition *tsdb__partition_find(struct tsdb *db, uint64_t db_id, uint64_t rp_id,
+                                             int64_t start)
+{
+    return partition_find(db, db_id, rp_id, start);
+}
+
+int tsdb__partition_swap(struct tsdb *db, struct tsdb__partition *pa, struct tsdb__part *const *old,
+                         size_t n, struct tsdb__part *made, struct err *e)
+{
+    size_t at = 0;
+    while (at < pa->nparts && pa->parts[at] != old[0])
+        at++;
+    if (!n || at + n > pa->nparts)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        if (pa->parts[at + i] != old[i])
+            return 1;
+    size_t nn = pa->nparts - n + 1;
+    struct tsdb__part **nv = xmalloc(nn * sizeof *nv);
+    memcpy(nv, pa->parts, at * sizeof *nv);
+    nv[at] = made;
+    memcpy(nv + at + 1, pa->parts + at + n, (pa->nparts - at - n) * sizeof *nv);
+    struct tsdb__part **ov = pa->parts;
+    size_t on = pa->nparts;
+    pa->parts = nv;
+    pa->nparts = nn;
+    int rc = manifest_write(db, pa, e);
+    if (rc) {
+        pa->parts = ov;
+        pa->nparts = on;
+        free(nv);
+        return rc;
+    }
+    tsdb__part_ref(made);
+    for (size_t i = 0; i < n; i++)
+        tsdb__part_unref(ov[at + i]);
+    free(ov);
+    /* Same generation: the head rows parts stand for did not change. */
+    publish(db, db->gen_published);
+    return 0;
 }

@@ -211,7 +211,7 @@ int tsdb__pw_add(struct tsdb__pw *w, uint64_t sid, const int64_t *ts, size_t n,
             return rc;
         uint32_t crc = tsdb__crc32c(0, b->p, b->len);
         rc = tsdb__put_u32(b, crc);
-        uint64_t off = w->out.len;
+        uint64_t off = w->base + w->out.len;
         rc = rc ? rc : buf_append(&w->out, b->p, b->len);
         rc = rc ? rc : tsdb__put_uvarint(&w->idx, sid);
         rc = rc ? rc : tsdb__put_u64(&w->idx, (uint64_t)lo);
@@ -233,7 +233,7 @@ int tsdb__pw_add(struct tsdb__pw *w, uint64_t sid, const int64_t *ts, size_t n,
 
 int tsdb__pw_finish(struct tsdb__pw *w, uint64_t max_lsn, struct err *e)
 {
-    uint64_t idx_off = w->out.len;
+    uint64_t idx_off = w->base + w->out.len;
     struct buf head;
     buf_init(&head, 0);
     int rc = tsdb__put_uvarint(&head, w->nblocks);
@@ -252,6 +252,19 @@ int tsdb__pw_finish(struct tsdb__pw *w, uint64_t max_lsn, struct err *e)
     tsdb__put_le32(f + 36, TSDB__PART_VERSION);
     rc = rc ? rc : buf_append(&w->out, f, sizeof f);
     return rc ? err_set(e, rc, "part: out of memory") : 0;
+}
+
+int tsdb__pw_drain(struct tsdb__pw *w, struct tsdb__fio *f, int fd, const char *what,
+                   struct err *e)
+{
+    if (!w->out.len)
+        return 0;
+    int rc = tsdb__f_write(f, fd, w->out.p, w->out.len, what, e);
+    if (rc)
+        return rc;
+    w->base += w->out.len;
+    buf_reset(&w->out);
+    return 0;
 }
 
 /* ---- verifying and reading ----------------------------------------------- */

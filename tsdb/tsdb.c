@@ -125,6 +125,7 @@ static void register_metrics(struct tsdb *db)
 
 static void tsdb_free(struct tsdb *db)
 {
+    tsdb__compact_fini(db);
     tsdb__wal_stop(db);
     tsdb__storage_fini(db);
     tsdb__catalog_fini(db);
@@ -218,6 +219,7 @@ int tsdb_open(const struct tsdb_opts *o, struct tsdb **out, struct err *e)
     rc = rc ? rc : tsdb__wal_replay(db, &db->opts, r, e);
     if (!rc) {
         register_metrics(db);
+        tsdb__compact_init(db);
         if (!o->read_only)
             rc = tsdb__wal_start(db, e);
     }

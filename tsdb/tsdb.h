@@ -153,6 +153,15 @@ struct tsdb_opts {
      * open. */
     uint64_t flush_head_bytes;
     int64_t flush_age_ns;
+    /* Compaction policy for tsdb_maybe_compact (tsdb/FORMAT.md
+     * "Compaction"): merge a run of at least compact_min_parts parts of one
+     * level (default 8; at least 2), and merge every part of a partition
+     * into one once it is cold: its end is compact_cold_ns in the past, or
+     * its part list has not changed for compact_cold_ns (default 2 h).  At
+     * most compact_max_inputs parts per merge (default 64; at least 2). */
+    uint32_t compact_min_parts;
+    int64_t compact_cold_ns;
+    uint32_t compact_max_inputs;
 };
 
 /* Fills o with the defaults above for directory dir (borrowed). */
@@ -458,6 +467,56 @@ int tsdb_maybe_flush(struct tsdb *db, int64_t now_ns, struct err *e);
  * Returns 0 or ERR_IO.  Blocks; any thread; the daemon calls it hourly on
  * its injectable clock. */
 int tsdb_enforce_retention(struct tsdb *db, int64_t now_ns, struct err *e);
+
+/* Totals since open, for logs and metrics.  Any thread. */
+struct tsdb_storage_stats {
+    uint64_t flushes;      /* tsdb_flush calls that published */
+    uint64_t flush_parts;  /* part files they wrote */
+    uint64_t flush_bytes;  /* bytes of those part files */
+    uint64_t flush_rows;   /* rows in those part files */
+};
+void tsdb_storage_stats(struct tsdb *db, struct tsdb_storage_stats *out);
+
+/* What one tsdb_maybe_compact call did.  The merge fields (partition ..
+ * rows) describe the merge this call started, continued, finished or
+ * abandoned. */
+struct tsdb_compact_result {
+    bool is_running;      /* a merge is in progress: call again to continue it */
+    bool has_started;     /* this call chose and began a merge */
+    bool has_finished;    /* this call published a merge */
+    bool was_discarded;   /* finished, but its inputs were changed meanwhile (a drop,
+                             retention, a rewrite): the output was deleted */
+    bool has_merge;       /* the merge fields below are set */
+    char partition[96];   /* "db/<db-id>/<rp-id>/<start>" */
+    uint32_t inputs;      /* parts being merged */
+    uint32_t level;       /* level of the output part */
+    uint64_t bytes_in;    /* bytes read from the inputs so far (blocks, verification) */
+    uint64_t bytes_out;   /* bytes written to the output so far */
+    uint64_t rows_out;    /* rows written so far */
+    uint64_t slice_bytes; /* bytes read plus written by this call */
+    size_t backlog;       /* partitions with a merge due, not counting a running one */
+    size_t parts;         /* live parts in the store */
+};
+
+/* One slice of compaction (tsdb/FORMAT.md "Compaction").  With no merge in
+ * progress and may_start set, picks the first partition whose parts are
+ * due under the policy of tsdb_opts (now_ns is the caller's wall clock, the
+ * same one as for retention) and starts merging it; then continues the
+ * merge in progress until about max_bytes have been read plus written
+ * (at least one output block; 0 = no limit), and publishes it when done:
+ * output written to a temporary file, fsynced, renamed, directory fsynced,
+ * MANIFEST replaced, inputs deleted.  The merge is a streaming k-way merge
+ * by series and time holding one decoded block per input; duplicates
+ * (same series, time and field) keep the value of the part with the
+ * higher seq, as reads do.  Snapshots see every point exactly once before,
+ * during and after; a crash at any step leaves the old or the new part
+ * list.  Fills *r (required).  Returns 0 (also when nothing was due), or
+ * ERR_IO / ERR_CORRUPT / ERR_NOMEM with e naming the file: the merge is
+ * abandoned (its output deleted, the inputs stay) and r describes it.
+ * Blocks on disk I/O: run it on a worker.  Any thread; one call runs at a
+ * time (others wait), so at most one merge is ever in flight per store. */
+int tsdb_maybe_compact(struct tsdb *db, int64_t now_ns, uint64_t max_bytes, bool may_start,
+                       struct tsdb_compact_result *r, struct err *e);
 
 /* ---- testing -------------------------------------------------------------- */
 

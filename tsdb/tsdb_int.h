@@ -310,6 +310,7 @@ struct tsdb__pw {
     struct codec_ctx *cc;
     uint64_t nblocks, rows;
     int64_t min_ts, max_ts;
+    uint64_t base; /* bytes already handed to the file by tsdb__pw_drain */
 };
 int tsdb__pw_init(struct tsdb__pw *w);
 void tsdb__pw_fini(struct tsdb__pw *w);
@@ -318,6 +319,12 @@ void tsdb__pw_fini(struct tsdb__pw *w);
 int tsdb__pw_add(struct tsdb__pw *w, uint64_t sid, const int64_t *ts, size_t n,
                  const struct tsdb__pcol *cols, size_t ncols, struct err *e);
 int tsdb__pw_finish(struct tsdb__pw *w, uint64_t max_lsn, struct err *e);
+/* Streaming (compaction): writes the bytes encoded so far (w->out) to fd
+ * and forgets them; block offsets stay absolute, so the writer holds one
+ * block plus the block index in memory.  Returns 0 or ERR_IO (e names
+ * what). */
+int tsdb__pw_drain(struct tsdb__pw *w, struct tsdb__fio *f, int fd, const char *what,
+                   struct err *e);
 
 /* Block index entry. */
 struct tsdb__bent {
@@ -560,6 +567,12 @@ struct tsdb__partition {
     struct tsdb__part **parts; /* live parts, ascending seq; one ref each */
     bool is_new;               /* directory not yet known to exist with a MANIFEST */
     bool is_dirty;             /* MANIFEST must be rewritten (repair) */
+    /* Compaction's view (compact.c, flush_mu): the part list it last saw
+     * and the caller's clock when that list last changed (idle = cold). */
+    size_t cmp_seen_nparts;
+    uint64_t cmp_seen_last_seq;
+    int64_t cmp_changed_ns;
+    bool has_cmp_seen;
 };
 
 struct tsdb__vpart {
@@ -597,6 +610,30 @@ int tsdb__unframe(const uint8_t *p, size_t len, uint32_t magic, uint32_t version
 int tsdb__manifest_decode(const uint8_t *p, size_t len, const char *name,
                           struct tsdb__mentry **ents, size_t *n, uint64_t *next_seq,
                           int64_t *start, int64_t *end, struct err *e);
+/* File name of part seq at level: "<16 hex digits>-<level>.tsp". */
+void tsdb__part_name(char *out, size_t n, uint64_t seq, uint32_t level);
+/* Partition (db_id, rp_id, start) or NULL.  flush_mu held. */
+struct tsdb__partition *tsdb__partition_find(struct tsdb *db, uint64_t db_id, uint64_t rp_id,
+                                             int64_t start);
+/* Compaction's publication (flush_mu held): replaces the run old[0..n) of
+ * pa's parts (contiguous, ascending seq) by made, whose seq is old[n-1]'s,
+ * so made ranks exactly where the run did (later seq wins).  Writes the
+ * MANIFEST (tmp, fsync, rename, fsync dir), then swaps the in-memory list
+ * and publishes a version of the same generation.  Returns 0; 1 when the
+ * run is no longer live (a drop, retention or rewrite changed the list:
+ * nothing done); or ERR_IO with the list unchanged (the MANIFEST on disk
+ * may be either one: both are complete). */
+int tsdb__partition_swap(struct tsdb *db, struct tsdb__partition *pa, struct tsdb__part *const *old,
+                         size_t n, struct tsdb__part *made, struct err *e);
+
+/* ---- compact.c ---------------------------------------------------------------- */
+
+struct tsdb__compactor;
+/* Sets up the compactor and its metrics (tsdb_open, after the storage is
+ * loaded); fini abandons a merge in progress (its temporary file is
+ * deleted) and frees it.  fini is safe on a store where init never ran. */
+void tsdb__compact_init(struct tsdb *db);
+void tsdb__compact_fini(struct tsdb *db);
 
 /* ---- tsdb.c ---------------------------------------------------------------- */
 
@@ -624,6 +661,12 @@ struct tsdb {
     size_t npartitions;
     _Atomic int64_t last_flush_ns; /* caller's clock at the last tsdb_maybe_flush flush */
     struct metric *m_head_series, *m_head_bytes, *m_points;
+    /* Flush totals for tsdb_storage_stats (written under flush_mu). */
+    _Atomic uint64_t n_flushes, n_flush_parts, n_flush_bytes, n_flush_rows;
+    /* Compaction (compact.c): one merge at a time, in slices. */
+    pthread_mutex_t cmp_mu;
+    bool has_cmp;
+    struct tsdb__compactor *cmp;
 };
 
 void tsdb__metric_add(struct metric *m, double v);
