@@ -85,18 +85,29 @@ static void int_samples(enum codec_kind kind, struct buf *b)
 {
     static int64_t v[N];
     struct err e;
-    for (unsigned shape = 0; shape < 9; shape++) {
+    for (unsigned shape = 0; shape < 13; shape++) {
         for (size_t i = 0; i < N; i++) {
             switch (shape) {
             case 0: v[i] = (int64_t)rnd(); break;                          /* raw */
             case 1: v[i] = (int64_t)(rnd() % 1000) - 500; break;           /* for */
             case 2: v[i] = i ? v[i - 1] + (int64_t)(rnd() % 8) : 9; break; /* delta */
             case 3: v[i] = (int64_t)(i * i * 7); break;                    /* dod */
-            case 4: v[i] = (int64_t)i * 10000000000ll + (int64_t)(rnd() % 3000000); break;
+            case 4: /* grid: jitter, none on the first and last rows */
+                v[i] = (int64_t)i * 10000000000ll + (i && i < N - 1 ? (int64_t)(rnd() % 3000000) : 0); break;
             case 5: v[i] = (int64_t)(i / 300); break;                      /* rle */
-            case 6: v[i] = (i < N / 2 ? 0 : 1000000000) + (int64_t)(rnd() % 1000); break;
-            case 7: v[i] = i ? v[i - 1] + (int64_t)(rnd() & 1) +
-                               (i >= 300 && i < 310 ? 100000 : 0) : 5; break;
+            case 6: /* for-mb: levels alternating every 32 values */
+                v[i] = (i / 32 % 2 ? 1000000000 : 0) + (int64_t)(rnd() % 1000); break;
+            case 7: /* delta-for-mb: increments narrow and wide every 32 */
+                v[i] = i ? v[i - 1] + (int64_t)(rnd() % ((i - 1) / 32 % 2 ? 1u << 20 : 8)) : 5; break;
+            case 9: /* for-mbs: levels alternating every 128 values */
+                v[i] = (i / 128 % 2 ? 1000000000 : 0) + (int64_t)(rnd() % 1000); break;
+            case 10: /* delta-for-mbs: increments narrow and wide every 128 */
+                v[i] = i ? v[i - 1] + (int64_t)(rnd() % ((i - 1) / 128 % 2 ? 1u << 20 : 8)) : 5; break;
+            case 11: /* delta-ob: symmetric random walk */
+                v[i] = i ? v[i - 1] + (int64_t)(rnd() % 2001) - 1000 : -3; break;
+            case 12: /* delta-ob with small frames: a walk with rare jumps */
+                v[i] = i ? v[i - 1] + (int64_t)(rnd() % 9) - 4 +
+                           (i % 97 == 0 ? (int64_t)1 << 40 : 0) : 0; break;
             default: v[i] = 17; break;                                     /* zstd-free tiny */
             }
         }
@@ -330,7 +341,19 @@ static void test_handcrafted(void **state)
     /* Header problems. */
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x01", 2, "header truncated");
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x23\x01\x01\x00", 4, "bad kind byte");
-    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x09\x01\x00", 4, "unknown codec id");
+    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x0b\x01\x00", 4, "unknown codec id");
+    /* Sized miniblocks (format 2): log2 size 2 and 11 are out of range;
+     * delta-ob frame width 65.  n = 2: v0, size, one frame of 1 value. */
+    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x08\x02\x00\x02", 5,
+                   "miniblock size out of range");
+    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x09\x02\x00\x00\x0b", 6,
+                   "miniblock size out of range");
+    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x0a\x02\x00\x00\x05\x41", 7,
+                   "frame bit width above 64");
+    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x0a\x02\x00\x00\x05\x10\x01", 8,
+                   "packed values truncated");
+    expect_corrupt(CODEC_KIND_TIME, (const uint8_t *)"\x01\x0a\x01\x00\x00\x05", 6,
+                   "fewer than 2 values");
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x00\x01\x04", 4, "more than 1024");
     /* FOR with width 65: kind int, FOR, n=1, w 65, ref 0. */
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x01\x01\x00\x41\x00", 6,

@@ -396,7 +396,8 @@ static void test_int_shapes(void **state)
     v[0] = 5;
     for (size_t i = 1; i < N; i++)
         v[i] = v[i - 1] + (int64_t)(rnd() & 1) + (i >= 300 && i < 310 ? 100000 : 0);
-    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_DELTA_MB);
+    unsigned id = roundtrip_int(f, v, N);
+    assert_true(id == CODEC__IS_DELTA_MB || id == CODEC__IS_DELTA_MBS || id == CODEC__IS_DELTA_OB);
     assert_true(f->out.len <= 4 + 10 + (N / CODEC__MB) * 12 + N / 8 + 17 * CODEC__MB / 8);
     /* Wide frames store a rounded reference; ranges just under a power of
      * two need one more bit, and w = 63 becomes 64 with an exact one. */
@@ -421,10 +422,47 @@ static void test_int_shapes(void **state)
         memcpy(u, v, sizeof u);
         roundtrip_uint(f, u, N);
     }
-    /* Two levels: plain FOR in miniblocks. */
+    /* Two levels alternating every 32 values: plain FOR in miniblocks. */
     for (size_t i = 0; i < N; i++)
-        v[i] = (i < N / 2 ? 0 : 1000000000) + (int64_t)(rnd() % 1000);
+        v[i] = (i / 32 % 2 ? 1000000000 : 0) + (int64_t)(rnd() % 1000);
     assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_FOR_MB);
+    assert_true(f->out.len <= 4 + (N / 32) * 6 + N * 10 / 8);
+    /* Levels alternating every 128: sized miniblocks of 128 (format 2),
+     * one frame header per 128 values instead of four. */
+    for (size_t i = 0; i < N; i++)
+        v[i] = (i / 128 % 2 ? 1000000000 : 0) + (int64_t)(rnd() % 1000);
+    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_FOR_MBS);
+    assert_int_equal((uint8_t)f->out.p[CODEC__HDR_LEN], 7); /* log2 128 */
+    assert_true(f->out.len <= 4 + 1 + (N / 128) * 6 + N * 10 / 8);
+    /* Counter whose increments switch between 3 and 20 bits every 128. */
+    v[0] = 5;
+    for (size_t i = 1; i < N; i++)
+        v[i] = v[i - 1] + (int64_t)(rnd() % ((i - 1) / 128 % 2 ? 1u << 20 : 8));
+    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_DELTA_MBS);
+    assert_true(f->out.len <= 4 + 2 + (N / 128) * 6 + (N / 2) * 23 / 8);
+    /* Symmetric random walk: offset-binary delta frames, no references;
+     * 11 bits a value plus one width byte per frame. */
+    v[0] = -3;
+    for (size_t i = 1; i < N; i++)
+        v[i] = v[i - 1] + (int64_t)(rnd() % 2001) - 1000;
+    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_DELTA_OB);
+    assert_true(f->out.len <= 4 + 3 + 8 + N * 11 / 8);
+    /* Offset-binary frames at the extremes: deltas of +-2^63 need w = 64,
+     * and INT64_MIN/MAX neighbours wrap; all must come back exactly. */
+    for (size_t i = 0; i < N; i++)
+        v[i] = i % 3 == 0 ? INT64_MIN : i % 3 == 1 ? INT64_MAX : (int64_t)(rnd() % 5) - 2;
+    roundtrip_int(f, v, N);
+    static uint64_t u[N];
+    for (size_t i = 0; i < N; i++)
+        u[i] = i % 2 ? UINT64_MAX : (uint64_t)(rnd() % 3);
+    roundtrip_uint(f, u, N);
+    for (size_t n = 0; n <= 300; n += 1 + n / 8) { /* every frame-size boundary */
+        v[0] = 77;
+        for (size_t i = 1; i < n; i++)
+            v[i] = v[i - 1] + (int64_t)(rnd() % 201) - 100 + (i % 61 == 0 ? 1ll << 33 : 0);
+        roundtrip_int(f, v, n);
+        roundtrip_time(f, v, n);
+    }
 }
 
 static void test_float_properties(void **state)
@@ -781,6 +819,24 @@ static void test_golden_bytes(void **state)
     assert_int_equal(codec_decode_int(f->c, rle, sizeof rle, igot, &m, &e), 0);
     assert_int_equal(m, 5);
     assert_true(igot[0] == 7 && igot[2] == 7 && igot[3] == -1 && igot[4] == -1);
+
+    /* Format 2, handwritten: int delta-ob, n=4, v0 = -1, log2 size 3, one
+     * frame of w 64 holding 0, 2^63 and 2^63 - 1 (deltas -2^63, 0, -1). */
+    static const uint8_t ob[] = { 0x03, 0x0a, 0x04, 0x00, 0x01, 0x03, 0x40,
+                                  0, 0, 0, 0, 0, 0, 0, 0,
+                                  0, 0, 0, 0, 0, 0, 0, 0x80,
+                                  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f };
+    assert_int_equal(codec_decode_int(f->c, ob, sizeof ob, igot, &m, &e), 0);
+    assert_int_equal(m, 4);
+    assert_true(igot[0] == -1 && igot[1] == INT64_MAX && igot[2] == INT64_MAX &&
+                igot[3] == INT64_MAX - 1);
+    /* uint for-mbs, n=3, log2 size 3, one FOR frame: w 2, ref 10 (q 20
+     * zigzag), packed 0,1,3 -> 10, 11, 13. */
+    static const uint8_t fm[] = { 0x04, 0x08, 0x03, 0x00, 0x03, 0x02, 0x14, 0x34 };
+    uint64_t ugot[N];
+    assert_int_equal(codec_decode_uint(f->c, fm, sizeof fm, ugot, &m, &e), 0);
+    assert_int_equal(m, 3);
+    assert_true(ugot[0] == 10 && ugot[1] == 11 && ugot[2] == 13);
 }
 
 int main(void)

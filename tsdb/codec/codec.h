@@ -44,7 +44,7 @@
 #include "common/sv.h"
 
 /* Version of the byte layout described in tsdb/codec/FORMAT.md. */
-#define CODEC_FORMAT_VERSION 1
+#define CODEC_FORMAT_VERSION 2
 /* Most values (rows) in one block. */
 #define CODEC_BLOCK_MAX 1024
 /* Largest decoded payload of a string block (sum of string bytes plus

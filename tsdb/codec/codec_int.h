@@ -52,10 +52,17 @@ enum {
     CODEC__IS_RLE = 5,
     CODEC__IS_FOR_MB = 6,
     CODEC__IS_DELTA_MB = 7,
+    /* Format version 2: */
+    CODEC__IS_FOR_MBS = 8,   /* for-mb with a u8 log2 miniblock size */
+    CODEC__IS_DELTA_MBS = 9, /* delta-for-mb with a u8 log2 miniblock size */
+    CODEC__IS_DELTA_OB = 10, /* deltas in offset-binary frames (no reference) */
     CODEC__IS_NKINDS
 };
-/* Values per miniblock in the _MB sequence kinds. */
+/* Values per miniblock in the version-1 _MB sequence kinds. */
 #define CODEC__MB 32
+/* log2 of the miniblock size in the sized kinds (8 .. 1,024 values). */
+#define CODEC__MBS_MIN_LOG 3
+#define CODEC__MBS_MAX_LOG 10
 /* Float block codec ids. */
 enum {
     CODEC__F_RAW = 0,

@@ -23,6 +23,13 @@
  *          miniblocks of 32 with their own ref, g and w, so that a spike
  *          or a random walk crossing into a wider binade only widens its
  *          own miniblock; each ref is stored relative to the previous one
+ *   FOR_MBS, DELTA_MBS (format 2)  the same with 64, 128 or 256 values a
+ *          frame (the size is a stored byte): fewer frame headers where the
+ *          data is steadier
+ *   DELTA_OB (format 2)  deltas in offset-binary frames of 16..1,024
+ *          values: each frame is a width byte and w-bit values x, delta =
+ *          x - 2^(w-1), no reference; for deltas centred on zero (random
+ *          walks, full-precision float bit patterns) it saves the reference
  *   RAW    8 bytes each
  *
  * The encoder computes each candidate's exact size (min/max plus a GCD pass
@@ -206,13 +213,35 @@ static uint64_t for_read(struct cur *c, size_t m, uint64_t *out, uint64_t base)
     return ref;
 }
 
-/* Miniblocks: consecutive FOR frames over CODEC__MB values each. */
-static size_t mb_cost(const uint64_t *r, size_t m, bool is_unsigned)
+/* Miniblocks: consecutive FOR frames over `size` values each (CODEC__MB for
+ * the version-1 kinds, 2^s for the sized kinds).  In offset-binary mode
+ * (`ob`, delta-ob) a frame is only `u8 w` and the packed values: its
+ * reference is implied, -2^(w-1), which suits residuals centred on zero
+ * (deltas of a random walk) and saves the reference varint per frame. */
+static unsigned ob_width(const uint64_t *r, size_t k)
+{
+    uint64_t acc = 0;
+    for (size_t i = 0; i < k; i++)
+        acc |= zigzag((int64_t)r[i]);
+    return codec__bit_width(acc);
+}
+
+static uint64_t ob_ref(unsigned w)
+{
+    return w ? (uint64_t)0 - ((uint64_t)1 << (w - 1)) : 0;
+}
+
+static size_t mb_cost(const uint64_t *r, size_t m, bool is_unsigned, size_t size,
+                      bool ob)
 {
     size_t cost = 0;
     uint64_t base = 0;
-    for (size_t at = 0; at < m; at += CODEC__MB) {
-        size_t k = m - at < CODEC__MB ? m - at : CODEC__MB;
+    for (size_t at = 0; at < m; at += size) {
+        size_t k = m - at < size ? m - at : size;
+        if (ob) {
+            cost += 1 + codec__packed_size(k, ob_width(r + at, k));
+            continue;
+        }
         struct forp f;
         for_plan(r + at, k, is_unsigned, &f);
         cost += for_cost(&f, k, base);
@@ -222,11 +251,20 @@ static size_t mb_cost(const uint64_t *r, size_t m, bool is_unsigned)
 }
 
 static void mb_write(struct wr *w, const uint64_t *r, size_t m,
-                     bool is_unsigned, uint64_t *tmp)
+                     bool is_unsigned, uint64_t *tmp, size_t size, bool ob)
 {
     uint64_t base = 0;
-    for (size_t at = 0; at < m; at += CODEC__MB) {
-        size_t k = m - at < CODEC__MB ? m - at : CODEC__MB;
+    for (size_t at = 0; at < m; at += size) {
+        size_t k = m - at < size ? m - at : size;
+        if (ob) {
+            unsigned wd = ob_width(r + at, k);
+            uint64_t ref = ob_ref(wd);
+            wr_u8(w, wd);
+            for (size_t i = 0; i < k; i++)
+                tmp[i] = r[at + i] - ref;
+            codec__pack(w, tmp, k, wd);
+            continue;
+        }
         struct forp f;
         for_plan(r + at, k, is_unsigned, &f);
         for_write(w, r + at, k, &f, tmp, base);
@@ -234,11 +272,45 @@ static void mb_write(struct wr *w, const uint64_t *r, size_t m,
     }
 }
 
-static void mb_read(struct cur *c, size_t m, uint64_t *out)
+/* Offset-binary frame: u8 w, pack(k, w); value = x - 2^(w-1). */
+static void ob_read(struct cur *c, size_t k, uint64_t *out)
+{
+    unsigned w = cur_u8(c, "truncated frame width");
+    if (!c->is_bad && w > 64) {
+        cur_fail(c, "frame bit width above 64");
+        return;
+    }
+    size_t nb = codec__packed_size(k, w);
+    const uint8_t *src = cur_take(c, nb, "packed values truncated");
+    if (!src)
+        return;
+    codec__unpack(src, nb, k, w, out);
+    uint64_t ref = ob_ref(w);
+    for (size_t i = 0; i < k; i++)
+        out[i] += ref;
+}
+
+static void mb_read(struct cur *c, size_t m, uint64_t *out, size_t size, bool ob)
 {
     uint64_t base = 0;
-    for (size_t at = 0; at < m && !c->is_bad; at += CODEC__MB)
-        base = for_read(c, m - at < CODEC__MB ? m - at : CODEC__MB, out + at, base);
+    for (size_t at = 0; at < m && !c->is_bad; at += size) {
+        size_t k = m - at < size ? m - at : size;
+        if (ob)
+            ob_read(c, k, out + at);
+        else
+            base = for_read(c, k, out + at, base);
+    }
+}
+
+/* Reads the u8 log2 miniblock size of the sized kinds. */
+static size_t mb_size_get(struct cur *c)
+{
+    unsigned s = cur_u8(c, "truncated miniblock size");
+    if (!c->is_bad && (s < CODEC__MBS_MIN_LOG || s > CODEC__MBS_MAX_LOG)) {
+        cur_fail(c, "miniblock size out of range");
+        return CODEC__MB;
+    }
+    return (size_t)1 << s;
 }
 
 static size_t rle_runs(const uint64_t *v, size_t n)
@@ -332,17 +404,47 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
             best_cost = cost;
         }
     }
-    /* Miniblocks pay off only when one frame is wide. */
-    if (n > CODEC__MB && (best == CODEC__IS_RAW || fp[best].w >= 4)) {
-        cost = mb_cost(v, n, is_unsigned);
+    /* Miniblocks pay off only when one frame is wide.  Version-1 kinds use
+     * 32 values a frame; the sized kinds (format 2) try 64..256, and
+     * delta-ob (offset-binary frames, no reference) 32..1024.  A sized
+     * kind costs one byte more than the 32-value kind, so 32 stays there. */
+    unsigned best_s = 0;
+    if (n > CODEC__MB &&
+        (best == CODEC__IS_RAW || best == CODEC__IS_RLE || fp[best].w >= 4)) {
+        cost = mb_cost(v, n, is_unsigned, CODEC__MB, false);
         if (cost < best_cost) {
             best = CODEC__IS_FOR_MB;
             best_cost = cost;
         }
-        cost = svarint_len(v[0]) + mb_cost(d, n - 1, false);
+        cost = svarint_len(v[0]) + mb_cost(d, n - 1, false, CODEC__MB, false);
         if (cost < best_cost) {
             best = CODEC__IS_DELTA_MB;
             best_cost = cost;
+        }
+        for (unsigned s = 4; s <= CODEC__MBS_MAX_LOG; s++) {
+            size_t size = (size_t)1 << s;
+            if (s > 4 && size / 2 >= n)
+                break;
+            if (s > 5 && s <= 8) {
+                cost = 1 + mb_cost(v, n, is_unsigned, size, false);
+                if (cost < best_cost) {
+                    best = CODEC__IS_FOR_MBS;
+                    best_cost = cost;
+                    best_s = s;
+                }
+                cost = svarint_len(v[0]) + 1 + mb_cost(d, n - 1, false, size, false);
+                if (cost < best_cost) {
+                    best = CODEC__IS_DELTA_MBS;
+                    best_cost = cost;
+                    best_s = s;
+                }
+            }
+            cost = svarint_len(v[0]) + 1 + mb_cost(d, n - 1, false, size, true);
+            if (cost < best_cost) {
+                best = CODEC__IS_DELTA_OB;
+                best_cost = cost;
+                best_s = s;
+            }
         }
     }
     size_t runs = rle_runs(v, n);
@@ -382,11 +484,22 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
         rle_write(w, v, n, runs);
         break;
     case CODEC__IS_FOR_MB:
-        mb_write(w, v, n, is_unsigned, tmp);
+        mb_write(w, v, n, is_unsigned, tmp, CODEC__MB, false);
         break;
     case CODEC__IS_DELTA_MB:
         wr_svarint(w, v[0]);
-        mb_write(w, d, n - 1, false, tmp);
+        mb_write(w, d, n - 1, false, tmp, CODEC__MB, false);
+        break;
+    case CODEC__IS_FOR_MBS:
+        wr_u8(w, best_s);
+        mb_write(w, v, n, is_unsigned, tmp, (size_t)1 << best_s, false);
+        break;
+    case CODEC__IS_DELTA_MBS:
+    case CODEC__IS_DELTA_OB:
+        wr_svarint(w, v[0]);
+        wr_u8(w, best_s);
+        mb_write(w, d, n - 1, false, tmp, (size_t)1 << best_s,
+                 best == CODEC__IS_DELTA_OB);
         break;
     }
     assert(w->len - start == best_cost);
@@ -490,15 +603,29 @@ void codec__intseq_decode(struct cur *c, unsigned kind, size_t n,
         return;
     }
     case CODEC__IS_FOR_MB:
-        mb_read(c, n, out);
+        mb_read(c, n, out, CODEC__MB, false);
         return;
-    case CODEC__IS_DELTA_MB: {
+    case CODEC__IS_FOR_MBS: {
+        size_t size = mb_size_get(c);
+        mb_read(c, n, out, size, false);
+        return;
+    }
+    case CODEC__IS_DELTA_MB:
+    case CODEC__IS_DELTA_MBS:
+    case CODEC__IS_DELTA_OB: {
         if (n < 2) {
             cur_fail(c, "delta sequence with fewer than 2 values");
             return;
         }
         uint64_t acc = cur_svarint(c, "truncated first value");
-        mb_read(c, n - 1, out + 1);
+        if (kind == CODEC__IS_DELTA_MB)
+            mb_read(c, n - 1, out + 1, CODEC__MB, false);
+        else {
+            size_t size = mb_size_get(c);
+            mb_read(c, n - 1, out + 1, size, kind == CODEC__IS_DELTA_OB);
+        }
+        if (c->is_bad)
+            return;
         out[0] = acc;
         for (size_t i = 1; i < n; i++) {
             acc += out[i];
