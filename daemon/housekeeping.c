@@ -17,7 +17,7 @@
  * after-work callback ran, and server_fini runs the loop before
  * storage_close, so neither the timer nor the job outlives tsdb.
  *
- * A flush that published parts is logged at info (parts, bytes, rows,
+ * A flush that wrote parts is logged at info (parts, bytes, rows,
  * duration), from tsdb_storage_stats before and after the pass.
  *
  * Compaction runs beside it on its own timer (every CMP_TICK_MS) and its
@@ -78,7 +78,7 @@ static void on_hk_done(uv_work_t *w, int status)
     if (j->flush_rc < 0)
         log_error("storage", "msg=\"head flush failed\" code=%s error=%s", err_str(j->flush_rc),
                   log_quote(q, sizeof q, j->flush_err.msg, strlen(j->flush_err.msg)));
-    else if (j->st1.flushes > j->st0.flushes)
+    else if (j->st1.flush_parts > j->st0.flush_parts)
         log_info("storage",
                  "msg=\"head flushed\" parts=%" PRIu64 " bytes=%" PRIu64 " rows=%" PRIu64
                  " duration_ms=%.1f",
@@ -251,14 +251,13 @@ static int compaction_start(struct server *s)
     rc = uv_timer_start(&s->cmp_timer, on_cmp_tick, CMP_TICK_MS, CMP_TICK_MS);
     if (rc < 0)
         return rc;
-    char q[32], d[32], c[32];
-    strp_format_duration(delay, q, sizeof q);
+    char d[32], c[32];
     strp_format_duration(s->cfg.storage.compaction_stagger_ns, d, sizeof d);
     strp_format_duration(s->cfg.storage.compaction_cold_after_ns, c, sizeof c);
     log_info("compaction",
-             "msg=\"compaction scheduler started\" first_admission_in=%s stagger_max=%s "
-             "max_bytes_per_sec=%" PRIu64 " min_parts=%" PRIu64 " cold_after=%s",
-             q, d, s->cfg.storage.compaction_max_bytes_per_sec,
+             "msg=\"compaction scheduler started\" first_admission_in_ms=%" PRId64
+             " stagger_max=%s max_bytes_per_sec=%" PRIu64 " min_parts=%" PRIu64 " cold_after=%s",
+             delay / 1000000, d, s->cfg.storage.compaction_max_bytes_per_sec,
              s->cfg.storage.compaction_min_parts, c);
     return 0;
 }
