@@ -1,36 +1,113 @@
 // SPDX-License-Identifier: MIT
 /*
- * Aggregate SELECT: count/sum/mean/median/mode/spread/stddev and the
- * selectors min/max/first/last/percentile over one field each, with or
- * without GROUP BY time(interval[, offset]), and every fill() mode.
+ * SELECTs with function calls: aggregates and selectors (count, sum, mean,
+ * median, mode, spread, stddev, min, max, first, last, percentile,
+ * count(distinct()), distinct, top, bottom, sample, integral), the
+ * transformations (derivative, non_negative_derivative, difference,
+ * non_negative_difference, moving_average, cumulative_sum, elapsed) over
+ * raw fields or over aggregates, and math over all of them and literals,
+ * with or without GROUP BY time(interval[, offset]), every fill() mode.
  *
- * exec_select.c does the scanning, WHERE and grouping; this file gets the
- * merged rows of one output series at a time and:
- *  1. plans the buckets over the query range (qfn_bucket_plan, which also
- *     enforces max_buckets with influxd's text);
- *  2. builds one qfn column per call from the non-null values of its field
- *     and runs qfn_aggregate() per bucket;
- *  3. stamps the rows: the bucket start under GROUP BY time; otherwise the
- *     selected point's time for a lone selector and the range start (the
- *     WHERE lower bound, 0 without one) for everything else, as 1.6 does;
- *  4. orders the buckets (ORDER BY time DESC reverses them), fills each
- *     column in output order, drops all-null rows under fill(none), applies
- *     OFFSET/LIMIT and emits the series.
+ * exec_select.c does the scanning, WHERE and grouping; this file plans the
+ * select list (qx__agg_plan) and gets the merged rows of one output series
+ * at a time (qx__agg_series).  Each select-list expression is a tree of
+ * nodes; every node yields a list of points in OUTPUT order (descending
+ * under ORDER BY time DESC), which is how influxd's iterators run:
+ *  - a leaf aggregates its input column per bucket (or over the range), with
+ *    fill() applied per call in output order; fill(none) drops the empty
+ *    buckets; multi-row calls (distinct, top, bottom, sample) give all their
+ *    rows; integral() carries its state across buckets (qfn_integral);
+ *  - a transformation pushes its child's non-null points through qfn_xform;
+ *  - math joins its operands by time (a literal matches every point);
+ *  - the output rows are the union of the columns' times, a column without
+ *    a point at a row's time giving null (influxd's emitter does this; it is
+ *    why non_negative_derivative's dropped rows show as null next to other
+ *    columns).
+ * 1.6 quirks reproduced (all observed): a transformation over an aggregate
+ * widens its input range by ONE interval before the WHERE lower bound
+ * (after the upper one under DESC), moving_average included, and the widened
+ * range also feeds points before the lower bound into the first bucket;
+ * with no lower bound that widening underflows and the column is empty.  A
+ * query whose only distinct call is a selector reports the selected point's
+ * time without GROUP BY time (max(v) * 2 too); everything else the range
+ * start (0 without one).  An out-of-rank percentile without GROUP BY time
+ * gives no row.  top/bottom keep their points' times and come out by time
+ * within each bucket even under DESC.
  * Series without points never reach this file, which is how influxd hides
- * empty series.  Multi-row functions (distinct, top, bottom, sample),
- * integral, transformations and math over calls are refused for now.
+ * empty series.
  */
 #include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "query/exec_agg.h"
 
-static int call_arg_number(const struct iql_expr *e, double *out)
+#define MAX_WINDOW ((size_t)1 << 20) /* moving_average window cap */
+
+/* ---- planning ------------------------------------------------------------- */
+
+struct planner {
+    struct qx__run *r;
+    const struct iql_select *s;
+    struct qx__agg *g;
+    size_t cap_in, cap_out;
+    struct sv *calls;       /* rendered top-level calls, for "one distinct call" */
+    size_t ncalls, cap_calls;
+    bool first_call_is_selector;
+    struct qx__node *first_leaf_selector;
+    size_t nleaves;
+};
+
+static const struct iql_expr *unparen(const struct iql_expr *e)
 {
     while (e->kind == IQL_EXPR_PAREN)
         e = e->paren;
+    return e;
+}
+
+static size_t add_input(struct planner *p, struct sv ref, bool is_auto, bool dedupe)
+{
+    struct qx__agg *g = p->g;
+    if (dedupe)
+        for (size_t i = 0; i < g->ninputs; i++)
+            if (sv_eq(g->inputs[i].ref, ref) && g->inputs[i].is_auto == is_auto)
+                return i;
+    if (g->ninputs == p->cap_in) {
+        p->cap_in = p->cap_in ? p->cap_in * 2 : 8;
+        struct qx__agg_input *n = arena_alloc(p->r->a, p->cap_in * sizeof *n);
+        if (g->ninputs)
+            memcpy(n, g->inputs, g->ninputs * sizeof *n);
+        g->inputs = n;
+    }
+    g->inputs[g->ninputs] = (struct qx__agg_input){ ref, is_auto };
+    return g->ninputs++;
+}
+
+static void add_out(struct planner *p, struct qx__agg_out o)
+{
+    struct qx__agg *g = p->g;
+    if (g->nouts == p->cap_out) {
+        p->cap_out = p->cap_out ? p->cap_out * 2 : 8;
+        struct qx__agg_out *n = arena_alloc(p->r->a, p->cap_out * sizeof *n);
+        if (g->nouts)
+            memcpy(n, g->outs, g->nouts * sizeof *n);
+        g->outs = n;
+    }
+    g->outs[g->nouts++] = o;
+}
+
+static struct qx__node *new_node(struct planner *p, enum qx__node_kind k)
+{
+    struct qx__node *n = arena_calloc(p->r->a, sizeof *n);
+    n->kind = k;
+    return n;
+}
+
+static int number_arg(const struct iql_expr *e, double *out)
+{
+    e = unparen(e);
     switch (e->kind) {
     case IQL_EXPR_INTEGER: *out = (double)e->i; return 0;
     case IQL_EXPR_NUMBER: *out = e->f; return 0;
@@ -38,59 +115,271 @@ static int call_arg_number(const struct iql_expr *e, double *out)
     }
 }
 
-static int plan_call(struct qx__run *r, const struct iql_field *f, struct qx__agg_call *c)
+static bool is_xform(enum qfn_kind k)
 {
-    const struct iql_expr *e = f->expr;
-    while (e->kind == IQL_EXPR_PAREN)
-        e = e->paren;
-    if (e->kind != IQL_EXPR_CALL)
-        return err_set(r->e, ERR_UNSUPPORTED,
-                       "only function calls on a field are supported in an aggregate SELECT yet");
-    if (qfn_kind_parse(e->call.name, &c->kind) < 0)
-        return err_set(r->e, ERR_UNSUPPORTED, "function not supported yet: %.*s",
-                       SV_FMT(e->call.name));
-    switch (c->kind) {
-    case QFN_COUNT: case QFN_SUM: case QFN_MEAN: case QFN_MEDIAN: case QFN_MODE:
-    case QFN_SPREAD: case QFN_STDDEV: case QFN_MIN: case QFN_MAX: case QFN_FIRST:
-    case QFN_LAST: case QFN_PERCENTILE:
+    return k >= QFN_DERIVATIVE && k <= QFN_ELAPSED;
+}
+
+/* Widens the range of every leaf under n by ext intervals. */
+static void add_ext(struct qx__node *n, size_t ext)
+{
+    if (!n)
+        return;
+    switch (n->kind) {
+    case QX_N_LEAF: n->ext += ext; break;
+    case QX_N_XFORM: add_ext(n->child, ext); break;
+    case QX_N_MATH: add_ext(n->lhs, ext); add_ext(n->rhs, ext); break;
+    default: break;
+    }
+}
+
+static int field_of(struct planner *p, const struct iql_expr *call, const struct iql_expr *a,
+                    struct sv *out)
+{
+    a = unparen(a);
+    if (a->kind != IQL_EXPR_VARREF)
+        return err_set(p->r->e, ERR_UNSUPPORTED,
+                       "%.*s(): only a field argument is supported yet (no wildcards or regexes)",
+                       SV_FMT(call->call.name));
+    *out = a->ref.name;
+    return 0;
+}
+
+static void note_call(struct planner *p, const struct iql_expr *e, bool is_selector)
+{
+    struct buf b;
+    buf_init(&b, 4096);
+    struct sv t = SV_NULL;
+    if (iql_render_expr(&b, e) == 0)
+        t = arena_sv_dup(p->r->a, buf_sv(&b));
+    buf_fini(&b);
+    for (size_t i = 0; i < p->ncalls; i++)
+        if (sv_eq(p->calls[i], t))
+            return;
+    if (p->ncalls == p->cap_calls) {
+        p->cap_calls = p->cap_calls ? p->cap_calls * 2 : 8;
+        struct sv *n = arena_alloc(p->r->a, p->cap_calls * sizeof *n);
+        if (p->ncalls)
+            memcpy(n, p->calls, p->ncalls * sizeof *n);
+        p->calls = n;
+    }
+    if (p->ncalls == 0)
+        p->first_call_is_selector = is_selector;
+    p->calls[p->ncalls++] = t;
+}
+
+static int plan_expr(struct planner *p, const struct iql_expr *e, bool top_call,
+                     struct qx__node **out);
+
+static int plan_call(struct planner *p, const struct iql_expr *e, bool top_call,
+                     struct qx__node **out)
+{
+    struct qx__run *r = p->r;
+    struct sv name = e->call.name;
+    const struct iql_expr *const *a = (const struct iql_expr *const *)e->call.args;
+    size_t n = e->call.nargs;
+    enum qfn_kind k;
+    bool count_distinct = false;
+    if (sv_eq_cstr(name, "count") && n == 1 && unparen(a[0])->kind == IQL_EXPR_CALL &&
+        sv_eq_cstr(unparen(a[0])->call.name, "distinct")) {
+        k = QFN_COUNT_DISTINCT;
+        count_distinct = true;
+    } else if (sv_eq_cstr(name, "integral")) {
+        k = QFN_INTEGRAL;
+    } else if (qfn_kind_parse(name, &k) < 0 || k == QFN_COUNT_DISTINCT) {
+        return err_set(r->e, ERR_UNSUPPORTED, "function not supported yet: %.*s()",
+                       SV_FMT(name));
+    }
+    if (top_call)
+        note_call(p, e, qfn_kind_is_selector(k));
+    if (n < 1)
+        return err_set(r->e, ERR_INVAL, "invalid number of arguments for %.*s", SV_FMT(name));
+    if (is_xform(k)) {
+        struct qx__node *x = new_node(p, QX_N_XFORM);
+        x->fn = k;
+        const struct iql_expr *in = unparen(a[0]);
+        if (in->kind == IQL_EXPR_CALL) {
+            int rc = plan_expr(p, in, false, &x->child);
+            if (rc)
+                return rc;
+        } else if (in->kind == IQL_EXPR_VARREF && !p->g->has_time) {
+            x->child = new_node(p, QX_N_RAW);
+            x->child->input = add_input(p, in->ref.name, false, true);
+        } else {
+            return err_set(r->e, ERR_UNSUPPORTED,
+                           "%.*s(): only a field or an aggregate argument is supported yet",
+                           SV_FMT(name));
+        }
+        if ((k == QFN_DERIVATIVE || k == QFN_NON_NEGATIVE_DERIVATIVE || k == QFN_ELAPSED) &&
+            n == 2 && unparen(a[1])->kind == IQL_EXPR_DURATION)
+            x->args.unit_ns = unparen(a[1])->dur_ns;
+        if (k == QFN_MOVING_AVERAGE) {
+            double w;
+            if (n != 2 || number_arg(a[1], &w) < 0)
+                return err_set(r->e, ERR_INVAL, "moving_average window must be an integer");
+            x->args.n = (int64_t)w;
+        }
+        if (p->g->has_time)
+            add_ext(x->child, qfn_xform_extra_intervals(k, &x->args));
+        *out = x;
+        return 0;
+    }
+    struct qx__node *l = new_node(p, QX_N_LEAF);
+    l->fn = k;
+    struct sv field;
+    int rc = field_of(p, e, count_distinct ? unparen(a[0])->call.args[0] : a[0], &field);
+    if (rc)
+        return rc;
+    l->input = add_input(p, field, false, true);
+    switch (k) {
+    case QFN_PERCENTILE:
+        if (n != 2 || number_arg(a[1], &l->args.percentile) < 0)
+            return err_set(r->e, ERR_INVAL, "expected float argument in percentile()");
+        break;
+    case QFN_SAMPLE: {
+        double v;
+        if (n != 2 || number_arg(a[1], &v) < 0)
+            return err_set(r->e, ERR_INVAL, "expected integer argument in sample()");
+        l->args.n = (int64_t)v;
+        break;
+    }
+    case QFN_TOP: case QFN_BOTTOM: {
+        double v;
+        if (n < 2 || number_arg(a[n - 1], &v) < 0)
+            return err_set(r->e, ERR_INVAL, "expected integer as last argument in %s()",
+                           qfn_kind_name(k));
+        l->args.n = (int64_t)v;
+        if (p->s->limit > 0 && l->args.n > p->s->limit)
+            return err_set(r->e, ERR_INVAL,
+                           "limit (%" PRId64 ") in %s function can not be larger than the LIMIT "
+                           "(%" PRId64 ") in the select statement",
+                           l->args.n, qfn_kind_name(k), p->s->limit);
+        l->ntag_inputs = n - 2;
+        for (size_t i = 1; i + 1 < n; i++) {
+            const struct iql_expr *t = unparen(a[i]);
+            if (t->kind != IQL_EXPR_VARREF)
+                return err_set(r->e, ERR_INVAL, "only fields or tags are allowed in %s()",
+                               qfn_kind_name(k));
+            size_t idx = add_input(p, t->ref.name, true, false);
+            if (i == 1)
+                l->tag_input = idx;
+        }
+        break;
+    }
+    case QFN_INTEGRAL:
+        if (n == 2 && unparen(a[1])->kind == IQL_EXPR_DURATION)
+            l->args.unit_ns = unparen(a[1])->dur_ns;
         break;
     default:
-        return err_set(r->e, ERR_UNSUPPORTED, "function not supported yet: %s()",
-                       qfn_kind_name(c->kind));
+        if (n != 1)
+            return err_set(r->e, ERR_INVAL, "invalid number of arguments for %.*s, expected 1, "
+                           "got %zu", SV_FMT(name), n);
+        break;
     }
-    size_t want = c->kind == QFN_PERCENTILE ? 2 : 1;
-    if (e->call.nargs != want)
-        return err_set(r->e, ERR_INVAL, "invalid number of arguments for %s, expected %zu, got %zu",
-                       qfn_kind_name(c->kind), want, e->call.nargs);
-    const struct iql_expr *a = e->call.args[0];
-    while (a->kind == IQL_EXPR_PAREN)
-        a = a->paren;
-    if (a->kind != IQL_EXPR_VARREF || a->ref.type == IQL_VT_TAG)
-        return err_set(r->e, ERR_UNSUPPORTED, "%s() supports only a field argument yet",
-                       qfn_kind_name(c->kind));
-    memset(&c->args, 0, sizeof c->args);
-    if (c->kind == QFN_PERCENTILE && call_arg_number(e->call.args[1], &c->args.percentile) < 0)
-        return err_set(r->e, ERR_INVAL, "expected float argument in percentile()");
-    c->field = a->ref.name;
-    c->name = f->alias.n ? f->alias : sv_cstr(qfn_kind_name(c->kind));
+    p->nleaves++;
+    if (qfn_kind_is_selector(k) && !p->first_leaf_selector)
+        p->first_leaf_selector = l;
+    *out = l;
     return 0;
+}
+
+static int plan_expr(struct planner *p, const struct iql_expr *e, bool top_call,
+                     struct qx__node **out)
+{
+    e = unparen(e);
+    switch (e->kind) {
+    case IQL_EXPR_CALL:
+        return plan_call(p, e, top_call, out);
+    case IQL_EXPR_INTEGER: case IQL_EXPR_NUMBER: case IQL_EXPR_UNSIGNED: {
+        struct qx__node *n = new_node(p, QX_N_LIT);
+        if (e->kind == IQL_EXPR_INTEGER)
+            n->lit = (struct qfn_point){ .type = QFN_T_INT, .v.i = e->i };
+        else if (e->kind == IQL_EXPR_UNSIGNED)
+            n->lit = (struct qfn_point){ .type = QFN_T_UINT, .v.u = e->u };
+        else
+            n->lit = (struct qfn_point){ .type = QFN_T_FLOAT, .v.f = e->f };
+        *out = n;
+        return 0;
+    }
+    case IQL_EXPR_BINARY: {
+        if (e->bin.op < IQL_OP_ADD || e->bin.op > IQL_OP_BITXOR)
+            break;
+        struct qx__node *n = new_node(p, QX_N_MATH);
+        n->op = e->bin.op;
+        int rc = plan_expr(p, e->bin.lhs, top_call, &n->lhs);
+        rc = rc ? rc : plan_expr(p, e->bin.rhs, top_call, &n->rhs);
+        if (rc)
+            return rc;
+        *out = n;
+        return 0;
+    }
+    default:
+        break;
+    }
+    return err_set(p->r->e, ERR_UNSUPPORTED,
+                   "this expression is not supported in an aggregate SELECT yet");
+}
+
+/* influxd's column name of an expression: the names of the calls and
+ * fields it refers to, joined with '_'. */
+static int expr_name(struct buf *b, const struct iql_expr *e)
+{
+    e = unparen(e);
+    switch (e->kind) {
+    case IQL_EXPR_VARREF:
+        return (b->len ? buf_append_char(b, '_') : 0) || buf_append_sv(b, e->ref.name) ? -1 : 0;
+    case IQL_EXPR_DISTINCT:
+        return (b->len ? buf_append_char(b, '_') : 0) || buf_append_str(b, "distinct") ? -1 : 0;
+    case IQL_EXPR_CALL:
+        return (b->len ? buf_append_char(b, '_') : 0) || buf_append_sv(b, e->call.name) ? -1 : 0;
+    case IQL_EXPR_BINARY:
+        return expr_name(b, e->bin.lhs) || expr_name(b, e->bin.rhs) ? -1 : 0;
+    default:
+        return 0;
+    }
+}
+
+/* Output names get _1, _2, ... when taken, as influxd names them. */
+static void dedupe_outs(struct qx__run *r, struct qx__agg *g)
+{
+    for (size_t i = 1; i < g->nouts; i++) {
+        struct sv base = g->outs[i].name;
+        bool taken = false;
+        for (size_t j = 0; j < i && !taken; j++)
+            taken = sv_eq(g->outs[j].name, base);
+        for (unsigned k = 1; taken; k++) {
+            char *s = arena_alloc(r->a, base.n + 24);
+            int len = snprintf(s, base.n + 24, "%.*s_%u", SV_FMT(base), k);
+            struct sv cand = sv_make(s, len > 0 ? (size_t)len : 0);
+            taken = false;
+            for (size_t j = 0; j < g->nouts && !taken; j++)
+                taken = j != i && sv_eq(g->outs[j].name, cand);
+            if (!taken)
+                g->outs[i].name = cand;
+        }
+    }
+}
+
+static size_t max_ext(const struct qx__node *n)
+{
+    if (!n)
+        return 0;
+    switch (n->kind) {
+    case QX_N_LEAF: return n->ext;
+    case QX_N_XFORM: return max_ext(n->child);
+    case QX_N_MATH: {
+        size_t a = max_ext(n->lhs), b = max_ext(n->rhs);
+        return a > b ? a : b;
+    }
+    default: return 0;
+    }
 }
 
 int qx__agg_plan(struct qx__run *r, const struct iql_select *s, struct qx__agg *g)
 {
     memset(g, 0, sizeof *g);
-    g->calls = arena_alloc(r->a, (s->nfields ? s->nfields : 1) * sizeof *g->calls);
-    for (size_t i = 0; i < s->nfields; i++) {
-        int rc = plan_call(r, &s->fields[i], &g->calls[g->ncalls]);
-        if (rc)
-            return rc;
-        g->ncalls++;
-    }
-    g->is_lone_selector = g->ncalls == 1 && qfn_kind_is_selector(g->calls[0].kind);
     for (size_t i = 0; i < s->ndims; i++) {
-        const struct iql_expr *d = s->dims[i];
-        while (d->kind == IQL_EXPR_PAREN)
-            d = d->paren;
+        const struct iql_expr *d = unparen(s->dims[i]);
         if (d->kind != IQL_EXPR_CALL || !sv_case_eq(d->call.name, "time"))
             continue;
         if (d->call.nargs < 1 || d->call.nargs > 2 || d->call.args[0]->kind != IQL_EXPR_DURATION)
@@ -104,6 +393,77 @@ int qx__agg_plan(struct qx__run *r, const struct iql_select *s, struct qx__agg *
             g->offset_ns = o->dur_ns;
         }
     }
+    if (g->has_time && g->interval_ns <= 0)
+        return err_set(r->e, ERR_INVAL, "time dimension must have a positive interval");
+    g->is_desc = s->nsort > 0 && !s->sort[0].asc;
+    struct planner p = { .r = r, .s = s, .g = g };
+    size_t naux = 0;
+    for (size_t i = 0; i < s->nfields; i++) {
+        const struct iql_field *f = &s->fields[i];
+        const struct iql_expr *e = unparen(f->expr);
+        if (e->kind == IQL_EXPR_VARREF && sv_case_eq(e->ref.name, "time"))
+            continue;
+        if (e->kind == IQL_EXPR_VARREF) {
+            naux++;
+            continue; /* aux columns go after the calls' columns: second pass */
+        }
+        struct qx__node *node;
+        int rc;
+        if (e->kind == IQL_EXPR_DISTINCT) {
+            /* SELECT DISTINCT x is distinct(x) */
+            note_call(&p, e, false);
+            node = new_node(&p, QX_N_LEAF);
+            node->fn = QFN_DISTINCT;
+            node->input = add_input(&p, e->str, false, true);
+            p.nleaves++;
+            rc = 0;
+        } else {
+            rc = plan_expr(&p, e, true, &node);
+        }
+        if (rc)
+            return rc;
+        struct sv name = f->alias;
+        if (!name.n) {
+            struct buf nb;
+            buf_init(&nb, 4096);
+            if (expr_name(&nb, e) < 0) {
+                buf_fini(&nb);
+                return err_set(r->e, ERR_NOMEM, "out of memory");
+            }
+            name = arena_sv_dup(r->a, buf_sv(&nb));
+            buf_fini(&nb);
+        }
+        add_out(&p, (struct qx__agg_out){ QX_OUT_NODE, node, 0, name });
+        if (node->kind == QX_N_LEAF && node->ntag_inputs) {
+            const struct iql_expr *const *a = (const struct iql_expr *const *)e->call.args;
+            for (size_t t = 0; t < node->ntag_inputs; t++)
+                add_out(&p, (struct qx__agg_out){ QX_OUT_TAG, NULL, node->tag_input + t,
+                                                  unparen(a[t + 1])->ref.name });
+        }
+        if (g->has_time) {
+            size_t m = max_ext(node);
+            g->max_ext = m > g->max_ext ? m : g->max_ext;
+        }
+    }
+    g->is_lone_selector = p.ncalls == 1 && p.first_call_is_selector;
+    if (p.first_leaf_selector && p.first_leaf_selector->ntag_inputs)
+        g->selector = p.first_leaf_selector;
+    if (naux) {
+        if (!g->is_lone_selector || !p.first_leaf_selector)
+            return err_set(r->e, ERR_INVAL,
+                           "mixing aggregate and non-aggregate queries is not supported");
+        g->selector = p.first_leaf_selector;
+        for (size_t i = 0; i < s->nfields; i++) {
+            const struct iql_expr *e = unparen(s->fields[i].expr);
+            if (e->kind != IQL_EXPR_VARREF || sv_case_eq(e->ref.name, "time"))
+                continue;
+            size_t in = add_input(&p, e->ref.name, e->ref.type != IQL_VT_FIELD, false);
+            add_out(&p, (struct qx__agg_out){ QX_OUT_AUX, NULL, in,
+                                              s->fields[i].alias.n ? s->fields[i].alias
+                                                                   : e->ref.name });
+        }
+    }
+    dedupe_outs(r, g);
     switch (s->fill) {
     case IQL_FILL_NULL: g->fill.mode = QFN_FILL_NULL; break;
     case IQL_FILL_NONE: g->fill.mode = QFN_FILL_NONE; break;
@@ -117,6 +477,59 @@ int qx__agg_plan(struct qx__run *r, const struct iql_select *s, struct qx__agg *
     return 0;
 }
 
+int qx__agg_check_buckets(struct qx__run *r, const struct qx__agg *g, int64_t start_ns,
+                          int64_t end_ns)
+{
+    if (!g->has_time || start_ns > end_ns)
+        return 0;
+    /* influxd counts the buckets up to the one holding end - 1. */
+    struct qfn_buckets b;
+    int64_t lim_end = end_ns > start_ns ? end_ns - 1 : end_ns;
+    uint64_t lim = r->c->max_buckets ? r->c->max_buckets : QX_MAX_BUCKETS_DEFAULT;
+    size_t max = lim >= SIZE_MAX ? 0 : (size_t)lim; /* qfn: 0 = no limit */
+    return qfn_bucket_plan(start_ns, lim_end, g->interval_ns, g->offset_ns, 0, max, &b, r->e);
+}
+
+/* ---- evaluation ---------------------------------------------------------- */
+
+/* Points of one node in output order.  row[i]: the input row a selector's
+ * point came from (only for the selector leaf that aux columns read). */
+struct plist {
+    struct qfn_point *p;
+    size_t *row;
+    size_t n, cap;
+    bool is_lit;
+};
+
+struct ev {
+    struct qx__run *r;
+    const struct iql_select *s;
+    const struct qx__agg *g;
+    int64_t start, end, stamp;
+    bool has_min;
+    const int64_t *ts;
+    const struct qx_value *const *rows;
+    size_t nrows;
+};
+
+static void pl_push(struct arena *a, struct plist *l, struct qfn_point p, size_t row)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        struct qfn_point *np = arena_alloc(a, l->cap * sizeof *np);
+        size_t *nr = arena_alloc(a, l->cap * sizeof *nr);
+        if (l->n) {
+            memcpy(np, l->p, l->n * sizeof *np);
+            memcpy(nr, l->row, l->n * sizeof *nr);
+        }
+        l->p = np;
+        l->row = nr;
+    }
+    l->p[l->n] = p;
+    l->row[l->n] = row;
+    l->n++;
+}
+
 static enum qfn_type qfn_type_of(enum qx_kind k)
 {
     switch (k) {
@@ -127,6 +540,21 @@ static enum qfn_type qfn_type_of(enum qx_kind k)
     case QX_STRING: return QFN_T_STRING;
     default: return QFN_T_NONE;
     }
+}
+
+static struct qfn_point from_qx(int64_t ts, const struct qx_value *v)
+{
+    struct qfn_point p = { .ts_ns = ts, .type = qfn_type_of(v->kind), .is_null = true };
+    switch (v->kind) {
+    case QX_FLOAT: p.v.f = v->f; break;
+    case QX_INT: p.v.i = v->i; break;
+    case QX_UINT: p.v.u = v->u; break;
+    case QX_BOOL: p.v.b = v->b; break;
+    case QX_STRING: p.v.s = v->s; break;
+    default: return p;
+    }
+    p.is_null = false;
+    return p;
 }
 
 static struct qx_value to_qx(const struct qfn_point *p)
@@ -145,20 +573,24 @@ static struct qx_value to_qx(const struct qfn_point *p)
     return v;
 }
 
-/* The non-null values of column c as a qfn column (one type: the first
- * value's; values of another type are skipped, as a field has one type per
- * shard in influxd). */
-static void build_column(struct arena *a, size_t c, const int64_t *ts,
-                         const struct qx_value *const *rows, size_t nrows,
-                         struct qfn_values *in)
+/* The values of input c with times in [lo_ns, hi_ns] as a qfn column (one
+ * type: the first value's; values of another type are skipped, as a field
+ * has one type per shard in influxd).  idx[k]: the row of value k. */
+static void build_column(struct arena *a, const struct ev *v, size_t c, int64_t lo_ns,
+                         int64_t hi_ns, struct qfn_values *in, size_t **idx_out)
 {
     memset(in, 0, sizeof *in);
+    size_t nrows = v->nrows;
     for (size_t i = 0; i < nrows && in->type == QFN_T_NONE; i++)
-        in->type = qfn_type_of(rows[i][c].kind);
-    if (in->type == QFN_T_NONE)
-        return;
+        if (v->ts[i] >= lo_ns && v->ts[i] <= hi_ns)
+            in->type = qfn_type_of(v->rows[i][c].kind);
     size_t cap = nrows ? nrows : 1;
     int64_t *t = arena_alloc(a, cap * sizeof *t);
+    size_t *idx = arena_alloc(a, cap * sizeof *idx);
+    *idx_out = idx;
+    in->ts_ns = t;
+    if (in->type == QFN_T_NONE)
+        return;
     double *vf = NULL;
     int64_t *vi = NULL;
     uint64_t *vu = NULL;
@@ -174,145 +606,435 @@ static void build_column(struct arena *a, size_t c, const int64_t *ts,
     }
     size_t n = 0;
     for (size_t i = 0; i < nrows; i++) {
-        const struct qx_value *v = &rows[i][c];
-        if (qfn_type_of(v->kind) != in->type)
+        const struct qx_value *x = &v->rows[i][c];
+        if (v->ts[i] < lo_ns || v->ts[i] > hi_ns || qfn_type_of(x->kind) != in->type)
             continue;
-        t[n] = ts[i];
+        t[n] = v->ts[i];
+        idx[n] = i;
         switch (in->type) {
-        case QFN_T_FLOAT: vf[n] = v->f; break;
-        case QFN_T_INT: vi[n] = v->i; break;
-        case QFN_T_UINT: vu[n] = v->u; break;
-        case QFN_T_BOOL: vb[n] = v->b; break;
-        case QFN_T_STRING: vs[n] = v->s; break;
+        case QFN_T_FLOAT: vf[n] = x->f; break;
+        case QFN_T_INT: vi[n] = x->i; break;
+        case QFN_T_UINT: vu[n] = x->u; break;
+        case QFN_T_BOOL: vb[n] = x->b; break;
+        case QFN_T_STRING: vs[n] = x->s; break;
         case QFN_T_NONE: break;
         }
         n++;
     }
-    in->ts_ns = t;
     in->n = n;
 }
 
-int qx__agg_check_buckets(struct qx__run *r, const struct qx__agg *g, int64_t start_ns,
-                          int64_t end_ns)
+static bool is_multi(enum qfn_kind k)
 {
-    if (!g->has_time || start_ns > end_ns)
-        return 0;
-    /* influxd counts the buckets up to the one holding end - 1. */
-    struct qfn_buckets b;
-    int64_t lim_end = end_ns > start_ns ? end_ns - 1 : end_ns;
-    uint64_t lim = r->c->max_buckets ? r->c->max_buckets : QX_MAX_BUCKETS_DEFAULT;
-    size_t max = lim >= SIZE_MAX ? 0 : (size_t)lim; /* qfn: 0 = no limit */
-    return qfn_bucket_plan(start_ns, lim_end, g->interval_ns, g->offset_ns, 0, max, &b, r->e);
+    return k == QFN_DISTINCT || k == QFN_TOP || k == QFN_BOTTOM || k == QFN_SAMPLE;
 }
 
-int qx__agg_series(struct qx__run *r, const struct iql_select *s, const struct qx__agg *g,
-                   int64_t start_ns, int64_t end_ns, int64_t stamp_ns, struct sv meas,
-                   const struct tsdb_tag *tags, size_t ntags, const struct sv *cols,
-                   const int64_t *ts, const struct qx_value *const *rows, size_t nrows)
+/* The column position in [lo, hi) holding point p (a selector's pick). */
+static size_t find_pos(const struct qfn_values *in, size_t lo, size_t hi,
+                       const struct qfn_point *p)
 {
-    struct arena *a = r->a;
+    for (size_t i = lo; i < hi; i++)
+        if (in->ts_ns[i] == p->ts_ns &&
+            qfn_value_cmp(in->type, qfn_values_get(in, i), p->v) == 0)
+            return i;
+    return lo < hi ? lo : SIZE_MAX;
+}
+
+static void reverse(struct plist *l, size_t from, size_t to)
+{
+    for (size_t i = from, j = to; i + 1 < j; i++, j--) {
+        struct qfn_point t = l->p[i];
+        l->p[i] = l->p[j - 1];
+        l->p[j - 1] = t;
+        size_t rt = l->row[i];
+        l->row[i] = l->row[j - 1];
+        l->row[j - 1] = rt;
+    }
+}
+
+/* Group ids of the tag arguments of top/bottom(f, tag..., n) per column
+ * position, and one representative row per id. */
+static uint32_t *tag_groups(struct arena *a, const struct ev *v, const struct qx__node *l,
+                            const struct qfn_values *in, const size_t *idx)
+{
+    uint32_t *gid = arena_alloc(a, (in->n ? in->n : 1) * sizeof *gid);
+    size_t *rep = arena_alloc(a, (in->n ? in->n : 1) * sizeof *rep);
+    uint32_t ng = 0;
+    for (size_t i = 0; i < in->n; i++) {
+        const struct qx_value *row = v->rows[idx[i]];
+        uint32_t found = UINT32_MAX;
+        for (uint32_t g = 0; g < ng && found == UINT32_MAX; g++) {
+            const struct qx_value *o = v->rows[rep[g]];
+            bool same = true;
+            for (size_t t = 0; t < l->ntag_inputs && same; t++) {
+                const struct qx_value *x = &row[l->tag_input + t], *y = &o[l->tag_input + t];
+                struct sv xs = x->kind == QX_STRING ? x->s : SV_NULL;
+                struct sv ys = y->kind == QX_STRING ? y->s : SV_NULL;
+                same = sv_eq(xs, ys);
+            }
+            if (same)
+                found = g;
+        }
+        if (found == UINT32_MAX) {
+            rep[ng] = idx[i];
+            found = ng++;
+        }
+        gid[i] = found;
+    }
+    return gid;
+}
+
+static int eval_leaf(struct ev *v, const struct qx__node *l, struct plist *out)
+{
+    struct qx__run *r = v->r;
+    const struct qx__agg *g = v->g;
+    bool desc = g->is_desc;
+    int64_t lo_ns = INT64_MIN, hi_ns = INT64_MAX;
     struct qfn_buckets b = { .n = 1 };
     if (g->has_time) {
-        int rc = qfn_bucket_plan(start_ns, end_ns, g->interval_ns, g->offset_ns, 0, 0, &b, r->e);
+        lo_ns = v->start;
+        hi_ns = v->end;
+        if (l->ext) {
+            int64_t w = (int64_t)l->ext * g->interval_ns;
+            if (!desc) {
+                if (!v->has_min)
+                    return 0; /* 1.6: MinTime - interval wraps around: no points */
+                lo_ns = lo_ns > INT64_MIN + w ? lo_ns - w : INT64_MIN;
+            } else {
+                hi_ns = hi_ns < INT64_MAX - w ? hi_ns + w : INT64_MAX;
+            }
+        }
+        int rc = qfn_bucket_plan(lo_ns, hi_ns, g->interval_ns, g->offset_ns, 0, 0, &b, r->e);
         if (rc)
             return rc;
     }
-    size_t nb = b.n, nc = g->ncalls;
-    /* res[c * nb + k]: call c in bucket k (ascending time). */
-    struct qfn_point *res = arena_alloc(a, nb * nc * sizeof *res);
-    int64_t *row_ts = arena_alloc(a, nb * sizeof *row_ts);
-    for (size_t k = 0; k < nb; k++)
-        row_ts[k] = g->has_time ? qfn_bucket_time(&b, k) : stamp_ns;
-    for (size_t c = 0; c < nc; c++) {
-        const struct qx__agg_call *call = &g->calls[c];
-        struct qfn_values in;
-        build_column(a, c, ts, rows, nrows, &in);
-        enum qfn_type rt = qfn_result_type(call->kind, in.type);
+    struct qfn_values in;
+    size_t *idx;
+    build_column(r->a, v, l->input, lo_ns, hi_ns, &in, &idx);
+    if (l->fn == QFN_INTEGRAL) {
         if (in.type == QFN_T_NONE)
-            rt = call->kind == QFN_COUNT ? QFN_T_INT : QFN_T_FLOAT;
-        size_t lo = 0;
-        for (size_t k = 0; k < nb; k++) {
-            size_t hi = lo;
-            if (g->has_time) {
-                /* skip points before bucket k (or before the first one) */
-                while (lo < in.n) {
-                    size_t bi = qfn_bucket_index(&b, in.ts_ns[lo]);
-                    if (bi == SIZE_MAX ? in.ts_ns[lo] >= b.first_ns : bi >= k)
-                        break;
-                    lo++;
-                }
-                hi = lo;
-                while (hi < in.n && qfn_bucket_index(&b, in.ts_ns[hi]) == k)
-                    hi++;
-            } else {
-                hi = in.n;
-            }
-            struct qfn_point *out = &res[c * nb + k];
-            *out = (struct qfn_point){ .ts_ns = row_ts[k], .type = rt, .is_null = true };
-            if (in.type != QFN_T_NONE) {
-                size_t nout = 0;
-                int rc = qfn_aggregate(call->kind, &call->args, &in, lo, hi, row_ts[k], out, 1,
-                                       &nout, r->e);
-                if (rc)
-                    return rc;
-                if (nout == 0)
-                    *out = (struct qfn_point){ .ts_ns = row_ts[k], .type = rt, .is_null = true };
-            }
-            lo = hi;
-        }
+            return 0;
+        size_t cap = (g->has_time ? b.n : 1) + 1;
+        struct qfn_point *res = arena_alloc(r->a, cap * sizeof *res);
+        size_t nres = 0;
+        int rc = qfn_integral(&in, l->args.unit_ns, g->has_time ? &b : NULL, v->stamp, res, cap,
+                              &nres, r->e);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < nres; i++)
+            pl_push(r->a, out, res[i], SIZE_MAX);
+        if (desc)
+            reverse(out, 0, out->n);
+        return 0;
     }
-    if (!g->has_time && g->is_lone_selector && !res[0].is_null)
-        row_ts[0] = res[0].ts_ns;
-    bool desc = s->nsort > 0 && !s->sort[0].asc;
-    if (desc) {
-        for (size_t k = 0; k < nb / 2; k++) {
-            int64_t t = row_ts[k];
-            row_ts[k] = row_ts[nb - 1 - k];
-            row_ts[nb - 1 - k] = t;
-            for (size_t c = 0; c < nc; c++) {
-                struct qfn_point p = res[c * nb + k];
-                res[c * nb + k] = res[c * nb + nb - 1 - k];
-                res[c * nb + nb - 1 - k] = p;
-            }
-        }
-    }
-    for (size_t c = 0; c < nc; c++) {
-        enum qfn_kind k = g->calls[c].kind;
-        qfn_fill_column(&g->fill, k == QFN_COUNT || k == QFN_COUNT_DISTINCT, res[c * nb].type,
-                        g->has_time ? g->interval_ns : 1, res + c * nb, nb);
-    }
-    /* Rows to emit: all, or under fill(none) those with a value. */
-    size_t ncol = nc + 1;
-    struct qx_value *vals = arena_alloc(a, nb * ncol * sizeof *vals);
-    size_t n = 0, skipped = 0;
-    size_t offset = s->offset > 0 ? (size_t)s->offset : 0;
-    for (size_t k = 0; k < nb; k++) {
+    enum qfn_type rt = qfn_result_type(l->fn, in.type);
+    if (in.type == QFN_T_NONE || rt == QFN_T_NONE)
+        rt = l->fn == QFN_COUNT || l->fn == QFN_COUNT_DISTINCT ? QFN_T_INT : QFN_T_FLOAT;
+    bool multi = is_multi(l->fn);
+    struct qfn_args args = l->args;
+    if (l->ntag_inputs && in.n)
+        args.group = tag_groups(r->a, v, l, &in, idx);
+    size_t cap = in.n > 1 ? in.n : 1;
+    struct qfn_point *res = arena_alloc(r->a, cap * sizeof *res);
+    /* buckets in ascending order; bstart[k]: index in out of bucket k */
+    size_t *bstart = arena_alloc(r->a, (b.n + 1) * sizeof *bstart);
+    size_t lo = 0;
+    for (size_t k = 0; k < b.n; k++) {
         if ((k & 0xfff) == 0) {
             int rc = qx__check_time(r);
             if (rc)
                 return rc;
         }
-        bool any = false;
-        for (size_t c = 0; c < nc && !any; c++)
-            any = !res[c * nb + k].is_null;
-        if (!any && g->fill.mode == QFN_FILL_NONE)
-            continue;
-        if (skipped < offset) {
-            skipped++;
+        bstart[k] = out->n;
+        int64_t bts = g->has_time ? qfn_bucket_time(&b, k) : v->stamp;
+        size_t hi = in.n;
+        if (g->has_time) {
+            while (lo < in.n && in.ts_ns[lo] < bts)
+                lo++;
+            int64_t bend = bts > INT64_MAX - g->interval_ns ? INT64_MAX : bts + g->interval_ns;
+            hi = lo;
+            while (hi < in.n && in.ts_ns[hi] < bend)
+                hi++;
+        }
+        size_t nres = 0;
+        if (in.type != QFN_T_NONE) {
+            int rc = qfn_aggregate(l->fn, &args, &in, lo, hi, bts, res, cap, &nres, r->e);
+            if (rc)
+                return rc;
+        }
+        if (multi) {
+            for (size_t i = 0; i < nres; i++) {
+                size_t pos = find_pos(&in, lo, hi, &res[i]);
+                if (l->fn == QFN_DISTINCT)
+                    res[i].ts_ns = bts;
+                pl_push(r->a, out, res[i], pos == SIZE_MAX ? SIZE_MAX : idx[pos]);
+            }
+        } else {
+            struct qfn_point p = nres ? res[0]
+                                      : (struct qfn_point){ .type = rt, .is_null = true };
+            size_t row = SIZE_MAX;
+            if (!p.is_null && qfn_kind_is_selector(l->fn)) {
+                size_t pos = find_pos(&in, lo, hi, &p);
+                row = pos == SIZE_MAX ? SIZE_MAX : idx[pos];
+            }
+            bool own_time = !g->has_time && g->is_lone_selector && !p.is_null;
+            if (!own_time)
+                p.ts_ns = bts;
+            if (p.is_null)
+                p.type = rt;
+            if (!g->has_time && p.is_null && l->fn == QFN_PERCENTILE)
+                continue; /* out-of-rank percentile: no row at all */
+            pl_push(r->a, out, p, row);
+        }
+        lo = hi;
+    }
+    bstart[b.n] = out->n;
+    if (desc) {
+        /* buckets newest first; multi-row buckets keep their own order */
+        reverse(out, 0, out->n);
+        if (multi) {
+            for (size_t k = 0; k < b.n; k++) {
+                size_t from = out->n - bstart[k + 1], to = out->n - bstart[k];
+                reverse(out, from, to);
+            }
+        }
+    }
+    if (!multi) {
+        qfn_fill_column(&g->fill, l->fn == QFN_COUNT || l->fn == QFN_COUNT_DISTINCT, rt,
+                        g->has_time ? g->interval_ns : 1, out->p, out->n);
+        if (g->fill.mode == QFN_FILL_NONE) {
+            size_t k = 0;
+            for (size_t i = 0; i < out->n; i++) {
+                if (out->p[i].is_null)
+                    continue;
+                out->p[k] = out->p[i];
+                out->row[k] = out->row[i];
+                k++;
+            }
+            out->n = k;
+        }
+    }
+    return 0;
+}
+
+static int eval_node(struct ev *v, const struct qx__node *n, struct plist *out);
+
+static int eval_xform(struct ev *v, const struct qx__node *n, struct plist *out)
+{
+    struct plist in = { 0 };
+    int rc = eval_node(v, n->child, &in);
+    if (rc)
+        return rc;
+    struct qfn_xform x;
+    int64_t unit = v->g->has_time ? v->g->interval_ns : 1000000000;
+    rc = qfn_xform_init(&x, n->fn, &n->args, unit, v->g->is_desc, MAX_WINDOW, v->r->e);
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < in.n && rc >= 0; i++) {
+        struct qfn_point o;
+        rc = qfn_xform_push(&x, &in.p[i], &o, v->r->e);
+        if (rc == 1)
+            pl_push(v->r->a, out, o, SIZE_MAX);
+    }
+    qfn_xform_fini(&x);
+    return rc < 0 ? rc : 0;
+}
+
+static bool before(bool desc, int64_t a, int64_t b)
+{
+    return desc ? a > b : a < b;
+}
+
+static struct qfn_point apply_op(enum iql_op op, const struct qfn_point *a,
+                                 const struct qfn_point *b)
+{
+    switch (op) {
+    case IQL_OP_ADD: return qfn_math(QFN_OP_ADD, a, b);
+    case IQL_OP_SUB: return qfn_math(QFN_OP_SUB, a, b);
+    case IQL_OP_MUL: return qfn_math(QFN_OP_MUL, a, b);
+    case IQL_OP_DIV: return qfn_math(QFN_OP_DIV, a, b);
+    case IQL_OP_MOD: return qfn_math(QFN_OP_MOD, a, b);
+    default: break;
+    }
+    struct qfn_point r = { .ts_ns = a->ts_ns, .type = QFN_T_INT, .is_null = true };
+    if (a->is_null || b->is_null || a->type != QFN_T_INT || b->type != QFN_T_INT)
+        return r;
+    r.is_null = false;
+    switch (op) {
+    case IQL_OP_BITAND: r.v.i = a->v.i & b->v.i; break;
+    case IQL_OP_BITOR: r.v.i = a->v.i | b->v.i; break;
+    default: r.v.i = a->v.i ^ b->v.i; break;
+    }
+    return r;
+}
+
+static int eval_math(struct ev *v, const struct qx__node *n, struct plist *out)
+{
+    struct plist a = { 0 }, b = { 0 };
+    int rc = eval_node(v, n->lhs, &a);
+    rc = rc ? rc : eval_node(v, n->rhs, &b);
+    if (rc)
+        return rc;
+    if (a.is_lit && b.is_lit) {
+        out->is_lit = true;
+        struct qfn_point p = apply_op(n->op, &a.p[0], &b.p[0]);
+        pl_push(v->r->a, out, p, SIZE_MAX);
+        return 0;
+    }
+    bool desc = v->g->is_desc;
+    size_t i = 0, j = 0;
+    while (i < a.n || j < b.n) {
+        struct qfn_point p;
+        if (a.is_lit || b.is_lit) {
+            struct qfn_point x = a.is_lit ? a.p[0] : a.p[i], y = b.is_lit ? b.p[0] : b.p[j];
+            p = apply_op(n->op, &x, &y);
+            p.ts_ns = a.is_lit ? y.ts_ns : x.ts_ns;
+            if (a.is_lit)
+                j++;
+            else
+                i++;
+            if (a.is_lit && j >= b.n)
+                i = a.n;
+            if (b.is_lit && i >= a.n)
+                j = b.n;
+        } else if (i < a.n && (j >= b.n || before(desc, a.p[i].ts_ns, b.p[j].ts_ns))) {
+            p = (struct qfn_point){ .ts_ns = a.p[i].ts_ns, .type = a.p[i].type, .is_null = true };
+            i++;
+        } else if (j < b.n && (i >= a.n || before(desc, b.p[j].ts_ns, a.p[i].ts_ns))) {
+            p = (struct qfn_point){ .ts_ns = b.p[j].ts_ns, .type = b.p[j].type, .is_null = true };
+            j++;
+        } else {
+            p = apply_op(n->op, &a.p[i], &b.p[j]);
+            p.ts_ns = a.p[i].ts_ns;
+            i++;
+            j++;
+        }
+        pl_push(v->r->a, out, p, SIZE_MAX);
+    }
+    return 0;
+}
+
+static int eval_node(struct ev *v, const struct qx__node *n, struct plist *out)
+{
+    switch (n->kind) {
+    case QX_N_LEAF:
+        return eval_leaf(v, n, out);
+    case QX_N_RAW: {
+        struct qfn_values in;
+        size_t *idx;
+        build_column(v->r->a, v, n->input, INT64_MIN, INT64_MAX, &in, &idx);
+        for (size_t i = 0; i < in.n; i++) {
+            struct qfn_point p = { .ts_ns = in.ts_ns[i], .type = in.type,
+                                   .v = qfn_values_get(&in, i) };
+            pl_push(v->r->a, out, p, idx[i]);
+        }
+        if (v->g->is_desc)
+            reverse(out, 0, out->n);
+        return 0;
+    }
+    case QX_N_XFORM:
+        return eval_xform(v, n, out);
+    case QX_N_MATH:
+        return eval_math(v, n, out);
+    case QX_N_LIT:
+        out->is_lit = true;
+        pl_push(v->r->a, out, n->lit, SIZE_MAX);
+        return 0;
+    }
+    return 0;
+}
+
+int qx__agg_series(struct qx__run *r, const struct iql_select *s, const struct qx__agg *g,
+                   int64_t start_ns, int64_t end_ns, bool has_min, int64_t stamp_ns,
+                   struct sv meas, const struct tsdb_tag *tags, size_t ntags,
+                   const int64_t *ts, const struct qx_value *const *rows, size_t nrows)
+{
+    struct arena *a = r->a;
+    struct ev v = { .r = r, .s = s, .g = g, .start = start_ns, .end = end_ns,
+                    .stamp = stamp_ns, .has_min = has_min, .ts = ts, .rows = rows,
+                    .nrows = nrows };
+    if (g->has_time) {
+        /* influxd's first bucket is the one holding the range start */
+        struct qfn_buckets b;
+        int rc = qfn_bucket_plan(start_ns, end_ns, g->interval_ns, g->offset_ns, 0, 0, &b, r->e);
+        if (rc)
+            return rc;
+    }
+    size_t nc = g->nouts;
+    struct plist *cols = arena_calloc(a, (nc ? nc : 1) * sizeof *cols);
+    struct plist sel = { 0 };
+    if (g->selector) {
+        int rc = eval_leaf(&v, g->selector, &sel);
+        if (rc)
+            return rc;
+    }
+    for (size_t c = 0; c < nc; c++) {
+        const struct qx__agg_out *o = &g->outs[c];
+        if (o->kind == QX_OUT_NODE) {
+            if (o->node == g->selector) {
+                cols[c] = sel;
+                continue;
+            }
+            int rc = eval_node(&v, o->node, &cols[c]);
+            if (rc)
+                return rc;
+            if (cols[c].is_lit)
+                cols[c].n = 0; /* checked away by iql_select_check: a field needs a variable */
             continue;
         }
-        if (s->limit > 0 && n >= (size_t)s->limit)
+        /* tag and aux columns: the selected point's row */
+        for (size_t i = 0; i < sel.n; i++) {
+            struct qfn_point p = { .ts_ns = sel.p[i].ts_ns, .is_null = true };
+            if (sel.row[i] != SIZE_MAX) {
+                p = from_qx(sel.p[i].ts_ns, &rows[sel.row[i]][o->input]);
+            }
+            pl_push(a, &cols[c], p, sel.row[i]);
+        }
+    }
+    /* Rows: the union of the columns' times, in output order. */
+    size_t total = 0;
+    for (size_t c = 0; c < nc; c++)
+        total += cols[c].n;
+    size_t ncol = nc + 1;
+    struct qx_value *vals = arena_alloc(a, (total ? total : 1) * ncol * sizeof *vals);
+    size_t *head = arena_calloc(a, (nc ? nc : 1) * sizeof *head);
+    size_t n = 0, seen = 0;
+    size_t offset = s->offset > 0 ? (size_t)s->offset : 0;
+    for (size_t iter = 0;; iter++) {
+        if ((iter & 0xfff) == 0) {
+            int rc = qx__check_time(r);
+            if (rc)
+                return rc;
+        }
+        bool any = false;
+        int64_t t = 0;
+        for (size_t c = 0; c < nc; c++) {
+            if (head[c] < cols[c].n &&
+                (!any || before(g->is_desc, cols[c].p[head[c]].ts_ns, t))) {
+                t = cols[c].p[head[c]].ts_ns;
+                any = true;
+            }
+        }
+        if (!any)
             break;
         struct qx_value *row = vals + n * ncol;
-        row[0] = (struct qx_value){ .kind = QX_TIME, .i = row_ts[k] };
-        for (size_t c = 0; c < nc; c++)
-            row[c + 1] = to_qx(&res[c * nb + k]);
+        row[0] = (struct qx_value){ .kind = QX_TIME, .i = t };
+        for (size_t c = 0; c < nc; c++) {
+            row[c + 1] = (struct qx_value){ .kind = QX_NULL };
+            if (head[c] < cols[c].n && cols[c].p[head[c]].ts_ns == t)
+                row[c + 1] = to_qx(&cols[c].p[head[c]++]);
+        }
+        if (seen++ < offset)
+            continue;
         n++;
+        if (s->limit > 0 && n >= (size_t)s->limit)
+            break;
     }
     if (n == 0)
         return 0;
     struct sv *names = arena_alloc(a, ncol * sizeof *names);
     names[0] = SV_LIT("time");
-    memcpy(names + 1, cols, nc * sizeof *names);
+    for (size_t c = 0; c < nc; c++)
+        names[c + 1] = g->outs[c].name;
     return qx__emit(r, meas, tags, ntags, names, ncol, vals, n);
 }

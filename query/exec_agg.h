@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
- * Private to the executor: aggregate SELECTs (exec_agg.c).  exec_select.c
- * scans and groups the rows exactly as for a raw SELECT, with one input
- * column per call (the call's field); exec_agg.c turns the merged rows of
- * one output series into buckets, runs the qfn aggregates, fills, applies
- * ORDER BY/LIMIT/OFFSET and emits the series.
+ * Private to the executor: SELECTs with function calls (exec_agg.c).
+ * exec_select.c scans and groups the rows exactly as for a raw SELECT, with
+ * one input column per field (or tag) the calls read; exec_agg.c evaluates
+ * every select-list expression of one output series as a tree of nodes
+ * (aggregates per bucket, transformations, math, literals), each giving a
+ * list of points in output order, joins the lists by time into rows as
+ * influxd's emitter does, applies OFFSET/LIMIT and emits the series.
  */
 #ifndef NJ_QUERY_EXEC_AGG_H
 #define NJ_QUERY_EXEC_AGG_H
@@ -12,23 +14,61 @@
 #include "query/exec_int.h"
 #include "query/qfn.h"
 
-/* What query.max_buckets defaults to; qx_ctx does not carry it yet. */
+/* What query.max_buckets defaults to (qx_ctx.max_buckets 0). */
 #define QX_MAX_BUCKETS_DEFAULT 100000
 
-struct qx__agg_call {
-    enum qfn_kind kind;
+enum qx__node_kind {
+    QX_N_LEAF,  /* an aggregate/selector (or integral) over input column `input` */
+    QX_N_RAW,   /* the raw values of input column `input` (transformations without GROUP BY time) */
+    QX_N_XFORM, /* transformation fn over child */
+    QX_N_MATH,  /* lhs op rhs */
+    QX_N_LIT,   /* a number literal */
+};
+
+struct qx__node {
+    enum qx__node_kind kind;
+    enum qfn_kind fn;             /* LEAF, XFORM */
     struct qfn_args args;
-    struct sv field; /* the field the call reads */
-    struct sv name;  /* output column name before de-duplication */
+    size_t input;                 /* LEAF, RAW */
+    size_t tag_input, ntag_inputs; /* LEAF top/bottom(f, tag..., n): the tag inputs */
+    size_t ext;                   /* LEAF: extra intervals before (ASC) / after (DESC) the range */
+    enum iql_op op;               /* MATH */
+    struct qx__node *lhs, *rhs;   /* MATH */
+    struct qx__node *child;       /* XFORM */
+    struct qfn_point lit;         /* LIT */
+};
+
+/* One column the scan fills: a field (or, is_tag, a tag value). */
+struct qx__agg_input {
+    struct sv ref;
+    bool is_auto;                 /* a field if the measurement has one, else a tag */
+};
+
+enum qx__out_kind {
+    QX_OUT_NODE,  /* the value of node */
+    QX_OUT_TAG,   /* top/bottom tag argument: the selected point's tag (input) */
+    QX_OUT_AUX,   /* a field/tag next to a lone selector: the selected point's row (input) */
+};
+
+struct qx__agg_out {
+    enum qx__out_kind kind;
+    struct qx__node *node;
+    size_t input;
+    struct sv name;               /* de-duplicated output name */
 };
 
 struct qx__agg {
-    struct qx__agg_call *calls;
-    size_t ncalls;
-    bool has_time;              /* GROUP BY time(...) */
+    struct qx__agg_input *inputs;
+    size_t ninputs;
+    struct qx__agg_out *outs;
+    size_t nouts;
+    struct qx__node *selector;    /* the one selector leaf aux/tag columns read from */
+    bool has_time;                /* GROUP BY time(...) */
     int64_t interval_ns, offset_ns;
     struct qfn_fill fill;
-    bool is_lone_selector;      /* one selector call: its point's own time */
+    bool is_lone_selector;        /* one distinct call, a selector: its point's own time */
+    bool is_desc;
+    size_t max_ext;               /* largest node ext */
 };
 
 /* Reads the select list and GROUP BY time() of s into g.  Returns 0 or
@@ -43,12 +83,14 @@ int qx__agg_check_buckets(struct qx__run *r, const struct qx__agg *g, int64_t st
                           int64_t end_ns);
 
 /* One output series: nrows merged rows (ascending time, ties in series
- * order), rows[i][c] the value of call c's field.  [start_ns, end_ns] is the
- * query's time range (WHERE bounds, else the earliest point / now()); stamp_ns
- * is the row time without GROUP BY time.  cols: the ncalls output names. */
+ * order), rows[i][c] the value of input c.  [start_ns, end_ns] is the
+ * query's time range (WHERE bounds, else the earliest point / now());
+ * has_min: the WHERE clause had a lower bound.  stamp_ns is the row time
+ * without GROUP BY time.  The rows may reach max_ext intervals beyond the
+ * range (the scan was widened for transformations). */
 int qx__agg_series(struct qx__run *r, const struct iql_select *s, const struct qx__agg *g,
-                   int64_t start_ns, int64_t end_ns, int64_t stamp_ns, struct sv meas,
-                   const struct tsdb_tag *tags, size_t ntags, const struct sv *cols,
+                   int64_t start_ns, int64_t end_ns, bool has_min, int64_t stamp_ns,
+                   struct sv meas, const struct tsdb_tag *tags, size_t ntags,
                    const int64_t *ts, const struct qx_value *const *rows, size_t nrows);
 
 #endif

@@ -337,9 +337,14 @@ static int build_columns(struct sel *x, const struct src *srcs, size_t nsrc)
     size_t cap = s->nfields + fields.n + tags.n + 1;
     x->cols = arena_alloc(r->a, cap * sizeof *x->cols);
     if (x->agg) {
-        for (size_t i = 0; i < x->agg->ncalls; i++)
-            x->cols[x->ncols++] = (struct col){ x->agg->calls[i].name, x->agg->calls[i].field,
-                                                COL_FIELD, NULL };
+        /* one column per input the calls read (names are not output) */
+        if (x->agg->ninputs > cap)
+            x->cols = arena_alloc(r->a, x->agg->ninputs * sizeof *x->cols);
+        for (size_t i = 0; i < x->agg->ninputs; i++) {
+            const struct qx__agg_input *in = &x->agg->inputs[i];
+            x->cols[x->ncols++] = (struct col){ in->ref, in->ref,
+                                                in->is_auto ? COL_AUTO : COL_FIELD, NULL };
+        }
         return 0;
     }
     for (size_t i = 0; i < s->nfields; i++) {
@@ -714,9 +719,10 @@ static int emit_group(struct sel *x, const struct block *blocks, size_t nb, bool
  * earliest point of the whole result, without an upper one at now(); the
  * row time without GROUP BY time is the lower bound (0 without one). */
 static int emit_agg(struct sel *x, const struct outser *os, size_t from, size_t cnt,
-                    int64_t min, int64_t max, bool desc)
+                    int64_t min, int64_t max)
 {
     struct qx__run *r = x->r;
+    bool desc = x->agg->is_desc;
     int64_t start = min, end = max == INT64_MAX ? r->p->now_ns : max;
     if (min == INT64_MIN) {
         start = INT64_MAX;
@@ -728,9 +734,6 @@ static int emit_agg(struct sel *x, const struct outser *os, size_t from, size_t 
     int rc = x->nblocks || min != INT64_MIN ? qx__agg_check_buckets(r, x->agg, start, end) : 0;
     if (rc)
         return rc;
-    struct sv *names = arena_alloc(r->a, (x->ncols ? x->ncols : 1) * sizeof *names);
-    for (size_t c = 0; c < x->ncols; c++)
-        names[c] = x->cols[c].name;
     for (size_t k = 0; k < cnt && rc == 0; k++) {
         size_t g = desc ? from + cnt - 1 - k : from + k;
         const struct block *blocks = x->blocks + os[g].first;
@@ -754,8 +757,8 @@ static int emit_agg(struct sel *x, const struct outser *os, size_t from, size_t 
             ts[i] = rows[i].t;
             vals[i] = rows[i].vals;
         }
-        rc = qx__agg_series(r, x->s, x->agg, start, end, stamp, blocks[0].meas,
-                            blocks[0].gtags, blocks[0].ngtags, names, ts,
+        rc = qx__agg_series(r, x->s, x->agg, start, end, min != INT64_MIN, stamp,
+                            blocks[0].meas, blocks[0].gtags, blocks[0].ngtags, ts,
                             (const struct qx_value *const *)vals, n);
     }
     return rc;
@@ -800,7 +803,8 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
     rc = rc ? rc : build_columns(&x, srcs, nsrc);
     if (rc)
         return rc;
-    dedupe_names(&x);
+    if (!x.agg)
+        dedupe_names(&x);
     bool has_field_col = false;
     for (size_t c = 0; c < x.ncols; c++)
         has_field_col = has_field_col || x.cols[c].kind != COL_TAG;
@@ -818,6 +822,18 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
     x.cond_needs_fields = refs_field(s->cond, &fields);
     if (min > max)
         return 0;
+    /* Transformations over aggregates read one more interval before the
+     * range (after it under DESC), as influxd widens their input. */
+    int64_t smin = min, smax = max;
+    if (x.agg && x.agg->has_time && x.agg->max_ext) {
+        int64_t w = (int64_t)x.agg->max_ext * x.agg->interval_ns;
+        if (x.agg->is_desc)
+            smax = max == INT64_MAX ? INT64_MAX : max < INT64_MAX - w ? max + w : INT64_MAX;
+        else if (min != INT64_MIN)
+            smin = min > INT64_MIN + w ? min - w : INT64_MIN;
+        if (x.agg->is_desc && max == INT64_MAX)
+            smax = INT64_MAX;
+    }
     struct tsdb_snapshot *snap = tsdb_snapshot_new(r->c->db);
     for (size_t i = 0; i < nsrc && rc == 0; i++) {
         x.meas = srcs[i].name;
@@ -829,7 +845,7 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
             x.nall_tags = tk.n;
         }
         struct err te;
-        rc = tsdb_snapshot_scan(snap, srcs[i].db, srcs[i].rp, srcs[i].name, min, max,
+        rc = tsdb_snapshot_scan(snap, srcs[i].db, srcs[i].rp, srcs[i].name, smin, smax,
                                 scan_series, &x, &te);
         if (rc == ERR_NOTFOUND && !r->e->msg[0])
             rc = 0;
@@ -854,7 +870,7 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
         cnt = (size_t)s->slimit;
     bool desc = s->nsort > 0 && !s->sort[0].asc;
     if (x.agg)
-        return emit_agg(&x, os, from, cnt, min, max, desc);
+        return emit_agg(&x, os, from, cnt, min, max);
     for (size_t k = 0; k < cnt && rc == 0; k++) {
         size_t i = desc ? from + cnt - 1 - k : from + k;
         rc = emit_group(&x, x.blocks + os[i].first, os[i].n, desc);

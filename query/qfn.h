@@ -184,8 +184,9 @@ enum qfn_type qfn_result_type(enum qfn_kind k, enum qfn_type in);
  * multi-row kinds (distinct, top, bottom, sample), which give no rows.
  * Percentile out of rank also gives a null point.  Each out point's ts_ns is the selected point's time for
  * selectors (top/bottom/sample rows ordered by time) and bucket_ns for the
- * others.  Multi-row kinds (distinct, top, bottom, sample) need out_cap >= n
- * (top/bottom/sample) or the number of distinct values.  Returns 0, or
+ * others.  Multi-row kinds (distinct, top, bottom, sample) need out_cap >=
+ * min(n, non-null points in the range) (top/bottom/sample) or the number of
+ * distinct values.  Returns 0, or
  * ERR_TYPE (unsupported type, e has influxd's "unsupported max iterator
  * type: *query.stringInterruptIterator"), ERR_INVAL (bad argument), ERR_LIMIT
  * (out_cap too small) or ERR_NOMEM.  QFN_INTEGRAL is qfn_integral(). */
@@ -308,7 +309,8 @@ int qfn_xform_push(struct qfn_xform *x, const struct qfn_point *in,
 
 /* How many extra buckets before the query start the executor must compute so
  * that the first bucket gets an output: 1 for derivative/difference/elapsed
- * (and non_negative_*), n-1 for moving_average(n), 0 otherwise. */
+ * (and non_negative_*) and, as 1.6 does it, also 1 for moving_average(n)
+ * (so its first n-2 buckets get none); 0 otherwise. */
 size_t qfn_xform_extra_intervals(enum qfn_kind kind, const struct qfn_args *a);
 
 /* ---- Arithmetic ----------------------------------------------------------- */

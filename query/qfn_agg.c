@@ -467,7 +467,11 @@ static int agg_sample(const struct qfn_args *args, const struct qfn_values *in,
                       size_t lo, size_t hi, struct qfn_point *out,
                       size_t out_cap, size_t *nout, struct err *e)
 {
-    size_t want = (size_t)args->n;
+    size_t want = (size_t)args->n, avail = 0;
+    for (size_t i = lo; i < hi; i++)
+        avail += !is_null_at(in, i);
+    if (want > avail)
+        want = avail; /* sample(v, 1000) over 3 points gives the 3 */
     if (want > out_cap)
         return err_set(e, ERR_LIMIT, "sample: %zu rows, room for %zu", want,
                        out_cap);

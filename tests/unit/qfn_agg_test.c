@@ -412,8 +412,11 @@ static void test_sample(void **state)
     assert_int_equal(na, NPTS);
     for (size_t i = 0; i < na; i++)
         assert_int_equal(a[i].ts_ns, ts[i]);
-    args.n = NPTS + 1; /* room for fewer rows than asked for: refused */
-    assert_int_equal(qfn_aggregate(QFN_SAMPLE, &args, &vi, 0, NPTS, 0, a, NPTS, &na, NULL),
+    args.n = NPTS + 1; /* more than there are: all of them, as influxd answers */
+    assert_int_equal(qfn_aggregate(QFN_SAMPLE, &args, &vi, 0, NPTS, 0, a, NPTS, &na, NULL), 0);
+    assert_int_equal(na, NPTS);
+    args.n = NPTS; /* room for fewer rows than it gives: refused */
+    assert_int_equal(qfn_aggregate(QFN_SAMPLE, &args, &vi, 0, NPTS, 0, a, NPTS - 1, &na, NULL),
                      ERR_LIMIT);
 }
 

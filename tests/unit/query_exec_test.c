@@ -668,8 +668,44 @@ static void test_select_agg(void **state)
     check_q("SELECT count(v) FROM cpu WHERE time >= 0 AND time <= 200000s GROUP BY time(1s)", NULL,
             R("{\"statement_id\":0,\"error\":\"max-select-buckets limit exceeded: "
               "(200000/100000)\"}"));
+    /* distinct: one row per value, first occurrence first, all at the range start. */
     check_q("SELECT distinct(v) FROM cpu", NULL,
-            R("{\"statement_id\":0,\"error\":\"function not supported yet: distinct()\"}"));
+            R(SER("\"time\",\"distinct\"", "[\"1970-01-01T00:00:00Z\",1],[\"1970-01-01T00:00:00Z\","
+                  "2.5],[\"1970-01-01T00:00:00Z\",0.1]")));
+}
+
+/* Transformations, math over calls, top with a tag (exec_agg.c's node
+ * evaluation), run in-process at a fixed now_ns. */
+static void test_select_funcs(void **state)
+{
+    (void)state;
+    /* Raw derivative over the two hosts merged: (2.5 - 1) / 1s. */
+    check_q("SELECT derivative(v) FROM cpu WHERE time <= 2s", NULL,
+            R(SER("\"time\",\"derivative\"", "[\"1970-01-01T00:00:01Z\",1.5]")));
+    /* Two transformations: rows are the union of their times. */
+    check_q("SELECT difference(i), cumulative_sum(i) FROM cpu WHERE time <= 2s", NULL,
+            R(SER("\"time\",\"difference\",\"cumulative_sum\"",
+                  "[\"1970-01-01T00:00:00Z\",null,10],[\"1970-01-01T00:00:01Z\",10,30]")));
+    /* Over an aggregate: the input is widened one interval before the
+     * range, so the first bucket (1s) has a derivative, per interval. */
+    check_q("SELECT derivative(max(v)) FROM cpu WHERE time >= 1s AND time <= 2s GROUP BY time(1s)",
+            NULL, R(SER("\"time\",\"derivative\"", "[\"1970-01-01T00:00:01Z\",1.5]")));
+    /* ... and with no lower bound 1.6's widening wraps around: nothing. */
+    check_q("SELECT derivative(max(v)) FROM cpu WHERE time <= 2s GROUP BY time(1s)", NULL,
+            R("{\"statement_id\":0}"));
+    /* Math over calls: named after the calls, stamped with the range start. */
+    check_q("SELECT max(v) - min(v), count(v) * 2 FROM cpu WHERE time <= 2s", NULL,
+            R(SER("\"time\",\"max_min\",\"count\"", "[\"1970-01-01T00:00:00Z\",1.5,4]")));
+    /* One selector under math keeps its point's time. */
+    check_q("SELECT max(v) * 2 FROM cpu WHERE time <= 2s", NULL,
+            R(SER("\"time\",\"max\"", "[\"1970-01-01T00:00:01Z\",5]")));
+    /* top with a tag argument: one point per host, the tag as a column. */
+    check_q("SELECT top(v, host, 2) FROM cpu", NULL,
+            R(SER("\"time\",\"top\",\"host\"", "[\"1970-01-01T00:00:00Z\",1,\"a\"],["
+                  "\"1970-01-01T00:00:01Z\",2.5,\"b\"]")));
+    check_q("SELECT top(v, 3) FROM cpu LIMIT 2", NULL,
+            R("{\"statement_id\":0,\"error\":\"limit (3) in top function can not be larger "
+              "than the LIMIT (2) in the select statement\"}"));
 }
 
 int main(void)
@@ -680,6 +716,7 @@ int main(void)
         cmocka_unit_test(test_show_tags_fields_series),
         cmocka_unit_test(test_select_raw),
         cmocka_unit_test(test_select_agg),
+        cmocka_unit_test(test_select_funcs),
         cmocka_unit_test(test_select_limits_and_errors),
         cmocka_unit_test(test_chunked),
         cmocka_unit_test(test_pretty),
