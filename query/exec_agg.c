@@ -396,6 +396,16 @@ int qx__agg_plan(struct qx__run *r, const struct iql_select *s, struct qx__agg *
     if (g->has_time && g->interval_ns <= 0)
         return err_set(r->e, ERR_INVAL, "time dimension must have a positive interval");
     g->is_desc = s->nsort > 0 && !s->sort[0].asc;
+    if (g->has_time) {
+        g->offset_ns %= g->interval_ns;
+        if (g->offset_ns < 0)
+            g->offset_ns += g->interval_ns;
+        struct qx__tz *tz;
+        int rc = qx__tz_load(r, s->tz, &tz);
+        if (rc)
+            return rc;
+        g->tz = tz;
+    }
     struct planner p = { .r = r, .s = s, .g = g };
     size_t naux = 0;
     for (size_t i = 0; i < s->nfields; i++) {
@@ -684,6 +694,16 @@ static uint32_t *tag_groups(struct arena *a, const struct ev *v, const struct qx
     return gid;
 }
 
+/* Start of the bucket holding t. */
+static int64_t win_start(const struct qx__agg *g, int64_t t)
+{
+    if (!g->tz)
+        return qfn_bucket_start(t, g->interval_ns, g->offset_ns);
+    int64_t s;
+    qx__tz_window(g->tz, t, g->interval_ns, g->offset_ns, &s, NULL);
+    return s;
+}
+
 static int eval_leaf(struct ev *v, const struct qx__node *l, struct plist *out)
 {
     struct qx__run *r = v->r;
@@ -707,6 +727,20 @@ static int eval_leaf(struct ev *v, const struct qx__node *l, struct plist *out)
         int rc = qfn_bucket_plan(lo_ns, hi_ns, g->interval_ns, g->offset_ns, 0, 0, &b, r->e);
         if (rc)
             return rc;
+    }
+    /* bucket starts, ascending */
+    size_t nb = b.n;
+    int64_t *bs = NULL;
+    if (g->has_time && g->tz && l->fn != QFN_INTEGRAL) {
+        nb = qx__tz_buckets(g->tz, lo_ns, hi_ns, g->interval_ns, g->offset_ns, NULL, 0);
+        if (nb > b.n + 2)
+            return err_set(r->e, ERR_LIMIT, "tz(): bucket plan out of bounds");
+        bs = arena_alloc(r->a, (nb ? nb : 1) * sizeof *bs);
+        qx__tz_buckets(g->tz, lo_ns, hi_ns, g->interval_ns, g->offset_ns, bs, nb);
+    } else if (g->has_time) {
+        bs = arena_alloc(r->a, (nb ? nb : 1) * sizeof *bs);
+        for (size_t k = 0; k < nb; k++)
+            bs[k] = qfn_bucket_time(&b, k);
     }
     struct qfn_values in;
     size_t *idx;
@@ -737,23 +771,22 @@ static int eval_leaf(struct ev *v, const struct qx__node *l, struct plist *out)
     size_t cap = in.n > 1 ? in.n : 1;
     struct qfn_point *res = arena_alloc(r->a, cap * sizeof *res);
     /* buckets in ascending order; bstart[k]: index in out of bucket k */
-    size_t *bstart = arena_alloc(r->a, (b.n + 1) * sizeof *bstart);
+    size_t *bstart = arena_alloc(r->a, (nb + 1) * sizeof *bstart);
     size_t lo = 0;
-    for (size_t k = 0; k < b.n; k++) {
+    for (size_t k = 0; k < nb; k++) {
         if ((k & 0xfff) == 0) {
             int rc = qx__check_time(r);
             if (rc)
                 return rc;
         }
         bstart[k] = out->n;
-        int64_t bts = g->has_time ? qfn_bucket_time(&b, k) : v->stamp;
+        int64_t bts = g->has_time ? bs[k] : v->stamp;
         size_t hi = in.n;
         if (g->has_time) {
-            while (lo < in.n && in.ts_ns[lo] < bts)
+            while (lo < in.n && win_start(g, in.ts_ns[lo]) < bts)
                 lo++;
-            int64_t bend = bts > INT64_MAX - g->interval_ns ? INT64_MAX : bts + g->interval_ns;
             hi = lo;
-            while (hi < in.n && in.ts_ns[hi] < bend)
+            while (hi < in.n && win_start(g, in.ts_ns[hi]) == bts)
                 hi++;
         }
         size_t nres = 0;
@@ -761,6 +794,32 @@ static int eval_leaf(struct ev *v, const struct qx__node *l, struct plist *out)
             int rc = qfn_aggregate(l->fn, &args, &in, lo, hi, bts, res, cap, &nres, r->e);
             if (rc)
                 return rc;
+        }
+        if (multi && l->fn == QFN_DISTINCT && desc && nres > 1) {
+            /* DESC: influxd's reducer keeps the first point it sees of
+             * each value, the newest one, and sorts them by time, ascending
+             * (observed; ties here by value) */
+            int64_t *last = arena_alloc(r->a, nres * sizeof *last);
+            for (size_t i = 0; i < nres; i++) {
+                last[i] = INT64_MIN;
+                for (size_t j = hi; j-- > lo && last[i] == INT64_MIN;)
+                    if (qfn_value_cmp(in.type, qfn_values_get(&in, j), res[i].v) == 0)
+                        last[i] = in.ts_ns[j];
+            }
+            for (size_t i = 1; i < nres; i++) { /* stable insertion sort */
+                struct qfn_point p = res[i];
+                int64_t t = last[i];
+                size_t j = i;
+                while (j > 0 && (last[j - 1] > t ||
+                                 (last[j - 1] == t &&
+                                  qfn_value_cmp(in.type, res[j - 1].v, p.v) > 0))) {
+                    res[j] = res[j - 1];
+                    last[j] = last[j - 1];
+                    j--;
+                }
+                res[j] = p;
+                last[j] = t;
+            }
         }
         if (multi) {
             for (size_t i = 0; i < nres; i++) {
@@ -788,12 +847,12 @@ static int eval_leaf(struct ev *v, const struct qx__node *l, struct plist *out)
         }
         lo = hi;
     }
-    bstart[b.n] = out->n;
+    bstart[nb] = out->n;
     if (desc) {
         /* buckets newest first; multi-row buckets keep their own order */
         reverse(out, 0, out->n);
         if (multi) {
-            for (size_t k = 0; k < b.n; k++) {
+            for (size_t k = 0; k < nb; k++) {
                 size_t from = out->n - bstart[k + 1], to = out->n - bstart[k];
                 reverse(out, from, to);
             }

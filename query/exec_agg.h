@@ -57,7 +57,26 @@ struct qx__agg_out {
     struct sv name;               /* de-duplicated output name */
 };
 
+struct qx__tz;
+
+/* exec_tz.c: tz('Area/City').  qx__tz_load: NULL for UTC; ERR_INVAL
+ * "unable to find time zone X" otherwise when the file is missing or bad
+ * (allocated in r->a). */
+int qx__tz_load(struct qx__run *r, struct sv name, struct qx__tz **out);
+/* The zone's UTC offset at instant t_ns, in ns (0 for a NULL zone). */
+int64_t qx__tz_offset_ns(const struct qx__tz *z, int64_t t_ns);
+/* influxd 1.6's bucket [start, end) holding t for interval d, offset off
+ * (normalised into [0, d)) in zone z. */
+void qx__tz_window(const struct qx__tz *z, int64_t t, int64_t d, int64_t off, int64_t *start,
+                   int64_t *end);
+/* The bucket starts from the one holding start_ns to the one holding
+ * end_ns, stepped as influxd's fill iterator does; writes up to cap of
+ * them to out and returns how many there are. */
+size_t qx__tz_buckets(const struct qx__tz *z, int64_t start_ns, int64_t end_ns, int64_t d,
+                      int64_t off, int64_t *out, size_t cap);
+
 struct qx__agg {
+    const struct qx__tz *tz;      /* tz('...'): NULL for UTC */
     struct qx__agg_input *inputs;
     size_t ninputs;
     struct qx__agg_out *outs;

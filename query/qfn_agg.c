@@ -12,7 +12,8 @@
  *  - stddev is the sample deviation around a running mean; fewer than two
  *    points give null;
  *  - percentile is nearest rank: i = floor(n * p / 100 + 0.5) - 1;
- *  - top/bottom rank by value then earlier time, and come out in time order;
+ *  - top/bottom rank by value then earlier time, and come out in time order
+ *    (points at one time in rank order: top larger first, bottom smaller);
  *    with tag arguments each tag combination first contributes its best;
  *  - sample is reservoir sampling driven by a seeded splitmix64, so the same
  *    seed gives the same rows (influxd is random: not comparable).
@@ -206,6 +207,16 @@ static int by_time_value(const void *pa, const void *pb)
     return qfn_value_cmp(a->type, a->v, b->v);
 }
 
+/* top's output order: by time, points at the same time larger first (the
+ * rank order influxd's top reducer leaves them in, observed). */
+static int by_time_value_desc(const void *pa, const void *pb)
+{
+    const struct qfn_point *a = pa, *b = pb;
+    if (a->ts_ns != b->ts_ns)
+        return a->ts_ns < b->ts_ns ? -1 : 1;
+    return qfn_value_cmp(a->type, b->v, a->v);
+}
+
 struct gpoint {
     struct qfn_point p;
     uint32_t group;
@@ -256,6 +267,14 @@ static int gp_by_time(const void *pa, const void *pb)
     return qfn_value_cmp(a->p.type, a->p.v, b->p.v);
 }
 
+static int gp_by_time_desc(const void *pa, const void *pb)
+{
+    const struct gpoint *a = pa, *b = pb;
+    if (a->p.ts_ns != b->p.ts_ns)
+        return a->p.ts_ns < b->p.ts_ns ? -1 : 1;
+    return qfn_value_cmp(a->p.type, b->p.v, a->p.v);
+}
+
 /* top/bottom with tags: influxd answers them as top(max(v), n) over a
  * GROUP BY of the tags, so each tag combination contributes its best point,
  * then the usual ranking and time order apply.  Rows carry their group
@@ -289,7 +308,7 @@ static int top_grouped(enum qfn_kind kind, const struct qfn_args *args,
         return err_set(e, ERR_LIMIT, "%s: %zu rows, room for %zu",
                        qfn_kind_name(kind), want, out_cap);
     }
-    qsort(g, want, sizeof *g, gp_by_time);
+    qsort(g, want, sizeof *g, is_top ? gp_by_time_desc : gp_by_time);
     for (size_t i = 0; i < want; i++) {
         out[i] = g[i].p;
         if (args->group_out != NULL)
@@ -440,7 +459,7 @@ static int agg_sorted(enum qfn_kind kind, const struct qfn_args *args,
                          qfn_kind_name(kind), k, out_cap);
             break;
         }
-        qsort(a, k, sizeof *a, by_time_value);
+        qsort(a, k, sizeof *a, kind == QFN_TOP ? by_time_value_desc : by_time_value);
         memcpy(out, a, k * sizeof *a);
         *nout = k;
         break;
