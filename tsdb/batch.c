@@ -29,6 +29,7 @@
  * had no idle core to show scaling, so re-measure on an idle machine before
  * choosing anything else (per-worker head shards are the alternative).
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,14 +191,21 @@ static int reject(size_t *counter, struct err *e, int code, const char *msg)
     return err_set(e, code, "%s", msg);
 }
 
+static size_t batch_bytes(const struct tsdb_batch *b)
+{
+    return b->meas_sec.len + b->field_sec.len + b->series_sec.len + b->point_sec.len;
+}
+
 static bool is_time(struct sv s)
 {
     return sv_eq(s, SV_LIT("time"));
 }
 
-/* Returns the field index of point p's field i that is kept (time dropped). */
-static int check_point(struct tsdb_batch *b, const struct tsdb_point *p, size_t *nkept,
-                       struct err *e)
+/* Checks what depends only on the measurement and tags, sorts the tags into
+ * b->tags and builds the escaped series key into b->key.  Skipped when the
+ * caller's ref names a series of this store: its key passed these checks
+ * when the series was created. */
+static int check_key(struct tsdb_batch *b, const struct tsdb_point *p, struct err *e)
 {
     if (p->measurement.n == 0)
         return reject(&b->stats.dropped_invalid, e, ERR_INVAL, "missing measurement");
@@ -224,7 +232,19 @@ static int check_point(struct tsdb_batch *b, const struct tsdb_point *p, size_t 
         return err_set(e, ERR_LIMIT, "max key length exceeded: %zu > %d", b->key.len,
                        TSDB_MAX_KEY_BYTES);
     }
+    return 0;
+}
+
+/* Checks the fields (key_n: length of the series key), the retention window
+ * and the room left in the batch; *nkept gets the fields kept ("time" is
+ * dropped). */
+static int check_fields(struct tsdb_batch *b, const struct tsdb_point *p, size_t key_n,
+                        size_t *nkept, struct err *e)
+{
+    if (p->nfields == 0)
+        return reject(&b->stats.dropped_invalid, e, ERR_INVAL, "missing fields");
     size_t kept = 0;
+    size_t est = key_n + 64;
     for (size_t i = 0; i < p->nfields; i++) {
         const struct tsdb_field *f = &p->fields[i];
         if (f->key.n == 0)
@@ -232,13 +252,14 @@ static int check_point(struct tsdb_batch *b, const struct tsdb_point *p, size_t 
         if (f->type < TSDB_FLOAT || f->type > TSDB_STRING)
             return reject_name(&b->stats.dropped_invalid, e, "invalid type of field", f->key,
                                p->measurement);
-        if (b->key.len + 4 + f->key.n > TSDB_MAX_KEY_BYTES) {
+        if (key_n + 4 + f->key.n > TSDB_MAX_KEY_BYTES) {
             b->stats.dropped_invalid++;
             return err_set(e, ERR_LIMIT, "max key length exceeded: %zu > %d",
-                           b->key.len + 4 + f->key.n, TSDB_MAX_KEY_BYTES);
+                           key_n + 4 + f->key.n, TSDB_MAX_KEY_BYTES);
         }
         if (!is_time(f->key))
             kept++;
+        est += f->key.n + 24 + (f->type == TSDB_STRING ? f->v.s.n : 0);
     }
     if (kept == 0)
         return reject_name(&b->stats.dropped_invalid, e, "invalid field name: input field",
@@ -249,18 +270,58 @@ static int check_point(struct tsdb_batch *b, const struct tsdb_point *p, size_t 
         b->stats.dropped_retention++;
         return err_set(e, ERR_LIMIT, "points beyond retention policy");
     }
+    if (batch_bytes(b) + est > b->db->opts.max_batch_bytes) {
+        b->stats.dropped_invalid++;
+        return err_set(e, ERR_NOMEM, "batch larger than %" PRIu64 " bytes",
+                       b->db->opts.max_batch_bytes);
+    }
     return 0;
 }
 
-/* Resolves the series and fields of p under the store lock; fills b->fptr
- * (NULL for the dropped time field) and *sp.  Returns 0 or ERR_TYPE. */
-static int resolve(struct tsdb_batch *b, uint64_t *ref, const struct tsdb_point *p,
-                   struct tsdb__series **sp, struct err *e)
+/* Series references (the *ref of tsdb_batch_add): the store's serial above
+ * REF_ID_BITS, the series id below.  A store's serial is unique in the
+ * process, so a reference from another store (a dropped and recreated
+ * database, a changed default policy) never matches. */
+#define REF_ID_BITS 40
+
+static uint64_t ref_make(const struct tsdb__store *st, uint64_t id)
+{
+    return id >> REF_ID_BITS || st->serial >> (64 - REF_ID_BITS) ? 0
+                                                                  : st->serial << REF_ID_BITS | id;
+}
+
+/* The series id a reference names in this batch's store, or 0. */
+static uint64_t ref_id(const struct tsdb_batch *b, const uint64_t *ref)
+{
+    if (!ref || !*ref || *ref >> REF_ID_BITS != b->st->serial)
+        return 0;
+    return *ref & ((UINT64_C(1) << REF_ID_BITS) - 1);
+}
+
+static int type_conflict(struct tsdb_batch *b, const struct tsdb_point *p, struct sv key,
+                         enum tsdb_type t, enum tsdb_type have, struct err *e)
+{
+    b->stats.dropped_type++;
+    char qf[160], qm[160];
+    return err_set(e, ERR_TYPE,
+                   "field type conflict: input field \"%s\" on measurement \"%s\" is type %s, "
+                   "already exists as type %s",
+                   err_quote(qf, sizeof qf, key.p, key.n, 128),
+                   err_quote(qm, sizeof qm, p->measurement.p, p->measurement.n, 128),
+                   tsdb_type_name(t), tsdb_type_name(have));
+}
+
+/* Resolves the series and fields of p under the store lock and runs
+ * check_fields; fills b->fptr (NULL for the dropped time field), *sp and
+ * *nkept.  hid != 0: the series is the one with that id (the caller's
+ * reference), else it is looked up by b->key (built by check_key).  Returns
+ * 0, an error of check_fields, ERR_TYPE, or ERR_AGAIN when series hid is no
+ * longer in the index (dropped): the caller retries by key. */
+static int resolve(struct tsdb_batch *b, uint64_t hid, const struct tsdb_point *p,
+                   struct tsdb__series **sp, size_t *nkept, struct err *e)
 {
     struct tsdb__store *st = b->st;
     struct sv key = buf_sv(&b->key);
-    /* Hashed only when the caller's ref hint misses: a hit (the common case
-     * behind ingest's series cache) needs no hash. */
     uint64_t h = 0;
     bool has_h = false;
     if (p->nfields > b->cap_fptr) {
@@ -274,17 +335,28 @@ static int resolve(struct tsdb_batch *b, uint64_t *ref, const struct tsdb_point 
         else
             pthread_rwlock_rdlock(&st->lock);
         struct tsdb__series *s = NULL;
-        if (ref && *ref) {
-            s = tsdb__series_get(st, *ref);
-            if (s && !sv_eq((struct sv){ s->key, s->key_n }, key))
-                s = NULL;
-        }
-        if (!s) {
+        if (hid) {
+            s = tsdb__series_get(st, hid);
+            if (!s) {
+                pthread_rwlock_unlock(&st->lock);
+                return ERR_AGAIN;
+            }
+        } else {
             if (!has_h) {
                 h = hash_sv(key);
                 has_h = true;
             }
             s = tsdb__series_find(st, key, h);
+        }
+        if (!is_write) {
+            /* The checks need no lock, but the key length of a referenced
+             * series is only known here; the lock is uncontended for
+             * readers. */
+            int rc = check_fields(b, p, s ? s->key_n : key.n, nkept, e);
+            if (rc) {
+                pthread_rwlock_unlock(&st->lock);
+                return rc;
+            }
         }
         struct tsdb__meas *m = s ? s->meas : tsdb__meas_find(st, p->measurement);
         bool is_missing = !s;
@@ -298,26 +370,11 @@ static int resolve(struct tsdb_batch *b, uint64_t *ref, const struct tsdb_point 
             for (size_t j = 0; !fd && j < i; j++)
                 if (sv_eq(p->fields[j].key, f->key) && p->fields[j].type != f->type) {
                     pthread_rwlock_unlock(&st->lock);
-                    b->stats.dropped_type++;
-                    char qf[160], qm[160];
-                    return err_set(e, ERR_TYPE,
-                                   "field type conflict: input field \"%s\" on measurement "
-                                   "\"%s\" is type %s, already exists as type %s",
-                                   err_quote(qf, sizeof qf, f->key.p, f->key.n, 128),
-                                   err_quote(qm, sizeof qm, p->measurement.p, p->measurement.n,
-                                             128),
-                                   tsdb_type_name(f->type), tsdb_type_name(p->fields[j].type));
+                    return type_conflict(b, p, f->key, f->type, p->fields[j].type, e);
                 }
             if (fd && fd->type != f->type) {
                 pthread_rwlock_unlock(&st->lock);
-                b->stats.dropped_type++;
-                char qf[160], qm[160];
-                return err_set(e, ERR_TYPE,
-                               "field type conflict: input field \"%s\" on measurement \"%s\" "
-                               "is type %s, already exists as type %s",
-                               err_quote(qf, sizeof qf, f->key.p, f->key.n, 128),
-                               err_quote(qm, sizeof qm, p->measurement.p, p->measurement.n, 128),
-                               tsdb_type_name(f->type), tsdb_type_name(fd->type));
+                return type_conflict(b, p, f->key, f->type, fd->type, e);
             }
             if (!fd)
                 is_missing = true;
@@ -344,8 +401,6 @@ static int resolve(struct tsdb_batch *b, uint64_t *ref, const struct tsdb_point 
         }
         pthread_rwlock_unlock(&st->lock);
         *sp = s;
-        if (ref)
-            *ref = s->id;
         return 0;
     }
     return err_set(e, ERR_INVAL, "unreachable");
@@ -430,33 +485,33 @@ static int encode_point(struct tsdb_batch *b, const struct tsdb_point *p, struct
     return rc;
 }
 
-static size_t batch_bytes(const struct tsdb_batch *b)
-{
-    return b->meas_sec.len + b->field_sec.len + b->series_sec.len + b->point_sec.len;
-}
-
 int tsdb_batch_add(struct tsdb_batch *b, uint64_t *ref, const struct tsdb_point *p,
                    struct err *e)
 {
     if (b->is_committed)
         return err_set(e, ERR_INVAL, "batch already committed");
+    /* A reference to a series of this store skips sorting the tags and
+     * building the key: the common case behind ingest's series cache. */
+    uint64_t hid = ref_id(b, ref);
     size_t nkept = 0;
-    int rc = check_point(b, p, &nkept, e);
-    if (rc)
-        return rc;
-    size_t est = b->key.len + 64;
-    for (size_t i = 0; i < p->nfields; i++)
-        est += p->fields[i].key.n + 24 +
-               (p->fields[i].type == TSDB_STRING ? p->fields[i].v.s.n : 0);
-    if (batch_bytes(b) + est > b->db->opts.max_batch_bytes) {
-        b->stats.dropped_invalid++;
-        return err_set(e, ERR_NOMEM, "batch larger than %" PRIu64 " bytes",
-                       b->db->opts.max_batch_bytes);
-    }
     struct tsdb__series *s = NULL;
-    rc = resolve(b, ref, p, &s, e);
+    int rc = hid ? resolve(b, hid, p, &s, &nkept, e) : ERR_AGAIN;
+    if (rc == ERR_AGAIN) {
+        hid = 0;
+        rc = check_key(b, p, e);
+        rc = rc ? rc : resolve(b, 0, p, &s, &nkept, e);
+    }
     if (rc)
         return rc;
+#ifndef NDEBUG
+    if (hid) {
+        /* The contract: a reference is only reused for the same measurement
+         * and tags.  Debug builds (the sanitizer tests) check it. */
+        int krc = check_key(b, p, NULL);
+        assert(krc == 0 && sv_eq(buf_sv(&b->key), (struct sv){ s->key, s->key_n }));
+        (void)krc;
+    }
+#endif
     rc = encode_point(b, p, s, nkept);
     if (rc) {
         /* Cannot happen below the cap checked above; treat as fatal for the
@@ -464,6 +519,8 @@ int tsdb_batch_add(struct tsdb_batch *b, uint64_t *ref, const struct tsdb_point 
         b->is_committed = true;
         return err_set(e, ERR_NOMEM, "batch encoding failed; batch unusable");
     }
+    if (ref)
+        *ref = ref_make(b->st, s->id);
     b->npoints++;
     b->stats.points++;
     b->stats.values += nkept;

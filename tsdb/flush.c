@@ -637,9 +637,7 @@ int tsdb__storage_drop(struct tsdb *db, struct tsdb__store **sts, size_t nst, ui
                 continue;
             pthread_mutex_t *mu = &st->stripes[id % TSDB__STRIPES];
             pthread_mutex_lock(mu);
-            for (size_t r = 0; r < s->head.n; r++)
-                s->head.fgen[r] = 1;
-            freed += tsdb__head_purge(&s->head, UINT64_MAX);
+            freed += tsdb__head_clear(&s->head);
             pthread_mutex_unlock(mu);
         }
         pthread_rwlock_unlock(&st->lock);
@@ -988,8 +986,10 @@ static void take_rows(struct pbuild *pb, struct tsdb__series *s, size_t a, size_
 {
     struct tsdb__head *h = &s->head;
     size_t n = 0;
-    for (size_t r = a; r < b; r++)
-        n += !h->fgen[r] || h->fgen[r] > published;
+    for (size_t r = a; r < b; r++) {
+        uint64_t g = tsdb__head_fgen(h, r);
+        n += !g || g > published;
+    }
     if (!n)
         return;
     if (pb->nrows == pb->cap) {
@@ -1021,24 +1021,27 @@ static void take_rows(struct pbuild *pb, struct tsdb__series *s, size_t a, size_
     }
     size_t w = 0;
     for (size_t r = a; r < b; r++) {
-        if (h->fgen[r] && h->fgen[r] <= published)
+        uint64_t g = tsdb__head_fgen(h, r);
+        if (g && g <= published)
             continue;
-        sr->ts[w] = h->ts[r];
-        if (h->lsn[r] > pb->max_lsn)
-            pb->max_lsn = h->lsn[r];
-        h->fgen[r] = gen;
+        sr->ts[w] = tsdb__head_ts(h, r);
+        if (tsdb__head_lsn(h, r) > pb->max_lsn)
+            pb->max_lsn = tsdb__head_lsn(h, r);
+        tsdb__head_set_fgen(h, r, gen);
         for (uint32_t c = 0; c < h->ncols; c++) {
             const struct tsdb__col *col = &h->cols[c];
-            sr->present[c][w] = col->present[r];
+            bool has = tsdb__col_has(col, r);
+            sr->present[c][w] = has;
             if (col->type == TSDB_STRING) {
-                if (col->present[r]) {
-                    char *p = xmalloc(col->v.s[r].n ? col->v.s[r].n : 1);
-                    if (col->v.s[r].n)
-                        memcpy(p, col->v.s[r].p, col->v.s[r].n);
-                    sr->s[c][w] = (struct sv){ p, col->v.s[r].n };
+                if (has) {
+                    const struct tsdb__str *hs = tsdb__col_s(col, r);
+                    char *p = xmalloc(hs->n ? hs->n : 1);
+                    if (hs->n)
+                        memcpy(p, hs->p, hs->n);
+                    sr->s[c][w] = (struct sv){ p, hs->n };
                 }
             } else {
-                sr->u[c][w] = col->present[r] ? col->v.u[r] : 0;
+                sr->u[c][w] = has ? tsdb__col_u(col, r) : 0;
             }
         }
         w++;
@@ -1113,9 +1116,9 @@ static void extract(struct tsdb *db, struct flushjob *j, uint64_t gen)
             size_t a = 0;
             while (a < h->n) {
                 int64_t ps, pe;
-                range_for(db, st->db_id, st->rp_id, h->ts[a], shard, &ps, &pe);
+                range_for(db, st->db_id, st->rp_id, tsdb__head_ts(h, a), shard, &ps, &pe);
                 size_t b = a + 1;
-                while (b < h->n && h->ts[b] < pe)
+                while (b < h->n && tsdb__head_ts(h, b) < pe)
                     b++;
                 take_rows(pbuild_get(j, st, ps, pe), s, a, b, gen, db->gen_published);
                 a = b;
@@ -1254,8 +1257,8 @@ static void unmark_head(struct tsdb *db, uint64_t gen)
                 pthread_mutex_t *mu = &st->stripes[id % TSDB__STRIPES];
                 pthread_mutex_lock(mu);
                 for (size_t r = 0; r < s->head.n; r++)
-                    if (s->head.fgen[r] == gen)
-                        s->head.fgen[r] = 0;
+                    if (tsdb__head_fgen(&s->head, r) == gen)
+                        tsdb__head_set_fgen(&s->head, r, 0);
                 pthread_mutex_unlock(mu);
             }
             pthread_rwlock_unlock(&st->lock);

@@ -28,7 +28,9 @@
 
 struct tsdb__store *tsdb__store_new(struct tsdb *db, uint64_t db_id, uint64_t rp_id)
 {
+    static _Atomic uint64_t serials;
     struct tsdb__store *st = xcalloc(1, sizeof *st);
+    st->serial = atomic_fetch_add(&serials, 1) + 1;
     st->db = db;
     st->db_id = db_id;
     st->rp_id = rp_id;

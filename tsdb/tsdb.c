@@ -301,8 +301,9 @@ struct scan_buf {
 static bool row_visible(const struct tsdb__head *h, size_t r, uint64_t lsn, uint64_t gen,
                         int64_t lo, int64_t hi)
 {
-    return h->lsn[r] <= lsn && h->ts[r] >= lo && h->ts[r] <= hi &&
-           !(h->fgen[r] && h->fgen[r] <= gen);
+    int64_t ts = tsdb__head_ts(h, r);
+    uint64_t g = tsdb__head_fgen(h, r);
+    return tsdb__head_lsn(h, r) <= lsn && ts >= lo && ts <= hi && !(g && g <= gen);
 }
 
 /* Copies the visible part of s's head into sb (stripe lock held).  Returns
@@ -314,11 +315,11 @@ static size_t copy_series(struct tsdb__head *h, uint64_t lsn, uint64_t gen, int6
     for (uint32_t c = 0; c < h->ncols; c++) {
         const struct tsdb__col *col = &h->cols[c];
         for (size_t r = 0; r < h->n; r++) {
-            if (!col->present[r] || !row_visible(h, r, lsn, gen, lo, hi))
+            if (!tsdb__col_has(col, r) || !row_visible(h, r, lsn, gen, lo, hi))
                 continue;
             total++;
             if (col->type == TSDB_STRING)
-                str_bytes += col->v.s[r].n;
+                str_bytes += tsdb__col_s(col, r)->n;
         }
     }
     if (total > sb->cap) {
@@ -340,29 +341,32 @@ static size_t copy_series(struct tsdb__head *h, uint64_t lsn, uint64_t gen, int6
         const struct tsdb__col *col = &h->cols[c];
         size_t start = at;
         for (size_t r = 0; r < h->n; r++) {
-            if (!col->present[r] || !row_visible(h, r, lsn, gen, lo, hi))
+            if (!tsdb__col_has(col, r) || !row_visible(h, r, lsn, gen, lo, hi))
                 continue;
-            sb->ts[at] = h->ts[r];
+            sb->ts[at] = tsdb__head_ts(h, r);
             union tsdb_value *v = &sb->vals[at];
-            switch (col->type) {
-            case TSDB_FLOAT:
-                memcpy(&v->f, &col->v.u[r], 8);
-                break;
-            case TSDB_INT:
-                v->i = (int64_t)col->v.u[r];
-                break;
-            case TSDB_UINT:
-                v->u = col->v.u[r];
-                break;
-            case TSDB_BOOL:
-                v->b = col->v.u[r] != 0;
-                break;
-            case TSDB_STRING:
-                if (col->v.s[r].n)
-                    memcpy(sb->strs + sat, col->v.s[r].p, col->v.s[r].n);
-                v->s = (struct sv){ sb->strs + sat, col->v.s[r].n };
-                sat += col->v.s[r].n;
-                break;
+            if (col->type == TSDB_STRING) {
+                const struct tsdb__str *hs = tsdb__col_s(col, r);
+                if (hs->n)
+                    memcpy(sb->strs + sat, hs->p, hs->n);
+                v->s = (struct sv){ sb->strs + sat, hs->n };
+                sat += hs->n;
+            } else {
+                uint64_t u = tsdb__col_u(col, r);
+                switch (col->type) {
+                case TSDB_FLOAT:
+                    memcpy(&v->f, &u, 8);
+                    break;
+                case TSDB_INT:
+                    v->i = (int64_t)u;
+                    break;
+                case TSDB_BOOL:
+                    v->b = u != 0;
+                    break;
+                default:
+                    v->u = u;
+                    break;
+                }
             }
             at++;
         }

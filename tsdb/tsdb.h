@@ -291,8 +291,15 @@ struct tsdb_batch_stats {
 int tsdb_batch_new(struct tsdb *db, struct sv dbname, struct sv rpname, int64_t now_ns,
                    struct tsdb_batch **out, struct err *e);
 
-/* Adds one point.  *ref is a hint from an earlier call (0 if none) and is set
- * to the series id on success; ref may be NULL.  p and its views are borrowed
+/* Adds one point.  ref may be NULL; else *ref is 0 or a series reference an
+ * earlier tsdb_batch_add returned for a point with the same measurement and
+ * tags (in any order), and is set to the point's series reference on
+ * success.  A reference is opaque (not the series id); one from another
+ * store (another database or policy, or one dropped and created again) or
+ * of a series removed since is ignored.  A reference of this store is
+ * trusted: the tags are neither sorted nor checked and the key is not
+ * built, so passing one for other tags writes into the wrong series (debug
+ * builds assert against that).  p and its views are borrowed
  * for this call only: the batch copies what it keeps.  A point is accepted or
  * rejected as a whole; on rejection the batch stays usable:
  *  - ERR_TYPE: a field's type differs from the stored type or from the type

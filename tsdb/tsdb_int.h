@@ -186,38 +186,95 @@ struct tsdb__meas {
     uint32_t ser_index; /* scratch for the series file writer (flush_mu) */
 };
 
+/* ---- head structures (head.c) ------------------------------------------- */
+
+/* The head of a series holds its rows in fixed-size chunks of
+ * TSDB__CHUNK_ROWS rows.  Rows are sorted by time with unique timestamps and
+ * packed: every chunk but the last is full, so row r is row r % 64 of chunk
+ * r / 64.  Chunks never move or grow (no realloc copies, no 2x slack); a
+ * series wastes at most one partly filled chunk per column. */
+#define TSDB__CHUNK_SHIFT 6
+#define TSDB__CHUNK_ROWS (1u << TSDB__CHUNK_SHIFT)
+#define TSDB__CHUNK_MASK (TSDB__CHUNK_ROWS - 1)
+
 /* Head string value: owned copy. */
 struct tsdb__str {
     char *p;
     size_t n;
 };
 
-/* One field column of a series' head: a value slot per row plus a presence
- * bitmap (a point may carry only some fields). */
-struct tsdb__col {
-    uint32_t field_id;
-    enum tsdb_type type;
-    uint8_t *present; /* 1 per row that has a value */
+/* Row data of one chunk: time, the WAL LSN of the batch that last wrote the
+ * row (snapshot isolation), and the flush generation that copied the row
+ * into a part (0 = not flushed since last written).  Snapshots of that
+ * generation or later read the row from the part; the row is purged once
+ * no older snapshot lives. */
+struct tsdb__hchunk {
+    int64_t ts[TSDB__CHUNK_ROWS];
+    uint64_t lsn[TSDB__CHUNK_ROWS];
+    uint32_t fgen[TSDB__CHUNK_ROWS];
+};
+
+/* One field's values in one chunk: bit i of present says row i has a value
+ * (a point may carry only some fields).  Numeric blocks hold u (float, int,
+ * uint and bool as 64-bit patterns), string blocks s. */
+struct tsdb__hvals {
+    uint64_t present;
     union {
-        uint64_t *u; /* float/int/uint/bool as 64-bit patterns */
-        struct tsdb__str *s;
+        uint64_t u[TSDB__CHUNK_ROWS];
+        struct tsdb__str s[TSDB__CHUNK_ROWS];
     } v;
 };
 
-/* Head data of one series: rows sorted by time, unique timestamps.  lsn[i]
- * is the WAL LSN of the last batch that wrote row i (snapshot isolation).
- * Guarded by the store stripe of the series id. */
+/* One field column: a value block per chunk, NULL where none of the
+ * chunk's rows has a value. */
+struct tsdb__col {
+    uint32_t field_id;
+    enum tsdb_type type;
+    struct tsdb__hvals **blk; /* cap_chunks entries */
+};
+
+/* Head data of one series.  Guarded by the store stripe of the series id. */
 struct tsdb__head {
-    int64_t *ts;
-    uint64_t *lsn;
-    /* Flush generation that copied row i into a part (0 = not flushed
-     * since last written).  Snapshots of that generation or later read the
-     * row from the part; the row is purged once no older snapshot lives. */
-    uint64_t *fgen;
-    size_t n, cap;
+    struct tsdb__hchunk **chunks;
+    size_t nchunks, cap_chunks;
+    size_t n; /* rows */
     struct tsdb__col *cols;
     uint32_t ncols;
+    size_t bytes; /* memory held, for the head_bytes gauge */
 };
+
+/* Row accessors for readers (stripe lock held, r < h->n). */
+static inline int64_t tsdb__head_ts(const struct tsdb__head *h, size_t r)
+{
+    return h->chunks[r >> TSDB__CHUNK_SHIFT]->ts[r & TSDB__CHUNK_MASK];
+}
+static inline uint64_t tsdb__head_lsn(const struct tsdb__head *h, size_t r)
+{
+    return h->chunks[r >> TSDB__CHUNK_SHIFT]->lsn[r & TSDB__CHUNK_MASK];
+}
+static inline uint64_t tsdb__head_fgen(const struct tsdb__head *h, size_t r)
+{
+    return h->chunks[r >> TSDB__CHUNK_SHIFT]->fgen[r & TSDB__CHUNK_MASK];
+}
+/* gen < 2^32: one flush generation per flush since open. */
+static inline void tsdb__head_set_fgen(struct tsdb__head *h, size_t r, uint64_t gen)
+{
+    h->chunks[r >> TSDB__CHUNK_SHIFT]->fgen[r & TSDB__CHUNK_MASK] = (uint32_t)gen;
+}
+static inline bool tsdb__col_has(const struct tsdb__col *c, size_t r)
+{
+    const struct tsdb__hvals *b = c->blk[r >> TSDB__CHUNK_SHIFT];
+    return b && (b->present >> (r & TSDB__CHUNK_MASK) & 1);
+}
+/* Value of row r (tsdb__col_has true): 64-bit pattern or string. */
+static inline uint64_t tsdb__col_u(const struct tsdb__col *c, size_t r)
+{
+    return c->blk[r >> TSDB__CHUNK_SHIFT]->v.u[r & TSDB__CHUNK_MASK];
+}
+static inline const struct tsdb__str *tsdb__col_s(const struct tsdb__col *c, size_t r)
+{
+    return &c->blk[r >> TSDB__CHUNK_SHIFT]->v.s[r & TSDB__CHUNK_MASK];
+}
 
 struct tsdb__series {
     uint64_t id;
@@ -234,6 +291,9 @@ struct tsdb__series {
 struct tsdb__store {
     struct tsdb *db;
     uint64_t db_id, rp_id;
+    /* Unique among the stores of the process (from 1): series references
+     * handed out by tsdb_batch_add carry it (batch.c). */
+    uint64_t serial;
     pthread_rwlock_t lock;
     struct htab by_key; /* escaped key -> series */
     struct tsdb__series **by_id;
@@ -283,8 +343,10 @@ struct tsdb__hval {
 int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
                           const struct tsdb__hval *vals, size_t nvals);
 void tsdb__head_fini(struct tsdb__head *h);
-/* Removes the rows with 0 < fgen <= max_gen; returns bytes freed (approx). */
+/* Removes the rows with 0 < fgen <= max_gen; returns the bytes freed. */
 int64_t tsdb__head_purge(struct tsdb__head *h, uint64_t max_gen);
+/* Removes every row (a dropped store); returns the bytes freed. */
+int64_t tsdb__head_clear(struct tsdb__head *h);
 
 /* ---- part.c: part files (FORMAT.md "Part file") ---------------------------- */
 

@@ -264,8 +264,8 @@ static int resolve_live(struct tsdb__store *st, struct tsdb__rec *r, struct err 
 }
 
 /* Applies the rows whose series id & mask == want (mask 0: all rows).
- * is_locked: take the series' stripe lock; replay skips it, since no reader
- * or writer exists before tsdb_open returns and the two replay threads touch
+ * is_locked: take the stripe locks; replay skips them, since no reader or
+ * writer exists before tsdb_open returns and the two replay threads touch
  * disjoint series. */
 static int64_t apply_rows(struct tsdb__store *st, const struct tsdb__rec *r, uint64_t lsn,
                           uint64_t mask, uint64_t want, bool is_locked)
@@ -273,23 +273,44 @@ static int64_t apply_rows(struct tsdb__store *st, const struct tsdb__rec *r, uin
     struct tsdb__hval *hv = NULL;
     size_t cap_hv = 0;
     int64_t grown = 0;
-    /* Visit rows grouped by series (a stable counting sort, so each series
-     * still sees its rows in record order): consecutive rows then write
-     * the same series' columns, which keeps them in cache. */
+    /* Visit rows grouped by stripe, then by series (stable counting sorts,
+     * so each series still sees its rows in record order): each stripe
+     * lock is taken once per record instead of once per row, and
+     * consecutive rows write the same series' chunks, which keeps them in
+     * cache. */
+    size_t *rank = xmalloc((r->nseries ? r->nseries : 1) * sizeof *rank);
+    size_t by_stripe[TSDB__STRIPES + 1] = { 0 };
+    for (size_t i = 0; i < r->nseries; i++)
+        if (r->series[i].s)
+            by_stripe[r->series[i].s->id % TSDB__STRIPES + 1]++;
+    for (size_t i = 0; i < TSDB__STRIPES; i++)
+        by_stripe[i + 1] += by_stripe[i];
+    for (size_t i = 0; i < r->nseries; i++)
+        if (r->series[i].s)
+            rank[i] = by_stripe[r->series[i].s->id % TSDB__STRIPES]++;
     size_t *start = xcalloc(r->nseries + 1, sizeof *start);
     size_t *order = xmalloc((r->nrows ? r->nrows : 1) * sizeof *order);
-    for (size_t i = 0; i < r->nrows; i++)
-        start[r->rows[i].series + 1]++;
+    size_t nrows = 0;
+    for (size_t i = 0; i < r->nrows; i++) {
+        const struct tsdb__series *s = r->series[r->rows[i].series].s;
+        if (s && (s->id & mask) == want) {
+            start[rank[r->rows[i].series] + 1]++;
+            nrows++;
+        }
+    }
     for (size_t i = 0; i < r->nseries; i++)
         start[i + 1] += start[i];
-    for (size_t i = 0; i < r->nrows; i++)
-        order[start[r->rows[i].series]++] = i;
+    for (size_t i = 0; i < r->nrows; i++) {
+        const struct tsdb__series *s = r->series[r->rows[i].series].s;
+        if (s && (s->id & mask) == want)
+            order[start[rank[r->rows[i].series]]++] = i;
+    }
     free(start);
-    for (size_t k = 0; k < r->nrows; k++) {
+    free(rank);
+    pthread_mutex_t *held = NULL;
+    for (size_t k = 0; k < nrows; k++) {
         const struct rrow *row = &r->rows[order[k]];
         struct tsdb__series *s = r->series[row->series].s;
-        if ((s->id & mask) != want)
-            continue;
         if (row->nvals > cap_hv) {
             cap_hv = row->nvals * 2;
             hv = xrealloc(hv, cap_hv * sizeof *hv);
@@ -300,12 +321,16 @@ static int64_t apply_rows(struct tsdb__store *st, const struct tsdb__rec *r, uin
             hv[j] = (struct tsdb__hval){ .field_id = f->fd->id, .type = f->type, .v = v->v };
         }
         pthread_mutex_t *mu = &st->stripes[s->id % TSDB__STRIPES];
-        if (is_locked)
+        if (is_locked && mu != held) {
+            if (held)
+                pthread_mutex_unlock(held);
             pthread_mutex_lock(mu);
+            held = mu;
+        }
         grown += tsdb__head_upsert(&s->head, row->ts, lsn, hv, row->nvals);
-        if (is_locked)
-            pthread_mutex_unlock(mu);
     }
+    if (held)
+        pthread_mutex_unlock(held);
     free(hv);
     free(order);
     return grown;

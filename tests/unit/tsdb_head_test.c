@@ -24,6 +24,7 @@
 
 #include "common/buf.h"
 #include "tsdb/tsdb.h"
+#include "tsdb/tsdb_int.h"
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -223,6 +224,68 @@ static void test_lww_ooo_sparse(void **state)
     assert_string_equal(d2, d);
     free(d);
     free(d2);
+    tsdb_close(&db);
+}
+
+/* Series references: reused for the same tags they skip the key work; one
+ * from another store or from a dropped and recreated database is ignored;
+ * the field and retention checks still run on a referenced series. */
+static void test_series_refs(void **state)
+{
+    (void)state;
+    struct tsdb *db = open_at("refs");
+    mkdb(db, "a", TSDB_DURATION_INF);
+    mkdb(db, "b", 3600 * 1000000000LL);
+    struct err e;
+    struct tsdb_tag tags[2] = { { SV_LIT("z"), SV_LIT("1") }, { SV_LIT("h"), SV_LIT("x") } };
+    struct tsdb_field f = { SV_LIT("v"), TSDB_FLOAT, { .f = 1 } };
+    struct tsdb_point p = { SV_LIT("m"), tags, 2, &f, 1, 10 };
+    uint64_t ref = 0;
+    struct tsdb_batch *ba = batch(db, "a", 0);
+    assert_int_equal(tsdb_batch_add(ba, &ref, &p, &e), 0);
+    uint64_t ra = ref;
+    /* Store b: a's reference is ignored, b's own series is created. */
+    struct tsdb_batch *bb = batch(db, "b", 0);
+    assert_int_equal(tsdb_batch_add(bb, &ref, &p, &e), 0);
+    assert_true(ref != ra);
+    uint64_t rb = ref;
+    commit(&bb);
+    /* The referenced path still checks types and retention. */
+    f.type = TSDB_INT;
+    f.v.i = 3;
+    ref = ra;
+    assert_int_equal(tsdb_batch_add(ba, &ref, &p, &e), ERR_TYPE);
+    assert_string_equal(e.msg, "field type conflict: input field \"v\" on measurement \"m\" is "
+                               "type integer, already exists as type float");
+    assert_true(ref == ra);
+    f.type = TSDB_FLOAT;
+    f.v.f = 2;
+    p.ts_ns = 20;
+    assert_int_equal(tsdb_batch_add(ba, &ref, &p, &e), 0);
+    commit(&ba);
+    bb = batch(db, "b", 7200 * 1000000000LL);
+    ref = rb;
+    assert_int_equal(tsdb_batch_add(bb, &ref, &p, &e), ERR_LIMIT);
+    assert_string_equal(e.msg, "points beyond retention policy");
+    tsdb_batch_free(&bb);
+    char *d = dump(db, "a");
+    assert_string_equal(d, "m,h=x,z=1 v 10 1\nm,h=x,z=1 v 20 2\n");
+    free(d);
+    /* Dropped and created again: the old reference does not reach the old
+     * store, the point lands in the new one. */
+    assert_int_equal(tsdb_drop_database(db, SV_LIT("a"), &e), 0);
+    mkdb(db, "a", TSDB_DURATION_INF);
+    struct tsdb_tag other[1] = { { SV_LIT("h"), SV_LIT("y") } };
+    struct tsdb_point q = { SV_LIT("n"), other, 1, &f, 1, 30 };
+    ba = batch(db, "a", 0);
+    assert_int_equal(tsdb_batch_add(ba, NULL, &q, &e), 0);
+    ref = ra;
+    assert_int_equal(tsdb_batch_add(ba, &ref, &p, &e), 0);
+    assert_true(ref != ra && ref != 0);
+    commit(&ba);
+    d = dump(db, "a");
+    assert_string_equal(d, "n,h=y v 30 2\nm,h=x,z=1 v 20 2\n");
+    free(d);
     tsdb_close(&db);
 }
 
@@ -452,10 +515,11 @@ static void test_index(void **state)
                             .ts_ns = 1 };
     uint64_t ref = 0;
     assert_int_equal(tsdb_batch_add(b, &ref, &p, &e), 0);
-    assert_int_equal(ref, 1);
+    assert_true(ref != 0);
+    uint64_t first = ref;
     p.ts_ns = 2;
     assert_int_equal(tsdb_batch_add(b, &ref, &p, &e), 0);
-    assert_int_equal(ref, 1);
+    assert_true(ref == first);
     assert_int_equal(add1(b, "cpu", "host", "b", "v", TSDB_FLOAT, F(1), 1, &e), 0);
     assert_int_equal(add1(b, "cpu", "host", "a", "v", TSDB_FLOAT, F(1), 1, &e), 0);
     assert_int_equal(add1(b, "cpu", "host", "a", "w", TSDB_INT, I(-5), 1, &e), 0);
@@ -685,6 +749,217 @@ static void test_limits_and_lock(void **state)
 }
 
 /* read_only (offline export): sees the data, creates and changes nothing. */
+/* ---- the chunked head against a model (tsdb_int.h) ---------------------- */
+
+enum { MTS = 700, MF = 3 };
+
+struct hmodel {
+    bool has_row[MTS];
+    uint64_t lsn[MTS], fgen[MTS];
+    bool has[MF][MTS];
+    uint64_t u[MF][MTS];
+    char str[MTS][16];
+};
+
+static const enum tsdb_type mtypes[MF] = { TSDB_FLOAT, TSDB_INT, TSDB_STRING };
+
+/* The memory the head should account for, recomputed from its structure. */
+static size_t head_bytes_of(const struct tsdb__head *h)
+{
+    size_t n = h->nchunks * sizeof(struct tsdb__hchunk) + h->ncols * sizeof(struct tsdb__col) +
+               h->cap_chunks * sizeof(void *) * (1 + h->ncols);
+    for (uint32_t c = 0; c < h->ncols; c++)
+        for (size_t k = 0; k < h->cap_chunks; k++) {
+            const struct tsdb__hvals *b = h->cols[c].blk[k];
+            if (!b)
+                continue;
+            assert_true(k < h->nchunks);
+            n += offsetof(struct tsdb__hvals, v) +
+                 TSDB__CHUNK_ROWS * (h->cols[c].type == TSDB_STRING ? sizeof(struct tsdb__str) : 8);
+            for (size_t i = 0; i < TSDB__CHUNK_ROWS; i++) {
+                bool is_set = b->present >> i & 1;
+                /* Invariant 3: nothing present past the last row. */
+                assert_true(!is_set || (k << TSDB__CHUNK_SHIFT) + i < h->n);
+                if (is_set && h->cols[c].type == TSDB_STRING)
+                    n += b->v.s[i].n;
+            }
+        }
+    return n;
+}
+
+static void head_check(const struct tsdb__head *h, const struct hmodel *m)
+{
+    size_t rows = 0;
+    for (size_t t = 0; t < MTS; t++)
+        rows += m->has_row[t];
+    assert_int_equal(h->n, rows);
+    assert_int_equal(h->nchunks, (h->n + TSDB__CHUNK_MASK) >> TSDB__CHUNK_SHIFT);
+    for (size_t r = 0; r < h->n; r++) {
+        int64_t ts = tsdb__head_ts(h, r);
+        assert_true(ts >= 0 && ts < MTS && m->has_row[ts]);
+        if (r)
+            assert_true(tsdb__head_ts(h, r - 1) < ts);
+        assert_int_equal(tsdb__head_lsn(h, r), m->lsn[ts]);
+        assert_int_equal(tsdb__head_fgen(h, r), m->fgen[ts]);
+        for (uint32_t c = 0; c < h->ncols; c++) {
+            const struct tsdb__col *col = &h->cols[c];
+            uint32_t f = col->field_id;
+            assert_int_equal(tsdb__col_has(col, r), m->has[f][ts]);
+            if (!m->has[f][ts])
+                continue;
+            if (col->type == TSDB_STRING) {
+                const struct tsdb__str *hs = tsdb__col_s(col, r);
+                assert_int_equal(hs->n, strlen(m->str[ts]));
+                assert_memory_equal(hs->p, m->str[ts], hs->n);
+            } else {
+                assert_int_equal(tsdb__col_u(col, r), m->u[f][ts]);
+            }
+        }
+    }
+    for (uint32_t f = 0; f < MF; f++) {
+        bool any = false;
+        for (size_t t = 0; t < MTS; t++)
+            any |= m->has[f][t];
+        bool found = false;
+        for (uint32_t c = 0; c < h->ncols; c++)
+            found |= h->cols[c].field_id == f;
+        assert_true(found || !any);
+    }
+    assert_int_equal(h->bytes, head_bytes_of(h));
+}
+
+static uint64_t rnd_state = 88172645463325252ull;
+static uint64_t rnd(void)
+{
+    rnd_state ^= rnd_state << 13;
+    rnd_state ^= rnd_state >> 7;
+    rnd_state ^= rnd_state << 17;
+    return rnd_state;
+}
+
+/* Upserts ts with a random subset of fields (field order varies too). */
+static int64_t model_upsert(struct tsdb__head *h, struct hmodel *m, int64_t ts, uint64_t lsn)
+{
+    struct tsdb__hval hv[MF];
+    char sbuf[16];
+    size_t nv = 0;
+    uint32_t first = (uint32_t)(rnd() % MF);
+    for (uint32_t k = 0; k < MF; k++) {
+        uint32_t f = (first + k) % MF;
+        if (nv && rnd() % 3 == 0)
+            continue;
+        hv[nv] = (struct tsdb__hval){ .field_id = f, .type = mtypes[f] };
+        uint64_t x = rnd();
+        if (mtypes[f] == TSDB_STRING) {
+            snprintf(sbuf, sizeof sbuf, "s%u", (unsigned)(x % 100000));
+            snprintf(m->str[ts], sizeof m->str[ts], "%s", sbuf);
+            hv[nv].v.s = sv_cstr(sbuf);
+        } else if (mtypes[f] == TSDB_FLOAT) {
+            double d = (double)(x % 1000) / 8;
+            memcpy(&m->u[f][ts], &d, 8);
+            hv[nv].v.f = d;
+        } else {
+            m->u[f][ts] = x;
+            hv[nv].v.i = (int64_t)x;
+        }
+        m->has[f][ts] = true;
+        nv++;
+    }
+    m->has_row[ts] = true;
+    m->lsn[ts] = lsn;
+    m->fgen[ts] = 0;
+    return tsdb__head_upsert(h, ts, lsn, hv, nv);
+}
+
+static void model_purge(struct tsdb__head *h, struct hmodel *m, uint64_t max_gen, int64_t *total)
+{
+    *total -= tsdb__head_purge(h, max_gen);
+    for (size_t t = 0; t < MTS; t++)
+        if (m->has_row[t] && m->fgen[t] && m->fgen[t] <= max_gen) {
+            m->has_row[t] = false;
+            for (uint32_t f = 0; f < MF; f++)
+                m->has[f][t] = false;
+        }
+}
+
+/* Chunk boundaries (appends across 64-row chunks), out-of-order points into
+ * full chunks (every later row moves up across chunk borders), last write
+ * wins on existing rows, sparse fields, strings, flush marks and partial and
+ * whole purges, with the byte accounting checked after each step. */
+static void test_head_chunks(void **state)
+{
+    (void)state;
+    struct tsdb__head h;
+    memset(&h, 0, sizeof h);
+    struct hmodel *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    int64_t total = 0;
+    uint64_t lsn = 1;
+    /* In order: exactly two full chunks, then one row into the third. */
+    for (int64_t t = 100; t < 100 + 2 * TSDB__CHUNK_ROWS; t++)
+        total += model_upsert(&h, m, t, lsn++);
+    head_check(&h, m);
+    assert_int_equal(h.nchunks, 2);
+    /* Out of order into the full first chunk: rows carry over into a new
+     * third chunk. */
+    total += model_upsert(&h, m, 50, lsn++);
+    head_check(&h, m);
+    assert_int_equal(h.nchunks, 3);
+    assert_int_equal(tsdb__head_ts(&h, 0), 50);
+    assert_int_equal(tsdb__head_ts(&h, TSDB__CHUNK_ROWS), 100 + TSDB__CHUNK_ROWS - 1);
+    /* At the last row of a chunk and the first of the next. */
+    total += model_upsert(&h, m, 100 + TSDB__CHUNK_ROWS - 2, lsn++);
+    total += model_upsert(&h, m, 100 + TSDB__CHUNK_ROWS - 1, lsn++);
+    head_check(&h, m);
+    /* Random mix of appends, out-of-order points and overwrites, with
+     * flush marks and purges in between. */
+    uint64_t gen = 0;
+    for (int round = 0; round < 40; round++) {
+        for (int k = 0; k < 60; k++) {
+            int64_t t = (int64_t)(rnd() % MTS);
+            total += model_upsert(&h, m, t, lsn++);
+        }
+        head_check(&h, m);
+        if (round % 3 == 0) {
+            /* A flush marks every row with a new generation. */
+            gen++;
+            for (size_t r = 0; r < h.n; r++) {
+                tsdb__head_set_fgen(&h, r, gen);
+                m->fgen[tsdb__head_ts(&h, r)] = gen;
+            }
+        }
+        if (round % 5 == 4) {
+            /* Rows rewritten since the flush stay; the others go. */
+            model_purge(&h, m, gen, &total);
+            head_check(&h, m);
+        }
+        assert_int_equal(total, (int64_t)h.bytes);
+    }
+    /* Purging what nobody flushed removes nothing. */
+    model_purge(&h, m, 0, &total);
+    head_check(&h, m);
+    /* Everything flushed: the head gives all its memory back. */
+    gen++;
+    for (size_t r = 0; r < h.n; r++) {
+        tsdb__head_set_fgen(&h, r, gen);
+        m->fgen[tsdb__head_ts(&h, r)] = gen;
+    }
+    model_purge(&h, m, gen, &total);
+    head_check(&h, m);
+    assert_int_equal(h.n, 0);
+    assert_int_equal(h.bytes, 0);
+    assert_int_equal(total, 0);
+    assert_null(h.chunks);
+    /* Used again after a whole purge, then cleared (a dropped store). */
+    for (int64_t t = 0; t < 3 * TSDB__CHUNK_ROWS + 5; t++)
+        total += model_upsert(&h, m, MTS - 1 - t, lsn++);
+    head_check(&h, m);
+    assert_int_equal(tsdb__head_clear(&h), total);
+    assert_int_equal(h.bytes, 0);
+    tsdb__head_fini(&h);
+    free(m);
+}
+
 static void test_read_only(void **state)
 {
     (void)state;
@@ -736,6 +1011,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lww_ooo_sparse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_series_refs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_type_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention_and_reserved_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_catalog, setup, teardown),
@@ -744,6 +1020,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_snapshot_atomicity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_and_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
+        cmocka_unit_test(test_head_chunks),
     };
     /* TSDB_TEST_FILTER=test_torn* runs a subset (cmocka glob). */
     if (getenv("TSDB_TEST_FILTER"))
