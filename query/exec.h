@@ -77,6 +77,11 @@ struct qx_series {
     const struct qx_value *values; /* nrows * ncolumns, row-major */
     size_t nrows;
     bool is_continued;           /* more rows of this series follow */
+    /* A meta result influxd 1.6 sends whole (SHOW DATABASES, RETENTION
+     * POLICIES, MEASUREMENTS, TAG KEYS, TAG VALUES): never split by
+     * chunk_size, and in a chunked answer a document of its own with no
+     * "partial" flags. */
+    bool is_whole;
 };
 
 /* A result-level message ("messages":[{"level":..,"text":..}]). */
@@ -147,7 +152,7 @@ int qx_parse_params_json(struct sv json, struct arena *a, struct iql_params *out
 
 enum qx_format { QX_FMT_JSON = 0, QX_FMT_CSV };
 
-/* Divisor of the `epoch` parameter: "ns"/"n" 1, "u"/"µ" 1e3, "ms" 1e6,
+/* Divisor of the `epoch` parameter: "ns"/"n" 1, "u" 1e3 ("µ" is ns, as in 1.6), "ms" 1e6,
  * "s" 1e9, "m" 60e9, "h" 3600e9; absent or empty 0 (RFC3339 strings);
  * anything else 1 (1.6 treats unknown units as ns). */
 int64_t qx_epoch_divisor(const char *epoch, size_t n);
@@ -180,6 +185,7 @@ struct qx_enc {
     size_t nresults;
     bool has_csv_output;
     int csv_stmt;
+    int whole_stmt;                  /* chunked: last statement that sent a whole series */
     struct buf csv_cols;             /* CSV: the last header's columns */
     int err;
 };

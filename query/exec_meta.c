@@ -8,7 +8,13 @@
  * KEYS", LIMIT/OFFSET per measurement for TAG KEYS/VALUES.
  *
  * WHERE clauses on tags (and time, per series) are answered by scanning the
- * series of a snapshot: tsdb's listings have no predicates.  DROP DATABASE,
+ * series of a snapshot: tsdb's listings have no predicates.  SHOW TAG KEYS
+ * and TAG VALUES copy 1.6's in-memory index instead: time only decides
+ * whether any shard group of the database holds data in the range (then
+ * every series counts, else none; any_shard_in_range).  In a chunked
+ * answer, the statements 1.6's statement executor answers itself (SHOW
+ * DATABASES, RETENTION POLICIES, MEASUREMENTS, TAG KEYS, TAG VALUES) send
+ * whole series (emit_whole).  DROP DATABASE,
  * DROP / ALTER RETENTION POLICY call tsdb's catalog functions.  Statements
  * tsdb has no API for (DROP MEASUREMENT, DROP SERIES, DELETE, users) return
  * a per-statement error naming what is missing.
@@ -146,6 +152,16 @@ static void source_db_rp(struct qx__run *r, const struct iql_source *src, size_t
 
 /* ---- series scans for WHERE ------------------------------------------------ */
 
+static int any_series(void *arg, const struct tsdb_series_info *s, size_t nfields,
+                      const struct tsdb_field_points *fields)
+{
+    (void)s;
+    (void)nfields;
+    (void)fields;
+    *(bool *)arg = true;
+    return 1; /* stop: one is enough */
+}
+
 typedef int (*series_visit_cb)(void *arg, const struct tsdb_series_info *s, size_t nfields,
                                const struct tsdb_field_points *fields);
 
@@ -172,14 +188,14 @@ static int scan_cb(void *arg, const struct tsdb_series_info *s, size_t nfields,
     return rc ? rc : sa->visit(sa->arg, s, nfields, fields);
 }
 
-/* Calls visit for each series of measurement m that matches cond and has a
- * point in cond's time range. */
-static int scan_series(struct qx__run *r, struct tsdb_snapshot *snap, struct sv db, struct sv rp,
-                       struct sv m, const struct iql_expr *cond_expr, series_visit_cb visit,
-                       void *arg)
+/* Calls visit for each series of measurement m that matches cond's tag
+ * part and has a point in cond's time range (any point when !use_time). */
+static int scan_series_t(struct qx__run *r, struct tsdb_snapshot *snap, struct sv db,
+                         struct sv rp, struct sv m, const struct iql_expr *cond_expr,
+                         bool use_time, series_visit_cb visit, void *arg)
 {
-    int64_t min, max;
-    int rc = qx__time_range(r, cond_expr, &min, &max);
+    int64_t min = INT64_MIN, max = INT64_MAX;
+    int rc = use_time ? qx__time_range(r, cond_expr, &min, &max) : 0;
     struct qx__cond cond;
     rc = rc ? rc : qx__cond_prepare(r, cond_expr, &cond);
     if (rc)
@@ -188,6 +204,90 @@ static int scan_series(struct qx__run *r, struct tsdb_snapshot *snap, struct sv 
     struct err te;
     rc = tsdb_snapshot_scan(snap, db, rp, m, min, max, scan_cb, &sa, &te);
     return rc == ERR_NOTFOUND ? 0 : rc;
+}
+
+static int scan_series(struct qx__run *r, struct tsdb_snapshot *snap, struct sv db, struct sv rp,
+                       struct sv m, const struct iql_expr *cond_expr, series_visit_cb visit,
+                       void *arg)
+{
+    return scan_series_t(r, snap, db, rp, m, cond_expr, true, visit, arg);
+}
+
+/* ---- time in SHOW TAG KEYS / TAG VALUES ------------------------------------ */
+
+/* Seconds from Go's zero time (0001-01-01T00:00:00Z) to the Unix epoch. */
+#define GO_ZERO_TO_UNIX_S INT64_C(62135596800)
+#define WEEK_NS INT64_C(604800000000000)
+
+/* The start of influxd's shard group holding t, for groups of d ns.  Go's
+ * Time.Truncate counts from year 1, so 7-day groups start on Mondays (the
+ * epoch was a Thursday).  Clamped at INT64_MIN. */
+static int64_t shard_group_start(int64_t t, int64_t d)
+{
+    int64_t off = (int64_t)(((__int128)GO_ZERO_TO_UNIX_S * 1000000000) % d);
+    int64_t m = t % d;
+    if (m < 0)
+        m += d;
+    m = (int64_t)(((__int128)m + off) % d);
+    return t < INT64_MIN + m ? INT64_MIN : t - m;
+}
+
+struct rp_list {
+    struct qx__run *r;
+    struct sv db;
+    struct sv *names;
+    int64_t *shard_ns;
+    size_t n;
+};
+
+static int rp_list_cb(void *arg, const struct tsdb_db_info *d)
+{
+    struct rp_list *x = arg;
+    if (!sv_eq(d->name, x->db))
+        return 0;
+    x->names = arena_alloc(x->r->a, (d->nrps ? d->nrps : 1) * sizeof *x->names);
+    x->shard_ns = arena_alloc(x->r->a, (d->nrps ? d->nrps : 1) * sizeof *x->shard_ns);
+    for (size_t i = 0; i < d->nrps; i++) {
+        x->names[i] = arena_sv_dup(x->r->a, d->rps[i].name);
+        x->shard_ns[i] = d->rps[i].shard_duration_ns > 0 ? d->rps[i].shard_duration_ns : WEEK_NS;
+    }
+    x->n = d->nrps;
+    return 1;
+}
+
+/* SHOW TAG KEYS / TAG VALUES with a time condition, as influxd 1.6 with its
+ * (default) in-memory index answers them: the time range only selects
+ * shard groups, of every retention policy of db; when at least one holds
+ * data, the answer covers every series of the database's index (time is
+ * ignored), otherwise it is empty.  Sets *has_data accordingly. */
+static int any_shard_in_range(struct qx__run *r, struct tsdb_snapshot *snap, struct sv db,
+                              const struct iql_expr *cond, bool *has_data)
+{
+    int64_t min, max;
+    int rc = qx__time_range(r, cond, &min, &max);
+    if (rc)
+        return rc;
+    struct rp_list x = { .r = r, .db = db };
+    rc = tsdb_list_databases(r->c->db, rp_list_cb, &x);
+    if (rc < 0)
+        return err_set(r->e, rc, "cannot list retention policies: %s", err_str(rc));
+    *has_data = false;
+    for (size_t i = 0; i < x.n && !*has_data; i++) {
+        int64_t d = x.shard_ns[i];
+        int64_t lo = min == INT64_MIN ? min : shard_group_start(min, d);
+        int64_t hi = max;
+        if (max != INT64_MAX) {
+            hi = shard_group_start(max, d);
+            hi = hi > INT64_MAX - d ? INT64_MAX : hi + d - 1;
+        }
+        if (lo > hi)
+            continue;
+        struct err te;
+        rc = tsdb_snapshot_scan(snap, db, x.names[i], SV_NULL, lo, hi, any_series, has_data, &te);
+        if (rc < 0 && rc != ERR_NOTFOUND)
+            return err_set(r->e, rc, "%s", te.msg);
+    }
+    return 0;
 }
 
 /* ---- emit helpers ---------------------------------------------------------- */
@@ -202,9 +302,27 @@ static struct qx_value vint(int64_t i)
     return (struct qx_value){ .kind = QX_INT, .i = i };
 }
 
-/* One column of strings, rows [offset, offset+limit). */
+/* Emits a series that 1.6 sends whole (struct qx_series.is_whole): the
+ * statements its statement executor answers itself rather than through a
+ * rewritten SELECT. */
+static int emit_whole(struct qx__run *r, struct sv name, const struct sv *cols, size_t ncols,
+                      const struct qx_value *vals, size_t nrows)
+{
+    struct qx_series s = {
+        .name = name, .columns = cols, .ncolumns = ncols, .values = vals, .nrows = nrows,
+        .is_whole = true,
+    };
+    int rc = r->out->series(r->out, r->stmt_id, &s);
+    if (rc) {
+        r->sink_rc = rc;
+        return ERR_CLOSED;
+    }
+    return 0;
+}
+
+/* One column of strings, rows [offset, offset+limit); whole: see emit_whole. */
 static int emit_names(struct qx__run *r, struct sv name, const char *col, const struct svec *v,
-                      int64_t limit, int64_t offset, bool even_if_empty)
+                      int64_t limit, int64_t offset, bool even_if_empty, bool whole)
 {
     size_t from = (size_t)offset < v->n ? (size_t)offset : v->n;
     size_t n = v->n - from;
@@ -216,7 +334,7 @@ static int emit_names(struct qx__run *r, struct sv name, const char *col, const 
     for (size_t i = 0; i < n; i++)
         vals[i] = vstr(v->v[from + i]);
     struct sv c = sv_cstr(col);
-    return qx__emit(r, name, NULL, 0, &c, 1, vals, n);
+    return whole ? emit_whole(r, name, &c, 1, vals, n) : qx__emit(r, name, NULL, 0, &c, 1, vals, n);
 }
 
 /* ---- SHOW DATABASES / RETENTION POLICIES -------------------------------- */
@@ -232,7 +350,7 @@ static int show_databases(struct qx__run *r)
     struct svec v = { 0 };
     struct push_arg pa = { r->a, &v };
     tsdb_list_databases(r->c->db, db_names_cb, &pa);
-    return emit_names(r, SV_LIT("databases"), "name", &v, 0, 0, true);
+    return emit_names(r, SV_LIT("databases"), "name", &v, 0, 0, true, true);
 }
 
 struct rp_rows {
@@ -289,20 +407,10 @@ static int show_retention_policies(struct qx__run *r, const struct iql_stmt *s)
     static const struct sv cols[] = { SV_LIT("name"), SV_LIT("duration"),
                                       SV_LIT("shardGroupDuration"), SV_LIT("replicaN"),
                                       SV_LIT("default") };
-    return qx__emit(r, SV_NULL, NULL, 0, cols, 5, x.vals, x.nrows);
+    return emit_whole(r, SV_NULL, cols, 5, x.vals, x.nrows);
 }
 
 /* ---- SHOW MEASUREMENTS --------------------------------------------------- */
-
-static int any_series(void *arg, const struct tsdb_series_info *s, size_t nfields,
-                      const struct tsdb_field_points *fields)
-{
-    (void)s;
-    (void)nfields;
-    (void)fields;
-    *(bool *)arg = true;
-    return 1; /* stop: one is enough */
-}
 
 static int show_measurements(struct qx__run *r, const struct iql_stmt *s)
 {
@@ -333,7 +441,7 @@ static int show_measurements(struct qx__run *r, const struct iql_stmt *s)
         names = kept;
     }
     return emit_names(r, SV_LIT("measurements"), "name", &names, s->show.limit, s->show.offset,
-                      false);
+                      false, true);
 }
 
 /* ---- SHOW TAG KEYS / TAG VALUES / SERIES (with optional WHERE) ----------- */
@@ -393,11 +501,18 @@ static int show_tag_keys(struct qx__run *r, const struct iql_stmt *s)
     if (rc)
         return rc;
     struct tsdb_snapshot *snap = s->show.cond ? tsdb_snapshot_new(r->c->db) : NULL;
+    if (snap && qx__cond_has_time(s->show.cond)) {
+        bool has_data = false;
+        rc = any_shard_in_range(r, snap, db, s->show.cond, &has_data);
+        if (rc || !has_data)
+            meas.n = 0;
+    }
     for (size_t i = 0; i < meas.n && rc >= 0; i++) {
         struct svec keys = { 0 };
         if (snap) {
             struct tag_collect tc = { .r = r, .keys = &keys };
-            rc = scan_series(r, snap, db, rp, meas.v[i], s->show.cond, collect_tags, &tc);
+            rc = scan_series_t(r, snap, db, rp, meas.v[i], s->show.cond, false, collect_tags,
+                               &tc);
             svec_sort_uniq(&keys);
         } else {
             struct push_arg pa = { r->a, &keys };
@@ -406,7 +521,8 @@ static int show_tag_keys(struct qx__run *r, const struct iql_stmt *s)
                 rc = 0;
         }
         if (rc >= 0)
-            rc = emit_names(r, meas.v[i], "tagKey", &keys, s->show.limit, s->show.offset, false);
+            rc = emit_names(r, meas.v[i], "tagKey", &keys, s->show.limit, s->show.offset, false,
+                            true);
     }
     tsdb_snapshot_free(&snap);
     return rc;
@@ -453,11 +569,18 @@ static int show_tag_values(struct qx__run *r, const struct iql_stmt *s)
     }
     static const struct sv cols[] = { SV_LIT("key"), SV_LIT("value") };
     struct tsdb_snapshot *snap = s->show.cond ? tsdb_snapshot_new(r->c->db) : NULL;
+    if (snap && qx__cond_has_time(s->show.cond)) {
+        bool has_data = false;
+        rc = any_shard_in_range(r, snap, db, s->show.cond, &has_data);
+        if (rc || !has_data)
+            meas.n = 0;
+    }
     for (size_t i = 0; i < meas.n && rc >= 0; i++) {
         struct svec pairs = { 0 };
         if (snap) {
             struct tag_collect tc = { .r = r, .pairs = &pairs };
-            rc = scan_series(r, snap, db, rp, meas.v[i], s->show.cond, collect_tags, &tc);
+            rc = scan_series_t(r, snap, db, rp, meas.v[i], s->show.cond, false, collect_tags,
+                               &tc);
             svec_sort_uniq(&pairs); /* key\0value sorts by key, then value */
         } else {
             struct svec keys = { 0 };
@@ -503,7 +626,7 @@ static int show_tag_values(struct qx__run *r, const struct iql_stmt *s)
             n++;
         }
         if (n)
-            rc = qx__emit(r, meas.v[i], NULL, 0, cols, 2, vals, n);
+            rc = emit_whole(r, meas.v[i], cols, 2, vals, n);
     }
     tsdb_snapshot_free(&snap);
     return rc;
@@ -512,7 +635,7 @@ static int show_tag_values(struct qx__run *r, const struct iql_stmt *s)
 /* SHOW SERIES EXACT CARDINALITY (and with FROM or WHERE): influxd 1.6
  * sums per shard, so a series with points in two shard groups counts
  * twice (observed).  Shard groups are the retention policy's shard
- * duration, aligned to the epoch. */
+ * duration, aligned as shard_group_start() says. */
 struct shard_count {
     struct qx__run *r;
     int64_t shard_ns;
@@ -539,8 +662,7 @@ static int count_shards(void *arg, const struct tsdb_series_info *s, size_t nfie
     size_t k = 0;
     for (size_t f = 0; f < nfields; f++) {
         for (size_t i = 0; i < fields[f].n; i++) {
-            int64_t t = fields[f].ts_ns[i], q = t / c->shard_ns;
-            g[k++] = t < 0 && q * c->shard_ns != t ? q - 1 : q;
+            g[k++] = shard_group_start(fields[f].ts_ns[i], c->shard_ns);
         }
     }
     qsort(g, k, sizeof *g, i64_cmp);
@@ -562,8 +684,8 @@ static int show_series_exact_cardinality(struct qx__run *r, const struct iql_stm
     struct sv col = SV_LIT("count");
     struct tsdb_snapshot *snap = tsdb_snapshot_new(r->c->db);
     for (size_t i = 0; i < meas->n && rc >= 0; i++) {
-        struct shard_count c = { r, info.shard_duration_ns > 0 ? info.shard_duration_ns
-                                                              : INT64_C(604800000000000), 0 };
+        struct shard_count c = { r, info.shard_duration_ns > 0 ? info.shard_duration_ns : WEEK_NS,
+                                 0 };
         rc = scan_series(r, snap, db, rp, meas->v[i], s->show.cond, count_shards, &c);
         struct qx_value v = vint(c.count);
         if (rc >= 0 && c.count)
@@ -596,7 +718,7 @@ static int show_series(struct qx__run *r, const struct iql_stmt *s)
         return qx__emit(r, SV_NULL, NULL, 0, &col, 1, &v, 1);
     }
     svec_sort_uniq(&keys);
-    return emit_names(r, SV_NULL, "key", &keys, s->show.limit, s->show.offset, false);
+    return emit_names(r, SV_NULL, "key", &keys, s->show.limit, s->show.offset, false, false);
 }
 
 /* ---- SHOW FIELD KEYS ---------------------------------------------------------- */
@@ -732,6 +854,13 @@ static int check_rp_numbers(struct qx__run *r, int64_t dur, int64_t shard)
     return 0;
 }
 
+/* 1.6 raises a shard duration below 1h to 1h (meta's normalisedShardDuration)
+ * before storing or comparing it; 0 leaves the choice to the storage. */
+static int64_t normal_shard_ns(int64_t shard)
+{
+    return shard > 0 && shard < HOUR_NS ? HOUR_NS : shard;
+}
+
 static bool same_rp(const struct tsdb_rp_info *have, const struct tsdb_rp_opts *want)
 {
     int64_t hd = have->duration_ns == TSDB_DURATION_INF ? 0 : have->duration_ns;
@@ -748,7 +877,7 @@ static int create_database(struct qx__run *r, const struct iql_stmt *s)
     if (s->rp.is_set) {
         o.name = s->rp.name;
         o.duration_ns = s->rp.has_duration ? s->rp.duration_ns : TSDB_DURATION_INF;
-        o.shard_duration_ns = s->rp.has_shard ? s->rp.shard_ns : 0;
+        o.shard_duration_ns = normal_shard_ns(s->rp.has_shard ? s->rp.shard_ns : 0);
         o.replication = s->rp.has_replication ? (uint32_t)s->rp.replication : 1;
         int rc = check_rp_numbers(r, o.duration_ns, o.shard_duration_ns);
         if (rc)
@@ -782,7 +911,7 @@ static int create_retention_policy(struct qx__run *r, const struct iql_stmt *s)
     struct tsdb_rp_opts o = {
         .name = s->rp.name,
         .duration_ns = s->rp.duration_ns,
-        .shard_duration_ns = s->rp.has_shard ? s->rp.shard_ns : 0,
+        .shard_duration_ns = normal_shard_ns(s->rp.has_shard ? s->rp.shard_ns : 0),
         .replication = (uint32_t)(s->rp.replication > 0 ? s->rp.replication : 1),
         .is_default = s->rp.is_default,
     };

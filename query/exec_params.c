@@ -124,6 +124,14 @@ static int str(struct jr *j, struct sv *out)
     return 0;
 }
 
+/* An object key: Go words a missing quote differently than for a value. */
+static int key_str(struct jr *j, struct sv *out)
+{
+    if (j->p < j->end && *j->p != '"')
+        return bad(j, "looking for beginning of object key string");
+    return str(j, out);
+}
+
 static int literal(struct jr *j, const char *word)
 {
     size_t n = strlen(word);
@@ -168,7 +176,7 @@ static int skip_value(struct jr *j, int depth)
             int rc;
             if (close == '}') {
                 ws(j);
-                rc = str(j, &s);
+                rc = key_str(j, &s);
                 ws(j);
                 if (rc == 0 && (j->p >= j->end || *j->p++ != ':'))
                     rc = bad(j, "after object key");
@@ -263,7 +271,7 @@ static int value(struct jr *j, struct iql_param *p)
         for (;;) {
             ws(j);
             struct sv k;
-            rc = str(j, &k);
+            rc = key_str(j, &k);
             ws(j);
             if (rc == 0 && (j->p >= j->end || *j->p++ != ':'))
                 rc = bad(j, "after object key");
@@ -355,7 +363,7 @@ int qx_parse_params_json(struct sv json, struct arena *a, struct iql_params *out
         for (;;) {
             ws(&j);
             struct iql_param p = { 0 };
-            int rc = str(&j, &p.name);
+            int rc = key_str(&j, &p.name);
             ws(&j);
             if (rc == 0 && (j.p >= j.end || *j.p++ != ':'))
                 rc = bad(&j, "after object key");

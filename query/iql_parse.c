@@ -1289,6 +1289,43 @@ static bool has_call(const struct iql_expr *x)
     }
 }
 
+/* Whether dimension d is time(<duration>[, <duration>]) with a duration
+ * <= 0; *is_time tells whether d is a time(<duration>...) call at all. */
+static bool is_empty_time_dim(const struct iql_expr *d, bool *is_time)
+{
+    *is_time = d->kind == IQL_EXPR_CALL && sv_case_eq(d->call.name, "time") &&
+               (d->call.nargs == 1 || d->call.nargs == 2) &&
+               d->call.args[0]->kind == IQL_EXPR_DURATION;
+    return *is_time && d->call.args[0]->dur_ns <= 0 &&
+           (d->call.nargs == 1 || d->call.args[1]->kind == IQL_EXPR_DURATION);
+}
+
+/* GROUP BY time(0s) (or a negative interval) groups nothing in influxd:
+ * its executor takes the first time() dimension's interval and groups only
+ * when it is positive, so the statement runs as if no time() dimension
+ * were there (observed: one row stamped 0 for an aggregate, raw rows for a
+ * raw query, and time(0s), time(1h) groups nothing either).  When the first
+ * time() dimension is empty, drop every time(<duration>...) dimension; a
+ * later empty one after a positive one stays, for 1.6's "multiple time
+ * dimensions not allowed". */
+static void drop_empty_time_dims(struct iql_select *s)
+{
+    bool drop = false, seen_time = false;
+    size_t o = 0;
+    for (size_t i = 0; i < s->ndims; i++) {
+        bool is_time;
+        bool is_empty = is_empty_time_dim(s->dims[i], &is_time);
+        if (is_time && !seen_time) {
+            seen_time = true;
+            drop = is_empty;
+        }
+        if (is_time && drop)
+            continue;
+        s->dims[o++] = s->dims[i];
+    }
+    s->ndims = o;
+}
+
 int iql__parse_select(struct iql_parser *p, int tr, struct iql_select **out)
 {
     struct iql_select *s = alloc0(p, sizeof *s);
@@ -1311,6 +1348,7 @@ int iql__parse_select(struct iql_parser *p, int tr, struct iql_select **out)
         iql__parse_opt_int(p, T_SOFFSET, &s->soffset) ||
         parse_location(p, &s->tz))
         return p->rc;
+    drop_empty_time_dims(s);
     s->is_raw = true;
     for (size_t i = 0; i < s->nfields; i++)
         if (has_call(s->fields[i].expr))

@@ -4,6 +4,8 @@
  * (they arrive inside a 200 answer, not as parse errors).  The order of the
  * checks follows influxd's query compiler, so a statement with several
  * problems reports the same one:
+ *   0. a measurement named "" ("invalid measurement": influxd's statement
+ *      normalisation, which runs before its compiler);
  *   1. GROUP BY dimensions: tags, regexes, * and one time(interval[, offset]);
  *   2. each field in turn (function names, argument counts and kinds,
  *      transformations that need an aggregate or a GROUP BY interval);
@@ -429,8 +431,25 @@ static int check_select(const struct iql_select *s, bool is_sub, int depth, stru
     return 0;
 }
 
+/* A FROM "" anywhere in the statement (subqueries included): influxd's
+ * statement normalisation rejects it before compiling anything. */
+static bool has_empty_measurement(const struct iql_select *s, int depth)
+{
+    for (size_t i = 0; i < s->nsources; i++) {
+        const struct iql_source *src = &s->sources[i];
+        if (src->kind == IQL_SRC_MEASUREMENT && !src->m.is_regex && src->m.name.n == 0)
+            return true;
+        if (src->kind == IQL_SRC_SUBQUERY && depth < 1000 &&
+            has_empty_measurement(src->sub, depth + 1))
+            return true;
+    }
+    return false;
+}
+
 int iql_select_check(const struct iql_select *s, struct err *e)
 {
     err_clear(e);
+    if (has_empty_measurement(s, 0))
+        return err_set(e, ERR_INVAL, "invalid measurement");
     return check_select(s, false, 0, e);
 }

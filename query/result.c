@@ -141,7 +141,7 @@ int64_t qx_epoch_divisor(const char *epoch, size_t n)
     struct sv e = sv_make(epoch, epoch ? n : 0);
     if (e.n == 0)
         return 0;
-    if (sv_eq_cstr(e, "u") || sv_eq_cstr(e, "\xc2\xb5"))
+    if (sv_eq_cstr(e, "u")) /* not "µ": 1.6 reads that as ns (observed) */
         return 1000;
     if (sv_eq_cstr(e, "ms"))
         return 1000000;
@@ -349,9 +349,33 @@ static int chunk_emit_pending(struct qx_enc *x, bool is_partial, const struct qx
     return rc ? rc : do_flush(x);
 }
 
+/* Chunked: a whole meta series is its own document, with no "partial". */
+static int chunk_whole(struct qx_enc *x, int stmt_id, const struct qx_series *s)
+{
+    int rc = 0;
+    if (x->pend.len)
+        rc = chunk_emit_pending(x, true, NULL);
+    struct buf d;
+    buf_init(&d, 0);
+    rc = rc ? rc : buf_appendf(&d, "{\"results\":[{\"statement_id\":%d,\"series\":[", stmt_id);
+    rc = rc ? rc : json_series_head(&d, s);
+    if (s->nrows) {
+        rc = rc ? rc : buf_append_str(&d, ",\"values\":[");
+        rc = rc ? rc : json_rows(x, &d, s, false);
+        rc = rc ? rc : buf_append_char(&d, ']');
+    }
+    rc = rc ? rc : buf_append_str(&d, "}]}]}");
+    rc = rc ? rc : emit_doc(x, &d);
+    buf_fini(&d);
+    x->whole_stmt = stmt_id;
+    return rc ? rc : do_flush(x);
+}
+
 static int json_series(struct qx_enc *x, int stmt_id, const struct qx_series *s)
 {
     int rc = 0;
+    if (x->is_chunked && s->is_whole)
+        return chunk_whole(x, stmt_id, s);
     if (x->is_chunked) {
         if (x->pend.len)
             rc = chunk_emit_pending(x, true, NULL);
@@ -411,6 +435,8 @@ static int json_end(struct qx_enc *x, const struct qx_stmt_end *end)
             buf_fini(&d);
             return rc ? rc : do_flush(x);
         }
+        if (!x->pend.len && x->whole_stmt == end->stmt_id && !end->nmessages)
+            return 0; /* its whole series were complete documents */
         if (!x->pend.len)
             rc = buf_appendf(&x->pend, "{\"results\":[{\"statement_id\":%d", end->stmt_id);
         return rc ? rc : chunk_emit_pending(x, false, end);
@@ -526,14 +552,18 @@ static int csv_value(struct buf *b, const struct qx_value *v, struct sv column, 
     return 0;
 }
 
-/* Tags as models.Tags.HashKey() without its leading comma. */
+/* Tags as models.Tags.HashKey() without its leading comma: tags with an
+ * empty value are left out (a GROUP BY tag a series lacks), unlike the
+ * JSON "tags" object which shows them as "". */
 static int csv_tags(struct buf *b, const struct qx_series *s)
 {
     struct buf t;
     buf_init(&t, 0);
     int rc = 0;
     for (size_t i = 0; i < s->ntags && rc == 0; i++) {
-        if (i)
+        if (s->tags[i].value.n == 0)
+            continue;
+        if (t.len)
             rc = buf_append_char(&t, ',');
         for (int kv = 0; kv < 2 && rc == 0; kv++) {
             struct sv x = kv ? s->tags[i].value : s->tags[i].key;
@@ -651,6 +681,7 @@ void qx_enc_init(struct qx_enc *x, enum qx_format fmt, struct buf *out, int64_t 
     x->flush = flush;
     x->flush_arg = flush_arg;
     x->csv_stmt = -1;
+    x->whole_stmt = -1;
     buf_init(&x->stmt, 0);
     buf_init(&x->pend, 0);
     buf_init(&x->csv_cols, 0);

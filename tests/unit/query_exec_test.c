@@ -553,6 +553,8 @@ static void test_formats(void **state)
     assert_int_equal(qx_epoch_divisor("ms", 2), 1000000);
     assert_int_equal(qx_epoch_divisor("h", 1), INT64_C(3600000000000));
     assert_int_equal(qx_epoch_divisor("xyz", 3), 1);
+    assert_int_equal(qx_epoch_divisor("u", 1), 1000);
+    assert_int_equal(qx_epoch_divisor("\xc2\xb5", 2), 1); /* 1.6: µ is not a unit here */
     assert_int_equal(qx_epoch_divisor("", 0), 0);
     buf_reset(&b);
     static const char compact[] = "{\"a\":[],\"b\":{},\"c\":[1,\"x,\\\"y\"]}";
