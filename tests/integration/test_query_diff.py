@@ -600,7 +600,12 @@ add(Q1, method="POST", in_body=True, params={"epoch": "", "rp": "", "params": "{
 add('SHOW DATABASES', method="POST", in_body=True, db=None)
 add(Q2, method="POST", params=MS)
 
-# -- transformations and multi-row selectors (PENDING: another helper) -----
+# -- transformations, multi-row selectors, math over calls ------------------
+# (the ones in STILL_PENDING are PENDING: helper qfuncs is wiring them)
+STILL_PENDING = {
+    'SELECT integral("bytes_recv", 1m) FROM "net" WHERE %s GROUP BY time(5m), "host"' % TE,
+    'SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m), "hostname") WHERE %s GROUP BY time(30m)' % (TF, TF),
+}
 for q in [
     'SELECT non_negative_derivative(mean("bytes_recv"), 1s) FROM "net" WHERE "interface" =~ /^eth0$/ AND %s GROUP BY time(1m) fill(null)' % TE,
     'SELECT derivative(mean("bytes_recv")) FROM "net" WHERE %s GROUP BY time(1m), "host"' % TE,
@@ -618,7 +623,10 @@ for q in [
     'SELECT count(distinct("title")) FROM "events" WHERE %s' % TE,
     'SELECT distinct("title") FROM "events" WHERE %s GROUP BY time(2m)' % TE,
     'SELECT sample("title", 100) FROM "events" WHERE %s' % TE,
-    'SELECT integral("bytes_recv") FROM "net" WHERE %s GROUP BY "host"' % TE,
+    # (GROUP BY "host" would do: influxd's series order for integral() without
+    # GROUP BY time varies from run to run)
+    'SELECT integral("bytes_recv") FROM "net" WHERE "host" = \'a\' AND %s' % TE,
+    'SELECT integral("rate", 1m) FROM "net" WHERE "host" = \'b\' AND %s' % TE,
     'SELECT integral("bytes_recv", 1m) FROM "net" WHERE %s GROUP BY time(5m), "host"' % TE,
     'SELECT max("usage_user") - min("usage_user") FROM "cpu" WHERE %s GROUP BY time(30m)' % TF,
     'SELECT mean("usage_user") * 100 FROM "cpu" WHERE %s GROUP BY time(30m)' % TF,
@@ -626,7 +634,7 @@ for q in [
     'SELECT max("usage_user") AS "peak", mean("usage_user") * 100 FROM "autogen"."cpu" WHERE %s GROUP BY time(1m), "hostname"::tag fill(previous) ORDER BY time DESC limit 100 slimit 5 tz(\'Europe/Berlin\')' % TF10,
     'SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m), "hostname") WHERE %s GROUP BY time(30m)' % (TF, TF),
 ]:
-    pend(q, params=MS)
+    (pend if q in STILL_PENDING else add)(q, params=MS)
 
 # -- statements that change state: last, same order on both ---------------
 for q, kw in [
@@ -678,8 +686,6 @@ _TIES = (_QFUNCS + "rows of different series with equal timestamps in one raw re
          "(no GROUP BY) come in influxd's merge-heap order (container/heap, ties "
          "unordered: here %s); nightjar's order differs")
 KNOWN = {
-    'SELECT mean("usage_user") FROM "cpu" WHERE %s GROUP BY time(1h) fill(null) tz(\'Asia/Kolkata\')  [epoch=ms]' % TF:
-        _TZ + "1h buckets at :30 UTC for +05:30",
     'SELECT mean("usage_user") FROM "cpu" WHERE %s GROUP BY time(1d) tz(\'America/Chicago\')' % TF:
         _TZ + "1d bucket at local midnight, time printed -06:00",
     'SELECT mean("usage_user") FROM "cpu" WHERE %s tz(\'Europe/Berlin\')' % TF10:
@@ -699,11 +705,6 @@ KNOWN = {
         _QFUNCS + "count(*) (count_<field> columns)",
     'SELECT mean(/^usage_(user|idle)$/) FROM "cpu" WHERE %s GROUP BY time(1h)' % TF:
         _QFUNCS + "regex argument of an aggregate",
-    'SELECT max("usage_user"), "hostname" FROM "cpu" WHERE %s' % TF:
-        _QFUNCS + "one selector with a tag column (the selected point's tag): 'only function "
-        "calls on a field are supported in an aggregate SELECT yet'",
-    'SELECT max("usage_user"), "usage_system" FROM "cpu" WHERE %s GROUP BY "hostname"' % TF:
-        _QFUNCS + "one selector with a field column (the selected point's other field)",
     'SELECT mean("usage_user") FROM "cpu" WHERE %s GROUP BY /^(os|arch)$/' % TF:
         _QFUNCS + "GROUP BY /regex/ over tag keys: 'GROUP BY time and regex dimensions are "
         "not supported yet'",
@@ -718,12 +719,6 @@ KNOWN = {
         _EXEC + "influxd moves time comparisons found anywhere (even under OR) into the "
         "time range and drops them from the condition (X OR <time> becomes X), so this is "
         "time > now()-1h AND hostname = 'host_1' (empty); nightjar returns every cpu row",
-    'SELECT percentile("usage_user", 101) FROM "cpu" WHERE %s' % TF10:
-        _QFUNCS + "nearest rank floor(n*p/100+0.5)-1 past the last value must drop the row "
-        "(spec §7.4: the series is absent); nightjar returns the maximum",
-    'SELECT count(distinct("region")) FROM "cpu"':
-        _QFUNCS + "count(distinct(<tag>)) is empty in influxd (distinct over a tag sees no "
-        "values); nightjar: 'count() supports only a field argument yet'",
 }
 
 # Transformations, top/bottom/distinct/sample/integral, math over calls and
