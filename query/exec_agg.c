@@ -375,8 +375,134 @@ static size_t max_ext(const struct qx__node *n)
     }
 }
 
-int qx__agg_plan(struct qx__run *r, const struct iql_select *s, struct qx__agg *g)
+/* ---- wildcard arguments ----------------------------------------------------- */
+
+/* Whether f accepts fields of type t when expanding f(*) (influxd skips the
+ * fields a function cannot read). */
+static bool takes_type(enum qfn_kind k, enum tsdb_type t)
 {
+    bool numeric = t == TSDB_FLOAT || t == TSDB_INT || t == TSDB_UINT;
+    switch (k) {
+    case QFN_COUNT: case QFN_COUNT_DISTINCT: case QFN_DISTINCT: case QFN_FIRST: case QFN_LAST:
+    case QFN_MODE: case QFN_SAMPLE: case QFN_ELAPSED:
+        return true;
+    default:
+        return numeric;
+    }
+}
+
+static bool kind_of(struct sv name, enum qfn_kind *k)
+{
+    if (sv_eq_cstr(name, "integral")) {
+        *k = QFN_INTEGRAL;
+        return true;
+    }
+    return qfn_kind_parse(name, k) == 0;
+}
+
+/* The call inside e whose first argument is a wildcard or regex (e itself
+ * or the aggregate inside a transformation), or NULL. */
+static const struct iql_expr *wild_call(const struct iql_expr *e, const struct iql_expr **outer)
+{
+    e = unparen(e);
+    *outer = NULL;
+    if (e->kind != IQL_EXPR_CALL || e->call.nargs < 1)
+        return NULL;
+    const struct iql_expr *a = unparen(e->call.args[0]);
+    if (a->kind == IQL_EXPR_WILDCARD || a->kind == IQL_EXPR_REGEX)
+        return e;
+    if (a->kind == IQL_EXPR_CALL && a->call.nargs >= 1) {
+        const struct iql_expr *b = unparen(a->call.args[0]);
+        if (b->kind == IQL_EXPR_WILDCARD || b->kind == IQL_EXPR_REGEX) {
+            *outer = e;
+            return a;
+        }
+    }
+    return NULL;
+}
+
+static struct iql_expr *with_arg0(struct arena *a, const struct iql_expr *call,
+                                  struct iql_expr *arg)
+{
+    struct iql_expr *c = arena_alloc(a, sizeof *c);
+    *c = *call;
+    c->call.args = arena_alloc(a, call->call.nargs * sizeof *c->call.args);
+    memcpy(c->call.args, call->call.args, call->call.nargs * sizeof *c->call.args);
+    c->call.args[0] = arg;
+    return c;
+}
+
+/* s with every f(*) / f(/re/) field replaced by one f(field) per matching
+ * field key (aliased f_field), or s itself when there is none. */
+static int expand_wildcards(struct qx__run *r, const struct iql_select *s,
+                            const struct qx__field_key *fields, size_t nfields,
+                            const struct iql_select **out)
+{
+    *out = s;
+    bool any = false;
+    for (size_t i = 0; i < s->nfields && !any; i++) {
+        const struct iql_expr *outer;
+        any = wild_call(s->fields[i].expr, &outer) != NULL;
+    }
+    if (!any)
+        return 0;
+    struct iql_select *n = arena_alloc(r->a, sizeof *n);
+    *n = *s;
+    size_t cap = s->nfields * (nfields + 1) + 1;
+    n->fields = arena_alloc(r->a, cap * sizeof *n->fields);
+    n->nfields = 0;
+    for (size_t i = 0; i < s->nfields; i++) {
+        const struct iql_expr *outer, *call = wild_call(s->fields[i].expr, &outer);
+        if (!call) {
+            n->fields[n->nfields++] = s->fields[i];
+            continue;
+        }
+        const struct iql_expr *arg = unparen(call->call.args[0]);
+        struct qx__rx *rx = NULL;
+        if (arg->kind == IQL_EXPR_REGEX) {
+            int rc = qx__rx_compile(r, arg->str, &rx);
+            if (rc)
+                return rc;
+        } else if (arg->wild == IQL_VT_TAG) {
+            continue; /* *::tag names no field */
+        }
+        enum qfn_kind ki, ko;
+        bool has_ki = kind_of(call->call.name, &ki);
+        bool has_ko = outer && kind_of(outer->call.name, &ko);
+        for (size_t f = 0; f < nfields; f++) {
+            if (rx && !qx__rx_match(rx, fields[f].name))
+                continue;
+            if ((has_ki && !takes_type(ki, fields[f].type)) ||
+                (has_ko && !takes_type(ko, fields[f].type)))
+                continue;
+            struct iql_expr *ref = arena_calloc(r->a, sizeof *ref);
+            ref->kind = IQL_EXPR_VARREF;
+            ref->ref.name = fields[f].name;
+            struct iql_expr *e = with_arg0(r->a, call, ref);
+            if (outer)
+                e = with_arg0(r->a, outer, e);
+            struct sv fn = outer ? outer->call.name : call->call.name;
+            struct sv base = s->fields[i].alias.n ? s->fields[i].alias : fn;
+            char *nm = arena_alloc(r->a, base.n + fields[f].name.n + 2);
+            memcpy(nm, base.p, base.n);
+            nm[base.n] = '_';
+            memcpy(nm + base.n + 1, fields[f].name.p, fields[f].name.n);
+            nm[base.n + 1 + fields[f].name.n] = '\0';
+            n->fields[n->nfields++] = (struct iql_field){
+                e, sv_make(nm, base.n + 1 + fields[f].name.n) };
+        }
+    }
+    *out = n;
+    return 0;
+}
+
+int qx__agg_plan(struct qx__run *r, const struct iql_select *s0,
+                 const struct qx__field_key *fields, size_t nfields, struct qx__agg *g)
+{
+    const struct iql_select *s;
+    int xrc = expand_wildcards(r, s0, fields, nfields, &s);
+    if (xrc)
+        return xrc;
     memset(g, 0, sizeof *g);
     for (size_t i = 0; i < s->ndims; i++) {
         const struct iql_expr *d = unparen(s->dims[i]);

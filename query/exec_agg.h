@@ -90,9 +90,18 @@ struct qx__agg {
     size_t max_ext;               /* largest node ext */
 };
 
-/* Reads the select list and GROUP BY time() of s into g.  Returns 0 or
+/* A field key of the sources and its type (for wildcard arguments). */
+struct qx__field_key {
+    struct sv name;
+    enum tsdb_type type;
+};
+
+/* Reads the select list and GROUP BY time() of s into g.  fields: the
+ * field keys of all sources, sorted by name, unique (f(*) and f(/re/) expand
+ * to one call per field whose type f takes, named f_<field>).  Returns 0 or
  * ERR_UNSUPPORTED / ERR_INVAL with r->e set. */
-int qx__agg_plan(struct qx__run *r, const struct iql_select *s, struct qx__agg *g);
+int qx__agg_plan(struct qx__run *r, const struct iql_select *s,
+                 const struct qx__field_key *fields, size_t nfields, struct qx__agg *g);
 
 /* Fails with influxd's "max-select-buckets limit exceeded" text when
  * GROUP BY time over [start_ns, end_ns] needs more buckets than the limit

@@ -764,6 +764,48 @@ static int emit_agg(struct sel *x, const struct outser *os, size_t from, size_t 
     return rc;
 }
 
+struct fk_list {
+    struct arena *a;
+    struct qx__field_key *v;
+    size_t n, cap;
+};
+
+static int fk_cb(void *arg, struct sv key, enum tsdb_type t)
+{
+    struct fk_list *l = arg;
+    for (size_t i = 0; i < l->n; i++)
+        if (sv_eq(l->v[i].name, key))
+            return 0;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        struct qx__field_key *nv = arena_alloc(l->a, l->cap * sizeof *nv);
+        if (l->n)
+            memcpy(nv, l->v, l->n * sizeof *nv);
+        l->v = nv;
+    }
+    l->v[l->n++] = (struct qx__field_key){ arena_sv_dup(l->a, key), t };
+    return 0;
+}
+
+static int fk_qcmp(const void *a, const void *b)
+{
+    return vcmp(((const struct qx__field_key *)a)->name, ((const struct qx__field_key *)b)->name);
+}
+
+/* The field keys of all sources with their types, sorted by name. */
+static int field_keys(struct qx__run *r, const struct src *srcs, size_t nsrc,
+                      struct qx__field_key **out, size_t *nout)
+{
+    struct fk_list l = { .a = r->a };
+    for (size_t i = 0; i < nsrc; i++)
+        tsdb_list_fields(r->c->db, srcs[i].db, srcs[i].rp, srcs[i].name, fk_cb, &l, NULL);
+    if (l.n > 1)
+        qsort(l.v, l.n, sizeof *l.v, fk_qcmp);
+    *out = l.v;
+    *nout = l.n;
+    return 0;
+}
+
 int qx__exec_select(struct qx__run *r, const struct iql_select *s)
 {
     int rc = iql_select_check(s, r->e);
@@ -771,8 +813,19 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
         return rc;
     struct qx__agg agg;
     struct sel x = { .r = r, .s = s };
-    if (!s->is_raw) {
-        rc = qx__agg_plan(r, s, &agg);
+    bool is_agg = !s->is_raw;
+    for (size_t i = 0; i < s->nfields; i++)
+        is_agg = is_agg || s->fields[i].expr->kind == IQL_EXPR_DISTINCT; /* SELECT DISTINCT x */
+    struct src *srcs = NULL;
+    size_t nsrc = 0;
+    rc = resolve_sources(r, s, &srcs, &nsrc);
+    if (rc)
+        return rc;
+    if (is_agg) {
+        struct qx__field_key *fk = NULL;
+        size_t nfk = 0;
+        rc = field_keys(r, srcs, nsrc, &fk, &nfk);
+        rc = rc ? rc : qx__agg_plan(r, s, fk, nfk, &agg);
         if (rc)
             return rc;
         x.agg = &agg;
@@ -797,10 +850,7 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
         }
     }
     qsort(x.dims, x.ndims, sizeof *x.dims, name_qcmp);
-    struct src *srcs = NULL;
-    size_t nsrc = 0;
-    rc = resolve_sources(r, s, &srcs, &nsrc);
-    rc = rc ? rc : build_columns(&x, srcs, nsrc);
+    rc = build_columns(&x, srcs, nsrc);
     if (rc)
         return rc;
     if (!x.agg)

@@ -105,6 +105,20 @@ static bool negative(enum qfn_type t, union qfn_val v)
     return (t == QFN_T_FLOAT && v.f < 0) || (t == QFN_T_INT && v.i < 0);
 }
 
+/* The name influxd's type error gives the transformation (observed:
+ * "unsupported moving average iterator type", non_negative_ variants as
+ * their plain form). */
+static const char *iterator_name(enum qfn_kind k)
+{
+    switch (k) {
+    case QFN_NON_NEGATIVE_DERIVATIVE: return "derivative";
+    case QFN_NON_NEGATIVE_DIFFERENCE: return "difference";
+    case QFN_MOVING_AVERAGE: return "moving average";
+    case QFN_CUMULATIVE_SUM: return "cumulative sum";
+    default: return qfn_kind_name(k);
+    }
+}
+
 int qfn_xform_push(struct qfn_xform *x, const struct qfn_point *in,
                    struct qfn_point *out, struct err *e)
 {
@@ -113,7 +127,7 @@ int qfn_xform_push(struct qfn_xform *x, const struct qfn_point *in,
     enum qfn_type t = in->type;
     if (x->kind != QFN_ELAPSED && !numeric(t))
         return err_set(e, ERR_TYPE, "unsupported %s iterator type: "
-                       "*query.%sInterruptIterator", qfn_kind_name(x->kind),
+                       "*query.%sInterruptIterator", iterator_name(x->kind),
                        t == QFN_T_STRING ? "string" : "boolean");
     memset(out, 0, sizeof *out);
     out->ts_ns = in->ts_ns;
