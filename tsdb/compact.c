@@ -51,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,17 @@ struct tsdb__compactor {
     struct metric *m_started, *m_finished, *m_failed, *m_discarded;
     struct metric *m_read, *m_written, *m_parts, *m_running, *m_backlog;
 };
+
+/* Formats a path; an over-long result is cut (the data directory is capped
+ * at TSDB__DIR_MAX so that ours never are). */
+__attribute__((format(printf, 3, 4))) static void pathf(char *out, size_t cap, const char *fmt,
+                                                       ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+}
 
 /* ---- set-up ---------------------------------------------------------------- */
 
@@ -310,8 +322,8 @@ static void begin(struct tsdb *db, struct tsdb__compactor *c, struct tsdb__parti
     c->db_id = pa->db_id;
     c->rp_id = pa->rp_id;
     c->start = pa->start;
-    snprintf(c->rel, sizeof c->rel, "%s", pa->rel);
-    snprintf(c->dir, sizeof c->dir, "%s", pa->dir);
+    pathf(c->rel, sizeof c->rel, "%s", pa->rel);
+    pathf(c->dir, sizeof c->dir, "%s", pa->dir);
     c->in = xcalloc(n, sizeof *c->in);
     c->nin = n;
     uint32_t lvl = 0;
@@ -332,10 +344,10 @@ static void begin(struct tsdb *db, struct tsdb__compactor *c, struct tsdb__parti
     if (c->level == last->level) /* only when both are MAX_LEVEL: keep names unique */
         c->level = MAX_LEVEL - 1;
     tsdb__part_name(c->name, sizeof c->name, c->seq, c->level);
-    snprintf(c->path, sizeof c->path, "%s/%s", c->dir, c->name);
-    snprintf(c->tmp, sizeof c->tmp, "%s.tmp", c->path);
-    snprintf(c->prel, sizeof c->prel, "%s/%s", c->rel, c->name);
-    snprintf(c->tmprel, sizeof c->tmprel, "%s.tmp", c->prel);
+    pathf(c->path, sizeof c->path, "%s/%s", c->dir, c->name);
+    pathf(c->tmp, sizeof c->tmp, "%s.tmp", c->path);
+    pathf(c->prel, sizeof c->prel, "%s/%s", c->rel, c->name);
+    pathf(c->tmprel, sizeof c->tmprel, "%s.tmp", c->prel);
     c->bytes_in = c->bytes_out = c->rows_out = 0;
     c->has_sid = false;
     c->orows = 0;
@@ -614,7 +626,7 @@ static int finish(struct tsdb *db, struct tsdb__compactor *c, struct err *e)
          * open deletes. */
         for (size_t i = 0; i < c->nin; i++) {
             char p[TSDB__PATH_MAX];
-            snprintf(p, sizeof p, "%s/%s", db->dir, c->in[i].pt->rel);
+            pathf(p, sizeof p, "%s/%s", db->dir, c->in[i].pt->rel);
             unlink(p);
         }
     } else if (rc == 1) {
@@ -651,7 +663,7 @@ static bool still_live(struct tsdb *db, struct tsdb__compactor *c)
 static void describe(const struct tsdb__compactor *c, struct tsdb_compact_result *r)
 {
     r->has_merge = true;
-    snprintf(r->partition, sizeof r->partition, "%s", c->rel);
+    pathf(r->partition, sizeof r->partition, "%s", c->rel);
     r->inputs = (uint32_t)c->nin;
     r->level = c->level;
     r->bytes_in = c->bytes_in;
