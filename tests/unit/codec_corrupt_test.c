@@ -85,7 +85,7 @@ static void int_samples(enum codec_kind kind, struct buf *b)
 {
     static int64_t v[N];
     struct err e;
-    for (unsigned shape = 0; shape < 13; shape++) {
+    for (unsigned shape = 0; shape < 15; shape++) {
         for (size_t i = 0; i < N; i++) {
             switch (shape) {
             case 0: v[i] = (int64_t)rnd(); break;                          /* raw */
@@ -105,6 +105,10 @@ static void int_samples(enum codec_kind kind, struct buf *b)
                 v[i] = i ? v[i - 1] + (int64_t)(rnd() % ((i - 1) / 128 % 2 ? 1u << 20 : 8)) : 5; break;
             case 11: /* delta-ob: symmetric random walk */
                 v[i] = i ? v[i - 1] + (int64_t)(rnd() % 2001) - 1000 : -3; break;
+            case 13: /* pfor: small values with rare huge outliers */
+                v[i] = (int64_t)(rnd() % 16) + (i % 200 == 3 ? (int64_t)1 << 40 : 0); break;
+            case 14: /* delta-pfor: a 0/1 counter with rare bursts */
+                v[i] = i ? v[i - 1] + (int64_t)(rnd() & 1) + (i % 300 == 5 ? 5000 : 0) : 9; break;
             case 12: /* delta-ob with small frames: a walk with rare jumps */
                 v[i] = i ? v[i - 1] + (int64_t)(rnd() % 9) - 4 +
                            (i % 97 == 0 ? (int64_t)1 << 40 : 0) : 0; break;
@@ -341,7 +345,19 @@ static void test_handcrafted(void **state)
     /* Header problems. */
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x01", 2, "header truncated");
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x23\x01\x01\x00", 4, "bad kind byte");
-    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x0b\x01\x00", 4, "unknown codec id");
+    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x0d\x01\x00", 4, "unknown codec id");
+    /* Patched FOR (format 2), n = 2, ref 0: width 64; 3 exceptions. */
+    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x0b\x02\x00\x00\x40\x00", 7,
+                   "width above 63");
+    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x0b\x02\x00\x00\x01\x03\x00", 8,
+                   "more exceptions than values");
+    /* n = 3, ref 0, w 1, 1 exception; low bits 0x00; position 3 (2 bits);
+     * high parts FOR w 0 ref 1. */
+    expect_corrupt(CODEC_KIND_INT,
+                   (const uint8_t *)"\x03\x0b\x03\x00\x00\x01\x01\x00\x03\x00\x02", 11,
+                   "exception position beyond the block");
+    expect_corrupt(CODEC_KIND_UINT, (const uint8_t *)"\x04\x0c\x03\x00\x00\x00\x01\x01\x00",
+                   9, "exception positions truncated");
     /* Sized miniblocks (format 2): log2 size 2 and 11 are out of range;
      * delta-ob frame width 65.  n = 2: v0, size, one frame of 1 value. */
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x08\x02\x00\x02", 5,

@@ -397,7 +397,8 @@ static void test_int_shapes(void **state)
     for (size_t i = 1; i < N; i++)
         v[i] = v[i - 1] + (int64_t)(rnd() & 1) + (i >= 300 && i < 310 ? 100000 : 0);
     unsigned id = roundtrip_int(f, v, N);
-    assert_true(id == CODEC__IS_DELTA_MB || id == CODEC__IS_DELTA_MBS || id == CODEC__IS_DELTA_OB);
+    assert_true(id == CODEC__IS_DELTA_MB || id == CODEC__IS_DELTA_MBS || id == CODEC__IS_DELTA_OB ||
+                id == CODEC__IS_DELTA_PFOR);
     assert_true(f->out.len <= 4 + 10 + (N / CODEC__MB) * 12 + N / 8 + 17 * CODEC__MB / 8);
     /* Wide frames store a rounded reference; ranges just under a power of
      * two need one more bit, and w = 63 becomes 64 with an exact one. */
@@ -456,6 +457,22 @@ static void test_int_shapes(void **state)
     for (size_t i = 0; i < N; i++)
         u[i] = i % 2 ? UINT64_MAX : (uint64_t)(rnd() % 3);
     roundtrip_uint(f, u, N);
+    /* A 0/1 counter with bursts: patched FOR of the deltas, 1 bit a value
+     * plus the bursts as exceptions (zstd off: it must win on its own). */
+    codec_ctx_set_zstd_level(f->c, 0);
+    v[0] = 1000;
+    for (size_t i = 1; i < N; i++)
+        v[i] = v[i - 1] + (int64_t)(rnd() & 1) + (i % 250 == 9 ? 300 + (int64_t)(rnd() % 100) : 0);
+    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_DELTA_PFOR);
+    assert_true(f->out.len <= 4 + 2 + 4 + N / 8 + 8 + 8);
+    /* Small values with rare 2^40 outliers (and UINT64_MAX): patched FOR. */
+    for (size_t i = 0; i < N; i++)
+        v[i] = (int64_t)(rnd() % 8) + (i % 100 == 50 ? (int64_t)1 << 40 : 0);
+    v[7] = -1;
+    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_PFOR);
+    memcpy(u, v, sizeof u);
+    roundtrip_uint(f, u, N);
+    codec_ctx_set_zstd_level(f->c, 1);
     for (size_t n = 0; n <= 300; n += 1 + n / 8) { /* every frame-size boundary */
         v[0] = 77;
         for (size_t i = 1; i < n; i++)
@@ -837,6 +854,14 @@ static void test_golden_bytes(void **state)
     assert_int_equal(codec_decode_uint(f->c, fm, sizeof fm, ugot, &m, &e), 0);
     assert_int_equal(m, 3);
     assert_true(ugot[0] == 10 && ugot[1] == 11 && ugot[2] == 13);
+    /* int pfor, n=3: ref -2 (zigzag 3), w 1, 1 exception; low bits 1,0,1
+     * (0x05); position 1 (2 bits); high parts FOR w 0, ref 4 (zigzag 8):
+     * x = 1, 8, 1 -> -1, 6, -1. */
+    static const uint8_t pf[] = { 0x03, 0x0b, 0x03, 0x00, 0x03, 0x01, 0x01, 0x05, 0x01,
+                                  0x00, 0x08 };
+    assert_int_equal(codec_decode_int(f->c, pf, sizeof pf, igot, &m, &e), 0);
+    assert_int_equal(m, 3);
+    assert_true(igot[0] == -1 && igot[1] == 6 && igot[2] == -1);
 }
 
 int main(void)

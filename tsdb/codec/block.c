@@ -97,7 +97,8 @@ const char *codec_name(enum codec_kind kind, unsigned id)
     static const char *const is[] = { "raw", "for", "delta-for", "dod-for",
                                       "grid-for", "rle", "for-mb",
                                       "delta-for-mb", "for-mbs",
-                                      "delta-for-mbs", "delta-ob" };
+                                      "delta-for-mbs", "delta-ob", "pfor",
+                                      "delta-pfor" };
     static const char *const fl[] = { "raw", "const", "rle", "decimal",
                                       "bits-int", "xor" };
     static const char *const bo[] = { "bits", "rle" };

@@ -56,6 +56,8 @@ enum {
     CODEC__IS_FOR_MBS = 8,   /* for-mb with a u8 log2 miniblock size */
     CODEC__IS_DELTA_MBS = 9, /* delta-for-mb with a u8 log2 miniblock size */
     CODEC__IS_DELTA_OB = 10, /* deltas in offset-binary frames (no reference) */
+    CODEC__IS_PFOR = 11,     /* patched FOR: narrow frame plus exceptions */
+    CODEC__IS_DELTA_PFOR = 12, /* patched FOR of the deltas */
     CODEC__IS_NKINDS
 };
 /* Values per miniblock in the version-1 _MB sequence kinds. */

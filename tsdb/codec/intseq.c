@@ -30,6 +30,8 @@
  *          values: each frame is a width byte and w-bit values x, delta =
  *          x - 2^(w-1), no reference; for deltas centred on zero (random
  *          walks, full-precision float bit patterns) it saves the reference
+ *   PFOR, DELTA_PFOR (format 2)  patched FOR: a narrow frame for most
+ *          values, the few wider ones as exceptions (positions + high bits)
  *   RAW    8 bytes each
  *
  * The encoder computes each candidate's exact size (min/max plus a GCD pass
@@ -313,6 +315,140 @@ static size_t mb_size_get(struct cur *c)
     return (size_t)1 << s;
 }
 
+/* Patched FOR (format 2): the FOR residual x = r - ref of most values
+ * fits w bits; the few that do not (a counter's burst, an incident's
+ * spike) are exceptions whose high bits x >> w are stored apart:
+ *   svarint ref, u8 w (< 64), uvarint nexc, pack(m, w) of the low bits,
+ *   then if nexc > 0: pack(nexc, bit_width(m - 1)) positions and a
+ *   for(nexc) frame of the high parts.
+ * Decoding is the plain unpack, a scatter of nexc high parts, and the
+ * ref add: no per-value branch. */
+struct pforp {
+    uint64_t ref;
+    unsigned w;
+    size_t nexc;
+    struct forp hi; /* frame of the high parts */
+    size_t cost;
+};
+
+static void pfor_plan(const uint64_t *r, size_t m, bool is_unsigned, uint64_t *tmp,
+                      struct pforp *p)
+{
+    p->cost = SIZE_MAX;
+    if (m < 2)
+        return;
+    uint64_t lo = r[0];
+    for (size_t i = 1; i < m; i++) {
+        if (is_unsigned)
+            lo = r[i] < lo ? r[i] : lo;
+        else
+            lo = (int64_t)r[i] < (int64_t)lo ? r[i] : lo;
+    }
+    size_t cnt[65] = { 0 };
+    unsigned maxb = 0;
+    for (size_t i = 0; i < m; i++) {
+        unsigned b = codec__bit_width(r[i] - lo);
+        cnt[b]++;
+        maxb = b > maxb ? b : maxb;
+    }
+    if (maxb == 0)
+        return; /* constant: plain FOR */
+    unsigned pw = codec__bit_width(m - 1);
+    /* Estimate: low bits, positions, high parts at maxb - w bits. */
+    size_t best_est = SIZE_MAX, nexc = 0;
+    unsigned best_w = maxb;
+    for (unsigned w = maxb; w-- > 0;) {
+        nexc += cnt[w + 1];
+        if (nexc * 4 > m)
+            break;
+        size_t est = codec__packed_size(m, w) + codec__packed_size(nexc, pw) + 3 +
+                     codec__packed_size(nexc, maxb - w);
+        if (est < best_est) {
+            best_est = est;
+            best_w = w;
+        }
+    }
+    if (best_w == maxb)
+        return;
+    p->ref = lo;
+    p->w = best_w;
+    p->nexc = 0;
+    for (size_t i = 0; i < m; i++) {
+        uint64_t x = r[i] - lo;
+        if (x >> best_w)
+            tmp[p->nexc++] = x >> best_w;
+    }
+    for_plan(tmp, p->nexc, true, &p->hi);
+    p->cost = svarint_len(lo) + 1 + uvarint_len(p->nexc) + codec__packed_size(m, best_w) +
+              codec__packed_size(p->nexc, pw) + for_cost(&p->hi, p->nexc, 0);
+}
+
+static void pfor_write(struct wr *w, const uint64_t *r, size_t m, const struct pforp *p,
+                       uint64_t *tmp)
+{
+    wr_svarint(w, p->ref);
+    wr_u8(w, p->w);
+    wr_uvarint(w, p->nexc);
+    for (size_t i = 0; i < m; i++)
+        tmp[i] = r[i] - p->ref;
+    codec__pack(w, tmp, m, p->w);
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++)
+        if ((r[i] - p->ref) >> p->w)
+            tmp[k++] = i;
+    codec__pack(w, tmp, k, codec__bit_width(m - 1));
+    k = 0;
+    for (size_t i = 0; i < m; i++) {
+        uint64_t x = r[i] - p->ref;
+        if (x >> p->w)
+            tmp[k++] = x >> p->w;
+    }
+    for_write(w, tmp, k, &p->hi, tmp + k, 0);
+}
+
+static void pfor_read(struct cur *c, size_t m, uint64_t *out)
+{
+    uint64_t ref = cur_svarint(c, "truncated patched-FOR reference");
+    unsigned w = cur_u8(c, "truncated patched-FOR width");
+    uint64_t nexc = cur_uvarint(c, "truncated exception count");
+    if (c->is_bad)
+        return;
+    if (w > 63) {
+        cur_fail(c, "patched-FOR width above 63");
+        return;
+    }
+    if (nexc > m) {
+        cur_fail(c, "more exceptions than values");
+        return;
+    }
+    size_t nb = codec__packed_size(m, w);
+    const uint8_t *src = cur_take(c, nb, "packed values truncated");
+    if (!src)
+        return;
+    codec__unpack(src, nb, m, w, out);
+    if (nexc) {
+        uint64_t pos[CODEC_BLOCK_MAX], hi[CODEC_BLOCK_MAX];
+        unsigned pw = codec__bit_width(m - 1);
+        size_t pb = codec__packed_size(nexc, pw);
+        const uint8_t *ps = cur_take(c, pb, "exception positions truncated");
+        if (!ps)
+            return;
+        codec__unpack(ps, pb, nexc, pw, pos);
+        for_read(c, nexc, hi, 0);
+        if (c->is_bad)
+            return;
+        for (size_t k = 0; k < nexc; k++) {
+            if (pos[k] >= m) {
+                cur_fail(c, "exception position beyond the block");
+                return;
+            }
+            out[pos[k]] |= hi[k] << w;
+        }
+    }
+    for (size_t i = 0; i < m; i++)
+        out[i] += ref;
+}
+
 static size_t rle_runs(const uint64_t *v, size_t n)
 {
     size_t runs = n ? 1 : 0;
@@ -456,6 +592,24 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
         }
     }
 
+    /* Patched FOR of the values and of the deltas (format 2), when the
+     * best so far is wide enough for outliers to matter. */
+    struct pforp pv, pd;
+    pv.cost = pd.cost = SIZE_MAX;
+    if (n >= 16 && best != CODEC__IS_RLE &&
+        (best == CODEC__IS_RAW || best >= CODEC__IS_FOR_MB || fp[best].w >= 2)) {
+        pfor_plan(v, n, is_unsigned, tmp, &pv);
+        if (pv.cost < best_cost) {
+            best = CODEC__IS_PFOR;
+            best_cost = pv.cost;
+        }
+        pfor_plan(d, n - 1, false, tmp, &pd);
+        if (pd.cost != SIZE_MAX && svarint_len(v[0]) + pd.cost < best_cost) {
+            best = CODEC__IS_DELTA_PFOR;
+            best_cost = svarint_len(v[0]) + pd.cost;
+        }
+    }
+
     size_t start = w->len;
     (void)start;
     switch (best) {
@@ -489,6 +643,13 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
     case CODEC__IS_DELTA_MB:
         wr_svarint(w, v[0]);
         mb_write(w, d, n - 1, false, tmp, CODEC__MB, false);
+        break;
+    case CODEC__IS_PFOR:
+        pfor_write(w, v, n, &pv, tmp);
+        break;
+    case CODEC__IS_DELTA_PFOR:
+        wr_svarint(w, v[0]);
+        pfor_write(w, d, n - 1, &pd, tmp);
         break;
     case CODEC__IS_FOR_MBS:
         wr_u8(w, best_s);
@@ -605,6 +766,25 @@ void codec__intseq_decode(struct cur *c, unsigned kind, size_t n,
     case CODEC__IS_FOR_MB:
         mb_read(c, n, out, CODEC__MB, false);
         return;
+    case CODEC__IS_PFOR:
+        pfor_read(c, n, out);
+        return;
+    case CODEC__IS_DELTA_PFOR: {
+        if (n < 2) {
+            cur_fail(c, "delta sequence with fewer than 2 values");
+            return;
+        }
+        uint64_t acc = cur_svarint(c, "truncated first value");
+        pfor_read(c, n - 1, out + 1);
+        if (c->is_bad)
+            return;
+        out[0] = acc;
+        for (size_t i = 1; i < n; i++) {
+            acc += out[i];
+            out[i] = acc;
+        }
+        return;
+    }
     case CODEC__IS_FOR_MBS: {
         size_t size = mb_size_get(c);
         mb_read(c, n, out, size, false);

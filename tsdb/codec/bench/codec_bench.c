@@ -137,7 +137,7 @@ struct cat {
     size_t dec_fallback; /* blocks where decimal did not apply */
     size_t dec_values;   /* values in blocks where it did */
     double enc_s, dec_s, xor_dec_s, dec_only_s, bits_dec_s;
-    size_t hist[8];
+    size_t hist[16];
 };
 
 static struct cat cats[64];
@@ -185,7 +185,7 @@ static void bench_time(struct codec_ctx *c, struct cat *ct, const int64_t *v,
     size_t m;
     ct->enc_s += BEST_OF((buf_reset(b), check(codec_encode_time(c, v, n, b, NULL, &e), &e)));
     ct->bytes_z += b->len;
-    ct->hist[(uint8_t)b->p[1] & 7]++;
+    ct->hist[(uint8_t)b->p[1] & 15]++;
     ct->dec_s += BEST_OF(check(codec_decode_time(c, (const uint8_t *)b->p, b->len, out, &m, &e), &e));
     if (memcmp(out, v, n * 8) != 0) {
         fprintf(stderr, "time mismatch\n");
@@ -206,7 +206,7 @@ static void bench_int(struct codec_ctx *c, struct cat *ct, const int64_t *v,
     size_t m;
     ct->enc_s += BEST_OF((buf_reset(b), check(codec_encode_int(c, v, n, b, NULL, &e), &e)));
     ct->bytes_z += b->len;
-    ct->hist[(uint8_t)b->p[1] & 7]++;
+    ct->hist[(uint8_t)b->p[1] & 15]++;
     ct->dec_s += BEST_OF(check(codec_decode_int(c, (const uint8_t *)b->p, b->len, out, &m, &e), &e));
     if (memcmp(out, v, n * 8) != 0) {
         fprintf(stderr, "int mismatch\n");
@@ -229,7 +229,7 @@ static void bench_float(struct codec_ctx *c, struct cat *ct, const double *v,
     size_t m;
     ct->enc_s += BEST_OF((buf_reset(b), check(codec_encode_float(c, v, n, b, NULL, &e), &e)));
     ct->bytes_z += b->len;
-    ct->hist[(uint8_t)b->p[1] & 7]++;
+    ct->hist[(uint8_t)b->p[1] & 15]++;
     ct->dec_s += BEST_OF(check(codec_decode_float(c, (const uint8_t *)b->p, b->len, out, &m, &e), &e));
     if (memcmp(out, v, n * 8) != 0) {
         fprintf(stderr, "float mismatch\n");
@@ -331,7 +331,7 @@ static void report(const char *title, bool is_float_group, const char *prefix,
                    ct->dec_values ? (double)ct->dec_values / ct->dec_only_s / 1e6 : 0.0,
                    v / ct->bits_dec_s / 1e6);
         printf("  ");
-        for (int h = 0; h < 8; h++)
+        for (int h = 0; h < 16; h++)
             if (ct->hist[h])
                 printf("%s:%zu ", codec_name(is_f ? CODEC_KIND_FLOAT : CODEC_KIND_INT, (unsigned)h),
                        ct->hist[h]);
