@@ -19,8 +19,8 @@ The session, run against both servers in the same order:
      chunked=true), several statements in one -execute, statement errors,
      parse errors, an unknown database, a write statement.
 
-Compared: exit status, stdout and stderr (the importer's log timestamps
-are masked).  Every line the CLI prints comes from the server's JSON
+Compared: exit status, stdout and stderr (the importer's log timestamps,
+on both, are masked).  Every line the CLI prints comes from the server's JSON
 (numbers printed verbatim), so any encoding difference shows here.  Some
 answers are also checked against literal expectations, so the test cannot
 pass by both servers printing nothing.
@@ -130,7 +130,7 @@ _LOGSTAMP = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ", re.M)
 def influx(port, args, timeout=60):
     p = subprocess.run([INFLUX_CLI, "-host", "127.0.0.1", "-port", str(port)] + args,
                        stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout * MULT)
-    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+    return (p.returncode, _LOGSTAMP.sub("<time> ", p.stdout.decode("utf-8", "replace")),
             _LOGSTAMP.sub("<time> ", p.stderr.decode("utf-8", "replace")))
 
 

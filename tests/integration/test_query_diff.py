@@ -694,17 +694,6 @@ KNOWN = {
         _TZ + "raw times printed with -05:00",
     'SELECT mode("errs") FROM "net" WHERE %s GROUP BY time(3m)' % TE:
         _QFUNCS + "mode() over equally frequent integers 0,1,2: influxd answers 0, nightjar 2",
-    'SELECT mean(*) FROM "scylla" WHERE %s GROUP BY time(1h)' % TF:
-        _QFUNCS + "wildcard argument of an aggregate (mean_<field> columns): "
-        "'mean() supports only a field argument yet'",
-    'SELECT max(*) FROM "gateway" WHERE "shard" = \'shard_3\' AND %s' % TF:
-        _QFUNCS + "wildcard argument of a selector (max_<field> columns)",
-    'SELECT last(*) FROM "events" WHERE %s' % TE:
-        _QFUNCS + "wildcard argument of last() over string/int/bool fields",
-    'SELECT count(*) FROM "sensors" WHERE %s' % TE:
-        _QFUNCS + "count(*) (count_<field> columns)",
-    'SELECT mean(/^usage_(user|idle)$/) FROM "cpu" WHERE %s GROUP BY time(1h)' % TF:
-        _QFUNCS + "regex argument of an aggregate",
     'SELECT mean("usage_user") FROM "cpu" WHERE %s GROUP BY /^(os|arch)$/' % TF:
         _QFUNCS + "GROUP BY /regex/ over tag keys: 'GROUP BY time and regex dimensions are "
         "not supported yet'",
