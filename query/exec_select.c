@@ -15,9 +15,12 @@
  * the union of the fields and tags of all sources, sorted by name, minus the
  * GROUP BY tags (spec §5.3, observed).
  *
- * Aggregate SELECTs (a call in the select list) scan the same way, with
- * one column per call holding the call's field; each output series' merged
- * rows then go to exec_agg.c (qx__agg_series) instead of emit_group.
+ * SELECTs with calls scan the same way, with one column per input the
+ * calls read (qx__agg_plan: a field, or a tag for top(f, tag, n) and the
+ * fields next to a lone selector); each output series' merged rows then go
+ * to exec_agg.c (qx__agg_series) instead of emit_group.  When a
+ * transformation wraps an aggregate the scan range is widened by that many
+ * intervals (before the range, after it under DESC), as influxd does.
  *
  * Limits: query.max_series counts blocks, query.max_points_scanned counts
  * field values read; both fail the statement with an error naming the
