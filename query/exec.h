@@ -67,6 +67,8 @@ struct qx_value {
     };
 };
 
+struct qx__tz; /* a loaded tz('Area/City') zone (exec_tz.c) */
+
 /* One piece of a result series.  Everything is borrowed for the sink call. */
 struct qx_series {
     struct sv name;              /* empty: no "name" key (SHOW SERIES, ...) */
@@ -82,6 +84,10 @@ struct qx_series {
      * chunk_size, and in a chunked answer a document of its own with no
      * "partial" flags. */
     bool is_whole;
+    /* The statement's tz('Area/City') zone, NULL for UTC: the JSON encoder
+     * prints RFC3339 times with the zone's offset at each instant
+     * ("2024-01-01T02:00:00+01:00"); epoch and CSV times are unaffected. */
+    const struct qx__tz *tz;
 };
 
 /* A result-level message ("messages":[{"level":..,"text":..}]). */
@@ -202,6 +208,9 @@ void qx_enc_fini(struct qx_enc *x);
 int qx_csv_error(struct buf *b, struct sv msg);
 /* Appends t (Unix ns) as Go's RFC3339Nano in UTC ("2023-01-01T00:00:00.123Z"). */
 int qx_append_rfc3339(struct buf *b, int64_t t_ns);
+/* The same for local time t_ns + off_ns with that offset ("+01:00"; "Z"
+ * when the offset is 0; seconds of an offset are dropped, as Go does). */
+int qx_append_rfc3339_off(struct buf *b, int64_t t_ns, int64_t off_ns);
 /* Appends d like Go's time.Duration.String ("720h0m0s", "0s", "1.5s", "500ms"). */
 int qx_append_go_duration(struct buf *b, int64_t d_ns);
 /* Re-indents compact JSON src[0..n) as Go's json.Indent(prefix "", indent

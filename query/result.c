@@ -25,6 +25,9 @@
  *             an empty line, times as integers, floats in 'f' form, RFC 4180
  *             quoting as Go's encoding/csv; failed statements print nothing.
  *
+ * Times: RFC3339 in UTC, or with the offset of the series' tz() zone
+ * (qx_series.tz) at each instant, as Go formats a time.Time in a Location.
+ *
  * Invariant: x->stmt holds the current statement's buffered output (JSON:
  * from after "statement_id" to before the closing brace; CSV: its lines), so
  * a statement that fails can be discarded whole.
@@ -38,6 +41,7 @@
 
 #include "common/json.h"
 #include "query/exec.h"
+#include "query/exec_agg.h" /* qx__tz_offset_ns */
 
 #define INFLUX_CHUNK_ROWS 10000
 
@@ -60,6 +64,24 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 
 int qx_append_rfc3339(struct buf *b, int64_t t_ns)
 {
+    return qx_append_rfc3339_off(b, t_ns, 0);
+}
+
+int qx_append_rfc3339_off(struct buf *b, int64_t t_ns, int64_t off_ns)
+{
+    char zone[16] = "Z";
+    if (off_ns != 0) {
+        int64_t m = (off_ns < 0 ? -off_ns : off_ns) / INT64_C(60000000000);
+        snprintf(zone, sizeof zone, "%c%02d:%02d", off_ns < 0 ? '-' : '+', (int)(m / 60 % 100),
+                 (int)(m % 60));
+        /* local wall time; saturate rather than wrap at the int64 edges */
+        if (off_ns > 0 && t_ns > INT64_MAX - off_ns)
+            t_ns = INT64_MAX;
+        else if (off_ns < 0 && t_ns < INT64_MIN - off_ns)
+            t_ns = INT64_MIN;
+        else
+            t_ns += off_ns;
+    }
     int64_t sec = t_ns / 1000000000, ns = t_ns % 1000000000;
     if (ns < 0) {
         ns += 1000000000;
@@ -80,8 +102,8 @@ int qx_append_rfc3339(struct buf *b, int64_t t_ns)
         while (n > 1 && frac[n - 1] == '0')
             frac[--n] = '\0';
     }
-    return buf_appendf(b, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d%sZ", y, mo, d,
-                       (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac);
+    return buf_appendf(b, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d%s%s", y, mo, d,
+                       (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), frac, zone);
 }
 
 /* Go's fmtFrac: v's last prec digits as ".ddd" without trailing zeros. */
@@ -229,7 +251,8 @@ static int json_float(struct buf *b, double f)
     return json_append_f64(b, f);
 }
 
-static int json_value(struct buf *b, const struct qx_value *v, int64_t epoch_div)
+static int json_value(struct buf *b, const struct qx_value *v, int64_t epoch_div,
+                      const struct qx__tz *tz)
 {
     switch (v->kind) {
     case QX_NULL:
@@ -248,7 +271,7 @@ static int json_value(struct buf *b, const struct qx_value *v, int64_t epoch_div
     case QX_TIME:
         if (epoch_div == 0) {
             int rc = buf_append_char(b, '"');
-            rc = rc ? rc : qx_append_rfc3339(b, v->i);
+            rc = rc ? rc : qx_append_rfc3339_off(b, v->i, tz ? qx__tz_offset_ns(tz, v->i) : 0);
             return rc ? rc : buf_append_char(b, '"');
         }
         return json_append_i64(b, v->i / epoch_div);
@@ -266,7 +289,7 @@ static int json_rows(struct qx_enc *x, struct buf *b, const struct qx_series *s,
         for (size_t c = 0; c < s->ncolumns && rc == 0; c++) {
             if (c)
                 rc = buf_append_char(b, ',');
-            rc = rc ? rc : json_value(b, &s->values[r * s->ncolumns + c], x->epoch_div);
+            rc = rc ? rc : json_value(b, &s->values[r * s->ncolumns + c], x->epoch_div, s->tz);
         }
         rc = rc ? rc : buf_append_char(b, ']');
     }

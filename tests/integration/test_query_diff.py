@@ -679,9 +679,10 @@ for q, kw in [
 # differs.
 _QFUNCS = "query/exec_agg.c|exec_select.c|qfn_* (helper qfuncs): "
 _EXEC = "query/exec.c (WHERE evaluation; route via the lead): "
-_TZ = ("tz() is parsed and validated but not applied yet: RFC3339 times must carry the "
-       "zone's offset (result.c) and GROUP BY time() buckets must align to local time "
-       "(exec_agg/qfn_bucket, qfuncs): ")
+_TZ = ("tz(): buckets align to local time (exec_tz.c), and the JSON encoder prints "
+       "RFC3339 times with the zone's offset when a series carries its zone "
+       "(qx_series.tz, unit-tested in query_exec_test), but no executor sets qx_series.tz "
+       "yet (qx__emit in exec.c, exec_select.c, exec_agg.c): ")
 _TIES = (_QFUNCS + "rows of different series with equal timestamps in one raw result "
          "(no GROUP BY) come in influxd's merge-heap order (container/heap, ties "
          "unordered: here %s); nightjar's order differs")

@@ -23,6 +23,7 @@
 
 #include "common/clock.h"
 #include "query/exec.h"
+#include "query/exec_agg.h" /* qx__tz_load for the tz() encoder case */
 
 static char tmp_root[512];
 static struct tsdb *g_db;
@@ -517,6 +518,46 @@ static void test_csv(void **state)
     check_q("SELECT v FROM nodb..cpu", &o, "");
 }
 
+/* A series carrying a tz() zone prints its RFC3339 times with the zone's
+ * offset at each instant (across a DST change), epoch times stay integers. */
+static void test_tz_encoding(void **state)
+{
+    (void)state;
+    struct arena a;
+    arena_init(&a, 4096, 1 << 24);
+    struct err e;
+    struct qx__run r = { .a = &a, .e = &e };
+    struct qx__tz *tz = NULL;
+    assert_int_equal(qx__tz_load(&r, SV_LIT("Europe/Berlin"), &tz), 0);
+    assert_non_null(tz);
+    struct sv cols[] = { SV_LIT("time"), SV_LIT("v") };
+    struct qx_value vals[] = {
+        { .kind = QX_TIME, .i = INT64_C(1704070800000000000) }, { .kind = QX_INT, .i = 1 },
+        { .kind = QX_TIME, .i = INT64_C(1719792000000000000) }, { .kind = QX_INT, .i = 2 },
+    };
+    struct qx_series s = { .name = SV_LIT("m"), .columns = cols, .ncolumns = 2, .values = vals,
+                           .nrows = 2, .tz = tz };
+    for (int epoch = 0; epoch < 2; epoch++) {
+        struct buf out;
+        buf_init(&out, 0);
+        struct qx_enc x;
+        qx_enc_init(&x, QX_FMT_JSON, &out, epoch ? 1000000000 : 0, false, false, NULL, NULL);
+        assert_int_equal(x.sink.series(&x.sink, 0, &s), 0);
+        struct qx_stmt_end end = { .stmt_id = 0, .is_last = true };
+        assert_int_equal(x.sink.end(&x.sink, &end), 0);
+        assert_int_equal(qx_enc_finish(&x), 0);
+        assert_string_equal(out.p, epoch
+            ? "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"m\",\"columns\":"
+              "[\"time\",\"v\"],\"values\":[[1704070800,1],[1719792000,2]]}]}]}\n"
+            : "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"m\",\"columns\":"
+              "[\"time\",\"v\"],\"values\":[[\"2024-01-01T02:00:00+01:00\",1],"
+              "[\"2024-07-01T02:00:00+02:00\",2]]}]}]}\n");
+        qx_enc_fini(&x);
+        buf_fini(&out);
+    }
+    arena_fini(&a);
+}
+
 static void test_formats(void **state)
 {
     (void)state;
@@ -536,6 +577,22 @@ static void test_formats(void **state)
         buf_reset(&b);
         assert_int_equal(qx_append_rfc3339(&b, times[i].t), 0);
         assert_string_equal(b.p, times[i].want);
+    }
+    static const struct {
+        int64_t t, off;
+        const char *want;
+    } local[] = {
+        { INT64_C(1704070800000000000), INT64_C(3600000000000), "2024-01-01T02:00:00+01:00" },
+        { INT64_C(1704070800000000000), -INT64_C(18000000000000), "2023-12-31T20:00:00-05:00" },
+        { INT64_C(1704070800123000000), INT64_C(19800000000000), "2024-01-01T06:30:00.123+05:30" },
+        { INT64_C(1704070800000000000), 0, "2024-01-01T01:00:00Z" },
+        /* LMT offsets have seconds; Go prints hours and minutes only */
+        { 0, INT64_C(3208000000000), "1970-01-01T00:53:28+00:53" },
+    };
+    for (size_t i = 0; i < sizeof local / sizeof local[0]; i++) {
+        buf_reset(&b);
+        assert_int_equal(qx_append_rfc3339_off(&b, local[i].t, local[i].off), 0);
+        assert_string_equal(b.p, local[i].want);
     }
     static const struct {
         int64_t d;
@@ -724,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_pretty),
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_formats),
+        cmocka_unit_test(test_tz_encoding),
         cmocka_unit_test(test_params_json),
         cmocka_unit_test(test_create),
         cmocka_unit_test(test_limits_and_big_series),
