@@ -42,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "query/exec_agg.h"
 
 #define MAX_WINDOW ((size_t)1 << 20) /* moving_average window cap */
@@ -789,34 +790,39 @@ static void reverse(struct plist *l, size_t from, size_t to)
 }
 
 /* Group ids of the tag arguments of top/bottom(f, tag..., n) per column
- * position, and one representative row per id. */
+ * position: one id per distinct combination of the tag values (a missing
+ * tag differs from an empty one). */
 static uint32_t *tag_groups(struct arena *a, const struct ev *v, const struct qx__node *l,
                             const struct qfn_values *in, const size_t *idx)
 {
     uint32_t *gid = arena_alloc(a, (in->n ? in->n : 1) * sizeof *gid);
-    size_t *rep = arena_alloc(a, (in->n ? in->n : 1) * sizeof *rep);
+    struct htab h;
+    htab_init(&h);
+    struct buf k;
+    buf_init(&k, 0);
     uint32_t ng = 0;
     for (size_t i = 0; i < in->n; i++) {
         const struct qx_value *row = v->rows[idx[i]];
-        uint32_t found = UINT32_MAX;
-        for (uint32_t g = 0; g < ng && found == UINT32_MAX; g++) {
-            const struct qx_value *o = v->rows[rep[g]];
-            bool same = true;
-            for (size_t t = 0; t < l->ntag_inputs && same; t++) {
-                const struct qx_value *x = &row[l->tag_input + t], *y = &o[l->tag_input + t];
-                struct sv xs = x->kind == QX_STRING ? x->s : SV_NULL;
-                struct sv ys = y->kind == QX_STRING ? y->s : SV_NULL;
-                same = sv_eq(xs, ys);
+        buf_reset(&k);
+        for (size_t t = 0; t < l->ntag_inputs; t++) {
+            const struct qx_value *x = &row[l->tag_input + t];
+            if (x->kind == QX_STRING) {
+                (void)buf_append_char(&k, 's');
+                (void)buf_append_sv(&k, x->s);
+            } else {
+                (void)buf_append_char(&k, 'n');
             }
-            if (same)
-                found = g;
+            (void)buf_append_char(&k, '\0');
         }
-        if (found == UINT32_MAX) {
-            rep[ng] = idx[i];
-            found = ng++;
+        void *found = htab_find(&h, buf_sv(&k));
+        if (!found) {
+            found = (void *)(uintptr_t)(++ng);
+            htab_put(&h, arena_sv_dup(a, buf_sv(&k)), found);
         }
-        gid[i] = found;
+        gid[i] = (uint32_t)((uintptr_t)found - 1);
     }
+    buf_fini(&k);
+    htab_fini(&h);
     return gid;
 }
 
@@ -858,11 +864,14 @@ static int eval_leaf(struct ev *v, const struct qx__node *l, struct plist *out)
     size_t nb = b.n;
     int64_t *bs = NULL;
     if (g->has_time && g->tz && l->fn != QFN_INTEGRAL) {
-        nb = qx__tz_buckets(g->tz, lo_ns, hi_ns, g->interval_ns, g->offset_ns, NULL, 0);
-        if (nb > b.n + 2)
-            return err_set(r->e, ERR_LIMIT, "tz(): bucket plan out of bounds");
-        bs = arena_alloc(r->a, (nb ? nb : 1) * sizeof *bs);
-        qx__tz_buckets(g->tz, lo_ns, hi_ns, g->interval_ns, g->offset_ns, bs, nb);
+        /* an offset change moves an edge by less than an interval: at most
+         * one bucket more than without the zone, plus its first/last */
+        size_t cap = b.n + 2;
+        bs = arena_alloc(r->a, cap * sizeof *bs);
+        nb = qx__tz_buckets(g->tz, lo_ns, hi_ns, g->interval_ns, g->offset_ns, bs, cap);
+        if (nb > cap)
+            return err_set(r->e, ERR_LIMIT, "tz(%.*s): more buckets than the interval allows",
+                           SV_FMT(v->s->tz));
     } else if (g->has_time) {
         bs = arena_alloc(r->a, (nb ? nb : 1) * sizeof *bs);
         for (size_t k = 0; k < nb; k++)

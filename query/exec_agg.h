@@ -63,6 +63,9 @@ struct qx__tz;
  * "unable to find time zone X" otherwise when the file is missing or bad
  * (allocated in r->a). */
 int qx__tz_load(struct qx__run *r, struct sv name, struct qx__tz **out);
+/* Decodes a TZif file (v1, v2 or v3; only the transition table is kept)
+ * into *out, allocated in a.  Returns 0 or ERR_CORRUPT.  Any bytes. */
+int qx__tz_parse(struct arena *a, const unsigned char *d, size_t n, struct qx__tz **out);
 /* The zone's UTC offset at instant t_ns, in ns (0 for a NULL zone). */
 int64_t qx__tz_offset_ns(const struct qx__tz *z, int64_t t_ns);
 /* influxd 1.6's bucket [start, end) holding t for interval d, offset off
@@ -70,8 +73,10 @@ int64_t qx__tz_offset_ns(const struct qx__tz *z, int64_t t_ns);
 void qx__tz_window(const struct qx__tz *z, int64_t t, int64_t d, int64_t off, int64_t *start,
                    int64_t *end);
 /* The bucket starts from the one holding start_ns to the one holding
- * end_ns, stepped as influxd's fill iterator does; writes up to cap of
- * them to out and returns how many there are. */
+ * end_ns, stepped as influxd's fill iterator does, written to out; returns
+ * their number, or cap + 1 (having stopped) when there are more than cap.
+ * Every step moves forward (offset changes of an interval or more are not
+ * applied), so the walk ends. */
 size_t qx__tz_buckets(const struct qx__tz *z, int64_t start_ns, int64_t end_ns, int64_t d,
                       int64_t off, int64_t *out, size_t cap);
 

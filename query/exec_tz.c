@@ -32,6 +32,8 @@ struct qx__tz {
     size_t ntypes;
 };
 
+static int parse_tzif(struct arena *a, const unsigned char *d, size_t n, struct qx__tz *z);
+
 static uint32_t be32(const unsigned char *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -40,6 +42,16 @@ static uint32_t be32(const unsigned char *p)
 static uint64_t be64(const unsigned char *p)
 {
     return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+int qx__tz_parse(struct arena *a, const unsigned char *d, size_t n, struct qx__tz **out)
+{
+    struct qx__tz *z = arena_calloc(a, sizeof *z);
+    *out = NULL;
+    if (parse_tzif(a, d, n, z) < 0)
+        return ERR_CORRUPT;
+    *out = z;
+    return 0;
 }
 
 static int parse_tzif(struct arena *a, const unsigned char *d, size_t n, struct qx__tz *z)
@@ -106,10 +118,8 @@ int qx__tz_load(struct qx__run *r, struct sv name, struct qx__tz **out)
     unsigned char *d = arena_alloc(r->a, TZ_MAX_BYTES);
     size_t n = fread(d, 1, TZ_MAX_BYTES, f);
     fclose(f);
-    struct qx__tz *z = arena_calloc(r->a, sizeof *z);
-    if (parse_tzif(r->a, d, n, z) < 0)
+    if (qx__tz_parse(r->a, d, n, out) < 0)
         return err_set(r->e, ERR_INVAL, "unable to find time zone %.*s", SV_FMT(name));
-    *out = z;
     return 0;
 }
 
@@ -188,9 +198,9 @@ size_t qx__tz_buckets(const struct qx__tz *z, int64_t start_ns, int64_t end_ns, 
     int64_t cur = qx__tz_offset_ns(z, t);
     size_t n = 0;
     while (t <= last) {
-        if (n < cap)
-            out[n] = t;
-        n++;
+        if (n == cap)
+            return cap + 1; /* more than the caller planned for */
+        out[n++] = t;
         if (t > INT64_MAX - d)
             break;
         t += d;
