@@ -155,7 +155,7 @@ static void on_cmp_done(uv_work_t *w, int status)
         s->cmp_tokens -= (double)r->slice_bytes;
     char q[ERR_MSG_MAX + 64];
     if (r->has_started) {
-        s->cmp_began = now;
+        s->cmp_began = s->cmp_queued;
         log_info("compaction",
                  "msg=\"compaction started\" partition=%s inputs=%u level=%u backlog=%zu parts=%zu",
                  r->partition, r->inputs, r->level, r->backlog, r->parts);
@@ -223,6 +223,7 @@ static void on_cmp_tick(uv_timer_t *t)
         j->max_bytes = CMP_MAX_SLICE;
     j->may_start = mono_diff_ns(now, s->cmp_admit) >= 0;
     s->cmp_work.data = j;
+    s->cmp_queued = now;
     int rc = uv_queue_work(&s->loop, &s->cmp_work, cmp_work, on_cmp_done);
     if (rc < 0) {
         log_error("compaction", "msg=\"cannot queue compaction\" error=%s", uv_strerror(rc));

@@ -135,6 +135,7 @@ struct server {
     struct mono_ns cmp_last;   /* when tokens were last added */
     struct mono_ns cmp_admit;  /* no new merge before this */
     struct mono_ns cmp_began;  /* when the running merge started */
+    struct mono_ns cmp_queued; /* when the slice in flight was queued */
     struct mono_ns cmp_next_poll; /* idle: next look for due merges */
     uint64_t cmp_rng;          /* xorshift state for the delays */
     bool has_cmp_logged_backlog;
