@@ -1029,19 +1029,18 @@ static void take_rows(struct pbuild *pb, struct tsdb__series *s, size_t a, size_
             pb->max_lsn = tsdb__head_lsn(h, r);
         tsdb__head_set_fgen(h, r, gen);
         for (uint32_t c = 0; c < h->ncols; c++) {
-            const struct tsdb__col *col = &h->cols[c];
-            bool has = tsdb__col_has(col, r);
+            bool has = tsdb__col_has(h, c, r);
             sr->present[c][w] = has;
-            if (col->type == TSDB_STRING) {
+            if (h->cols[c].type == TSDB_STRING) {
                 if (has) {
-                    const struct tsdb__str *hs = tsdb__col_s(col, r);
-                    char *p = xmalloc(hs->n ? hs->n : 1);
-                    if (hs->n)
-                        memcpy(p, hs->p, hs->n);
-                    sr->s[c][w] = (struct sv){ p, hs->n };
+                    struct sv hs = tsdb__col_s(h, c, r);
+                    char *p = xmalloc(hs.n ? hs.n : 1);
+                    if (hs.n)
+                        memcpy(p, hs.p, hs.n);
+                    sr->s[c][w] = (struct sv){ p, hs.n };
                 }
             } else {
-                sr->u[c][w] = has ? tsdb__col_u(col, r) : 0;
+                sr->u[c][w] = has ? tsdb__col_u(h, c, r) : 0;
             }
         }
         w++;

@@ -2,38 +2,43 @@
 /*
  * Head: the in-memory rows of each series (storage-notes 5.3, uncompressed).
  *
- * Layout (tsdb_int.h): per series, fixed-size chunks of 64 rows holding
- * time, LSN and flush generation, and per field column one value block per
- * chunk (a presence word plus 64 value slots), allocated only when a row of
- * that chunk has a value for the field.  Rows are packed and sorted by time
- * with unique timestamps, so row r lives in chunk r / 64.
+ * Layout (tsdb_int.h): per series, fixed-size chunks of 64 rows, each one
+ * allocation holding time, LSN and flush generation of its rows and, per
+ * field column, a presence word plus 64 value slots.  Rows are packed and
+ * sorted by time with unique timestamps, so row r lives in chunk r / 64.
  *
- * Why chunks: the first cut kept every column as one array doubled with
- * realloc, so each series copied all its columns log2(rows) times, touched
- * fresh pages on every doubling and held up to 2x slack; half of a replay
- * was the allocator.  Chunks are allocated once, never copied on append, and
- * waste at most one partly filled chunk per column.  Presence is one bit per
- * row instead of a byte.
+ * Why: the first cut kept every column as one array doubled with realloc,
+ * so each series copied all its columns log2(rows) times, touched fresh
+ * pages on every doubling and held up to 2x slack; half of a replay was the
+ * allocator and its page faults.  Appending a row now writes one chunk that
+ * the series points to directly (h->tail): two dependent loads, and the
+ * column headers sit in that chunk, so the common case chases no further
+ * pointers.  Chunks come from a slab (below) of 2 MiB transparent huge
+ * pages, which cuts the page faults of a growing head by ~500x.
  *
  * Invariants:
- *   1. chunks 0 .. nchunks-2 are full; nchunks == ceil(n / 64);
- *   2. every column's blk array has cap_chunks entries, NULL beyond nchunks;
+ *   1. chunks 0 .. nchunks-2 are full; nchunks == ceil(n / 64); tail is
+ *      the last chunk;
+ *   2. chunk k has columns 0 .. chunks[k]->ncols-1 of h->cols (a prefix:
+ *      columns are only ever appended);
  *   3. no present bit is set for a row >= n (upsert relies on vacated slots
  *      reading as absent);
- *   4. h->bytes is exactly the memory the head holds (chunks, value blocks,
- *      string bytes, column and pointer arrays), so the head_bytes gauge
- *      returns to its base when rows are purged.
+ *   4. h->bytes is exactly the memory the head holds (chunks, string
+ *      values, the column and chunk arrays), so the head_bytes gauge returns
+ *      to its base when rows are purged.
  *
- * Appends in time order (the common case) write the last chunk: O(1).  An
- * out-of-order point is placed by binary search and the later rows move
- * up by one (O(rows after it), fine for a head that is flushed every 30
+ * Appends in time order (the common case) write the tail chunk: O(1).  An
+ * out-of-order point is placed by binary search and the later rows move up
+ * by one (O(rows after it), fine for a head that is flushed every 30
  * minutes); a point at an existing timestamp merges into that row, and each
  * field it carries overwrites the old value (last write wins, influx-compat
  * 1.7).  All calls run with the stripe lock of the series held.
  */
 #include <assert.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "common/xalloc.h"
 #include "tsdb/tsdb_int.h"
@@ -42,81 +47,213 @@
 #define SHIFT TSDB__CHUNK_SHIFT
 #define MASK TSDB__CHUNK_MASK
 
-static size_t vals_bytes(enum tsdb_type t)
+/* ---- chunk slab ------------------------------------------------------------
+ *
+ * Chunks of up to SLAB_COLS columns come from 2 MiB regions mapped with
+ * MADV_HUGEPAGE (one page fault per region instead of one per 4 KiB), cut
+ * by a bump pointer, with a free list per column count.  Freed chunks are
+ * reused, never returned to the system: after a flush the next hour's head
+ * refills them.  Wider chunks, and every chunk under AddressSanitizer (so
+ * it still sees use-after-free), use malloc.  Process-wide, one mutex (a
+ * chunk is allocated once per 64 rows). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SLAB_OFF 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SLAB_OFF 1
+#endif
+#endif
+
+#define SLAB_COLS 16
+#define SLAB_REGION (2u << 20)
+
+static size_t chunk_bytes(uint32_t cap_cols)
 {
-    return t == TSDB_STRING ? offsetof(struct tsdb__hvals, v) + ROWS * sizeof(struct tsdb__str)
-                            : offsetof(struct tsdb__hvals, v) + ROWS * sizeof(uint64_t);
+    return offsetof(struct tsdb__hchunk, col) + (size_t)cap_cols * sizeof(struct tsdb__hcol);
 }
 
-static struct tsdb__hvals *vals_new(struct tsdb__head *h, enum tsdb_type t)
-{
-    size_t n = vals_bytes(t);
-    struct tsdb__hvals *v = xmalloc(n);
-    v->present = 0;
-    h->bytes += n;
-    return v;
-}
+#ifndef SLAB_OFF
+static struct {
+    pthread_mutex_t mu;
+    void *free[SLAB_COLS + 1];
+    char *cur, *end;
+} slab = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-/* Frees a value block and the strings of its present rows. */
-static void vals_free(struct tsdb__head *h, struct tsdb__hvals *v, enum tsdb_type t)
+static void *slab_region(void)
 {
-    if (!v)
-        return;
-    if (t == TSDB_STRING)
-        for (uint64_t m = v->present; m; m &= m - 1) {
-            struct tsdb__str *s = &v->v.s[__builtin_ctzll(m)];
-            h->bytes -= s->n;
-            free(s->p);
+    /* Over-map to align the region to a huge page. */
+    size_t len = 2 * (size_t)SLAB_REGION;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    uintptr_t a = ((uintptr_t)p + SLAB_REGION - 1) & ~(uintptr_t)(SLAB_REGION - 1);
+    char *r = (char *)a;
+    if (r > p)
+        munmap(p, (size_t)(r - p));
+    if (r + SLAB_REGION < p + len)
+        munmap(r + SLAB_REGION, (size_t)(p + len - (r + SLAB_REGION)));
+    (void)madvise(r, SLAB_REGION, MADV_HUGEPAGE);
+    return r;
+}
+#endif
+
+/* A chunk with room for cap_cols columns; sets ->is_heap. */
+static struct tsdb__hchunk *chunk_alloc(uint32_t cap_cols)
+{
+    size_t n = chunk_bytes(cap_cols);
+#ifndef SLAB_OFF
+    if (cap_cols <= SLAB_COLS) {
+        struct tsdb__hchunk *p = NULL;
+        pthread_mutex_lock(&slab.mu);
+        if (slab.free[cap_cols]) {
+            p = slab.free[cap_cols];
+            slab.free[cap_cols] = *(void **)p;
+        } else {
+            if ((size_t)(slab.end - slab.cur) < n) {
+                /* The rest of the old region is too small for this chunk;
+                 * leave it (less than one chunk per region). */
+                char *r = slab_region();
+                if (r) {
+                    slab.cur = r;
+                    slab.end = r + SLAB_REGION;
+                }
+            }
+            if ((size_t)(slab.end - slab.cur) >= n) {
+                p = (struct tsdb__hchunk *)(void *)slab.cur;
+                slab.cur += n;
+            }
         }
-    h->bytes -= vals_bytes(t);
-    free(v);
-}
-
-/* Grows the chunk pointer arrays (the head's and every column's). */
-static void grow_ptrs(struct tsdb__head *h, size_t want)
-{
-    size_t cap = h->cap_chunks ? h->cap_chunks : 4;
-    while (cap < want)
-        cap *= 2;
-    if (cap == h->cap_chunks)
-        return;
-    size_t add = cap - h->cap_chunks;
-    h->chunks = xrealloc(h->chunks, cap * sizeof *h->chunks);
-    memset(h->chunks + h->cap_chunks, 0, add * sizeof *h->chunks);
-    for (uint32_t i = 0; i < h->ncols; i++) {
-        struct tsdb__col *c = &h->cols[i];
-        c->blk = xrealloc(c->blk, cap * sizeof *c->blk);
-        memset(c->blk + h->cap_chunks, 0, add * sizeof *c->blk);
+        pthread_mutex_unlock(&slab.mu);
+        if (p) {
+            p->is_heap = false;
+            return p;
+        }
     }
-    h->bytes += add * sizeof(void *) * (1 + h->ncols);
-    h->cap_chunks = cap;
+#endif
+    struct tsdb__hchunk *p = xmalloc(n);
+    p->is_heap = true;
+    return p;
 }
 
-static void chunk_add(struct tsdb__head *h)
+static void chunk_release(struct tsdb__hchunk *c)
 {
-    if (h->nchunks == h->cap_chunks)
-        grow_ptrs(h, h->nchunks + 1);
-    h->chunks[h->nchunks++] = xmalloc(sizeof(struct tsdb__hchunk));
-    h->bytes += sizeof(struct tsdb__hchunk);
+#ifndef SLAB_OFF
+    if (!c->is_heap) {
+        pthread_mutex_lock(&slab.mu);
+        *(void **)c = slab.free[c->cap_cols];
+        slab.free[c->cap_cols] = c;
+        pthread_mutex_unlock(&slab.mu);
+        return;
+    }
+#endif
+    free(c);
 }
 
-/* hint: the column index where the field usually is (points of a series
- * tend to list their fields in the same order). */
-static struct tsdb__col *col_get(struct tsdb__head *h, size_t hint, uint32_t field_id,
-                                 enum tsdb_type type)
+/* ---- chunks ------------------------------------------------------------- */
+
+static void str_free(struct tsdb__head *h, uint64_t v)
 {
-    if (hint < h->ncols && h->cols[hint].field_id == field_id)
-        return &h->cols[hint];
+    struct tsdb__hstr *s = (struct tsdb__hstr *)(uintptr_t)v;
+    h->bytes -= sizeof *s + s->n;
+    free(s);
+}
+
+static uint64_t str_new(struct tsdb__head *h, struct sv v)
+{
+    struct tsdb__hstr *s = xmalloc(sizeof *s + v.n);
+    s->n = v.n;
+    if (v.n)
+        memcpy(s->p, v.p, v.n);
+    h->bytes += sizeof *s + v.n;
+    return (uint64_t)(uintptr_t)s;
+}
+
+/* Frees chunk c and the strings of its present rows. */
+static void chunk_free(struct tsdb__head *h, struct tsdb__hchunk *c)
+{
+    for (uint32_t k = 0; k < c->ncols; k++)
+        if (h->cols[k].type == TSDB_STRING)
+            for (uint64_t m = c->col[k].present; m; m &= m - 1)
+                str_free(h, c->col[k].v[__builtin_ctzll(m)]);
+    h->bytes -= chunk_bytes(c->cap_cols);
+    chunk_release(c);
+}
+
+static void init_cols(const struct tsdb__head *h, struct tsdb__hchunk *c, uint32_t from,
+                      uint32_t to)
+{
+    for (uint32_t k = from; k < to; k++) {
+        c->col[k].field_id = h->cols[k].field_id;
+        c->col[k].type = (uint32_t)h->cols[k].type;
+        c->col[k].present = 0;
+    }
+}
+
+static struct tsdb__hchunk *chunk_new(struct tsdb__head *h)
+{
+    uint32_t cap = h->ncols ? h->ncols : 1;
+    struct tsdb__hchunk *c = chunk_alloc(cap);
+    c->ncols = h->ncols;
+    c->cap_cols = cap;
+    init_cols(h, c, 0, h->ncols);
+    h->bytes += chunk_bytes(cap);
+    return c;
+}
+
+/* Gives chunk k all of the series' columns (a field first seen after the
+ * chunk was made).  Rare: copies the chunk into a wider one. */
+static struct tsdb__hchunk *chunk_widen(struct tsdb__head *h, size_t k)
+{
+    struct tsdb__hchunk *c = h->chunks[k];
+    if (c->ncols == h->ncols)
+        return c;
+    if (c->cap_cols < h->ncols) {
+        struct tsdb__hchunk *w = chunk_alloc(h->ncols);
+        bool is_heap = w->is_heap;
+        memcpy(w, c, chunk_bytes(c->ncols));
+        w->cap_cols = h->ncols;
+        w->is_heap = is_heap;
+        h->bytes += chunk_bytes(w->cap_cols);
+        h->bytes -= chunk_bytes(c->cap_cols);
+        chunk_release(c);
+        c = w;
+        h->chunks[k] = c;
+        if (k + 1 == h->nchunks)
+            h->tail = c;
+    }
+    init_cols(h, c, c->ncols, h->ncols);
+    c->ncols = h->ncols;
+    return c;
+}
+
+static void chunk_append(struct tsdb__head *h)
+{
+    if (h->nchunks == h->cap_chunks) {
+        size_t cap = h->cap_chunks ? h->cap_chunks * 2 : 4;
+        h->chunks = xrealloc(h->chunks, cap * sizeof *h->chunks);
+        h->bytes += (cap - h->cap_chunks) * sizeof *h->chunks;
+        h->cap_chunks = cap;
+    }
+    h->tail = chunk_new(h);
+    h->chunks[h->nchunks++] = h->tail;
+}
+
+/* Column index of field_id, added to the series when new.  hint: where the
+ * field usually is (points of a series list their fields in the same
+ * order); checked against the tail chunk, which the append touches anyway. */
+static uint32_t col_index(struct tsdb__head *h, size_t hint, uint32_t field_id,
+                          enum tsdb_type type)
+{
+    const struct tsdb__hchunk *t = h->tail;
+    if (t && hint < t->ncols && t->col[hint].field_id == field_id)
+        return (uint32_t)hint;
     for (uint32_t i = 0; i < h->ncols; i++)
         if (h->cols[i].field_id == field_id)
-            return &h->cols[i];
+            return i;
     h->cols = xrealloc(h->cols, (h->ncols + 1) * sizeof *h->cols);
-    struct tsdb__col *c = &h->cols[h->ncols++];
-    c->field_id = field_id;
-    c->type = type;
-    c->blk = h->cap_chunks ? xcalloc(h->cap_chunks, sizeof *c->blk) : NULL;
-    h->bytes += sizeof *c + h->cap_chunks * sizeof *c->blk;
-    return c;
+    h->cols[h->ncols] = (struct tsdb__col){ .field_id = field_id, .type = type };
+    h->bytes += sizeof *h->cols;
+    return h->ncols++;
 }
 
 static uint64_t bits_of(enum tsdb_type t, const union tsdb_value *v)
@@ -139,33 +276,7 @@ static uint64_t bits_of(enum tsdb_type t, const union tsdb_value *v)
     return bits;
 }
 
-static void set_value(struct tsdb__head *h, struct tsdb__col *c, size_t row,
-                      const union tsdb_value *v)
-{
-    struct tsdb__hvals **bp = &c->blk[row >> SHIFT];
-    if (!*bp)
-        *bp = vals_new(h, c->type);
-    struct tsdb__hvals *b = *bp;
-    size_t i = row & MASK;
-    uint64_t bit = UINT64_C(1) << i;
-    if (c->type == TSDB_STRING) {
-        struct tsdb__str *s = &b->v.s[i];
-        if (b->present & bit) {
-            h->bytes -= s->n;
-            free(s->p);
-        }
-        s->p = xmalloc(v->s.n ? v->s.n : 1);
-        if (v->s.n)
-            memcpy(s->p, v->s.p, v->s.n);
-        s->n = v->s.n;
-        h->bytes += s->n;
-    } else {
-        b->v.u[i] = bits_of(c->type, v);
-    }
-    b->present |= bit;
-}
-
-/* Moves row from to row to (to != from, both < nchunks * 64): time, LSN,
+/* Moves row from to row to (both in chunks with every column): time, LSN,
  * generation and every column's value and presence.  Strings move with
  * their ownership; the source slot keeps its bits and must be overwritten
  * or cleared by the caller. */
@@ -177,23 +288,13 @@ static void row_move(struct tsdb__head *h, size_t from, size_t to)
     tc->lsn[ti] = fc->lsn[fi];
     tc->fgen[ti] = fc->fgen[fi];
     uint64_t tbit = UINT64_C(1) << ti;
-    for (uint32_t k = 0; k < h->ncols; k++) {
-        struct tsdb__col *c = &h->cols[k];
-        struct tsdb__hvals *fb = c->blk[from >> SHIFT];
-        bool has = fb && (fb->present >> fi & 1);
-        struct tsdb__hvals **tbp = &c->blk[to >> SHIFT];
-        if (!has) {
-            if (*tbp)
-                (*tbp)->present &= ~tbit;
-            continue;
+    for (uint32_t k = 0; k < fc->ncols; k++) {
+        if (fc->col[k].present >> fi & 1) {
+            tc->col[k].v[ti] = fc->col[k].v[fi];
+            tc->col[k].present |= tbit;
+        } else {
+            tc->col[k].present &= ~tbit;
         }
-        if (!*tbp)
-            *tbp = vals_new(h, c->type);
-        if (c->type == TSDB_STRING)
-            (*tbp)->v.s[ti] = fb->v.s[fi];
-        else
-            (*tbp)->v.u[ti] = fb->v.u[fi];
-        (*tbp)->present |= tbit;
     }
 }
 
@@ -201,12 +302,10 @@ static void row_move(struct tsdb__head *h, size_t from, size_t to)
  * freed already). */
 static void row_clear(struct tsdb__head *h, size_t r)
 {
+    struct tsdb__hchunk *c = h->chunks[r >> SHIFT];
     uint64_t keep = ~(UINT64_C(1) << (r & MASK));
-    for (uint32_t k = 0; k < h->ncols; k++) {
-        struct tsdb__hvals *b = h->cols[k].blk[r >> SHIFT];
-        if (b)
-            b->present &= keep;
-    }
+    for (uint32_t k = 0; k < c->ncols; k++)
+        c->col[k].present &= keep;
 }
 
 /* Index of the first row with ts >= t (rows sorted). */
@@ -241,9 +340,15 @@ int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
                           const struct tsdb__hval *vals, size_t nvals)
 {
     size_t before = h->bytes;
+    /* Columns first, so a new chunk gets them all. */
+    uint32_t cidx[16];
+    uint32_t *ci = nvals <= 16 ? cidx : xmalloc(nvals * sizeof *ci);
+    uint32_t ncols0 = h->ncols;
+    for (size_t i = 0; i < nvals; i++)
+        ci[i] = col_index(h, i, vals[i].field_id, vals[i].type);
     size_t pos;
     bool is_new = true;
-    if (h->n == 0 || ts > tsdb__head_ts(h, h->n - 1)) {
+    if (h->n == 0 || ts > h->tail->ts[(h->n - 1) & MASK]) {
         pos = h->n;
     } else {
         pos = lower_bound(h, ts);
@@ -251,33 +356,46 @@ int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
     }
     if (is_new) {
         if (h->n == h->nchunks << SHIFT)
-            chunk_add(h);
-        /* Later rows move up by one (out of order: rare). */
-        for (size_t r = h->n; r > pos; r--)
-            row_move(h, r - 1, r);
-        if (pos < h->n)
+            chunk_append(h);
+        if (pos < h->n) {
+            /* Out of order: later rows move up by one, across chunks that
+             * must all have every column. */
+            for (size_t k = pos >> SHIFT; k < h->nchunks; k++)
+                chunk_widen(h, k);
+            for (size_t r = h->n; r > pos; r--)
+                row_move(h, r - 1, r);
             row_clear(h, pos);
+        }
         h->n++;
         h->chunks[pos >> SHIFT]->ts[pos & MASK] = ts;
     }
     struct tsdb__hchunk *c = h->chunks[pos >> SHIFT];
-    c->lsn[pos & MASK] = lsn;
-    c->fgen[pos & MASK] = 0; /* rewritten: the head's copy is the newest again */
-    for (size_t i = 0; i < nvals; i++)
-        set_value(h, col_get(h, i, vals[i].field_id, vals[i].type), pos, &vals[i].v);
+    if (h->ncols != ncols0 || c->ncols < h->ncols)
+        c = chunk_widen(h, pos >> SHIFT);
+    size_t i = pos & MASK;
+    uint64_t bit = UINT64_C(1) << i;
+    c->lsn[i] = lsn;
+    c->fgen[i] = 0; /* rewritten: the head's copy is the newest again */
+    for (size_t k = 0; k < nvals; k++) {
+        struct tsdb__hcol *col = &c->col[ci[k]];
+        if (col->type == TSDB_STRING) {
+            if (col->present & bit)
+                str_free(h, col->v[i]);
+            col->v[i] = str_new(h, vals[k].v.s);
+        } else {
+            col->v[i] = bits_of((enum tsdb_type)col->type, &vals[k].v);
+        }
+        col->present |= bit;
+    }
+    if (ci != cidx)
+        free(ci);
     return (int64_t)h->bytes - (int64_t)before;
 }
 
 void tsdb__head_fini(struct tsdb__head *h)
 {
-    for (uint32_t i = 0; i < h->ncols; i++) {
-        struct tsdb__col *c = &h->cols[i];
-        for (size_t k = 0; k < h->nchunks; k++)
-            vals_free(h, c->blk[k], c->type);
-        free(c->blk);
-    }
     for (size_t k = 0; k < h->nchunks; k++)
-        free(h->chunks[k]);
+        chunk_free(h, h->chunks[k]);
     free(h->chunks);
     free(h->cols);
     memset(h, 0, sizeof *h);
@@ -302,22 +420,18 @@ int64_t tsdb__head_purge(struct tsdb__head *h, uint64_t max_gen)
     }
     if (gone == 0)
         return 0;
-    if (gone == h->n) {
-        /* Everything was flushed: an idle series keeps nothing. */
+    if (gone == h->n) /* everything was flushed: an idle series keeps nothing */
         return tsdb__head_clear(h);
-    }
+    /* Rows move down across chunks, which must all have every column. */
+    for (size_t k = 0; k < h->nchunks; k++)
+        chunk_widen(h, k);
     for (size_t r = 0; r < h->n; r++) {
-        uint64_t g = tsdb__head_fgen(h, r);
-        if (g && g <= max_gen) {
-            for (uint32_t k = 0; k < h->ncols; k++) {
-                struct tsdb__col *c = &h->cols[k];
-                if (c->type == TSDB_STRING && tsdb__col_has(c, r)) {
-                    struct tsdb__str *s = &c->blk[r >> SHIFT]->v.s[r & MASK];
-                    h->bytes -= s->n;
-                    free(s->p);
-                    s->p = NULL;
-                }
-            }
+        struct tsdb__hchunk *c = h->chunks[r >> SHIFT];
+        size_t i = r & MASK;
+        if (c->fgen[i] && c->fgen[i] <= max_gen) {
+            for (uint32_t k = 0; k < c->ncols; k++)
+                if (h->cols[k].type == TSDB_STRING && (c->col[k].present >> i & 1))
+                    str_free(h, c->col[k].v[i]);
             row_clear(h, r);
             continue;
         }
@@ -328,22 +442,12 @@ int64_t tsdb__head_purge(struct tsdb__head *h, uint64_t max_gen)
         w++;
     }
     h->n = w;
-    /* Free the chunks past the last row, and value blocks left empty. */
     size_t keep = (w + MASK) >> SHIFT;
-    for (uint32_t i = 0; i < h->ncols; i++) {
-        struct tsdb__col *c = &h->cols[i];
-        for (size_t k = 0; k < h->nchunks; k++) {
-            if (c->blk[k] && (k >= keep || c->blk[k]->present == 0)) {
-                vals_free(h, c->blk[k], c->type);
-                c->blk[k] = NULL;
-            }
-        }
-    }
     for (size_t k = keep; k < h->nchunks; k++) {
-        free(h->chunks[k]);
+        chunk_free(h, h->chunks[k]); /* no rows left: no strings freed twice */
         h->chunks[k] = NULL;
-        h->bytes -= sizeof(struct tsdb__hchunk);
     }
     h->nchunks = keep;
+    h->tail = keep ? h->chunks[keep - 1] : NULL;
     return (int64_t)before - (int64_t)h->bytes;
 }

@@ -315,11 +315,11 @@ static size_t copy_series(struct tsdb__head *h, uint64_t lsn, uint64_t gen, int6
     for (uint32_t c = 0; c < h->ncols; c++) {
         const struct tsdb__col *col = &h->cols[c];
         for (size_t r = 0; r < h->n; r++) {
-            if (!tsdb__col_has(col, r) || !row_visible(h, r, lsn, gen, lo, hi))
+            if (!tsdb__col_has(h, c, r) || !row_visible(h, r, lsn, gen, lo, hi))
                 continue;
             total++;
             if (col->type == TSDB_STRING)
-                str_bytes += tsdb__col_s(col, r)->n;
+                str_bytes += tsdb__col_s(h, c, r).n;
         }
     }
     if (total > sb->cap) {
@@ -341,18 +341,18 @@ static size_t copy_series(struct tsdb__head *h, uint64_t lsn, uint64_t gen, int6
         const struct tsdb__col *col = &h->cols[c];
         size_t start = at;
         for (size_t r = 0; r < h->n; r++) {
-            if (!tsdb__col_has(col, r) || !row_visible(h, r, lsn, gen, lo, hi))
+            if (!tsdb__col_has(h, c, r) || !row_visible(h, r, lsn, gen, lo, hi))
                 continue;
             sb->ts[at] = tsdb__head_ts(h, r);
             union tsdb_value *v = &sb->vals[at];
             if (col->type == TSDB_STRING) {
-                const struct tsdb__str *hs = tsdb__col_s(col, r);
-                if (hs->n)
-                    memcpy(sb->strs + sat, hs->p, hs->n);
-                v->s = (struct sv){ sb->strs + sat, hs->n };
-                sat += hs->n;
+                struct sv hs = tsdb__col_s(h, c, r);
+                if (hs.n)
+                    memcpy(sb->strs + sat, hs.p, hs.n);
+                v->s = (struct sv){ sb->strs + sat, hs.n };
+                sat += hs.n;
             } else {
-                uint64_t u = tsdb__col_u(col, r);
+                uint64_t u = tsdb__col_u(h, c, r);
                 switch (col->type) {
                 case TSDB_FLOAT:
                     memcpy(&v->f, &u, 8);

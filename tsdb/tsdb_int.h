@@ -191,51 +191,55 @@ struct tsdb__meas {
 /* The head of a series holds its rows in fixed-size chunks of
  * TSDB__CHUNK_ROWS rows.  Rows are sorted by time with unique timestamps and
  * packed: every chunk but the last is full, so row r is row r % 64 of chunk
- * r / 64.  Chunks never move or grow (no realloc copies, no 2x slack); a
- * series wastes at most one partly filled chunk per column. */
+ * r / 64.  Appends never copy (no realloc, no 2x slack); a series wastes
+ * at most one partly filled chunk. */
 #define TSDB__CHUNK_SHIFT 6
 #define TSDB__CHUNK_ROWS (1u << TSDB__CHUNK_SHIFT)
 #define TSDB__CHUNK_MASK (TSDB__CHUNK_ROWS - 1)
 
-/* Head string value: owned copy. */
-struct tsdb__str {
-    char *p;
+/* Head string value: one allocation, pointed to from a value slot. */
+struct tsdb__hstr {
     size_t n;
+    char p[];
 };
 
-/* Row data of one chunk: time, the WAL LSN of the batch that last wrote the
- * row (snapshot isolation), and the flush generation that copied the row
- * into a part (0 = not flushed since last written).  Snapshots of that
- * generation or later read the row from the part; the row is purged once
- * no older snapshot lives. */
+/* One field column of one chunk: bit i of present says row i has a value
+ * (a point may carry only some fields); v[i] is the value as a 64-bit
+ * pattern (float, int, uint, bool) or a struct tsdb__hstr pointer. */
+struct tsdb__hcol {
+    uint32_t field_id;
+    uint32_t type; /* enum tsdb_type */
+    uint64_t present;
+    uint64_t v[TSDB__CHUNK_ROWS];
+};
+
+/* A chunk is one allocation: the row data (time, the WAL LSN of the batch
+ * that last wrote the row, for snapshot isolation, and the flush generation
+ * that copied the row into a part, 0 = not flushed since last written;
+ * snapshots of that generation or later read the row from the part, and the
+ * row is purged once no older snapshot lives), then columns 0 .. ncols-1 of
+ * the series.  A chunk may have fewer columns than its series (fields first
+ * seen later): a missing column has no values there. */
 struct tsdb__hchunk {
+    uint32_t ncols;
+    uint32_t cap_cols; /* columns the allocation has room for */
+    bool is_heap;      /* from malloc, not from head.c's slab */
     int64_t ts[TSDB__CHUNK_ROWS];
     uint64_t lsn[TSDB__CHUNK_ROWS];
     uint32_t fgen[TSDB__CHUNK_ROWS];
+    struct tsdb__hcol col[];
 };
 
-/* One field's values in one chunk: bit i of present says row i has a value
- * (a point may carry only some fields).  Numeric blocks hold u (float, int,
- * uint and bool as 64-bit patterns), string blocks s. */
-struct tsdb__hvals {
-    uint64_t present;
-    union {
-        uint64_t u[TSDB__CHUNK_ROWS];
-        struct tsdb__str s[TSDB__CHUNK_ROWS];
-    } v;
-};
-
-/* One field column: a value block per chunk, NULL where none of the
- * chunk's rows has a value. */
+/* Field and type of column c of a series (the same in all its chunks). */
 struct tsdb__col {
     uint32_t field_id;
     enum tsdb_type type;
-    struct tsdb__hvals **blk; /* cap_chunks entries */
 };
 
 /* Head data of one series.  Guarded by the store stripe of the series id. */
 struct tsdb__head {
     struct tsdb__hchunk **chunks;
+    struct tsdb__hchunk *tail; /* chunks[nchunks - 1] or NULL */
     size_t nchunks, cap_chunks;
     size_t n; /* rows */
     struct tsdb__col *cols;
@@ -243,7 +247,7 @@ struct tsdb__head {
     size_t bytes; /* memory held, for the head_bytes gauge */
 };
 
-/* Row accessors for readers (stripe lock held, r < h->n). */
+/* Row accessors for readers (stripe lock held, r < h->n, c < h->ncols). */
 static inline int64_t tsdb__head_ts(const struct tsdb__head *h, size_t r)
 {
     return h->chunks[r >> TSDB__CHUNK_SHIFT]->ts[r & TSDB__CHUNK_MASK];
@@ -261,19 +265,22 @@ static inline void tsdb__head_set_fgen(struct tsdb__head *h, size_t r, uint64_t 
 {
     h->chunks[r >> TSDB__CHUNK_SHIFT]->fgen[r & TSDB__CHUNK_MASK] = (uint32_t)gen;
 }
-static inline bool tsdb__col_has(const struct tsdb__col *c, size_t r)
+static inline bool tsdb__col_has(const struct tsdb__head *h, uint32_t c, size_t r)
 {
-    const struct tsdb__hvals *b = c->blk[r >> TSDB__CHUNK_SHIFT];
-    return b && (b->present >> (r & TSDB__CHUNK_MASK) & 1);
+    const struct tsdb__hchunk *k = h->chunks[r >> TSDB__CHUNK_SHIFT];
+    return c < k->ncols && (k->col[c].present >> (r & TSDB__CHUNK_MASK) & 1);
 }
-/* Value of row r (tsdb__col_has true): 64-bit pattern or string. */
-static inline uint64_t tsdb__col_u(const struct tsdb__col *c, size_t r)
+/* Value of column c in row r (tsdb__col_has true): 64-bit pattern or string. */
+static inline uint64_t tsdb__col_u(const struct tsdb__head *h, uint32_t c, size_t r)
 {
-    return c->blk[r >> TSDB__CHUNK_SHIFT]->v.u[r & TSDB__CHUNK_MASK];
+    return h->chunks[r >> TSDB__CHUNK_SHIFT]->col[c].v[r & TSDB__CHUNK_MASK];
 }
-static inline const struct tsdb__str *tsdb__col_s(const struct tsdb__col *c, size_t r)
+static inline struct sv tsdb__col_s(const struct tsdb__head *h, uint32_t c, size_t r)
 {
-    return &c->blk[r >> TSDB__CHUNK_SHIFT]->v.s[r & TSDB__CHUNK_MASK];
+    const struct tsdb__hstr *s =
+        (const struct tsdb__hstr *)(uintptr_t)h->chunks[r >> TSDB__CHUNK_SHIFT]
+            ->col[c].v[r & TSDB__CHUNK_MASK];
+    return (struct sv){ s->p, s->n };
 }
 
 struct tsdb__series {
@@ -593,27 +600,38 @@ int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p
                        uint64_t lsn, bool is_replay, struct tsdb__apply_helper *helper,
                        size_t *points, struct err *e);
 
-/* Second replay thread: applies the rows of odd series ids of records with
- * at least TSDB__PARALLEL_MIN_ROWS rows while the caller does the even ones. */
-#ifndef TSDB__PARALLEL_MIN_ROWS
-#define TSDB__PARALLEL_MIN_ROWS 256
+/* Second replay thread: applies the rows of odd series ids of each record
+ * while the replaying thread decodes the next records and applies the even
+ * ones.  Records reach it through a bounded FIFO, so neither thread waits
+ * for the other per record (a per-record barrier made replay crawl on a
+ * loaded machine, where either thread may be descheduled); each series is
+ * applied by one thread, in WAL order, so the result equals a serial
+ * replay. */
+#define TSDB__HELPER_QUEUE 8
+/* Smaller records are applied by the replaying thread alone. */
+#ifndef TSDB__PARALLEL_MIN_BYTES
+#define TSDB__PARALLEL_MIN_BYTES 8192
 #endif
 struct tsdb__apply_job {
+    struct tsdb *db;
     struct tsdb__store *st;
-    const struct tsdb__rec *rec;
+    struct tsdb__rec *rec;
+    void *payload; /* the record's bytes, which rec's views point into */
     uint64_t lsn;
-    int64_t grown;
-    bool is_done;
+    _Atomic int refs; /* the two threads; the last one frees */
+    struct tsdb__apply_job *next;
 };
 struct tsdb__apply_helper {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct tsdb__apply_job *job;
+    struct tsdb__apply_job *head, *tail;
+    size_t queued;
     bool is_stopping;
 };
 /* Returns false if the thread cannot be created (replay then runs serially). */
 bool tsdb__helper_start(struct tsdb__apply_helper *h);
+/* Waits until every queued record is applied, then ends the thread. */
 void tsdb__helper_stop(struct tsdb__apply_helper *h);
 
 /* ---- flush.c: partitions, MANIFEST, flush, checkpoint, retention ----------- */

@@ -10,9 +10,12 @@
  * and any inconsistency is ERR_CORRUPT, never an abort.
  *
  * Replay applies big records on two threads (storage-notes 5.8): the caller
- * decodes and resolves, then this thread applies the rows of even series ids
- * while a helper applies the odd ones.  Each series stays on one thread and
- * sees its rows in WAL order, so the result equals a serial replay.
+ * decodes and resolves each record, queues it for a helper thread that
+ * applies the rows of odd series ids, applies the even ones itself and goes
+ * on to the next record without waiting (tsdb_int.h, tsdb__apply_helper).
+ * Each series stays on one thread and sees its rows in WAL order, so the
+ * result equals a serial replay.  Rows are applied grouped by stripe and
+ * series: a live commit takes each stripe lock once per record.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -336,26 +339,57 @@ static int64_t apply_rows(struct tsdb__store *st, const struct tsdb__rec *r, uin
     return grown;
 }
 
+static void job_release(struct tsdb__apply_job *job)
+{
+    if (atomic_fetch_sub(&job->refs, 1) != 1)
+        return;
+    rec_fini(job->rec);
+    free(job->rec);
+    free(job->payload);
+    free(job);
+}
+
 static void *helper_main(void *arg)
 {
     struct tsdb__apply_helper *h = arg;
     pthread_mutex_lock(&h->mu);
     for (;;) {
-        while (!h->job && !h->is_stopping)
+        while (!h->head && !h->is_stopping)
             pthread_cond_wait(&h->cv, &h->mu);
-        if (!h->job)
-            break;
-        struct tsdb__apply_job *job = h->job;
+        struct tsdb__apply_job *job = h->head;
+        if (!job)
+            break; /* stopping and drained */
         pthread_mutex_unlock(&h->mu);
         int64_t grown = apply_rows(job->st, job->rec, job->lsn, 1, 1, false);
+        atomic_fetch_add(&job->db->head_bytes, grown);
         pthread_mutex_lock(&h->mu);
-        job->grown = grown;
-        job->is_done = true;
-        h->job = NULL;
-        pthread_cond_broadcast(&h->cv);
+        h->head = job->next;
+        if (!h->head)
+            h->tail = NULL;
+        h->queued--;
+        pthread_cond_broadcast(&h->cv); /* room in the queue, or drained */
+        pthread_mutex_unlock(&h->mu);
+        job_release(job);
+        pthread_mutex_lock(&h->mu);
     }
     pthread_mutex_unlock(&h->mu);
     return NULL;
+}
+
+static void helper_push(struct tsdb__apply_helper *h, struct tsdb__apply_job *job)
+{
+    pthread_mutex_lock(&h->mu);
+    while (h->queued >= TSDB__HELPER_QUEUE)
+        pthread_cond_wait(&h->cv, &h->mu);
+    job->next = NULL;
+    if (h->tail)
+        h->tail->next = job;
+    else
+        h->head = job;
+    h->tail = job;
+    h->queued++;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
 }
 
 bool tsdb__helper_start(struct tsdb__apply_helper *h)
@@ -400,50 +434,56 @@ int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p
     } else if (st->db_id != db_id || st->rp_id != rp_id) {
         return err_set(e, ERR_CORRUPT, "record names another store");
     }
-    struct tsdb__rec r;
-    memset(&r, 0, sizeof r);
-    int rc = decode(&d, &r, e);
+    /* A big replayed record is shared with the helper thread, which may
+     * still apply it after the caller's buffer (a mapped segment, the
+     * decompression buffer) is gone: it is decoded from its own copy. */
+    bool is_shared = helper && n >= TSDB__PARALLEL_MIN_BYTES;
+    void *copy = NULL;
+    if (is_shared) {
+        copy = xmalloc(n);
+        memcpy(copy, p, n);
+        tsdb__dec_init(&d, (const uint8_t *)copy + (n - tsdb__dec_left(&d)), tsdb__dec_left(&d));
+    }
+    struct tsdb__rec *r = xcalloc(1, sizeof *r);
+    int rc = decode(&d, r, e);
     if (!rc) {
         if (is_replay) {
             struct buf key;
             buf_init(&key, 0);
             pthread_rwlock_wrlock(&st->lock);
-            rc = resolve_replay(st, &r, &key, e);
+            rc = resolve_replay(st, r, &key, e);
             pthread_rwlock_unlock(&st->lock);
             buf_fini(&key);
         } else {
             pthread_rwlock_rdlock(&st->lock);
-            rc = resolve_live(st, &r, e);
+            rc = resolve_live(st, r, e);
             pthread_rwlock_unlock(&st->lock);
         }
     }
     if (rc) {
-        rec_fini(&r);
+        rec_fini(r);
+        free(r);
+        free(copy);
         return rc;
     }
-
+    *points = r->nrows;
     int64_t grown;
-    if (helper && r.nrows >= TSDB__PARALLEL_MIN_ROWS) {
+    if (is_shared) {
         /* The helper takes odd series ids, this thread even ones: each
          * series is applied by one thread, in record order. */
-        struct tsdb__apply_job job = { .st = st, .rec = &r, .lsn = lsn };
-        pthread_mutex_lock(&helper->mu);
-        helper->job = &job;
-        pthread_cond_broadcast(&helper->cv);
-        pthread_mutex_unlock(&helper->mu);
-        grown = apply_rows(st, &r, lsn, 1, 0, false);
-        pthread_mutex_lock(&helper->mu);
-        while (!job.is_done)
-            pthread_cond_wait(&helper->cv, &helper->mu);
-        pthread_mutex_unlock(&helper->mu);
-        grown += job.grown;
+        struct tsdb__apply_job *job = xcalloc(1, sizeof *job);
+        *job = (struct tsdb__apply_job){ .db = db, .st = st, .rec = r, .payload = copy, .lsn = lsn };
+        atomic_init(&job->refs, 2);
+        helper_push(helper, job);
+        grown = apply_rows(st, r, lsn, 1, 0, false);
+        job_release(job);
     } else {
-        grown = apply_rows(st, &r, lsn, 0, 0, !is_replay);
+        grown = apply_rows(st, r, lsn, 0, 0, !is_replay);
+        rec_fini(r);
+        free(r);
     }
     atomic_fetch_add(&db->head_bytes, grown);
     if (!is_replay)
         tsdb__update_gauges(db); /* replay publishes once, at the end of open */
-    *points = r.nrows;
-    rec_fini(&r);
     return 0;
 }

@@ -766,24 +766,24 @@ static const enum tsdb_type mtypes[MF] = { TSDB_FLOAT, TSDB_INT, TSDB_STRING };
 /* The memory the head should account for, recomputed from its structure. */
 static size_t head_bytes_of(const struct tsdb__head *h)
 {
-    size_t n = h->nchunks * sizeof(struct tsdb__hchunk) + h->ncols * sizeof(struct tsdb__col) +
-               h->cap_chunks * sizeof(void *) * (1 + h->ncols);
-    for (uint32_t c = 0; c < h->ncols; c++)
-        for (size_t k = 0; k < h->cap_chunks; k++) {
-            const struct tsdb__hvals *b = h->cols[c].blk[k];
-            if (!b)
-                continue;
-            assert_true(k < h->nchunks);
-            n += offsetof(struct tsdb__hvals, v) +
-                 TSDB__CHUNK_ROWS * (h->cols[c].type == TSDB_STRING ? sizeof(struct tsdb__str) : 8);
+    size_t n = h->ncols * sizeof(struct tsdb__col) + h->cap_chunks * sizeof(void *);
+    assert_true(h->nchunks == 0 || h->tail == h->chunks[h->nchunks - 1]);
+    for (size_t k = 0; k < h->nchunks; k++) {
+        const struct tsdb__hchunk *c = h->chunks[k];
+        assert_true(c->ncols <= h->ncols && c->ncols <= c->cap_cols);
+        n += offsetof(struct tsdb__hchunk, col) + c->cap_cols * sizeof(struct tsdb__hcol);
+        for (uint32_t f = 0; f < c->ncols; f++) {
+            assert_int_equal(c->col[f].field_id, h->cols[f].field_id);
             for (size_t i = 0; i < TSDB__CHUNK_ROWS; i++) {
-                bool is_set = b->present >> i & 1;
+                bool is_set = c->col[f].present >> i & 1;
                 /* Invariant 3: nothing present past the last row. */
                 assert_true(!is_set || (k << TSDB__CHUNK_SHIFT) + i < h->n);
-                if (is_set && h->cols[c].type == TSDB_STRING)
-                    n += b->v.s[i].n;
+                if (is_set && h->cols[f].type == TSDB_STRING)
+                    n += sizeof(struct tsdb__hstr) +
+                         ((const struct tsdb__hstr *)(uintptr_t)c->col[f].v[i])->n;
             }
         }
+    }
     return n;
 }
 
@@ -802,17 +802,16 @@ static void head_check(const struct tsdb__head *h, const struct hmodel *m)
         assert_int_equal(tsdb__head_lsn(h, r), m->lsn[ts]);
         assert_int_equal(tsdb__head_fgen(h, r), m->fgen[ts]);
         for (uint32_t c = 0; c < h->ncols; c++) {
-            const struct tsdb__col *col = &h->cols[c];
-            uint32_t f = col->field_id;
-            assert_int_equal(tsdb__col_has(col, r), m->has[f][ts]);
+            uint32_t f = h->cols[c].field_id;
+            assert_int_equal(tsdb__col_has(h, c, r), m->has[f][ts]);
             if (!m->has[f][ts])
                 continue;
-            if (col->type == TSDB_STRING) {
-                const struct tsdb__str *hs = tsdb__col_s(col, r);
-                assert_int_equal(hs->n, strlen(m->str[ts]));
-                assert_memory_equal(hs->p, m->str[ts], hs->n);
+            if (h->cols[c].type == TSDB_STRING) {
+                struct sv hs = tsdb__col_s(h, c, r);
+                assert_int_equal(hs.n, strlen(m->str[ts]));
+                assert_memory_equal(hs.p, m->str[ts], hs.n);
             } else {
-                assert_int_equal(tsdb__col_u(col, r), m->u[f][ts]);
+                assert_int_equal(tsdb__col_u(h, c, r), m->u[f][ts]);
             }
         }
     }
