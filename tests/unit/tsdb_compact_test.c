@@ -5,7 +5,7 @@
  * over parts, NaN payloads / -0.0 / denormals / infinities bit for bit,
  * sparse int and string fields, many series), the level and cold
  * policies, slices with snapshots taken before, during and after a merge,
- * a concurrent writer and reader, and fault injection at every file
+ * a concurrent writer, reader and flusher, and fault injection at every file
  * operation of a merge (the nth write / fsync / rename / open fails, once
  * or from then on as a crash would): the store stays readable, and after
  * reopening every point is there exactly once and no stray file is left.
@@ -691,7 +691,7 @@ static void *writer_main(void *arg)
 {
     struct conc *c = arg;
     struct err e;
-    for (int t = 0; !atomic_load(&c->stop) && t < 20000; t += 10) {
+    for (int t = 0; !atomic_load(&c->stop) && t < 4000; t += 10) {
         struct tsdb_batch *b = NULL;
         if (tsdb_batch_new(c->db, SV_LIT("d"), SV_NULL, g_now, &b, &e)) {
             atomic_fetch_add(&c->errors, 1);
@@ -732,6 +732,20 @@ static int wscan_cb(void *arg, const struct tsdb_series_info *si, size_t nf,
     return 0;
 }
 
+/* Flushes run on their own thread, as the daemon's housekeeping job does,
+ * concurrently with the merge slices. */
+static void *flusher_main(void *arg)
+{
+    struct conc *c = arg;
+    struct err e;
+    while (!atomic_load(&c->stop)) {
+        if (tsdb_flush(c->db, &e))
+            atomic_fetch_add(&c->errors, 1);
+        usleep(8000);
+    }
+    return NULL;
+}
+
 static void *reader_main(void *arg)
 {
     struct conc *c = arg;
@@ -758,14 +772,13 @@ __attribute__((unused)) static void test_concurrent(void **state)
     struct sopts so = { .min_parts = 3, .cold_ns = HOUR * 1000, .max_inputs = 64 };
     struct conc c = { .db = open_store("conc", &so) };
     mkdb(c.db);
-    pthread_t wt, rt;
+    pthread_t wt, rt, ft;
     assert_int_equal(pthread_create(&wt, NULL, writer_main, &c), 0);
     assert_int_equal(pthread_create(&rt, NULL, reader_main, &c), 0);
+    assert_int_equal(pthread_create(&ft, NULL, flusher_main, &c), 0);
     int merges = 0;
     struct err e;
-    for (int i = 0; i < 400 && atomic_load(&c.committed) < 20000; i++) {
-        if (i % 5 == 0)
-            flush_ok(c.db);
+    for (int i = 0; i < 400 && atomic_load(&c.committed) < 4000; i++) {
         struct tsdb_compact_result r;
         if (tsdb_maybe_compact(c.db, g_now, 4096, true, &r, &e))
             fail_msg("compact: %s", e.msg);
@@ -775,6 +788,7 @@ __attribute__((unused)) static void test_concurrent(void **state)
     atomic_store(&c.stop, true);
     pthread_join(wt, NULL);
     pthread_join(rt, NULL);
+    pthread_join(ft, NULL);
     assert_int_equal(atomic_load(&c.errors), 0);
     assert_true(atomic_load(&c.scans) > 0);
     assert_true(merges > 0);
