@@ -80,19 +80,28 @@ int qx__check_time(struct qx__run *r)
 {
     if (r->p->is_cancelled && __atomic_load_n(r->p->is_cancelled, __ATOMIC_ACQUIRE))
         return err_set(r->e, ERR_TIMEOUT, "query interrupted");
-    if (!r->has_deadline)
+    /* The deadline is only set with a caller's clock (qx_run): the engine
+     * never reads the real clock on its own. */
+    if (!r->has_deadline || mono_diff_ns(clk_mono(r->c->clock), r->deadline) < 0)
         return 0;
-    struct clk real;
-    const struct clk *ck = r->c->clock;
-    if (!ck) {
-        clk_init_real(&real);
-        ck = &real;
-    }
-    if (mono_diff_ns(clk_mono(ck), r->deadline) >= 0) {
-        return err_set(r->e, ERR_TIMEOUT,
-                       "query timeout: it ran longer than query.timeout (%" PRId64 " ms)",
-                       r->c->timeout_ns / 1000000);
-    }
+    return err_set(r->e, ERR_TIMEOUT, "query-timeout limit exceeded");
+}
+
+int qx__count_series(struct qx__run *r)
+{
+    r->series++;
+    if (r->c->max_series && r->series > r->c->max_series)
+        return err_set(r->e, ERR_LIMIT, "max-select-series limit exceeded: (%" PRIu64 "/%" PRIu64 ")",
+                       r->series, r->c->max_series);
+    return 0;
+}
+
+int qx__count_points(struct qx__run *r, uint64_t n)
+{
+    r->points += n;
+    if (r->c->max_points_scanned && r->points > r->c->max_points_scanned)
+        return err_set(r->e, ERR_LIMIT, "max-select-point limit exceeed: (%" PRIu64 "/%" PRIu64 ")",
+                       r->points, r->c->max_points_scanned);
     return 0;
 }
 
@@ -526,6 +535,12 @@ static int exec_stmt(struct qx__run *r, const struct iql_stmt *s)
     if (s->kind == IQL_STMT_SELECT) {
         if (s->select->into)
             return err_set(r->e, ERR_UNSUPPORTED, "SELECT ... INTO is not supported yet");
+        if (!s->select->is_raw) {
+            bool handled;
+            int rc = qx__summary_select(r, s->select, &handled);
+            if (handled)
+                return rc;
+        }
         return qx__exec_select(r, s->select);
     }
     return qx__exec_meta(r, s);
@@ -550,16 +565,11 @@ int qx_run(const struct qx_ctx *c, const char *q, size_t n, const struct qx_para
         arena_fini(&qa);
         return rc;
     }
-    struct mono_ns start = { 0 };
-    if (c->timeout_ns > 0) {
-        struct clk real;
-        const struct clk *ck = c->clock;
-        if (!ck) {
-            clk_init_real(&real);
-            ck = &real;
-        }
-        start = clk_mono(ck);
-    }
+    /* One deadline for the whole query, from the caller's clock. */
+    bool has_deadline = c->timeout_ns > 0 && c->clock;
+    struct mono_ns deadline = { 0 };
+    if (has_deadline)
+        deadline = mono_add_ns(clk_mono(c->clock), c->timeout_ns);
     int result = 0;
     for (size_t i = 0; i < query->nstmts; i++) {
         const struct iql_stmt *s = query->stmts[i];
@@ -569,7 +579,7 @@ int qx_run(const struct qx_ctx *c, const char *q, size_t n, const struct qx_para
         err_clear(&se);
         struct qx__run r = {
             .c = c, .p = p, .out = out, .stmt_id = (int)i, .a = &sa, .e = &se,
-            .deadline = mono_add_ns(start, c->timeout_ns), .has_deadline = c->timeout_ns > 0,
+            .deadline = deadline, .has_deadline = has_deadline,
         };
         rc = exec_stmt(&r, s);
         if (r.sink_rc) {

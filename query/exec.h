@@ -11,8 +11,7 @@
  *
  * What it leaves to others: storage (tsdb.h), parsing (iql.h), reading the
  * clock: the caller passes now_ns (for now() in queries) and a monotonic
- * clock for the timeout.  Aggregates and GROUP BY time are not executed yet
- * (a clear per-statement error says so).
+ * clock for the timeout (qx_ctx.clock).
  *
  * Result model (what a sink receives):
  *   stmt 0: series piece, series piece, ..., end (error / messages)
@@ -125,7 +124,20 @@ struct qx_ctx {
     int64_t timeout_ns;              /* query.timeout; 0 = none */
     uint64_t max_buckets;            /* query.max_buckets; 0 = 100000 (the safe
                                       * default), UINT64_MAX = unlimited */
-    const struct clk *clock;         /* monotonic time for timeout; NULL = real */
+    bool is_summary_off;             /* never answer from block summaries
+                                      * (exec_summary.c): tests compare both paths */
+    bool is_summary_forced;          /* tests: take the summary path whenever it is
+                                      * exact, even where the scan would be cheaper */
+    const struct clk *clock;         /* monotonic time for query.timeout, read once
+                                      * at the start and in scan loops; NULL = no
+                                      * timeout (the engine never reads the real
+                                      * clock by itself) */
+};
+
+/* What a query read, for tests and self-metrics (atomic adds). */
+struct qx_stats {
+    uint64_t summary_blocks;         /* blocks answered from their summary */
+    uint64_t points_decoded;         /* values decoded by the summary path */
 };
 
 struct qx_params {
@@ -136,6 +148,7 @@ struct qx_params {
     size_t chunk_rows;               /* max rows per series piece; 0 = 10000 */
     bool is_read_only;               /* GET: mutating statements get 1.6's warning */
     const int *is_cancelled;         /* atomic flag polled while scanning; may be NULL */
+    struct qx_stats *stats;          /* may be NULL */
 };
 
 /* Parses q (n bytes; surrounding white space is trimmed as influxd does)

@@ -24,7 +24,8 @@ struct qx__run {
     struct err *e;           /* the statement's error */
     struct mono_ns deadline; /* valid when has_deadline */
     bool has_deadline;
-    uint64_t points;         /* points scanned so far */
+    uint64_t points;         /* points scanned so far (query.max_points_scanned) */
+    uint64_t series;         /* series selected so far (query.max_series) */
 };
 
 /* A compiled regex (freed with the statement's arena). */
@@ -42,8 +43,19 @@ bool qx__rx_match(const struct qx__rx *rx, struct sv s);
 int qx__emit(struct qx__run *r, struct sv name, const struct tsdb_tag *tags, size_t ntags,
              const struct sv *cols, size_t ncols, const struct qx_value *vals, size_t nrows);
 
-/* Polls the deadline and the cancel flag: 0 or ERR_TIMEOUT with e set. */
+/* Polls the deadline and the cancel flag: 0 or ERR_TIMEOUT with e set
+ * ("query-timeout limit exceeded" / "query interrupted", as influxd words
+ * them).  Cheap enough for every few thousand points of a scan loop. */
 int qx__check_time(struct qx__run *r);
+
+/* Counts one more selected series against query.max_series: 0, or ERR_LIMIT
+ * with influxd's "max-select-series limit exceeded: (N/M)". */
+int qx__count_series(struct qx__run *r);
+
+/* Counts n more values read against query.max_points_scanned: 0, or
+ * ERR_LIMIT with influxd's text, typo included: "max-select-point limit
+ * exceeed: (N/M)". */
+int qx__count_points(struct qx__run *r, uint64_t n);
 
 /* Values a condition can read from a row. */
 struct qx__row_env {
@@ -75,5 +87,11 @@ int qx__time_range(struct qx__run *r, const struct iql_expr *cond, int64_t *min,
 struct sv qx__db(struct qx__run *r, struct sv explicit_db);
 
 int qx__exec_select(struct qx__run *r, const struct iql_select *s);
+
+/* The summary fast path for an aggregate SELECT (exec_summary.c).  Sets
+ * *handled and returns the statement's result when it answered s; leaves
+ * *handled false, r->e untouched and nothing emitted when s needs the scan
+ * (exec_select.c). */
+int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *handled);
 
 #endif

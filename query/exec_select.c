@@ -513,10 +513,8 @@ static int scan_series(void *arg, const struct tsdb_series_info *si, size_t nfie
     struct qx__row_env env = { .tags = si->tags, .ntags = si->ntags };
     if (!x->cond_needs_fields && !qx__cond_eval(&x->cond, &env))
         return 0;
-    if (r->c->max_series && x->nblocks + 1 > r->c->max_series)
-        return err_set(r->e, ERR_LIMIT,
-                       "max-select-series limit exceeded: more than %" PRIu64
-                       " series (query.max_series)", r->c->max_series);
+    if ((rc = qx__count_series(r)) != 0)
+        return rc;
     /* Column sources for this series. */
     size_t *fidx = arena_alloc(a, (x->ncols + 1) * sizeof *fidx);
     bool any_field_col = false;
@@ -578,10 +576,8 @@ static int scan_series(void *arg, const struct tsdb_series_info *si, size_t nfie
         }
         if ((++iter & 0xfff) == 0 && (rc = qx__check_time(r)) != 0)
             return rc; /* long series: poll the deadline now and then */
-        if (r->c->max_points_scanned && r->points > r->c->max_points_scanned)
-            return err_set(r->e, ERR_LIMIT,
-                           "max points scanned exceeded: more than %" PRIu64
-                           " values (query.max_points_scanned)", r->c->max_points_scanned);
+        if ((rc = qx__count_points(r, 0)) != 0)
+            return rc;
         if (x->cond_needs_fields && !qx__cond_eval(&x->cond, &env))
             continue;
         struct qx_value *vals = arena_alloc(a, (x->ncols ? x->ncols : 1) * sizeof *vals);

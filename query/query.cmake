@@ -6,6 +6,7 @@ target_sources(nj_query PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/exec_meta.c
   ${CMAKE_CURRENT_LIST_DIR}/exec_select.c
   ${CMAKE_CURRENT_LIST_DIR}/exec_agg.c
+  ${CMAKE_CURRENT_LIST_DIR}/exec_summary.c
   ${CMAKE_CURRENT_LIST_DIR}/exec_tz.c
   ${CMAKE_CURRENT_LIST_DIR}/exec_params.c
   ${CMAKE_CURRENT_LIST_DIR}/result.c

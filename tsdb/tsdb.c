@@ -851,6 +851,40 @@ int tsdb_snapshot_summaries(struct tsdb_snapshot *snap, struct sv dbname, struct
     return rc;
 }
 
+int tsdb_snapshot_series(struct tsdb_snapshot *snap, struct sv dbname, struct sv rpname,
+                         struct sv measurement, tsdb_series_info_cb cb, void *arg,
+                         struct err *e)
+{
+    struct tsdb__store *st = find_store(snap->db, dbname, rpname, e);
+    if (!st)
+        return ERR_NOTFOUND;
+    uint64_t *ids = NULL;
+    size_t nids = 0;
+    pthread_rwlock_rdlock(&st->lock);
+    struct tsdb__meas *m = tsdb__meas_find(st, measurement);
+    if (m && m->series.n) {
+        nids = m->series.n;
+        ids = xmalloc(nids * sizeof *ids);
+        memcpy(ids, m->series.v, nids * sizeof *ids);
+    }
+    pthread_rwlock_unlock(&st->lock);
+    int rc = 0;
+    for (size_t i = 0; i < nids && !rc; i++) {
+        pthread_rwlock_rdlock(&st->lock);
+        struct tsdb__series *s = tsdb__series_get(st, ids[i]);
+        pthread_rwlock_unlock(&st->lock);
+        /* Series never go away and their key and tags never change. */
+        struct tsdb_series_info info = { .id = s->id,
+                                         .key = { s->key, s->key_n },
+                                         .measurement = { s->meas->name, s->meas->n },
+                                         .ntags = s->ntags,
+                                         .tags = s->tags };
+        rc = cb(arg, &info);
+    }
+    free(ids);
+    return rc;
+}
+
 static int cmp_sv(const void *a, const void *b)
 {
     const struct sv *x = a, *y = b;

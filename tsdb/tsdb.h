@@ -445,6 +445,21 @@ int tsdb_snapshot_summaries(struct tsdb_snapshot *s, struct sv dbname, struct sv
                             tsdb_summary_cb on_summary, tsdb_series_cb on_points, void *arg,
                             struct err *e);
 
+/* Per series of the listing below.  info is borrowed for the call; return 0
+ * to go on, anything else stops the walk (returned). */
+typedef int (*tsdb_series_info_cb)(void *arg, const struct tsdb_series_info *info);
+
+/* Lists the series of measurement in dbname/rpname (empty rp = default) in
+ * id order, without reading any point: the series the index holds when the
+ * call starts (series with no point in the snapshot are listed too; reads of
+ * them return nothing).  For readers that choose per series what to read
+ * (tsdb_snapshot_summaries).  Returns 0 (nothing for an unknown
+ * measurement), ERR_NOTFOUND (database or policy; e set) or the callback's
+ * value.  No lock is held during the callback.  Any thread. */
+int tsdb_snapshot_series(struct tsdb_snapshot *s, struct sv dbname, struct sv rpname,
+                         struct sv measurement, tsdb_series_info_cb cb, void *arg,
+                         struct err *e);
+
 /* ---- storage at rest ------------------------------------------------------- */
 
 /* Writes every head row not yet on disk into immutable part files of its

@@ -220,8 +220,7 @@ def test_query_limits():
         r = get(d, db="db", q="SELECT v FROM cpu")
         check_eq(r.status, 200, "limit status")
         err = r.json()["results"][0].get("error", "")
-        check("max-select-series limit exceeded" in err and "query.max_series" in err,
-              "max_series error: %r" % err)
+        check_eq(err, "max-select-series limit exceeded: (2/1)", "max_series error")
         r = get(d, db="db", q="SELECT v FROM cpu WHERE host = 'a'", epoch="s")
         check_eq(r.body, b'{"results":[{"statement_id":0,"series":[{"name":"cpu","columns":'
                          b'["time","v"],"values":[[0,1],[1500000000,0.1]]}]}]}\n',

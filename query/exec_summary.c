@@ -1,0 +1,827 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The summary fast path for aggregate SELECTs: count, min, max, spread,
+ * first, last, and sum/mean of integer fields, per GROUP BY time() bucket
+ * or over the whole range, answered from the per-block summaries that part
+ * files keep in their block headers (tsdb_snapshot_summaries) instead of
+ * decoding the points.  Only the blocks that straddle a bucket edge, the
+ * head's rows and blocks whose summary cannot answer (NaN inside, another
+ * type) are decoded.
+ *
+ * Exactness.  The answer must be byte-identical to exec_select.c's scan
+ * (tests/unit/query_summary_test.c runs every query both ways), so the fast
+ * path only takes statements whose functions merge order-independently in
+ * qfn_summary (see qfn_summary.c): counts, integer sums (wrapping), min and
+ * max.  It declines:
+ *  - sum/mean of floats: the slow path adds the points one by one in time
+ *    order across the group's series, and a block's precomputed sum added
+ *    in one step rounds differently;
+ *  - first/last when a group has several series: a block summary knows the
+ *    first and last values but only the block's first and last row times,
+ *    which is exact inside one series (its blocks never overlap anything)
+ *    but not for comparing across series;
+ *  - a lone min/max/first/last without GROUP BY time, whose row carries the
+ *    selected point's own time;
+ *  - anything but one plain measurement, WHERE conditions on fields, GROUP
+ *    BY *, no lower time bound (its start is the earliest point), and
+ *    ORDER BY time DESC together with SLIMIT/SOFFSET.
+ * Declining happens before anything is emitted; exec_select.c then runs.
+ *
+ * How it runs: list the measurement's series (tsdb_snapshot_series), keep
+ * those whose tags pass WHERE, sort them by (group key, series key) as
+ * exec_select.c orders its output, then group by group (streaming: one
+ * group's buckets in memory at a time): per series and field, one
+ * tsdb_snapshot_summaries call over the query range merges every summary
+ * of a block that lies inside one bucket and every decoded point into the
+ * bucket's qfn_summary; a block that straddles bucket edges is read again
+ * as two strict sub-ranges ([min, min] and [min+1, max]), which a summary
+ * cannot cover, so it comes back decoded.  The group's buckets then become
+ * rows the way exec_agg.c's evaluator forms them for plain aggregate
+ * columns (newest first under DESC, fill per column, fill(none) dropping a
+ * column's empty buckets, columns joined by time, OFFSET/LIMIT).
+ *
+ * Limits: series with data count against query.max_series, decoded values
+ * against query.max_points_scanned (summarised values are not scanned), and
+ * the deadline is polled per series.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "query/exec_agg.h"
+#include "query/exec_int.h"
+
+struct sser {
+    uint64_t id;
+    struct sv skey;
+    struct sv group;             /* group-by tag values, '\0'-joined */
+    struct tsdb_tag *gtags;
+    size_t ngtags;
+};
+
+struct fast {
+    struct qx__run *r;
+    const struct iql_select *s;
+    struct qx__agg *g;
+    struct sv db, rp, meas;
+    struct qx__cond cond;
+    struct sv *dims;
+    size_t ndims;
+    struct sser *ser;
+    size_t nser, cap;
+    /* distinct call fields */
+    struct sv *fields;
+    enum qfn_type *ftype;        /* QFN_T_NONE: not a field of the measurement */
+    bool *count_only;            /* every call on the field is count() */
+    size_t nf;
+    size_t *call_field;          /* per call: index into fields */
+    /* buckets and the scan range */
+    struct qfn_buckets b;
+    size_t nb;
+    int64_t lo, hi;
+    int64_t stamp;
+    struct tsdb_snapshot *snap;
+    /* the group being read */
+    struct qfn_summary *acc;     /* nf * nb */
+    bool *fhas;                  /* nf: a value of the field in the group */
+    bool has_data;               /* the current series has a selected value */
+    size_t cur;                  /* field being read */
+    bool is_refetch;             /* reading a straddling block's sub-ranges */
+    int64_t (*refetch)[2];
+    size_t nrefetch, cap_refetch;
+    /* conversion scratch for decoded points */
+    void *tmp;
+    size_t cap_tmp;
+    struct err te;
+};
+
+static int vcmp(struct sv a, struct sv b)
+{
+    size_t n = a.n < b.n ? a.n : b.n;
+    int k = n ? memcmp(a.p, b.p, n) : 0;
+    return k ? k : a.n < b.n ? -1 : a.n > b.n;
+}
+
+static enum qfn_type qtype(enum tsdb_type t)
+{
+    switch (t) {
+    case TSDB_FLOAT: return QFN_T_FLOAT;
+    case TSDB_INT: return QFN_T_INT;
+    case TSDB_UINT: return QFN_T_UINT;
+    case TSDB_BOOL: return QFN_T_BOOL;
+    case TSDB_STRING: return QFN_T_STRING;
+    }
+    return QFN_T_NONE;
+}
+
+/* ---- eligibility ------------------------------------------------------- */
+
+struct ftypes {
+    struct fast *f;
+    bool is_conflict;
+};
+
+static int field_type_cb(void *arg, struct sv key, enum tsdb_type t)
+{
+    struct ftypes *ft = arg;
+    struct fast *f = ft->f;
+    for (size_t i = 0; i < f->nf; i++) {
+        if (!sv_eq(f->fields[i], key))
+            continue;
+        if (f->ftype[i] != QFN_T_NONE && f->ftype[i] != qtype(t))
+            ft->is_conflict = true;
+        f->ftype[i] = qtype(t);
+    }
+    return 0;
+}
+
+struct names {
+    struct sv *v;
+    size_t n;
+    struct arena *a;
+    size_t cap;
+};
+
+static int name_cb(void *arg, struct sv key, enum tsdb_type t)
+{
+    (void)t;
+    struct names *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct sv *nv = arena_alloc(l->a, cap * sizeof *nv);
+        if (l->n)
+            memcpy(nv, l->v, l->n * sizeof *nv);
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = arena_sv_dup(l->a, key);
+    return 0;
+}
+
+struct fkeys {
+    struct arena *a;
+    struct qx__field_key *v;
+    size_t n, cap;
+};
+
+/* tsdb_list_fields gives the keys sorted and unique, as the planner wants. */
+static int fkey_cb(void *arg, struct sv key, enum tsdb_type t)
+{
+    struct fkeys *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct qx__field_key *nv = arena_alloc(l->a, cap * sizeof *nv);
+        if (l->n)
+            memcpy(nv, l->v, l->n * sizeof *nv);
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n++] = (struct qx__field_key){ arena_sv_dup(l->a, key), t };
+    return 0;
+}
+
+/* Whether the condition reads only tags (and time): unknown references that
+ * name a field of the measurement make it per-row. */
+static bool cond_is_tags_only(const struct iql_expr *e, const struct names *fields)
+{
+    while (e && e->kind == IQL_EXPR_PAREN)
+        e = e->paren;
+    if (!e)
+        return true;
+    switch (e->kind) {
+    case IQL_EXPR_VARREF:
+        if (e->ref.type == IQL_VT_TAG)
+            return true;
+        if (e->ref.type != IQL_VT_UNKNOWN)
+            return false;
+        for (size_t i = 0; i < fields->n; i++)
+            if (sv_eq(fields->v[i], e->ref.name))
+                return false;
+        return true;
+    case IQL_EXPR_BINARY:
+        return cond_is_tags_only(e->bin.lhs, fields) && cond_is_tags_only(e->bin.rhs, fields);
+    case IQL_EXPR_CALL:
+        return sv_eq_cstr(e->call.name, "now") && e->call.nargs == 0;
+    default:
+        return true;
+    }
+}
+
+/* Fills f from s and g, or returns false when the fast path cannot answer
+ * s exactly (see the header). */
+static bool eligible(struct fast *f, int64_t min)
+{
+    struct qx__run *r = f->r;
+    const struct iql_select *s = f->s;
+    const struct qx__agg *g = f->g;
+    if (r->c->is_summary_off || s->nsources != 1 || min == INT64_MIN)
+        return false;
+    const struct iql_source *so = &s->sources[0];
+    if (so->kind != IQL_SRC_MEASUREMENT || so->m.is_regex)
+        return false;
+    f->db = qx__db(r, so->m.db);
+    f->rp = so->m.rp.n ? so->m.rp : r->p->rp;
+    f->meas = so->m.name;
+    struct tsdb_rp_info info;
+    struct err te;
+    if (!f->db.n || tsdb_find_rp(r->c->db, f->db, f->rp, &info, &te) < 0)
+        return false;
+    if (g->is_desc && (s->slimit > 0 || s->soffset > 0))
+        return false;
+    /* GROUP BY: tags (no *, no regex) besides time(). */
+    f->dims = arena_alloc(r->a, (s->ndims ? s->ndims : 1) * sizeof *f->dims);
+    for (size_t i = 0; i < s->ndims; i++) {
+        const struct iql_expr *d = s->dims[i];
+        while (d->kind == IQL_EXPR_PAREN)
+            d = d->paren;
+        if (d->kind == IQL_EXPR_CALL && sv_case_eq(d->call.name, "time"))
+            continue;
+        if (d->kind != IQL_EXPR_VARREF)
+            return false;
+        bool dup = false;
+        for (size_t k = 0; k < f->ndims && !dup; k++)
+            dup = sv_eq(f->dims[k], d->ref.name);
+        if (!dup)
+            f->dims[f->ndims++] = d->ref.name;
+    }
+    for (size_t i = 1; i < f->ndims; i++) { /* insertion sort: few dims */
+        struct sv v = f->dims[i];
+        size_t k = i;
+        while (k > 0 && vcmp(f->dims[k - 1], v) > 0) {
+            f->dims[k] = f->dims[k - 1];
+            k--;
+        }
+        f->dims[k] = v;
+    }
+    /* Every output a plain aggregate over one field (no math, no
+     * transformations, no tag or aux columns, no tz()). */
+    if (g->tz || g->nouts == 0)
+        return false;
+    f->fields = arena_alloc(r->a, g->nouts * sizeof *f->fields);
+    f->ftype = arena_calloc(r->a, g->nouts * sizeof *f->ftype);
+    f->count_only = arena_alloc(r->a, g->nouts * sizeof *f->count_only);
+    f->call_field = arena_alloc(r->a, g->nouts * sizeof *f->call_field);
+    for (size_t c = 0; c < g->nouts; c++) {
+        const struct qx__agg_out *o = &g->outs[c];
+        const struct qx__node *n = o->node;
+        if (o->kind != QX_OUT_NODE || !n || n->kind != QX_N_LEAF || n->ext || n->ntag_inputs ||
+            n->input >= g->ninputs)
+            return false;
+        struct sv field = g->inputs[n->input].ref;
+        size_t k = 0;
+        while (k < f->nf && !sv_eq(f->fields[k], field))
+            k++;
+        if (k == f->nf) {
+            f->fields[f->nf] = field;
+            f->count_only[f->nf] = true;
+            f->nf++;
+        }
+        f->call_field[c] = k;
+        if (n->fn != QFN_COUNT)
+            f->count_only[k] = false;
+    }
+    struct ftypes ft = { .f = f };
+    if (tsdb_list_fields(r->c->db, f->db, f->rp, f->meas, field_type_cb, &ft, NULL) < 0 ||
+        ft.is_conflict)
+        return false;
+    for (size_t c = 0; c < g->nouts; c++) {
+        enum qfn_type t = f->ftype[f->call_field[c]];
+        bool is_num = t == QFN_T_FLOAT || t == QFN_T_INT || t == QFN_T_UINT;
+        if (t == QFN_T_NONE)
+            return false; /* not a field: the scan may read it as a tag */
+        switch (g->outs[c].node->fn) {
+        case QFN_COUNT:
+            break;
+        case QFN_SUM:
+        case QFN_MEAN:
+            if (t != QFN_T_INT && t != QFN_T_UINT)
+                return false;
+            break;
+        case QFN_SPREAD:
+            if (!is_num)
+                return false;
+            break;
+        case QFN_MIN:
+        case QFN_MAX:
+        case QFN_FIRST:
+        case QFN_LAST:
+            if (!is_num || (!g->has_time && g->is_lone_selector))
+                return false;
+            break;
+        default:
+            return false;
+        }
+    }
+    /* WHERE on tags and time only. */
+    struct names fl = { .a = r->a };
+    tsdb_list_fields(r->c->db, f->db, f->rp, f->meas, name_cb, &fl, NULL);
+    return cond_is_tags_only(s->cond, &fl);
+}
+
+/* ---- series and groups --------------------------------------------------- */
+
+static int series_cb(void *arg, const struct tsdb_series_info *si)
+{
+    struct fast *f = arg;
+    struct qx__run *r = f->r;
+    struct qx__row_env env = { .tags = si->tags, .ntags = si->ntags };
+    if (!qx__cond_eval(&f->cond, &env))
+        return 0;
+    struct sser x = { .id = si->id, .skey = arena_sv_dup(r->a, si->key), .ngtags = f->ndims };
+    x.gtags = arena_alloc(r->a, (f->ndims ? f->ndims : 1) * sizeof *x.gtags);
+    struct buf gk;
+    buf_init(&gk, 0);
+    for (size_t i = 0; i < f->ndims; i++) {
+        struct sv v = SV_LIT("");
+        for (size_t t = 0; t < si->ntags; t++)
+            if (sv_eq(si->tags[t].key, f->dims[i]))
+                v = si->tags[t].value;
+        x.gtags[i] = (struct tsdb_tag){ f->dims[i], arena_sv_dup(r->a, v) };
+        if (buf_append_sv(&gk, f->dims[i]) || buf_append_char(&gk, '\0') ||
+            buf_append_sv(&gk, v) || buf_append_char(&gk, '\0')) {
+            buf_fini(&gk);
+            return err_set(r->e, ERR_NOMEM, "out of memory");
+        }
+    }
+    x.group = arena_sv_dup(r->a, buf_sv(&gk));
+    buf_fini(&gk);
+    if (f->nser == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 64;
+        struct sser *nv = arena_alloc(r->a, f->cap * sizeof *nv);
+        if (f->nser)
+            memcpy(nv, f->ser, f->nser * sizeof *nv);
+        f->ser = nv;
+    }
+    f->ser[f->nser++] = x;
+    return 0;
+}
+
+static int sser_cmp(const void *pa, const void *pb)
+{
+    const struct sser *a = pa, *b = pb;
+    int k = vcmp(a->group, b->group);
+    return k ? k : vcmp(a->skey, b->skey);
+}
+
+/* ---- reading one series' field into the group's buckets ------------------- */
+
+/* Bucket of t, SIZE_MAX outside the buckets (or the range). */
+static size_t bucket_of(const struct fast *f, int64_t t)
+{
+    if (t < f->lo || t > f->hi)
+        return SIZE_MAX;
+    return f->g->has_time ? qfn_bucket_index(&f->b, t) : 0;
+}
+
+static union qfn_val qval(enum qfn_type t, const union tsdb_value *v)
+{
+    union qfn_val q;
+    memset(&q, 0, sizeof q);
+    switch (t) {
+    case QFN_T_FLOAT: q.f = v->f; break;
+    case QFN_T_INT: q.i = v->i; break;
+    case QFN_T_UINT: q.u = v->u; break;
+    case QFN_T_BOOL: q.b = v->b; break;
+    case QFN_T_STRING: q.s = v->s; break;
+    case QFN_T_NONE: break;
+    }
+    return q;
+}
+
+static int on_summary(void *arg, const struct tsdb_summary *sm)
+{
+    struct fast *f = arg;
+    size_t fi = f->cur;
+    enum qfn_type t = f->ftype[fi];
+    if (f->is_refetch) /* a strict sub-range of an alone block cannot hold one */
+        return err_set(&f->te, ERR_CORRUPT, "summary read: a block inside a straddling block");
+    if (sm->count == 0)
+        return 0;
+    f->has_data = true;
+    size_t k1 = bucket_of(f, sm->min_ts), k2 = bucket_of(f, sm->max_ts);
+    bool is_usable = qtype(sm->type) == t && sm->nan_count == 0 &&
+                     (f->count_only[fi] || sm->has_stats);
+    if (is_usable && k1 == k2 && k1 != SIZE_MAX) {
+        struct qfn_summary *acc = &f->acc[fi * f->nb + k1];
+        f->fhas[fi] = true;
+        if (f->r->p->stats)
+            __atomic_add_fetch(&f->r->p->stats->summary_blocks, 1, __ATOMIC_RELAXED);
+        if (f->count_only[fi]) {
+            acc->count += sm->count;
+            return 0;
+        }
+        struct qfn_summary q;
+        qfn_summary_init(&q, t);
+        q.count = sm->count;
+        q.sum = qval(t, &sm->sum);
+        q.min = (struct qfn_point){ .ts_ns = sm->min_ts, .type = t, .v = qval(t, &sm->min) };
+        q.max = (struct qfn_point){ .ts_ns = sm->min_ts, .type = t, .v = qval(t, &sm->max) };
+        q.first = (struct qfn_point){ .ts_ns = sm->min_ts, .type = t, .v = qval(t, &sm->first) };
+        q.last = (struct qfn_point){ .ts_ns = sm->max_ts, .type = t, .v = qval(t, &sm->last) };
+        qfn_summary_merge(acc, &q);
+        return 0;
+    }
+    if (k1 == SIZE_MAX && k2 == SIZE_MAX && (sm->max_ts < f->lo || sm->min_ts > f->hi))
+        return 0;
+    if (sm->min_ts == sm->max_ts) {
+        /* One row: not splittable; its summary is the point itself. */
+        if (k1 == SIZE_MAX)
+            return 0;
+        if (!sm->has_stats && !f->count_only[fi])
+            return err_set(&f->te, ERR_CORRUPT, "summary read: a one-row block without stats");
+        if (qtype(sm->type) != t)
+            return 0; /* another type: the slow path skips it too */
+        struct qfn_summary *acc = &f->acc[fi * f->nb + k1];
+        f->fhas[fi] = true;
+        if (f->count_only[fi]) {
+            acc->count += sm->count;
+            return 0;
+        }
+        union qfn_val v = qval(t, &sm->first);
+        struct qfn_values one = { .type = t, .n = 1, .ts_ns = &sm->min_ts };
+        switch (t) {
+        case QFN_T_FLOAT: one.v.f = &v.f; break;
+        case QFN_T_INT: one.v.i = &v.i; break;
+        case QFN_T_UINT: one.v.u = &v.u; break;
+        default: return 0;
+        }
+        qfn_summary_add(acc, &one, 0, 1);
+        return 0;
+    }
+    if (f->nrefetch == f->cap_refetch) {
+        f->cap_refetch = f->cap_refetch ? f->cap_refetch * 2 : 16;
+        int64_t(*nv)[2] = realloc(f->refetch, f->cap_refetch * sizeof *nv);
+        if (!nv)
+            return err_set(&f->te, ERR_NOMEM, "out of memory");
+        f->refetch = nv;
+    }
+    f->refetch[f->nrefetch][0] = sm->min_ts;
+    f->refetch[f->nrefetch][1] = sm->max_ts;
+    f->nrefetch++;
+    return 0;
+}
+
+static void *scratch(struct fast *f, size_t bytes)
+{
+    if (bytes > f->cap_tmp) {
+        free(f->tmp);
+        f->tmp = malloc(bytes);
+        f->cap_tmp = f->tmp ? bytes : 0;
+    }
+    return f->tmp;
+}
+
+static int on_points(void *arg, const struct tsdb_series_info *si, size_t nfields,
+                     const struct tsdb_field_points *fields)
+{
+    (void)si;
+    struct fast *f = arg;
+    size_t fi = f->cur;
+    enum qfn_type t = f->ftype[fi];
+    int rc = 0;
+    for (size_t j = 0; j < nfields && rc == 0; j++) {
+        const struct tsdb_field_points *fp = &fields[j];
+        if (!fp->n)
+            continue;
+        f->has_data = true;
+        rc = qx__count_points(f->r, fp->n);
+        if (rc)
+            return rc;
+        if (f->r->p->stats)
+            __atomic_add_fetch(&f->r->p->stats->points_decoded, fp->n, __ATOMIC_RELAXED);
+        if (qtype(fp->type) != t)
+            continue; /* another type: skipped, as the slow path's column does */
+        /* Typed copy of the values for qfn_summary_add. */
+        size_t esz = t == QFN_T_STRING ? sizeof(struct sv) : sizeof(double);
+        void *vals = f->count_only[fi] ? NULL : scratch(f, fp->n * esz);
+        if (!f->count_only[fi] && !vals)
+            return err_set(f->r->e, ERR_NOMEM, "out of memory");
+        struct qfn_values in = { .type = t, .n = fp->n, .ts_ns = fp->ts_ns };
+        for (size_t i = 0; vals && i < fp->n; i++) {
+            switch (t) {
+            case QFN_T_FLOAT: ((double *)vals)[i] = fp->values[i].f; break;
+            case QFN_T_INT: ((int64_t *)vals)[i] = fp->values[i].i; break;
+            case QFN_T_UINT: ((uint64_t *)vals)[i] = fp->values[i].u; break;
+            case QFN_T_BOOL: ((bool *)vals)[i] = fp->values[i].b; break;
+            case QFN_T_STRING: ((struct sv *)vals)[i] = fp->values[i].s; break;
+            case QFN_T_NONE: break;
+            }
+        }
+        in.v.f = vals; /* the union's members alias the one buffer */
+        /* Points are sorted: add them bucket run by bucket run. */
+        size_t i = 0;
+        while (i < fp->n) {
+            size_t k = bucket_of(f, fp->ts_ns[i]);
+            size_t e = i + 1;
+            while (e < fp->n && bucket_of(f, fp->ts_ns[e]) == k)
+                e++;
+            if (k != SIZE_MAX) {
+                struct qfn_summary *acc = &f->acc[fi * f->nb + k];
+                f->fhas[fi] = true;
+                if (f->count_only[fi])
+                    acc->count += e - i;
+                else
+                    qfn_summary_add(acc, &in, i, e);
+            }
+            i = e;
+        }
+    }
+    return rc;
+}
+
+/* ---- is it worth it? ---------------------------------------------------- */
+
+struct probe {
+    struct fast *f;
+    uint64_t inside, straddling; /* values in blocks inside one bucket / across edges */
+};
+
+static int probe_summary(void *arg, const struct tsdb_summary *sm)
+{
+    struct probe *p = arg;
+    size_t k1 = bucket_of(p->f, sm->min_ts), k2 = bucket_of(p->f, sm->max_ts);
+    if (k1 == k2 && k1 != SIZE_MAX)
+        p->inside += sm->count;
+    else
+        p->straddling += sm->count;
+    return 0;
+}
+
+static int probe_points(void *arg, const struct tsdb_series_info *si, size_t nfields,
+                        const struct tsdb_field_points *fields)
+{
+    (void)arg;
+    (void)si;
+    (void)nfields;
+    (void)fields;
+    return 0;
+}
+
+/* Reads the block headers of the first few series: the fast path pays when
+ * most summarised values lie in blocks inside one bucket.  A block that
+ * straddles bucket edges is decoded twice (two sub-ranges), so buckets much
+ * smaller than a block (1,024 rows) are better served by the scan. */
+static bool worth_it(struct fast *f)
+{
+    struct probe p = { .f = f };
+    for (size_t i = 0; i < f->nser && i < 4; i++) {
+        for (size_t fi = 0; fi < f->nf; fi++) {
+            struct err te;
+            if (f->ftype[fi] != QFN_T_NONE &&
+                tsdb_snapshot_summaries(f->snap, f->db, f->rp, f->ser[i].id, f->fields[fi], f->lo,
+                                        f->hi, probe_summary, probe_points, &p, &te) != 0)
+                return false;
+        }
+    }
+    return p.inside > 0 && p.straddling <= p.inside;
+}
+
+static struct qx_value to_value(const struct qfn_point *p)
+{
+    struct qx_value v = { .kind = QX_NULL };
+    if (p->is_null)
+        return v;
+    switch (p->type) {
+    case QFN_T_FLOAT: v.kind = QX_FLOAT; v.f = p->v.f; break;
+    case QFN_T_INT: v.kind = QX_INT; v.i = p->v.i; break;
+    case QFN_T_UINT: v.kind = QX_UINT; v.u = p->v.u; break;
+    case QFN_T_BOOL: v.kind = QX_BOOL; v.b = p->v.b; break;
+    case QFN_T_STRING: v.kind = QX_STRING; v.s = p->v.s; break;
+    case QFN_T_NONE: break;
+    }
+    return v;
+}
+
+/* Reads field fi of series x into the group's buckets. */
+static int read_field(struct fast *f, const struct sser *x, size_t fi)
+{
+    f->cur = fi;
+    f->nrefetch = 0;
+    f->is_refetch = false;
+    err_clear(&f->te);
+    int rc = tsdb_snapshot_summaries(f->snap, f->db, f->rp, x->id, f->fields[fi], f->lo, f->hi,
+                                     on_summary, on_points, f, &f->te);
+    f->is_refetch = true;
+    for (size_t i = 0; i < f->nrefetch && rc == 0; i++) {
+        int64_t a = f->refetch[i][0], b = f->refetch[i][1];
+        rc = tsdb_snapshot_summaries(f->snap, f->db, f->rp, x->id, f->fields[fi], a, a,
+                                     on_summary, on_points, f, &f->te);
+        if (rc == 0)
+            rc = tsdb_snapshot_summaries(f->snap, f->db, f->rp, x->id, f->fields[fi], a + 1, b,
+                                         on_summary, on_points, f, &f->te);
+    }
+    if (rc && !f->r->e->msg[0])
+        err_set(f->r->e, rc, "%s", f->te.msg[0] ? f->te.msg : err_str(rc));
+    return rc;
+}
+
+/* One output series: the group's series ser[from, to).  *emitted tells
+ * whether it has data (and, with do_emit, was emitted). */
+static int run_group(struct fast *f, size_t from, size_t to, bool do_emit, bool *emitted)
+{
+    struct qx__run *r = f->r;
+    const struct qx__agg *g = f->g;
+    size_t nb = f->nb;
+    *emitted = false;
+    for (size_t i = 0; i < f->nf * nb; i++)
+        qfn_summary_init(&f->acc[i], f->ftype[i / nb]);
+    memset(f->fhas, 0, f->nf * sizeof *f->fhas);
+    bool any = false;
+    for (size_t i = from; i < to; i++) {
+        int rc = qx__check_time(r);
+        if (rc)
+            return rc;
+        f->has_data = false;
+        for (size_t fi = 0; fi < f->nf && rc == 0; fi++)
+            if (f->ftype[fi] != QFN_T_NONE)
+                rc = read_field(f, &f->ser[i], fi);
+        if (rc)
+            return rc;
+        if (f->has_data) {
+            any = true;
+            rc = qx__count_series(r);
+            if (rc)
+                return rc;
+        }
+    }
+    *emitted = any;
+    if (!any || !do_emit)
+        return 0;
+    /* Per output, one point per bucket, as exec_agg.c's eval_leaf gives
+     * them: newest first under DESC, then filled; fill(none) drops a
+     * column's empty buckets, and the columns are joined by time. */
+    size_t nc = g->nouts;
+    struct qfn_point *res = arena_alloc(r->a, nb * nc * sizeof *res);
+    for (size_t c = 0; c < nc; c++) {
+        size_t fi = f->call_field[c];
+        enum qfn_kind kind = g->outs[c].node->fn;
+        enum qfn_type rt = f->fhas[fi] ? qfn_result_type(kind, f->ftype[fi])
+                         : kind == QFN_COUNT ? QFN_T_INT : QFN_T_FLOAT;
+        struct qfn_point *col = res + c * nb;
+        for (size_t k = 0; k < nb; k++) {
+            size_t bk = g->is_desc ? nb - 1 - k : k;
+            int64_t bts = g->has_time ? qfn_bucket_time(&f->b, bk) : f->stamp;
+            const struct qfn_summary *acc = &f->acc[fi * nb + bk];
+            col[k] = (struct qfn_point){ .ts_ns = bts, .type = rt, .is_null = true };
+            if (acc->count == 0)
+                continue;
+            if (kind == QFN_COUNT) {
+                col[k].is_null = false;
+                col[k].v.i = (int64_t)acc->count;
+                continue;
+            }
+            int rc = qfn_summary_result(kind, acc, bts, &col[k], r->e);
+            if (rc)
+                return rc;
+            col[k].ts_ns = bts; /* selectors: the bucket's time under GROUP BY time */
+        }
+        qfn_fill_column(&g->fill, kind == QFN_COUNT, rt, g->has_time ? g->interval_ns : 1, col, nb);
+    }
+    size_t ncol = nc + 1;
+    struct qx_value *vals = arena_alloc(r->a, nb * ncol * sizeof *vals);
+    size_t n = 0, seen = 0;
+    const struct iql_select *s = f->s;
+    size_t offset = s->offset > 0 ? (size_t)s->offset : 0;
+    for (size_t k = 0; k < nb; k++) {
+        bool has_row = g->fill.mode != QFN_FILL_NONE;
+        for (size_t c = 0; c < nc && !has_row; c++)
+            has_row = !res[c * nb + k].is_null;
+        if (!has_row)
+            continue;
+        if (seen++ < offset)
+            continue;
+        struct qx_value *row = vals + n * ncol;
+        row[0] = (struct qx_value){ .kind = QX_TIME, .i = res[k].ts_ns };
+        for (size_t c = 0; c < nc; c++)
+            row[c + 1] = to_value(&res[c * nb + k]);
+        n++;
+        if (s->limit > 0 && n >= (size_t)s->limit)
+            break;
+    }
+    if (n == 0)
+        return 0;
+    struct sv *names = arena_alloc(r->a, ncol * sizeof *names);
+    names[0] = SV_LIT("time");
+    for (size_t c = 0; c < nc; c++)
+        names[c + 1] = g->outs[c].name;
+    return qx__emit(r, f->meas, f->ser[from].gtags, f->ser[from].ngtags, names, ncol, vals, n);
+}
+
+/* ---- the statement ------------------------------------------------------------ */
+
+int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *handled)
+{
+    *handled = false;
+    struct err saved = *r->e;
+    if (iql_select_check(s, r->e) != 0) {
+        *r->e = saved;
+        return 0;
+    }
+    /* One plain measurement whose database exists (else the scan answers,
+     * errors included); its field keys feed the planner as the scan's do. */
+    if (r->c->is_summary_off || s->nsources != 1 || s->sources[0].kind != IQL_SRC_MEASUREMENT ||
+        s->sources[0].m.is_regex)
+        return 0;
+    struct sv db = qx__db(r, s->sources[0].m.db);
+    struct sv rp = s->sources[0].m.rp.n ? s->sources[0].m.rp : r->p->rp;
+    struct tsdb_rp_info info;
+    struct err te;
+    if (!db.n || tsdb_find_rp(r->c->db, db, rp, &info, &te) < 0)
+        return 0;
+    struct fkeys fk = { .a = r->a };
+    tsdb_list_fields(r->c->db, db, rp, s->sources[0].m.name, fkey_cb, &fk, NULL);
+    struct qx__agg g;
+    if (qx__agg_plan(r, s, fk.v, fk.n, &g) != 0) {
+        *r->e = saved;
+        return 0;
+    }
+    struct fast f = { .r = r, .s = s, .g = &g };
+    int64_t min, max;
+    if (qx__time_range(r, s->cond, &min, &max) != 0 || !eligible(&f, min) || min > max ||
+        qx__cond_prepare(r, s->cond, &f.cond) != 0) {
+        *r->e = saved;
+        return 0;
+    }
+    int64_t end = max == INT64_MAX ? r->p->now_ns : max;
+    if (g.has_time && min > end) { /* the scan's corner cases */
+        *r->e = saved;
+        return 0;
+    }
+    f.snap = tsdb_snapshot_new(r->c->db);
+    int rc = tsdb_snapshot_series(f.snap, f.db, f.rp, f.meas, series_cb, &f, &f.te);
+    if (rc) {
+        tsdb_snapshot_free(&f.snap);
+        *r->e = saved;
+        return 0;
+    }
+    if (f.nser > 1)
+        qsort(f.ser, f.nser, sizeof *f.ser, sser_cmp);
+    /* first/last need one series per group (see the header). */
+    for (size_t c = 0; c < g.nouts; c++) {
+        if (g.outs[c].node->fn != QFN_FIRST && g.outs[c].node->fn != QFN_LAST)
+            continue;
+        for (size_t i = 1; i < f.nser; i++) {
+            if (sv_eq(f.ser[i].group, f.ser[i - 1].group)) {
+                tsdb_snapshot_free(&f.snap);
+                *r->e = saved;
+                return 0;
+            }
+        }
+    }
+    f.lo = min;
+    f.hi = max;
+    f.stamp = min;
+    f.nb = 1;
+    if (qx__agg_check_buckets(r, &g, min, end) != 0 ||
+        (g.has_time && qfn_bucket_plan(min, end, g.interval_ns, g.offset_ns, 0, 0, &f.b, r->e)) ||
+        (!r->c->is_summary_forced && !worth_it(&f))) {
+        tsdb_snapshot_free(&f.snap);
+        *r->e = saved;
+        return 0;
+    }
+    if (g.has_time)
+        f.nb = f.b.n;
+    /* From here on the statement is ours, errors included. */
+    *handled = true;
+    f.acc = arena_alloc(r->a, f.nf * f.nb * sizeof *f.acc);
+    f.fhas = arena_alloc(r->a, (f.nf ? f.nf : 1) * sizeof *f.fhas);
+    bool desc = g.is_desc;
+    size_t skipped = 0, emitted_n = 0;
+    size_t soffset = s->soffset > 0 ? (size_t)s->soffset : 0;
+    /* Groups are runs of equal group keys; ORDER BY time DESC emits them
+     * last to first, as exec_select.c does. */
+    size_t i = desc ? f.nser : 0;
+    while (rc == 0 && (desc ? i > 0 : i < f.nser)) {
+        size_t a, b;
+        if (desc) {
+            b = i;
+            a = b - 1;
+            while (a > 0 && sv_eq(f.ser[a - 1].group, f.ser[b - 1].group))
+                a--;
+            i = a;
+        } else {
+            a = i;
+            b = a + 1;
+            while (b < f.nser && sv_eq(f.ser[b].group, f.ser[a].group))
+                b++;
+            i = b;
+        }
+        if (s->slimit > 0 && emitted_n >= (size_t)s->slimit)
+            break;
+        /* SOFFSET: groups with data are read, counted and not emitted. */
+        bool emitted = false;
+        bool is_skip = skipped < soffset;
+        rc = run_group(&f, a, b, !is_skip, &emitted);
+        if (rc == 0 && emitted) {
+            if (is_skip)
+                skipped++;
+            else
+                emitted_n++;
+        }
+    }
+    free(f.refetch);
+    free(f.tmp);
+    tsdb_snapshot_free(&f.snap);
+    return rc;
+}

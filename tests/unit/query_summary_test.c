@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The summary fast path (query/exec_summary.c) against the scan
+ * (exec_select.c): every query runs twice on the same tsdb, once with
+ * qx_ctx.is_summary_off, and the two answers must be byte-identical JSON
+ * (floats printed with Go's shortest round-trip form, so any rounding
+ * difference shows).  The store holds blocks in two flushed parts, a head
+ * that rewrites rows inside a flushed block and appends after them, sparse
+ * and typed fields (float, integer, unsigned, string, boolean), so blocks
+ * lie inside buckets, straddle bucket edges, overlap the head and lie
+ * outside the range.  The stats prove the fast path answered (or declined)
+ * where the test expects it.
+ */
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "common/clock.h"
+#include "query/exec.h"
+
+#define S INT64_C(1000000000)
+#define T0 INT64_C(1600000000) /* seconds */
+#define HOURS 7
+
+static char tmp_root[512];
+static struct tsdb *g_db;
+
+static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st;
+    (void)flag;
+    (void)f;
+    return remove(p);
+}
+
+static const char *hosts[] = { "a", "b", "c", "d" };
+
+/* Rows k in [from, to) every 10 s, for every host; rewrite != 0 changes
+ * the values (a later batch over the same timestamps). */
+static void add_rows(int from, int to, int rewrite)
+{
+    struct err e;
+    struct tsdb_batch *b = NULL;
+    assert_int_equal(tsdb_batch_new(g_db, SV_LIT("db"), SV_NULL, 0, &b, &e), 0);
+    for (int h = 0; h < 4; h++) {
+        for (int k = from; k < to; k++) {
+            if (h == 3 && (k / 100) % 5 == 2)
+                continue; /* host d: gaps */
+            struct tsdb_tag tags[2] = { { SV_LIT("host"), sv_cstr(hosts[h]) },
+                                        { SV_LIT("region"), h < 2 ? SV_LIT("us") : SV_LIT("eu") } };
+            struct tsdb_field f[5];
+            size_t nf = 0;
+            /* values that round differently when summed in another order */
+            double v = (double)((k * 7919 + h * 104729) % 100003) / 7.0 + 0.1 * rewrite;
+            f[nf++] = (struct tsdb_field){ SV_LIT("v"), TSDB_FLOAT, { .f = v } };
+            if (h != 2 || k % 3 == 0) /* host c: n sparse */
+                f[nf++] = (struct tsdb_field){ SV_LIT("n"), TSDB_INT,
+                                               { .i = (int64_t)((k * 31 + h) % 2001) - 1000 + rewrite } };
+            f[nf++] = (struct tsdb_field){ SV_LIT("u"), TSDB_UINT, { .u = (uint64_t)(k % 97) } };
+            if (k % 5 == 0)
+                f[nf++] = (struct tsdb_field){ SV_LIT("s"), TSDB_STRING, { .s = SV_LIT("x") } };
+            if (k % 2 == 0)
+                f[nf++] = (struct tsdb_field){ SV_LIT("ok"), TSDB_BOOL, { .b = k % 4 == 0 } };
+            struct tsdb_point p = { SV_LIT("cpu"), tags, 2, f, nf, (T0 + 10 * k) * S };
+            if (tsdb_batch_add(b, NULL, &p, &e))
+                fail_msg("batch_add: %s", e.msg);
+        }
+    }
+    assert_int_equal(tsdb_batch_commit(b, &e), 0);
+    tsdb_batch_free(&b);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *t = getenv("TMPDIR");
+    snprintf(tmp_root, sizeof tmp_root, "%s/nj-qsum-XXXXXX", t && *t ? t : "/tmp");
+    assert_non_null(mkdtemp(tmp_root));
+    struct tsdb_opts o;
+    tsdb_opts_init(&o, tmp_root);
+    struct err e;
+    if (tsdb_open(&o, &g_db, &e))
+        fail_msg("tsdb_open: %s", e.msg);
+    struct tsdb_rp_opts rp = { .duration_ns = TSDB_DURATION_INF, .is_default = true };
+    assert_int_equal(tsdb_create_database(g_db, SV_LIT("db"), &rp, &e), 0);
+    int per_hour = 360;
+    add_rows(0, 4 * per_hour, 0);              /* part 1: hours 0-4 */
+    assert_int_equal(tsdb_flush(g_db, &e), 0);
+    add_rows(4 * per_hour, 6 * per_hour, 0);   /* part 2: hours 4-6 */
+    add_rows(200, 210, 1);                     /* rewrites inside part 1's first block */
+    assert_int_equal(tsdb_flush(g_db, &e), 0);
+    add_rows(6 * per_hour, HOURS * per_hour, 0); /* head: hour 6-7 */
+    add_rows(1500, 1503, 2);                   /* head rows over a flushed block */
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    tsdb_close(&g_db);
+    nftw(tmp_root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+enum path { SLOW, FAST, AUTO };
+
+static int run(const char *q, enum path how, struct buf *out, struct qx_stats *st)
+{
+    struct qx_ctx c = { .db = g_db, .default_retention_ns = TSDB_DURATION_INF,
+                        .is_summary_off = how == SLOW, .is_summary_forced = how == FAST };
+    struct qx_params p = { .db = SV_LIT("db"), .now_ns = (T0 + 86400) * S, .stats = st };
+    struct qx_enc x;
+    struct err e;
+    err_clear(&e);
+    qx_enc_init(&x, QX_FMT_JSON, out, qx_epoch_divisor("ns", 2), false, false, NULL, NULL);
+    int rc = qx_run(&c, q, strlen(q), &p, &x.sink, &e, NULL);
+    if (rc == 0)
+        rc = qx_enc_finish(&x);
+    qx_enc_fini(&x);
+    if (rc)
+        fail_msg("%s: rc %d %s", q, rc, e.msg);
+    return rc;
+}
+
+/* Runs q both ways; returns the fast run's summary block count. */
+__attribute__((format(printf, 1, 2))) static uint64_t same(const char *fmt, ...)
+{
+    char q[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(q, sizeof q, fmt, ap);
+    va_end(ap);
+    struct buf slow, fast;
+    buf_init(&slow, 0);
+    buf_init(&fast, 0);
+    struct qx_stats ss = { 0 }, fs = { 0 };
+    run(q, SLOW, &slow, &ss);
+    run(q, FAST, &fast, &fs);
+    assert_int_equal(ss.summary_blocks, 0);
+    if (strcmp(slow.p, fast.p) != 0) {
+        size_t at = 0;
+        while (slow.p[at] == fast.p[at])
+            at++;
+        at = at > 200 ? at - 200 : 0;
+        fail_msg("%s\nslow: ...%.600s\nfast: ...%.600s", q, slow.p + at, fast.p + at);
+    }
+    if (strstr(slow.p, "\"error\""))
+        fail_msg("%s: %.500s", q, slow.p);
+    buf_fini(&slow);
+    buf_fini(&fast);
+    return fs.summary_blocks;
+}
+
+static void test_bucketed(void **state)
+{
+    (void)state;
+    static const char *intervals[] = { "7m", "3h", "1d" };
+    static const char *calls[] = {
+        "min(v), max(n), spread(v), spread(n)", "sum(n), mean(n), sum(u), mean(u), max(u)",
+        "count(s), count(ok)", "count(v), max(n), sum(u), spread(v)",
+    };
+    uint64_t used = 0;
+    for (size_t i = 0; i < sizeof intervals / sizeof *intervals; i++) {
+        for (size_t c = 0; c < sizeof calls / sizeof *calls; c++) {
+            used += same("SELECT %s FROM cpu WHERE time >= %llds AND time < %llds"
+                         " GROUP BY time(%s) fill(null)", calls[c], (long long)T0,
+                         (long long)(T0 + HOURS * 3600), intervals[i]);
+            used += same("SELECT %s FROM cpu WHERE time >= %llds GROUP BY time(%s), host",
+                         calls[c], (long long)(T0 + 777), intervals[i]);
+        }
+    }
+    assert_true(used > 0);
+    /* Blocks are 1024 rows (~2.8 h): 6 h buckets hold whole blocks. */
+    assert_true(same("SELECT count(v) FROM cpu WHERE time >= %llds AND time < %llds "
+                     "GROUP BY time(6h), host", (long long)T0, (long long)(T0 + 86400)) > 0);
+    assert_true(same("SELECT count(v) FROM cpu WHERE time >= %llds AND time < %llds",
+                     (long long)T0, (long long)(T0 + HOURS * 3600)) > 0);
+}
+
+/* Without is_summary_forced the path is taken only where blocks fit in
+ * buckets (a straddling block is decoded twice). */
+static void test_cost_probe(void **state)
+{
+    (void)state;
+    char q[256];
+    struct buf out;
+    buf_init(&out, 0);
+    struct qx_stats st = { 0 };
+    snprintf(q, sizeof q, "SELECT count(v) FROM cpu WHERE time >= %llds GROUP BY time(1m), host",
+             (long long)T0);
+    run(q, AUTO, &out, &st);
+    assert_int_equal(st.summary_blocks, 0);
+    buf_reset(&out);
+    snprintf(q, sizeof q, "SELECT count(v) FROM cpu WHERE time >= %llds GROUP BY time(1d), host",
+             (long long)T0);
+    run(q, AUTO, &out, &st);
+    assert_true(st.summary_blocks > 0);
+    buf_fini(&out);
+}
+
+static void test_shapes(void **state)
+{
+    (void)state;
+    static const char *tails[] = {
+        " GROUP BY time(3h) fill(none)",
+        " GROUP BY time(3h) fill(previous)",
+        " GROUP BY time(3h) fill(linear)",
+        " GROUP BY time(3h) fill(-7)",
+        " GROUP BY time(3h, 20m)",
+        " GROUP BY time(2h, -15m), host",
+        " GROUP BY time(3h), region, host",
+        " GROUP BY time(3h), nosuch",
+        " GROUP BY time(3h), host ORDER BY time DESC",
+        " GROUP BY time(1h), host ORDER BY time DESC LIMIT 3 OFFSET 1",
+        " GROUP BY time(3h), host SLIMIT 2 SOFFSET 1",
+        " GROUP BY host",
+        "",
+    };
+    static const char *calls[] = { "count(v), sum(n) AS total, mean(u)", "max(n), min(v), spread(u)",
+                                   "first(v), last(n)" };
+    for (size_t t = 0; t < sizeof tails / sizeof *tails; t++)
+        for (size_t c = 0; c < sizeof calls / sizeof *calls; c++)
+            same("SELECT %s FROM cpu WHERE time >= %llds AND time <= %llds%s", calls[c],
+                 (long long)(T0 + 95), (long long)(T0 + 5 * 3600 + 17), tails[t]);
+    /* WHERE on tags, no upper bound, empty results, fields that do not exist. */
+    same("SELECT count(v) FROM cpu WHERE host = 'a' AND time >= %llds GROUP BY time(3h)",
+         (long long)T0);
+    same("SELECT max(v) FROM cpu WHERE (region =~ /e/ OR host = 'a') AND time >= %llds "
+         "GROUP BY time(3h), host", (long long)T0);
+    same("SELECT count(v) FROM cpu WHERE host = 'zz' AND time >= %llds GROUP BY time(3h)",
+         (long long)T0);
+    same("SELECT count(v) FROM cpu WHERE time >= %llds GROUP BY time(3h)",
+         (long long)(T0 + 86400 * 30));
+    same("SELECT count(nosuch), max(v) FROM cpu WHERE time >= %llds GROUP BY time(3h)",
+         (long long)T0);
+    same("SELECT count(v) FROM nosuch WHERE time >= %llds GROUP BY time(3h)", (long long)T0);
+    same("SELECT count(v), min(v), max(v), spread(n), sum(n), mean(n) FROM cpu WHERE "
+         "time >= %llds", (long long)T0);
+    /* Declined (answered by the scan either way): float sums, lone selectors
+     * without GROUP BY time, first/last over several series, field conditions. */
+    assert_int_equal(same("SELECT sum(v) FROM cpu WHERE time >= %llds GROUP BY time(6h)",
+                          (long long)T0), 0);
+    assert_int_equal(same("SELECT mean(v) FROM cpu WHERE time >= %llds GROUP BY time(6h), host",
+                          (long long)T0), 0);
+    assert_int_equal(same("SELECT max(v) FROM cpu WHERE time >= %llds", (long long)T0), 0);
+    assert_int_equal(same("SELECT first(v) FROM cpu WHERE time >= %llds GROUP BY time(6h)",
+                          (long long)T0), 0);
+    assert_int_equal(same("SELECT count(v) FROM cpu WHERE v > 1000 AND time >= %llds "
+                          "GROUP BY time(6h)", (long long)T0), 0);
+    assert_true(same("SELECT first(v), last(v) FROM cpu WHERE time >= %llds GROUP BY time(6h), host",
+                     (long long)T0) > 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bucketed),
+        cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_cost_probe),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
