@@ -410,6 +410,24 @@ static int show_retention_policies(struct qx__run *r, const struct iql_stmt *s)
     return emit_whole(r, SV_NULL, cols, 5, x.vals, x.nrows);
 }
 
+/* ---- SHOW CONTINUOUS QUERIES ------------------------------------------------ */
+
+/* Continuous queries do not exist here: 1.6's answer without any is one
+ * series per database (creation order) with columns and no values.  In a
+ * chunked answer 1.6 sends them all in one document; here each is its own
+ * (whole) document. */
+static int show_continuous_queries(struct qx__run *r)
+{
+    struct svec v = { 0 };
+    struct push_arg pa = { r->a, &v };
+    tsdb_list_databases(r->c->db, db_names_cb, &pa);
+    static const struct sv cols[] = { SV_LIT("name"), SV_LIT("query") };
+    int rc = 0;
+    for (size_t i = 0; i < v.n && rc == 0; i++)
+        rc = qx__emit(r, v.v[i], NULL, 0, cols, 2, NULL, 0);
+    return rc;
+}
+
 /* ---- SHOW MEASUREMENTS --------------------------------------------------- */
 
 static int show_measurements(struct qx__run *r, const struct iql_stmt *s)
@@ -873,6 +891,8 @@ static bool same_rp(const struct tsdb_rp_info *have, const struct tsdb_rp_opts *
 
 static int create_database(struct qx__run *r, const struct iql_stmt *s)
 {
+    if (s->name.n == 0)
+        return err_set(r->e, ERR_INVAL, "invalid name");
     struct tsdb_rp_opts o = { 0 };
     if (s->rp.is_set) {
         o.name = s->rp.name;
@@ -915,6 +935,8 @@ static int create_retention_policy(struct qx__run *r, const struct iql_stmt *s)
         .replication = (uint32_t)(s->rp.replication > 0 ? s->rp.replication : 1),
         .is_default = s->rp.is_default,
     };
+    if (o.name.n == 0)
+        return err_set(r->e, ERR_INVAL, "invalid name");
     int rc = check_rp_numbers(r, o.duration_ns, o.shard_duration_ns);
     if (rc)
         return rc;
@@ -1003,6 +1025,13 @@ int qx__exec_meta(struct qx__run *r, const struct iql_stmt *s)
     case IQL_STMT_SHOW_FIELD_KEY_CARDINALITY:
     case IQL_STMT_SHOW_TAG_VALUES_CARDINALITY:
         return show_per_measurement_count(r, s);
+    case IQL_STMT_SHOW_CONTINUOUS_QUERIES:
+        return show_continuous_queries(r);
+    case IQL_STMT_SHOW_SUBSCRIPTIONS:
+        return 0; /* none: an empty result, as 1.6 without subscriptions */
+    case IQL_STMT_SHOW_GRANTS:
+        /* No users exist (authentication is not implemented). */
+        return err_set(r->e, ERR_NOTFOUND, "user not found");
     case IQL_STMT_SHOW_USERS: {
         static const struct sv cols[] = { SV_LIT("user"), SV_LIT("admin") };
         return qx__emit(r, SV_NULL, NULL, 0, cols, 2, NULL, 0);

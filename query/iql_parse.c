@@ -588,6 +588,22 @@ static int parse_call(struct iql_parser *p, struct sv name, struct iql_expr **ou
     struct iql_token t = iql__next(p);
     if (t.tok != T_RPAREN)
         return iql__err_expected1(p, t, ")");
+    /* count(DISTINCT x) is count(distinct(x)), as influxd compiles it. */
+    for (size_t i = 0; i < x->call.nargs; i++) {
+        struct iql_expr *d = x->call.args[i];
+        if (d->kind != IQL_EXPR_DISTINCT)
+            continue;
+        struct iql_expr *call = new_expr(p, IQL_EXPR_CALL), *ref = new_expr(p, IQL_EXPR_VARREF);
+        if (!call || !ref)
+            return p->rc;
+        ref->ref.name = d->str;
+        ref->ref.type = IQL_VT_UNKNOWN;
+        call->call.name = SV_LIT("distinct");
+        size_t dcap = 0;
+        if (push_arg(p, call, &dcap, ref))
+            return p->rc;
+        x->call.args[i] = call;
+    }
     *out = x;
     return p->rc;
 }

@@ -127,6 +127,16 @@ static int nargs_range(struct chk *c, const struct iql_expr *x, size_t lo, size_
     return 0;
 }
 
+/* distinct() words its argument count errors itself (1.6). */
+static int distinct_nargs(struct chk *c, const struct iql_expr *x)
+{
+    if (x->call.nargs == 0)
+        return fail(c, "distinct function requires at least one argument");
+    if (x->call.nargs > 1)
+        return fail(c, "distinct function can only have one argument");
+    return 0;
+}
+
 /* The first argument of an aggregate: a field, wildcard or regex (or
  * distinct() inside count()). */
 static int field_arg(struct chk *c, const struct iql_expr *call, const struct iql_expr *a)
@@ -138,7 +148,7 @@ static int field_arg(struct chk *c, const struct iql_expr *call, const struct iq
         return 0;
     case IQL_EXPR_CALL:
         if (name_is(call, "count") && name_is(a, "distinct"))
-            return nargs_exact(c, a, 1);
+            return distinct_nargs(c, a);
         /* fallthrough */
     default:
         return fail(c, "expected field argument in %.*s()", SV_FMT(call->call.name));
@@ -271,7 +281,7 @@ static int compile_call(struct chk *c, const struct iql_expr *x)
     if (name_is(x, "distinct")) {
         c->has_distinct = true;
         c->only_selectors = false;
-        if ((rc = nargs_exact(c, x, 1)))
+        if ((rc = distinct_nargs(c, x)))
             return rc;
         if (a[0]->kind != IQL_EXPR_VARREF)
             return fail(c, "expected field argument in distinct()");
@@ -371,6 +381,8 @@ static int check_dims(struct chk *c, const struct iql_select *s)
                 if (o->call.nargs != 0)
                     return fail(c, "time dimension offset now() function requires no arguments");
             } else if (o->kind == IQL_EXPR_STRING) {
+                /* 1.6 says this for a valid time string; an invalid one gets
+                 * the generic text below (not told apart here). */
                 return fail(c, "invalid time dimension offset: %s", expr_text(o, t, sizeof t));
             } else if (o->kind != IQL_EXPR_DURATION) {
                 return fail(c, "time dimension offset must be duration or now()");

@@ -714,7 +714,8 @@ int qx_enc_finish(struct qx_enc *x)
 {
     if (x->fmt == QX_FMT_CSV || x->is_chunked)
         return 0;
-    int rc = buf_append_str(x->out, x->nresults ? "]}" : "{\"results\":[]}");
+    /* No statement at all (q=";" or only comments): 1.6 omits the empty list. */
+    int rc = buf_append_str(x->out, x->nresults ? "]}" : "{}");
     if (rc == 0 && x->is_pretty) {
         struct buf t;
         buf_init(&t, 0);

@@ -506,6 +506,15 @@ ERRORS = [
     "SELECT * FROM cpu WHERE $host = 'a'",
     "SELECT mean(usage_user) FROM cpu WHERE time > now() - 1h GROUP BY time(10s),",
     "SELECT derivative(mean(usage_user), -1s) FROM cpu",
+    "SELECT distinct() FROM cpu", "SELECT distinct(a, b) FROM cpu", "SELECT count(distinct(a, b)) FROM cpu",
+    "SELECT a FROM cpu WHERE time > 'garbage'", "SELECT a FROM cpu WHERE time > '2020-13-01'",
+    "SELECT a FROM cpu WHERE time > now(1)", "SELECT a FROM cpu WHERE time > 10000000000000000000",
+    "SELECT a FROM cpu WHERE 1", "SELECT a FROM cpu WHERE 'a'", "SELECT a FROM cpu WHERE a",
+    "SELECT mean(usage_user) FROM cpu GROUP BY time(1m, now())",
+    "SELECT mean(usage_user) FROM cpu GROUP BY time(1m, 'x')",
+    "SELECT mean(usage_user) FROM cpu GROUP BY time(1m, '2020-01-01T00:00:00Z')",
+    "SHOW CONTINUOUS QUERIES", "SHOW SUBSCRIPTIONS", "SHOW GRANTS FOR \"nobody\"",
+    ";", "-- only a comment", "/* only */ ;;",
 ]
 for q in ERRORS:
     add(q)
@@ -526,6 +535,11 @@ SEMANTIC = [
 ]
 for q in SEMANTIC:
     add(q)
+add('SELECT count(distinct usage_user) FROM "cpu" WHERE %s GROUP BY "hostname"' % TF10)
+add('SELECT distinct usage_user FROM "cpu" WHERE "hostname" = \'host_1\' AND %s' % TF10)
+add(";", params={"chunked": "true"})
+add(";", params={"pretty": "true"})
+add(";", headers=CSV)
 add('SELECT * FROM "sensors"', db=None)
 add('SELECT * FROM "sensors"', db="nodb")
 add('SHOW TAG KEYS', db=None)
@@ -666,8 +680,13 @@ for q, kw in [
     ("CREATE RETENTION POLICY x3 ON t1 DURATION 3h REPLICATION 1 SHARD DURATION 0s", {"method": "POST"}),
     ("SHOW RETENTION POLICIES ON t1", {}),
     ("SHOW RETENTION POLICIES ON t1; SHOW DATABASES", {"params": {"chunked": "true", "chunk_size": "1"}}),
+    ("CREATE DATABASE \"\"", {"method": "POST"}),
+    ("CREATE RETENTION POLICY \"\" ON t1 DURATION 1d REPLICATION 1", {"method": "POST"}),
+    ("SHOW CONTINUOUS QUERIES", {}),
     ("SHOW DATABASES", {"headers": CSV}),
     ("SHOW DATABASES", {"params": {"pretty": "true"}}),
+    # writes into t1 on influxd: keep it last
+    ("SELECT \"temp\" INTO \"t1\".\"autogen\".\"copied\" FROM \"sensors\"", {"method": "POST"}),
 ]:
     add(q, **kw)
 
@@ -705,6 +724,30 @@ KNOWN = {
     'SELECT "title" FROM "events" WHERE "text" = \'\'':
         _EXEC + "a field comparison never matches a point that lacks the field (null); "
         "nightjar treats the missing field as ''",
+    "SELECT a FROM cpu WHERE time > 'garbage'":
+        _EXEC + "'invalid operation: time and *influxql.StringLiteral are not compatible' "
+        "(nightjar: 'invalid time string: garbage')",
+    "SELECT a FROM cpu WHERE time > '2020-13-01'":
+        _EXEC + "'invalid timestamp string' (nightjar: 'invalid time string: 2020-13-01')",
+    "SELECT a FROM cpu WHERE time > now(1)":
+        _EXEC + "'invalid operation: time and *influxql.Call are not compatible' "
+        "(nightjar: 'invalid time comparison')",
+    "SELECT a FROM cpu WHERE time > 10000000000000000000":
+        _EXEC + "'invalid operation: time and *influxql.UnsignedLiteral are not compatible' "
+        "(nightjar: 'invalid time comparison')",
+    "SELECT a FROM cpu WHERE 1": _EXEC + "'invalid condition expression: 1' (nightjar: empty)",
+    "SELECT a FROM cpu WHERE 'a'": _EXEC + "'invalid condition expression: 'a'' (nightjar: empty)",
+    "SELECT a FROM cpu WHERE a": _EXEC + "'invalid condition expression: a' (nightjar: empty)",
+    "SELECT mean(usage_user) FROM cpu GROUP BY time(1m, now())":
+        _QFUNCS + "time(1m, now()) offset: influxd runs it (empty here), nightjar "
+        "'time dimension offset must be a duration'",
+    "SELECT mean(usage_user) FROM cpu GROUP BY time(1m, 'x')":
+        "query/iql_parse_check.c: an offset string that is not a valid time gets 1.6's "
+        "'time dimension offset must be duration or now()'; telling it from a valid one "
+        "needs exec.c's time-string parser, which is static there",
+    'SELECT "temp" INTO "t1"."autogen"."copied" FROM "sensors"  [POST]':
+        "query/exec.c: SELECT ... INTO is not supported yet (1.6 answers a 'result' series "
+        "with the count written)",
     'SELECT * FROM "cpu" WHERE time > now() - 1h OR "hostname" = \'host_1\'':
         _EXEC + "influxd moves time comparisons found anywhere (even under OR) into the "
         "time range and drops them from the condition (X OR <time> becomes X), so this is "
