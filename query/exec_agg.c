@@ -497,11 +497,72 @@ static int expand_wildcards(struct qx__run *r, const struct iql_select *s,
     return 0;
 }
 
-int qx__agg_plan(struct qx__run *r, const struct iql_select *s0,
-                 const struct qx__field_key *fields, size_t nfields, struct qx__agg *g)
+static bool is_group_tag(const struct iql_select *s, struct sv key)
+{
+    for (size_t i = 0; i < s->ndims; i++) {
+        const struct iql_expr *d = unparen(s->dims[i]);
+        if (d->kind == IQL_EXPR_WILDCARD || (d->kind == IQL_EXPR_VARREF && sv_eq(d->ref.name, key)))
+            return true;
+    }
+    return false;
+}
+
+static int name_cmp(struct sv a, struct sv b)
+{
+    size_t n = a.n < b.n ? a.n : b.n;
+    int k = n ? memcmp(a.p, b.p, n) : 0;
+    return k ? k : a.n < b.n ? -1 : a.n > b.n;
+}
+
+/* `*`, `*::field`, `*::tag` or /re/ next to a lone selector: every field
+ * and tag (minus the GROUP BY tags) as aux columns, sorted by name. */
+static int plan_aux_wild(struct planner *p, const struct iql_expr *e, const struct qx__keys *keys)
+{
+    struct qx__run *r = p->r;
+    struct qx__rx *rx = NULL;
+    if (e->kind == IQL_EXPR_REGEX) {
+        int rc = qx__rx_compile(r, e->str, &rx);
+        if (rc)
+            return rc;
+    }
+    bool want_f = e->kind == IQL_EXPR_REGEX || e->wild != IQL_VT_TAG;
+    bool want_t = e->kind == IQL_EXPR_REGEX || e->wild != IQL_VT_FIELD;
+    size_t cap = keys->nfields + keys->ntags + 1, n = 0;
+    struct qx__agg_input *v = arena_alloc(r->a, cap * sizeof *v);
+    for (size_t i = 0; want_f && i < keys->nfields; i++)
+        if (!rx || qx__rx_match(rx, keys->fields[i].name))
+            v[n++] = (struct qx__agg_input){ keys->fields[i].name, false };
+    for (size_t i = 0; want_t && i < keys->ntags; i++) {
+        struct sv t = keys->tags[i];
+        if (is_group_tag(p->s, t) || (rx && !qx__rx_match(rx, t)))
+            continue;
+        bool dup = false;
+        for (size_t k = 0; k < n && !dup; k++)
+            dup = sv_eq(v[k].ref, t);
+        if (!dup)
+            v[n++] = (struct qx__agg_input){ t, true };
+    }
+    for (size_t a = 1; a < n; a++) { /* insertion sort by name */
+        struct qx__agg_input c = v[a];
+        size_t b = a;
+        while (b > 0 && name_cmp(v[b - 1].ref, c.ref) > 0) {
+            v[b] = v[b - 1];
+            b--;
+        }
+        v[b] = c;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t in = add_input(p, v[i].ref, v[i].is_auto, false);
+        add_out(p, (struct qx__agg_out){ QX_OUT_AUX, NULL, in, v[i].ref });
+    }
+    return 0;
+}
+
+int qx__agg_plan(struct qx__run *r, const struct iql_select *s0, const struct qx__keys *keys,
+                 struct qx__agg *g)
 {
     const struct iql_select *s;
-    int xrc = expand_wildcards(r, s0, fields, nfields, &s);
+    int xrc = expand_wildcards(r, s0, keys->fields, keys->nfields, &s);
     if (xrc)
         return xrc;
     memset(g, 0, sizeof *g);
@@ -540,9 +601,21 @@ int qx__agg_plan(struct qx__run *r, const struct iql_select *s0,
         const struct iql_expr *e = unparen(f->expr);
         if (e->kind == IQL_EXPR_VARREF && sv_case_eq(e->ref.name, "time"))
             continue;
-        if (e->kind == IQL_EXPR_VARREF) {
+        if (e->kind == IQL_EXPR_WILDCARD || e->kind == IQL_EXPR_REGEX) {
             naux++;
-            continue; /* aux columns go after the calls' columns: second pass */
+            int rc = plan_aux_wild(&p, e, keys);
+            if (rc)
+                return rc;
+            continue;
+        }
+        if (e->kind == IQL_EXPR_VARREF) {
+            /* a field or tag next to a lone selector: its point's value,
+             * in select-list order */
+            naux++;
+            size_t in = add_input(&p, e->ref.name, e->ref.type != IQL_VT_FIELD, false);
+            add_out(&p, (struct qx__agg_out){ QX_OUT_AUX, NULL, in,
+                                              f->alias.n ? f->alias : e->ref.name });
+            continue;
         }
         struct qx__node *node;
         int rc;
@@ -590,15 +663,6 @@ int qx__agg_plan(struct qx__run *r, const struct iql_select *s0,
             return err_set(r->e, ERR_INVAL,
                            "mixing aggregate and non-aggregate queries is not supported");
         g->selector = p.first_leaf_selector;
-        for (size_t i = 0; i < s->nfields; i++) {
-            const struct iql_expr *e = unparen(s->fields[i].expr);
-            if (e->kind != IQL_EXPR_VARREF || sv_case_eq(e->ref.name, "time"))
-                continue;
-            size_t in = add_input(&p, e->ref.name, e->ref.type != IQL_VT_FIELD, false);
-            add_out(&p, (struct qx__agg_out){ QX_OUT_AUX, NULL, in,
-                                              s->fields[i].alias.n ? s->fields[i].alias
-                                                                   : e->ref.name });
-        }
     }
     dedupe_outs(r, g);
     switch (s->fill) {

@@ -101,12 +101,21 @@ struct qx__field_key {
     enum tsdb_type type;
 };
 
-/* Reads the select list and GROUP BY time() of s into g.  fields: the
- * field keys of all sources, sorted by name, unique (f(*) and f(/re/) expand
- * to one call per field whose type f takes, named f_<field>).  Returns 0 or
- * ERR_UNSUPPORTED / ERR_INVAL with r->e set. */
-int qx__agg_plan(struct qx__run *r, const struct iql_select *s,
-                 const struct qx__field_key *fields, size_t nfields, struct qx__agg *g);
+/* The field and tag keys of a statement's sources, each sorted by name and
+ * unique. */
+struct qx__keys {
+    const struct qx__field_key *fields;
+    size_t nfields;
+    const struct sv *tags;
+    size_t ntags;
+};
+
+/* Reads the select list and GROUP BY time() of s into g.  f(*) and f(/re/)
+ * expand to one call per field of keys whose type f takes, named
+ * f_<field>; `*` next to a lone selector to every field and tag.  Returns
+ * 0 or ERR_UNSUPPORTED / ERR_INVAL with r->e set. */
+int qx__agg_plan(struct qx__run *r, const struct iql_select *s, const struct qx__keys *keys,
+                 struct qx__agg *g);
 
 /* Fails with influxd's "max-select-buckets limit exceeded" text when
  * GROUP BY time over [start_ns, end_ns] needs more buckets than the limit

@@ -824,7 +824,13 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
         struct qx__field_key *fk = NULL;
         size_t nfk = 0;
         rc = field_keys(r, srcs, nsrc, &fk, &nfk);
-        rc = rc ? rc : qx__agg_plan(r, s, fk, nfk, &agg);
+        struct name_list tk = { .a = r->a };
+        for (size_t i = 0; i < nsrc; i++)
+            tsdb_list_tag_keys(r->c->db, srcs[i].db, srcs[i].rp, srcs[i].name, nl_cb, &tk, NULL);
+        if (tk.n > 1)
+            qsort(tk.v, tk.n, sizeof *tk.v, name_qcmp);
+        struct qx__keys keys = { fk, nfk, tk.v, tk.n };
+        rc = rc ? rc : qx__agg_plan(r, s, &keys, &agg);
         if (rc)
             return rc;
         x.agg = &agg;

@@ -230,6 +230,15 @@ QUERIES = [
     'SELECT moving_average(value, 4) FROM m WHERE host=\'b\' AND %s ORDER BY time DESC LIMIT 3' % R2,
     'SELECT sum(cnt) * 2 + sum(lvl) / 3 - 1 FROM m WHERE %s GROUP BY time(5m)' % R2,
     'SELECT max(value) AS mx, min(value) AS mn, max(value) - min(value) AS range FROM m WHERE %s GROUP BY host' % R2,
+    # fields and tags next to a lone selector: *, *::tag, /re/, casts, select-list order
+    "SELECT max(value), * FROM m WHERE %s" % C,
+    "SELECT region, max(value) FROM m",
+    "SELECT max(value), *::tag FROM m GROUP BY host",
+    "SELECT min(cnt), /^(ok|msg|region)$/ FROM m GROUP BY host",
+    "SELECT max(value), * FROM m GROUP BY *",
+    "SELECT first(value), host::tag, lvl::field FROM m",
+    "SELECT last(value), region FROM m GROUP BY host",
+    "SELECT count(value) FROM m WHERE %s GROUP BY time(5m) tz('Europe/Paris')" % R2 + EP,
     # GROUP BY time() without a time range: from the earliest point to now()
     "SELECT mean(value) FROM m WHERE %s GROUP BY time(1d)" % A,
     "SELECT count(value) FROM m GROUP BY time(10m), host",

@@ -763,6 +763,15 @@ static void test_select_funcs(void **state)
     check_q("SELECT top(v, host, 2) FROM cpu", NULL,
             R(SER("\"time\",\"top\",\"host\"", "[\"1970-01-01T00:00:00Z\",1,\"a\"],["
                   "\"1970-01-01T00:00:01Z\",2.5,\"b\"]")));
+    /* tz(): buckets start at local midnight (Kolkata, +05:30 in 1970). */
+    static const struct opts ns = { .epoch = "ns" };
+    check_q("SELECT count(v) FROM cpu WHERE time >= 0 AND time < 2d GROUP BY time(1d) "
+            "tz('Asia/Kolkata')",
+            &ns, R(SER("\"time\",\"count\"", "[-19800000000000,2],[66600000000000,0],"
+                       "[153000000000000,0]")));
+    /* A field next to a lone selector: the selected point's value. */
+    check_q("SELECT host, max(v) FROM cpu WHERE time <= 2s", NULL,
+            R(SER("\"time\",\"host\",\"max\"", "[\"1970-01-01T00:00:01Z\",\"b\",2.5]")));
     check_q("SELECT top(v, 3) FROM cpu LIMIT 2", NULL,
             R("{\"statement_id\":0,\"error\":\"limit (3) in top function can not be larger "
               "than the LIMIT (2) in the select statement\"}"));
