@@ -199,10 +199,30 @@ class Nightjar(Server):
                 m[mm.group(1)] = m.get(mm.group(1), 0) + float(mm.group(3))
         return m
 
+    def flushed_rows(self):
+        """Rows written by head flushes since the settle restart (server.log)."""
+        n = 0
+        with open(os.path.join(self.dir, "server.log"), "rb") as f:
+            f.seek(self.log_mark)
+            for line in f:
+                mm = re.search(rb'msg="head flushed".* rows=([0-9]+)', line)
+                if mm:
+                    n += int(mm.group(1))
+        return n
+
+    def start(self, settle=False):
+        self.log.flush()
+        self.log_mark = os.path.getsize(os.path.join(self.dir, "server.log"))
+        return super().start(settle)
+
     def settle(self):
         t0 = time.monotonic()
         last, since = None, time.monotonic()
         while time.monotonic() - t0 < 1800:
+            # the replayed head is not flushed yet (unless it was empty: all in parts)
+            if self.flushed_rows() == 0 and time.monotonic() - t0 < 120:
+                time.sleep(1)
+                continue
             m = self.metrics()
             key = (m.get("nightjar_head_bytes", -1), m.get("nightjar_storage_parts", -1),
                    m.get("nightjar_compaction_running", -1),
