@@ -28,10 +28,10 @@ import sys
 PART_MAGIC = 0x504A4A4E
 KINDS = {1: "time", 2: "float", 3: "int", 4: "uint", 5: "bool", 6: "string", 7: "presence"}
 IS_NAMES = ["raw", "for", "delta-for", "dod-for", "grid-for", "rle", "for-mb", "delta-for-mb",
-            "patched-for", "bp-delta"]
+            "for-mbs", "delta-for-mbs", "delta-ob", "pfor", "delta-pfor"]
 CODEC_NAMES = {
     "time": IS_NAMES, "int": IS_NAMES, "uint": IS_NAMES,
-    "float": ["raw", "const", "rle", "decimal", "bits-int", "xor", "decimal2", "bits-delta"],
+    "float": ["raw", "const", "rle", "decimal", "bits-int", "xor"],
     "bool": ["bits", "rle"], "presence": ["bits", "rle"], "string": ["plain", "dict"],
 }
 TYPES = {1: "float", 2: "int", 3: "uint", 4: "bool", 5: "string"}
