@@ -558,8 +558,15 @@ static int plan_aux_wild(struct planner *p, const struct iql_expr *e, const stru
     return 0;
 }
 
-int qx__agg_plan(struct qx__run *r, const struct iql_select *s0, const struct qx__keys *keys,
-                 struct qx__agg *g)
+int qx__agg_plan(struct qx__run *r, const struct iql_select *s,
+                 const struct qx__field_key *fields, size_t nfields, struct qx__agg *g)
+{
+    struct qx__keys keys = { fields, nfields, NULL, 0 };
+    return qx__agg_plan_keys(r, s, &keys, g);
+}
+
+int qx__agg_plan_keys(struct qx__run *r, const struct iql_select *s0,
+                      const struct qx__keys *keys, struct qx__agg *g)
 {
     const struct iql_select *s;
     int xrc = expand_wildcards(r, s0, keys->fields, keys->nfields, &s);

@@ -114,8 +114,12 @@ struct qx__keys {
  * expand to one call per field of keys whose type f takes, named
  * f_<field>; `*` next to a lone selector to every field and tag.  Returns
  * 0 or ERR_UNSUPPORTED / ERR_INVAL with r->e set. */
-int qx__agg_plan(struct qx__run *r, const struct iql_select *s, const struct qx__keys *keys,
-                 struct qx__agg *g);
+int qx__agg_plan_keys(struct qx__run *r, const struct iql_select *s,
+                      const struct qx__keys *keys, struct qx__agg *g);
+/* The same with field keys only (no tag keys: `*` next to a selector then
+ * lists fields only). */
+int qx__agg_plan(struct qx__run *r, const struct iql_select *s,
+                 const struct qx__field_key *fields, size_t nfields, struct qx__agg *g);
 
 /* Fails with influxd's "max-select-buckets limit exceeded" text when
  * GROUP BY time over [start_ns, end_ns] needs more buckets than the limit

@@ -830,7 +830,7 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
         if (tk.n > 1)
             qsort(tk.v, tk.n, sizeof *tk.v, name_qcmp);
         struct qx__keys keys = { fk, nfk, tk.v, tk.n };
-        rc = rc ? rc : qx__agg_plan(r, s, &keys, &agg);
+        rc = rc ? rc : qx__agg_plan_keys(r, s, &keys, &agg);
         if (rc)
             return rc;
         x.agg = &agg;
