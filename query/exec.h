@@ -138,6 +138,7 @@ struct qx_ctx {
 struct qx_stats {
     uint64_t summary_blocks;         /* blocks answered from their summary */
     uint64_t points_decoded;         /* values decoded by the summary path */
+    uint64_t summary_statements;     /* statements the summary path answered */
 };
 
 struct qx_params {

@@ -60,6 +60,11 @@ struct sser {
     size_t ngtags;
 };
 
+struct tpoint {
+    int64_t ts;
+    double v;
+};
+
 struct fast {
     struct qx__run *r;
     const struct iql_select *s;
@@ -70,10 +75,12 @@ struct fast {
     size_t ndims;
     struct sser *ser;
     size_t nser, cap;
+    size_t ntotal;               /* series of the measurement, before WHERE */
     /* distinct call fields */
     struct sv *fields;
     enum qfn_type *ftype;        /* QFN_T_NONE: not a field of the measurement */
     bool *count_only;            /* every call on the field is count() */
+    bool *in_order;              /* float sum/mean: points added in time order */
     size_t nf;
     size_t *call_field;          /* per call: index into fields */
     /* buckets and the scan range */
@@ -90,6 +97,9 @@ struct fast {
     bool is_refetch;             /* reading a straddling block's sub-ranges */
     int64_t (*refetch)[2];
     size_t nrefetch, cap_refetch;
+    /* in_order fields: one series' points, sorted before they are added */
+    struct tpoint *ob;
+    size_t nob, cap_ob;
     /* conversion scratch for decoded points */
     void *tmp;
     size_t cap_tmp;
@@ -261,6 +271,7 @@ static bool eligible(struct fast *f, int64_t min)
     f->fields = arena_alloc(r->a, g->nouts * sizeof *f->fields);
     f->ftype = arena_calloc(r->a, g->nouts * sizeof *f->ftype);
     f->count_only = arena_alloc(r->a, g->nouts * sizeof *f->count_only);
+    f->in_order = arena_calloc(r->a, g->nouts * sizeof *f->in_order);
     f->call_field = arena_alloc(r->a, g->nouts * sizeof *f->call_field);
     for (size_t c = 0; c < g->nouts; c++) {
         const struct qx__agg_out *o = &g->outs[c];
@@ -295,7 +306,13 @@ static bool eligible(struct fast *f, int64_t min)
             break;
         case QFN_SUM:
         case QFN_MEAN:
-            if (t != QFN_T_INT && t != QFN_T_UINT)
+            /* Float sums depend on the order of the additions: the points
+             * are added one by one in time order, as the scan does, which
+             * is the same order only within one series (checked once the
+             * groups are known). */
+            if (t == QFN_T_FLOAT)
+                f->in_order[f->call_field[c]] = true;
+            else if (t != QFN_T_INT && t != QFN_T_UINT)
                 return false;
             break;
         case QFN_SPREAD:
@@ -326,6 +343,7 @@ static int series_cb(void *arg, const struct tsdb_series_info *si)
     struct fast *f = arg;
     struct qx__run *r = f->r;
     struct qx__row_env env = { .tags = si->tags, .ntags = si->ntags };
+    f->ntotal++;
     if (!qx__cond_eval(&f->cond, &env))
         return 0;
     struct sser x = { .id = si->id, .skey = arena_sv_dup(r->a, si->key), .ngtags = f->ndims };
@@ -389,6 +407,20 @@ static union qfn_val qval(enum qfn_type t, const union tsdb_value *v)
     return q;
 }
 
+static int push_ordered(struct fast *f, int64_t ts, double v)
+{
+    if (f->nob == f->cap_ob) {
+        size_t cap = f->cap_ob ? f->cap_ob * 2 : 1024;
+        struct tpoint *nv = realloc(f->ob, cap * sizeof *nv);
+        if (!nv)
+            return err_set(&f->te, ERR_NOMEM, "out of memory");
+        f->ob = nv;
+        f->cap_ob = cap;
+    }
+    f->ob[f->nob++] = (struct tpoint){ ts, v };
+    return 0;
+}
+
 static int on_summary(void *arg, const struct tsdb_summary *sm)
 {
     struct fast *f = arg;
@@ -400,7 +432,7 @@ static int on_summary(void *arg, const struct tsdb_summary *sm)
         return 0;
     f->has_data = true;
     size_t k1 = bucket_of(f, sm->min_ts), k2 = bucket_of(f, sm->max_ts);
-    bool is_usable = qtype(sm->type) == t && sm->nan_count == 0 &&
+    bool is_usable = qtype(sm->type) == t && sm->nan_count == 0 && !f->in_order[fi] &&
                      (f->count_only[fi] || sm->has_stats);
     if (is_usable && k1 == k2 && k1 != SIZE_MAX) {
         struct qfn_summary *acc = &f->acc[fi * f->nb + k1];
@@ -438,6 +470,8 @@ static int on_summary(void *arg, const struct tsdb_summary *sm)
             acc->count += sm->count;
             return 0;
         }
+        if (f->in_order[fi])
+            return push_ordered(f, sm->min_ts, sm->first.f);
         union qfn_val v = qval(t, &sm->first);
         struct qfn_values one = { .type = t, .n = 1, .ts_ns = &sm->min_ts };
         switch (t) {
@@ -492,6 +526,14 @@ static int on_points(void *arg, const struct tsdb_series_info *si, size_t nfield
             __atomic_add_fetch(&f->r->p->stats->points_decoded, fp->n, __ATOMIC_RELAXED);
         if (qtype(fp->type) != t)
             continue; /* another type: skipped, as the slow path's column does */
+        if (f->in_order[fi]) {
+            for (size_t i = 0; i < fp->n && rc == 0; i++)
+                if (bucket_of(f, fp->ts_ns[i]) != SIZE_MAX)
+                    rc = push_ordered(f, fp->ts_ns[i], fp->values[i].f);
+            if (rc)
+                return err_set(f->r->e, rc, "out of memory");
+            continue;
+        }
         /* Typed copy of the values for qfn_summary_add. */
         size_t esz = t == QFN_T_STRING ? sizeof(struct sv) : sizeof(double);
         void *vals = f->count_only[fi] ? NULL : scratch(f, fp->n * esz);
@@ -564,11 +606,16 @@ static int probe_points(void *arg, const struct tsdb_series_info *si, size_t nfi
  * smaller than a block (1,024 rows) are better served by the scan. */
 static bool worth_it(struct fast *f)
 {
+    /* WHERE on tags leaves few series: the scan would decode every series
+     * of the measurement, this path reads the chosen ones (a straddling
+     * block twice per field). */
+    if (f->nser * f->nf * 2 <= f->ntotal)
+        return true;
     struct probe p = { .f = f };
     for (size_t i = 0; i < f->nser && i < 4; i++) {
         for (size_t fi = 0; fi < f->nf; fi++) {
             struct err te;
-            if (f->ftype[fi] != QFN_T_NONE &&
+            if (f->ftype[fi] != QFN_T_NONE && !f->in_order[fi] &&
                 tsdb_snapshot_summaries(f->snap, f->db, f->rp, f->ser[i].id, f->fields[fi], f->lo,
                                         f->hi, probe_summary, probe_points, &p, &te) != 0)
                 return false;
@@ -593,11 +640,46 @@ static struct qx_value to_value(const struct qfn_point *p)
     return v;
 }
 
+static int tpoint_cmp(const void *pa, const void *pb)
+{
+    const struct tpoint *a = pa, *b = pb;
+    return a->ts < b->ts ? -1 : a->ts > b->ts;
+}
+
+/* Adds the collected points of an in_order field (one series: distinct
+ * times, pieces that arrived out of order) bucket by bucket in time order,
+ * so every bucket's sum is the scan's left-to-right sum. */
+static int add_ordered(struct fast *f, size_t fi)
+{
+    qsort(f->ob, f->nob, sizeof *f->ob, tpoint_cmp);
+    int64_t *ts = scratch(f, f->nob * (sizeof(int64_t) + sizeof(double)));
+    if (!ts)
+        return err_set(f->r->e, ERR_NOMEM, "out of memory");
+    double *v = (double *)(ts + f->nob);
+    for (size_t i = 0; i < f->nob; i++) {
+        ts[i] = f->ob[i].ts;
+        v[i] = f->ob[i].v;
+    }
+    struct qfn_values in = { .type = QFN_T_FLOAT, .n = f->nob, .ts_ns = ts };
+    in.v.f = v;
+    size_t i = 0;
+    while (i < f->nob) {
+        size_t k = bucket_of(f, ts[i]), e = i + 1;
+        while (e < f->nob && bucket_of(f, ts[e]) == k)
+            e++;
+        f->fhas[fi] = true;
+        qfn_summary_add(&f->acc[fi * f->nb + k], &in, i, e);
+        i = e;
+    }
+    return 0;
+}
+
 /* Reads field fi of series x into the group's buckets. */
 static int read_field(struct fast *f, const struct sser *x, size_t fi)
 {
     f->cur = fi;
     f->nrefetch = 0;
+    f->nob = 0;
     f->is_refetch = false;
     err_clear(&f->te);
     int rc = tsdb_snapshot_summaries(f->snap, f->db, f->rp, x->id, f->fields[fi], f->lo, f->hi,
@@ -613,6 +695,8 @@ static int read_field(struct fast *f, const struct sser *x, size_t fi)
     }
     if (rc && !f->r->e->msg[0])
         err_set(f->r->e, rc, "%s", f->te.msg[0] ? f->te.msg : err_str(rc));
+    if (rc == 0 && f->nob)
+        rc = add_ordered(f, fi);
     return rc;
 }
 
@@ -759,7 +843,8 @@ int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *hand
         qsort(f.ser, f.nser, sizeof *f.ser, sser_cmp);
     /* first/last need one series per group (see the header). */
     for (size_t c = 0; c < g.nouts; c++) {
-        if (g.outs[c].node->fn != QFN_FIRST && g.outs[c].node->fn != QFN_LAST)
+        if (g.outs[c].node->fn != QFN_FIRST && g.outs[c].node->fn != QFN_LAST &&
+            !f.in_order[f.call_field[c]])
             continue;
         for (size_t i = 1; i < f.nser; i++) {
             if (sv_eq(f.ser[i].group, f.ser[i - 1].group)) {
@@ -784,6 +869,8 @@ int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *hand
         f.nb = f.b.n;
     /* From here on the statement is ours, errors included. */
     *handled = true;
+    if (r->p->stats)
+        __atomic_add_fetch(&r->p->stats->summary_statements, 1, __ATOMIC_RELAXED);
     f.acc = arena_alloc(r->a, f.nf * f.nb * sizeof *f.acc);
     f.fhas = arena_alloc(r->a, (f.nf ? f.nf : 1) * sizeof *f.fhas);
     bool desc = g.is_desc;
@@ -821,6 +908,7 @@ int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *hand
         }
     }
     free(f.refetch);
+    free(f.ob);
     free(f.tmp);
     tsdb_snapshot_free(&f.snap);
     return rc;

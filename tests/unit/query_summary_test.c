@@ -130,6 +130,8 @@ static int run(const char *q, enum path how, struct buf *out, struct qx_stats *s
     return rc;
 }
 
+static struct qx_stats g_last; /* the fast run of the last same() */
+
 /* Runs q both ways; returns the fast run's summary block count. */
 __attribute__((format(printf, 1, 2))) static uint64_t same(const char *fmt, ...)
 {
@@ -156,6 +158,7 @@ __attribute__((format(printf, 1, 2))) static uint64_t same(const char *fmt, ...)
         fail_msg("%s: %.500s", q, slow.p);
     buf_fini(&slow);
     buf_fini(&fast);
+    g_last = fs;
     return fs.summary_blocks;
 }
 
@@ -203,6 +206,13 @@ static void test_cost_probe(void **state)
              (long long)T0);
     run(q, AUTO, &out, &st);
     assert_true(st.summary_blocks > 0);
+    /* One series of four chosen by WHERE: read alone, whatever the buckets. */
+    buf_reset(&out);
+    memset(&st, 0, sizeof st);
+    snprintf(q, sizeof q, "SELECT mean(v) FROM cpu WHERE host = 'b' AND time >= %llds "
+             "GROUP BY time(1m)", (long long)T0);
+    run(q, AUTO, &out, &st);
+    assert_int_equal(st.summary_statements, 1);
     buf_fini(&out);
 }
 
@@ -248,8 +258,18 @@ static void test_shapes(void **state)
      * without GROUP BY time, first/last over several series, field conditions. */
     assert_int_equal(same("SELECT sum(v) FROM cpu WHERE time >= %llds GROUP BY time(6h)",
                           (long long)T0), 0);
-    assert_int_equal(same("SELECT mean(v) FROM cpu WHERE time >= %llds GROUP BY time(6h), host",
-                          (long long)T0), 0);
+    /* Float sums per series: points added in time order, never a block's sum. */
+    static const char *fl[] = { "1m", "7m", "3h", "1d" };
+    for (size_t i = 0; i < sizeof fl / sizeof *fl; i++) {
+        assert_int_equal(same("SELECT mean(v), sum(v), max(v) FROM cpu WHERE time >= %llds "
+                              "GROUP BY time(%s), host", (long long)(T0 + 95), fl[i]), 0);
+        assert_int_equal(g_last.summary_statements, 1);
+        same("SELECT mean(v) FROM cpu WHERE host = 'c' AND time >= %llds AND time < %llds "
+             "GROUP BY time(%s) fill(linear)", (long long)T0, (long long)(T0 + 86400), fl[i]);
+        assert_int_equal(g_last.summary_statements, 1);
+    }
+    same("SELECT sum(v) FROM cpu WHERE host = 'a' AND time >= %llds", (long long)T0);
+    assert_int_equal(g_last.summary_statements, 1);
     assert_int_equal(same("SELECT max(v) FROM cpu WHERE time >= %llds", (long long)T0), 0);
     assert_int_equal(same("SELECT first(v) FROM cpu WHERE time >= %llds GROUP BY time(6h)",
                           (long long)T0), 0);
