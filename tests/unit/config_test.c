@@ -79,6 +79,10 @@ static void test_defaults(void **state)
     assert_int_equal(c.storage.partition_duration_ns, 0);
     assert_int_equal(c.storage.fsync, CFG_FSYNC_ALWAYS);
     assert_int_equal(c.storage.compaction_max_bytes_per_sec, 32u << 20);
+    assert_int_equal(c.storage.compaction_min_parts, 8);
+    assert_int_equal(c.storage.compaction_cold_after_ns, 2 * 3600 * SEC);
+    assert_int_equal(c.storage.compaction_start_delay_ns, 60 * SEC);
+    assert_int_equal(c.storage.compaction_stagger_ns, 10 * SEC);
     assert_int_equal(c.storage.flush_head_bytes, 256u << 20);
     assert_int_equal(c.storage.flush_max_age_ns, 30 * 60 * SEC);
     assert_int_equal(c.storage.housekeeping_interval_ns, 10 * SEC);
@@ -347,6 +351,18 @@ static void test_storage(void **state)
     assert_int_equal(c.storage.retention_ns, 3600 * SEC);
     assert_int_equal(c.storage.compaction_max_bytes_per_sec, 64u << 20);
     config_fini(&c);
+    expect_ok("storage: {compaction: {min_parts: 4, cold_after: 30m, start_delay: 0s, "
+              "stagger: 1500ms}}",
+              &c);
+    assert_int_equal(c.storage.compaction_min_parts, 4);
+    assert_int_equal(c.storage.compaction_cold_after_ns, 30 * 60 * SEC);
+    assert_int_equal(c.storage.compaction_start_delay_ns, 0);
+    assert_int_equal(c.storage.compaction_stagger_ns, 1500 * SEC / 1000);
+    config_fini(&c);
+    expect_err_prefix("storage: {compaction: {cold_after: 0s}}", ERR_INVAL,
+                      "t.yaml:1:36: storage.compaction.cold_after:");
+    expect_err_prefix("storage: {compaction: {stagger: -1s}}", ERR_INVAL,
+                      "t.yaml:1:33: storage.compaction.stagger:");
 
     expect_err("storage: {retention: 0}", ERR_INVAL,
                "t.yaml:1:22: storage.retention: must be greater than 0");
