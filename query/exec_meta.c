@@ -15,9 +15,10 @@
  * answer, the statements 1.6's statement executor answers itself (SHOW
  * DATABASES, RETENTION POLICIES, MEASUREMENTS, TAG KEYS, TAG VALUES) send
  * whole series (emit_whole).  DROP DATABASE,
- * DROP / ALTER RETENTION POLICY call tsdb's catalog functions.  Statements
- * tsdb has no API for (DROP MEASUREMENT, DROP SERIES, DELETE, users) return
- * a per-statement error naming what is missing.
+ * DROP / ALTER RETENTION POLICY call tsdb's catalog functions; DROP
+ * MEASUREMENT, DROP SERIES and DELETE are in exec_delete.c.  Statements
+ * without an implementation (users) return a per-statement error naming
+ * what is missing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -1000,6 +1001,7 @@ static int alter_retention_policy(struct qx__run *r, const struct iql_stmt *s)
 /* ---- dispatch ------------------------------------------------------------------ */
 
 int qx__exec_meta(struct qx__run *r, const struct iql_stmt *s);
+int qx__exec_delete(struct qx__run *r, const struct iql_stmt *s);
 
 int qx__exec_meta(struct qx__run *r, const struct iql_stmt *s)
 {
@@ -1048,15 +1050,8 @@ int qx__exec_meta(struct qx__run *r, const struct iql_stmt *s)
         return alter_retention_policy(r, s);
     case IQL_STMT_DROP_MEASUREMENT:
     case IQL_STMT_DROP_SERIES:
-    case IQL_STMT_DELETE: {
-        struct buf b;
-        buf_init(&b, 512);
-        (void)iql_render_stmt(&b, s);
-        err_set(r->e, ERR_UNSUPPORTED, "not supported yet: %.*s (storage has no API for it)",
-                (int)(b.len > 160 ? 160 : b.len), b.p ? b.p : "");
-        buf_fini(&b);
-        return ERR_UNSUPPORTED;
-    }
+    case IQL_STMT_DELETE:
+        return qx__exec_delete(r, s); /* exec_delete.c */
     default: {
         struct buf b;
         buf_init(&b, 512);

@@ -349,8 +349,10 @@ int tsdb__manifest_decode(const uint8_t *p, size_t len, const char *name,
 }
 
 /* Series file of a store: everything replay needs to resolve ids whose
- * defining WAL records are gone.  Store lock (read) held by the caller. */
-static int series_encode(struct tsdb__store *st, struct buf *out)
+ * defining WAL records are gone.  Store lock (read) held by the caller.
+ * skip (may be NULL) leaves series and measurements out (delete.c). */
+int tsdb__series_encode(struct tsdb__store *st, tsdb__series_skip_cb skip, void *arg,
+                        struct buf *out)
 {
     struct buf body;
     buf_init(&body, 0);
@@ -359,8 +361,13 @@ static int series_encode(struct tsdb__store *st, struct buf *out)
     size_t nm = st->meas.count, it = 0, k = 0;
     struct tsdb__meas **ms = xmalloc((nm ? nm : 1) * sizeof *ms);
     const struct htab_entry *en;
-    while (htab_next(&st->meas, &it, &en))
-        ms[k++] = en->val;
+    while (htab_next(&st->meas, &it, &en)) {
+        struct tsdb__meas *m = en->val;
+        if (!skip || !skip(arg, NULL, m))
+            ms[k++] = m;
+        else
+            m->ser_index = UINT32_MAX;
+    }
     rc = rc ? rc : tsdb__put_uvarint(&body, k);
     for (size_t i = 0; i < k && !rc; i++) {
         ms[i]->ser_index = (uint32_t)i;
@@ -372,12 +379,14 @@ static int series_encode(struct tsdb__store *st, struct buf *out)
         }
     }
     size_t ns = 0;
-    for (uint64_t id = 1; id < st->next_id; id++)
-        ns += tsdb__series_get(st, id) != NULL;
+    for (uint64_t id = 1; id < st->next_id; id++) {
+        struct tsdb__series *s = tsdb__series_get(st, id);
+        ns += s && !(skip && skip(arg, s, s->meas));
+    }
     rc = rc ? rc : tsdb__put_uvarint(&body, ns);
     for (uint64_t id = 1; id < st->next_id && !rc; id++) {
         struct tsdb__series *s = tsdb__series_get(st, id);
-        if (!s)
+        if (!s || (skip && skip(arg, s, s->meas)))
             continue;
         rc = tsdb__put_uvarint(&body, id);
         rc = rc ? rc : tsdb__put_uvarint(&body, s->meas->ser_index);
@@ -487,6 +496,8 @@ static int series_load(struct tsdb *db, struct tsdb__store *st, struct err *e)
     }
     if (!d.is_bad && st->next_id < next_id)
         st->next_id = next_id;
+    if (!d.is_bad)
+        st->file_next_id = next_id;
     pthread_rwlock_unlock(&st->lock);
     bool is_bad = d.is_bad || tsdb__dec_left(&d);
     free(tags);
@@ -1310,6 +1321,13 @@ int tsdb_flush(struct tsdb *db, struct err *e)
     if (db->opts.read_only)
         return err_set(e, ERR_IO, "tsdb: store is read-only");
     pthread_mutex_lock(&db->flush_mu);
+    int rc = tsdb__flush_locked(db, e);
+    pthread_mutex_unlock(&db->flush_mu);
+    return rc;
+}
+
+int tsdb__flush_locked(struct tsdb *db, struct err *e)
+{
     purge_head(db, min_live_gen(db));
     uint64_t gen = db->gen_next++;
     struct flushjob j;
@@ -1334,7 +1352,7 @@ int tsdb_flush(struct tsdb *db, struct err *e)
         struct buf out;
         buf_init(&out, 0);
         pthread_rwlock_rdlock(&st->lock);
-        rc = series_encode(st, &out);
+        rc = tsdb__series_encode(st, NULL, NULL, &out);
         pthread_rwlock_unlock(&st->lock);
         char dir[TSDB__PATH_MAX];
         pathf(dir, sizeof dir, "%s/db/%" PRIu64 "/%" PRIu64, db->dir, st->db_id, st->rp_id);
@@ -1380,7 +1398,6 @@ int tsdb_flush(struct tsdb *db, struct err *e)
         }
         job_fini(&j);
         unmark_head(db, gen);
-        pthread_mutex_unlock(&db->flush_mu);
         return rc;
     }
     db->wal.ckpt_lsn = ckpt;
@@ -1389,9 +1406,7 @@ int tsdb_flush(struct tsdb *db, struct err *e)
     count_flush(db, &j);
     job_fini(&j);
     purge_head(db, min_live_gen(db));
-    rc = wal_trim(db, ckpt, e);
-    pthread_mutex_unlock(&db->flush_mu);
-    return rc;
+    return wal_trim(db, ckpt, e);
 }
 
 /* ---- retention ------------------------------------------------------------------ */
@@ -1505,4 +1520,16 @@ int tsdb__partition_swap(struct tsdb *db, struct tsdb__partition *pa, struct tsd
     /* Same generation: the head rows parts stand for did not change. */
     publish(db, db->gen_published);
     return 0;
+}
+
+/* ---- delete's hooks (delete.c) ---------------------------------------------------- */
+
+int tsdb__manifest_write(struct tsdb *db, struct tsdb__partition *pa, struct err *e)
+{
+    return manifest_write(db, pa, e);
+}
+
+void tsdb__publish(struct tsdb *db, uint64_t gen)
+{
+    publish(db, gen);
 }

@@ -17,7 +17,9 @@
  *
  * Invariants: (1) by_key and by_id hold the same series; (2) each series is
  * in exactly the postings of its tags and in its measurement's list; (3)
- * nothing is ever removed before tsdb__store_free.  Locking: the caller holds
+ * series and measurements leave the index only through delete.c (DROP
+ * SERIES, DROP MEASUREMENT, DELETE), which parks them until
+ * tsdb__store_free, so a pointer found once stays valid.  Locking: the caller holds
  * st->lock as each declaration in tsdb_int.h says.
  */
 #include <stdlib.h>
@@ -88,6 +90,7 @@ void tsdb__store_free(struct tsdb__store *st)
         free(s);
     }
     free(st->by_id);
+    tsdb__store_free_dead(st);
     htab_fini(&st->by_key);
     size_t it = 0;
     const struct htab_entry *en;

@@ -594,7 +594,7 @@ int tsdb_snapshot_scan(struct tsdb_snapshot *snap, struct sv dbname, struct sv r
     struct tsdb__store *st = find_store(snap->db, dbname, rpname, e);
     if (!st)
         return ERR_NOTFOUND;
-    /* Take the id list under the read lock; series never go away. */
+    /* Take the id list under the read lock; a series dropped meanwhile is skipped. */
     uint64_t *ids = NULL;
     size_t nids = 0;
     pthread_rwlock_rdlock(&st->lock);
@@ -623,6 +623,8 @@ int tsdb_snapshot_scan(struct tsdb_snapshot *snap, struct sv dbname, struct sv r
         pthread_rwlock_rdlock(&st->lock);
         struct tsdb__series *s = tsdb__series_get(st, ids[i]);
         pthread_rwlock_unlock(&st->lock);
+        if (!s)
+            continue; /* dropped since the id list was taken (delete.c) */
         pthread_mutex_t *mu = &st->stripes[s->id % TSDB__STRIPES];
         pthread_mutex_lock(mu);
         size_t nf = copy_series(&s->head, snap->lsn, snap->ver->gen, min_ts, max_ts, &sb);
@@ -894,19 +896,35 @@ static int cmp_sv(const void *a, const void *b)
 }
 
 /* Sorts the keys of t and calls cb for each (read lock held by caller). */
-static int visit_sorted(const struct htab *t, tsdb_name_cb cb, void *arg)
+/* is_meas: the values are measurements; those without series (every
+ * series dropped, delete.c) are not listed. */
+static int visit_sorted_if(const struct htab *t, bool is_meas, tsdb_name_cb cb, void *arg)
 {
     struct sv *names = xmalloc((t->count ? t->count : 1) * sizeof *names);
     size_t n = 0, it = 0;
     const struct htab_entry *en;
     while (htab_next(t, &it, &en))
-        names[n++] = en->key;
+        if (!is_meas || ((const struct tsdb__meas *)en->val)->series.n)
+            names[n++] = en->key;
     qsort(names, n, sizeof *names, cmp_sv);
     int rc = 0;
     for (size_t i = 0; i < n && !rc; i++)
         rc = cb(arg, names[i]);
     free(names);
     return rc;
+}
+
+static int visit_sorted(const struct htab *t, tsdb_name_cb cb, void *arg)
+{
+    return visit_sorted_if(t, false, cb, arg);
+}
+
+/* A measurement whose series were all dropped is kept for its field types
+ * (as influxd keeps them until DROP MEASUREMENT) but listed nowhere. */
+static struct tsdb__meas *listed_meas(struct tsdb__store *st, struct sv name)
+{
+    struct tsdb__meas *m = tsdb__meas_find(st, name);
+    return m && m->series.n ? m : NULL;
 }
 
 static int meas_notfound(struct sv m, struct err *e)
@@ -923,7 +941,7 @@ int tsdb_list_measurements(struct tsdb *db, struct sv dbname, struct sv rpname, 
     if (!st)
         return ERR_NOTFOUND;
     pthread_rwlock_rdlock(&st->lock);
-    int rc = visit_sorted(&st->meas, cb, arg);
+    int rc = visit_sorted_if(&st->meas, true, cb, arg);
     pthread_rwlock_unlock(&st->lock);
     return rc;
 }
@@ -935,7 +953,7 @@ int tsdb_list_tag_keys(struct tsdb *db, struct sv dbname, struct sv rpname, stru
     if (!st)
         return ERR_NOTFOUND;
     pthread_rwlock_rdlock(&st->lock);
-    struct tsdb__meas *m = tsdb__meas_find(st, measurement);
+    struct tsdb__meas *m = listed_meas(st, measurement);
     int rc = m ? visit_sorted(&m->tagkeys, cb, arg) : meas_notfound(measurement, e);
     pthread_rwlock_unlock(&st->lock);
     return rc;
@@ -949,7 +967,7 @@ int tsdb_list_tag_values(struct tsdb *db, struct sv dbname, struct sv rpname,
     if (!st)
         return ERR_NOTFOUND;
     pthread_rwlock_rdlock(&st->lock);
-    struct tsdb__meas *m = tsdb__meas_find(st, measurement);
+    struct tsdb__meas *m = listed_meas(st, measurement);
     struct tsdb__tagkey *tk = m ? htab_find(&m->tagkeys, tag_key) : NULL;
     int rc = !m ? meas_notfound(measurement, e) : tk ? visit_sorted(&tk->vals, cb, arg) : 0;
     pthread_rwlock_unlock(&st->lock);
@@ -973,7 +991,7 @@ int tsdb_list_fields(struct tsdb *db, struct sv dbname, struct sv rpname, struct
     if (!st)
         return ERR_NOTFOUND;
     pthread_rwlock_rdlock(&st->lock);
-    struct tsdb__meas *m = tsdb__meas_find(st, measurement);
+    struct tsdb__meas *m = listed_meas(st, measurement);
     int rc = 0;
     if (!m) {
         rc = meas_notfound(measurement, e);
@@ -1001,7 +1019,7 @@ int tsdb_postings(struct tsdb *db, struct sv dbname, struct sv rpname, struct sv
     if (!st)
         return ERR_NOTFOUND;
     pthread_rwlock_rdlock(&st->lock);
-    struct tsdb__meas *m = tsdb__meas_find(st, measurement);
+    struct tsdb__meas *m = listed_meas(st, measurement);
     struct tsdb__tagkey *tk = m ? htab_find(&m->tagkeys, tag_key) : NULL;
     struct tsdb__tagval *tv = tk ? htab_find(&tk->vals, tag_value) : NULL;
     if (tv && tv->ids.n) {

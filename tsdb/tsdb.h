@@ -540,6 +540,62 @@ struct tsdb_compact_result {
 int tsdb_maybe_compact(struct tsdb *db, int64_t now_ns, uint64_t max_bytes, bool may_start,
                        struct tsdb_compact_result *r, struct err *e);
 
+/* ---- deleting -------------------------------------------------------------- */
+
+/* Decides whether series s (measurement and tags; key and id too) of the
+ * retention policy with id rp_id is one a delete applies to: returns 1 (it
+ * is), 0 (it is not) or a negative error code, which stops the delete
+ * before anything changed (the callback reports its own message).  Called
+ * for every series of every store in scope before any change, with the
+ * store's index lock held: it must not call tsdb functions.  s is borrowed
+ * for the call. */
+typedef int (*tsdb_delete_match_cb)(void *arg, uint64_t rp_id, const struct tsdb_series_info *s);
+
+struct tsdb_delete_req {
+    struct sv dbname;
+    struct sv rpname;       /* empty: every retention policy of the database */
+    tsdb_delete_match_cb match; /* required */
+    void *arg;
+    int64_t min_ts, max_ts; /* rows with min_ts <= time <= max_ts go */
+    /* true (DROP SERIES, DROP MEASUREMENT): matched series leave the index
+     * whatever the time range.  false (DELETE): a matched series leaves the
+     * index only when no row of it is left (influxd 1.6 does the same). */
+    bool drop_series;
+    /* DROP MEASUREMENT: a measurement left without series also loses its
+     * field types (otherwise it keeps them, hidden from listings, and a
+     * write of another type conflicts, as in influxd 1.6). */
+    bool drop_measurement;
+};
+
+struct tsdb_delete_stats {
+    uint64_t series_matched;  /* series the callback selected */
+    uint64_t series_removed;  /* of those, taken out of the index */
+    uint64_t rows_deleted;    /* stored rows removed from parts */
+    uint64_t parts_rewritten; /* part files replaced (or removed when emptied) */
+};
+
+/* DELETE, DROP SERIES, DROP MEASUREMENT (see req).  First flushes the head,
+ * so every acknowledged row is in parts and the checkpoint lies past them;
+ * then, holding the flush lock (flush, retention and compaction publication
+ * wait), rewrites each part holding matched rows in the range without them
+ * (new part files published through the MANIFESTs as a flush publishes),
+ * writes the series table without the removed series, and takes them out
+ * of the index: SHOW SERIES / MEASUREMENTS / TAG KEYS / TAG VALUES / FIELD
+ * KEYS stop listing them, a measurement left without series is listed no
+ * more (and forgets its field types with drop_measurement), and writing
+ * the same key again creates a new series.
+ * Rows committed while the delete runs count as written after it, except
+ * rows of a series the delete removes (written "before"; replay agrees).
+ * Snapshots taken before the rewrite is published read the old parts.
+ * out may be NULL.  Returns 0, a negative value of the callback,
+ * ERR_NOTFOUND (`database not found: x`),
+ * ERR_IO (e names the file; what was published before the failure stands,
+ * the rest is unchanged, and the store stays consistent on disk and in
+ * memory), ERR_CORRUPT (a part block does not decode).  Blocks on disk I/O:
+ * run it on a worker.  Any thread. */
+int tsdb_delete(struct tsdb *db, const struct tsdb_delete_req *req, struct tsdb_delete_stats *out,
+                struct err *e);
+
 /* ---- testing -------------------------------------------------------------- */
 
 enum tsdb_fault_op {

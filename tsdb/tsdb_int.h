@@ -311,6 +311,16 @@ struct tsdb__store {
     /* Set (apply_lock held for writing) when its database or policy is
      * dropped: commits still holding the store apply nothing. */
     _Atomic bool is_dropped;
+    /* next_id of the series file loaded at open (0: none).  Replay treats
+     * an id below it that the file does not list as dropped (delete.c). */
+    uint64_t file_next_id;
+    /* Series and measurements taken out of the index by DROP SERIES /
+     * DROP MEASUREMENT / DELETE (delete.c), kept until tsdb__store_free
+     * because batches may still hold pointers to them (write lock). */
+    struct tsdb__series **dead_series;
+    size_t ndead_series;
+    struct tsdb__meas **dead_meas;
+    size_t ndead_meas;
 };
 
 struct tsdb__store *tsdb__store_new(struct tsdb *db, uint64_t db_id, uint64_t rp_id);
@@ -714,6 +724,32 @@ struct tsdb__compactor;
  * deleted) and frees it.  fini is safe on a store where init never ran. */
 void tsdb__compact_init(struct tsdb *db);
 void tsdb__compact_fini(struct tsdb *db);
+
+/* Series file image of st (FORMAT.md "series table"), store lock held for
+ * reading.  With skip set, series s for which skip(arg, s, s->meas) is
+ * true are left out, and so are measurements m with skip(arg, NULL, m).
+ * Returns 0 or ERR_LIMIT/ERR_NOMEM. */
+typedef bool (*tsdb__series_skip_cb)(void *arg, const struct tsdb__series *s,
+                                     const struct tsdb__meas *m);
+int tsdb__series_encode(struct tsdb__store *st, tsdb__series_skip_cb skip, void *arg,
+                        struct buf *out);
+/* Rewrites the MANIFEST of pa from pa->parts (tmp, fsync, rename, fsync). */
+int tsdb__manifest_write(struct tsdb *db, struct tsdb__partition *pa, struct err *e);
+/* Part file name <seq>-<level>.tsp. */
+void tsdb__part_name(char *out, size_t n, uint64_t seq, uint32_t level);
+/* Publishes a new version built from the partition list (flush_mu held). */
+void tsdb__publish(struct tsdb *db, uint64_t gen);
+/* tsdb_flush with flush_mu already held by the caller. */
+int tsdb__flush_locked(struct tsdb *db, struct err *e);
+
+/* ---- delete.c ------------------------------------------------------------------ */
+
+/* Whether a batch record's series id names a series that DROP SERIES /
+ * DELETE removed: below the loaded series file's next id but not in the
+ * index (store lock held).  Replay and live commits skip such rows. */
+bool tsdb__series_is_dropped(struct tsdb__store *st, uint64_t id);
+/* Frees the parked dead series and measurements (tsdb__store_free). */
+void tsdb__store_free_dead(struct tsdb__store *st);
 
 /* ---- tsdb.c ---------------------------------------------------------------- */
 

@@ -195,24 +195,33 @@ static int decode(struct tsdb__dec *d, struct tsdb__rec *r, struct err *e)
     return 0;
 }
 
-/* Replay: finds or creates measurements, fields and series.  Write lock held. */
+/* Marks the fields that rows of resolved (not dropped) series use. */
+static bool *fields_needed(const struct tsdb__rec *r)
+{
+    bool *need = xcalloc(r->nfields ? r->nfields : 1, sizeof *need);
+    for (size_t i = 0; i < r->nrows; i++) {
+        const struct rrow *row = &r->rows[i];
+        if (!r->series[row->series].s)
+            continue;
+        for (size_t j = 0; j < row->nvals; j++)
+            need[r->vals[row->val0 + j].field] = true;
+    }
+    return need;
+}
+
+/* Replay: finds or creates measurements, fields and series.  Write lock
+ * held.  A series that DROP SERIES / DROP MEASUREMENT / DELETE removed
+ * (tsdb__series_is_dropped) is skipped with its rows, as the live commit
+ * skipped them; only fields that kept rows use are created or checked, so
+ * a measurement recreated with other field types replays. */
 static int resolve_replay(struct tsdb__store *st, struct tsdb__rec *r, struct buf *key, struct err *e)
 {
-    for (size_t i = 0; i < r->nmeas; i++)
-        r->mp[i] = tsdb__meas_get(st, r->meas[i]);
-    for (size_t i = 0; i < r->nfields; i++) {
-        struct rfield *f = &r->fields[i];
-        struct tsdb__meas *m = r->mp[f->meas];
-        f->fd = tsdb__field_find(m, f->key);
-        if (f->fd && f->fd->type != f->type)
-            return err_set(e, ERR_CORRUPT, "field type of %.*s differs from earlier records",
-                           (int)(f->key.n > 64 ? 64 : f->key.n), f->key.p);
-        if (!f->fd)
-            f->fd = tsdb__field_create(m, f->key, f->type);
-    }
     for (size_t i = 0; i < r->nseries; i++) {
         struct rseries *rs = &r->series[i];
         struct tsdb__series *s = tsdb__series_get(st, rs->id);
+        rs->s = NULL;
+        if (!s && tsdb__series_is_dropped(st, rs->id))
+            continue;
         if (!rs->has_def) {
             if (!s)
                 return err_set(e, ERR_CORRUPT, "series id %" PRIu64 " used before definition",
@@ -244,26 +253,55 @@ static int resolve_replay(struct tsdb__store *st, struct tsdb__rec *r, struct bu
                 atomic_store(&s->is_logged, true);
             }
         }
-        if (s->meas != r->mp[rs->meas])
+        if (!sv_eq((struct sv){ s->meas->name, s->meas->n }, r->meas[rs->meas]))
             return err_set(e, ERR_CORRUPT, "series id %" PRIu64 ": measurement mismatch", rs->id);
         rs->s = s;
     }
+    for (size_t i = 0; i < r->nmeas; i++)
+        r->mp[i] = tsdb__meas_find(st, r->meas[i]);
+    bool *need = fields_needed(r);
+    for (size_t i = 0; i < r->nfields; i++) {
+        struct rfield *f = &r->fields[i];
+        struct tsdb__meas *m = r->mp[f->meas];
+        f->fd = NULL;
+        if (!need[i] || !m)
+            continue;
+        f->fd = tsdb__field_find(m, f->key);
+        if (f->fd && f->fd->type != f->type) {
+            free(need);
+            return err_set(e, ERR_CORRUPT, "field type of %.*s differs from earlier records",
+                           (int)(f->key.n > 64 ? 64 : f->key.n), f->key.p);
+        }
+        if (!f->fd)
+            f->fd = tsdb__field_create(m, f->key, f->type);
+    }
+    free(need);
     return 0;
 }
 
-/* Live commit: everything exists already.  Read lock held. */
+/* Live commit: everything exists already, unless DROP SERIES / DROP
+ * MEASUREMENT / DELETE removed a series after the batch resolved it: its
+ * rows are skipped (the write counts as made before the drop; replay skips
+ * them too), and so are fields that only such rows use.  Read lock held. */
 static int resolve_live(struct tsdb__store *st, struct tsdb__rec *r, struct err *e)
 {
-    for (size_t i = 0; i < r->nmeas; i++)
-        if (!(r->mp[i] = tsdb__meas_find(st, r->meas[i])))
-            return err_set(e, ERR_CORRUPT, "measurement vanished");
-    for (size_t i = 0; i < r->nfields; i++)
-        if (!(r->fields[i].fd = tsdb__field_find(r->mp[r->fields[i].meas], r->fields[i].key)))
-            return err_set(e, ERR_CORRUPT, "field vanished");
     for (size_t i = 0; i < r->nseries; i++)
-        if (!(r->series[i].s = tsdb__series_get(st, r->series[i].id)))
-            return err_set(e, ERR_CORRUPT, "series vanished");
-    return 0;
+        r->series[i].s = tsdb__series_get(st, r->series[i].id);
+    for (size_t i = 0; i < r->nmeas; i++)
+        r->mp[i] = tsdb__meas_find(st, r->meas[i]);
+    bool *need = fields_needed(r);
+    int rc = 0;
+    for (size_t i = 0; i < r->nfields && !rc; i++) {
+        struct rfield *f = &r->fields[i];
+        struct tsdb__meas *m = r->mp[f->meas];
+        f->fd = m ? tsdb__field_find(m, f->key) : NULL;
+        if (f->fd && f->fd->type != f->type)
+            f->fd = NULL;
+        if (need[i] && !f->fd)
+            rc = err_set(e, ERR_CORRUPT, "field vanished");
+    }
+    free(need);
+    return rc;
 }
 
 /* Applies the rows whose series id & mask == want (mask 0: all rows).
