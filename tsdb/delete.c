@@ -424,11 +424,14 @@ struct pplan {
     size_t nmade;
 };
 
-static void plan_discard(struct tsdb *db, struct pplan *p)
+/* Drops the replacements; with is_unlink their files go too (not when a
+ * MANIFEST listing them may have reached the disk). */
+static void plan_discard(struct tsdb *db, struct pplan *p, bool is_unlink)
 {
     for (size_t i = 0; i < p->nmade; i++)
         if (p->made[i]) {
-            unlink_part(db, p->made[i]);
+            if (is_unlink)
+                unlink_part(db, p->made[i]);
             tsdb__part_unref(p->made[i]);
         }
     free(p->made);
@@ -458,10 +461,15 @@ static int plan_commit(struct tsdb *db, struct pplan *p, struct tsdb__part ***ol
     pa->nparts = k;
     int rc = tsdb__manifest_write(db, pa, e);
     if (rc) {
+        /* The old list stays in force in memory.  On disk the MANIFEST is
+         * the old or (a failure after its rename) the new one, so neither
+         * set of files is removed: both lists open.  The next flush or
+         * delete of the partition writes the MANIFEST from memory again;
+         * unlisted files are deleted at open. */
         pa->parts = saved;
         pa->nparts = nsaved;
         free(np);
-        plan_discard(db, p);
+        plan_discard(db, p, false);
         return rc;
     }
     /* pa now owns the replacements' refs (made[] handed them over). */
@@ -512,6 +520,27 @@ static bool has_rows(struct tsdb *db, const struct tsdb__store *st, uint64_t sid
         }
     }
     return false;
+}
+
+static void restore_series_file(struct tsdb *db, struct tsdb__store *st, const char *dir)
+{
+    struct buf out;
+    buf_init(&out, 0);
+    struct err re;
+    pthread_rwlock_rdlock(&st->lock);
+    int rc = tsdb__series_encode(st, NULL, NULL, &out);
+    pthread_rwlock_unlock(&st->lock);
+    rc = rc ? err_set(&re, rc, "series table: out of memory")
+            : tsdb__f_replace(&db->fio, dir, "series", out.p, out.len, &re);
+    buf_fini(&out);
+    if (!rc)
+        return;
+    pthread_mutex_lock(&db->wal.mu);
+    if (!atomic_load(&db->wal.failed)) {
+        snprintf(db->wal.failed_msg, sizeof db->wal.failed_msg, "%s", re.msg);
+        atomic_store(&db->wal.failed, ERR_IO);
+    }
+    pthread_mutex_unlock(&db->wal.mu);
 }
 
 static int ensure_store_dir(struct tsdb *db, const struct tsdb__store *st, char *dir, size_t n,
@@ -592,7 +621,7 @@ static int delete_store(struct tsdb *db, struct tsdb__store *st, const struct ts
     rewriter_fini(&rw);
     if (rc) {
         for (size_t i = 0; i < nplans; i++)
-            plan_discard(db, &plans[i]);
+            plan_discard(db, &plans[i], true);
         free(plans);
         free(m.v);
         return rc;
@@ -605,7 +634,7 @@ static int delete_store(struct tsdb *db, struct tsdb__store *st, const struct ts
     for (; done < nplans && !rc; done++)
         rc = plan_commit(db, &plans[done], &old, &nold, e);
     for (size_t i = done; i < nplans; i++)
-        plan_discard(db, &plans[i]);
+        plan_discard(db, &plans[i], true);
     free(plans);
     if (nold) {
         uint64_t gen = db->gen_next++;
@@ -661,6 +690,10 @@ static int delete_store(struct tsdb *db, struct tsdb__store *st, const struct ts
         buf_fini(&out);
     }
     if (rc) {
+        /* The file on disk may be the new one (a failure after its rename):
+         * put the old contents back, or stop acknowledging writes (as a WAL
+         * fsync failure does), since replay would skip rows of R. */
+        restore_series_file(db, st, dir);
         free(r.v);
         return rc;
     }
