@@ -5,6 +5,7 @@
  * over parts, NaN payloads / -0.0 / denormals / infinities bit for bit,
  * sparse int and string fields, many series), the level and cold
  * policies, slices with snapshots taken before, during and after a merge,
+ * a merge discarded because its partition was dropped meanwhile,
  * a concurrent writer, reader and flusher, and fault injection at every file
  * operation of a merge (the nth write / fsync / rename / open fails, once
  * or from then on as a crash would): the store stays readable, and after
@@ -677,6 +678,46 @@ __attribute__((unused)) static void test_many_series(void **state)
     tsdb_close(&db);
 }
 
+/* A merge whose partition is dropped (DROP DATABASE; retention takes the
+ * same path) while it runs is discarded: no error, nothing left behind,
+ * and the store goes on. */
+__attribute__((unused)) static void test_discard(void **state)
+{
+    (void)state;
+    struct sopts so = { .min_parts = 2, .cold_ns = HOUR * 1000, .max_inputs = 64 };
+    struct tsdb *db = open_store("discard", &so);
+    mkdb(db);
+    static struct model m;
+    memset(&m, 0, sizeof m);
+    put_ok(db, &m, 0, NS, 0, 12, 0x1f, 1);
+    flush_ok(db);
+    put_ok(db, &m, 0, NS, 0, 12, 0x1f, 2);
+    flush_ok(db);
+    struct tsdb_compact_result r;
+    struct err e;
+    assert_int_equal(tsdb_maybe_compact(db, g_now, 1, true, &r, &e), 0);
+    assert_true(r.has_started && r.is_running);
+    assert_int_equal(tsdb_drop_database(db, SV_LIT("d"), &e), 0);
+    assert_int_equal(tsdb_maybe_compact(db, g_now, 1, true, &r, &e), 0);
+    assert_true(r.was_discarded);
+    assert_false(r.is_running || r.has_finished);
+    assert_int_equal(census("discard").parts + census("discard").tmp, 0);
+    /* A new database of the same name is merged as usual. */
+    mkdb(db);
+    memset(&m, 0, sizeof m);
+    put_ok(db, &m, 0, NS, 0, 12, 0x1f, 3);
+    flush_ok(db);
+    put_ok(db, &m, 0, NS, 6, 12, 0x1f, 4);
+    flush_ok(db);
+    compact_ok(db, g_now, 0, NULL);
+    assert_int_equal(census("discard").parts, 1);
+    check_all(db, &m);
+    tsdb_close(&db);
+    db = open_store("discard", &so);
+    check_all(db, &m);
+    tsdb_close(&db);
+}
+
 /* ---- concurrency --------------------------------------------------------------- */
 
 struct conc {
@@ -890,6 +931,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_idle_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slices, setup, teardown),
         cmocka_unit_test_setup_teardown(test_many_series, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_discard, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 #endif
     };
