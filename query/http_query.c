@@ -86,13 +86,28 @@ static int flush_cb(void *arg, struct buf *body)
     return http_response_flush(o->resp);
 }
 
-/* A request-level error: JSON {"error":..}, or CSV when the client asked
- * for CSV (1.6 writes errors with the response's formatter). */
-static void query_error(struct http_response *resp, bool is_csv, int status, const char *msg)
+/* A request-level error: JSON {"error":..} (indented with pretty=true),
+ * or CSV when the client asked for CSV (1.6 writes errors with the
+ * response's formatter). */
+static void query_error(struct http_response *resp, bool is_csv, bool is_pretty, int status,
+                        const char *msg)
 {
     buf_reset(&resp->body);
     resp->nheaders = 0;
     http_response_error(resp, status, "%s", msg);
+    if (!is_csv && is_pretty) {
+        struct buf t;
+        buf_init(&t, 0);
+        size_t n = resp->body.len;
+        while (n && resp->body.p[n - 1] == '\n')
+            n--;
+        if (qx_json_indent(&t, resp->body.p, n) == 0 && buf_append_char(&t, '\n') == 0) {
+            buf_reset(&resp->body);
+            if (buf_append(&resp->body, t.p, t.len) < 0)
+                buf_reset(&resp->body);
+        }
+        buf_fini(&t);
+    }
     if (!is_csv)
         return;
     buf_reset(&resp->body);
@@ -139,6 +154,7 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
                              ? QX_FMT_CSV
                              : QX_FMT_JSON;
     bool is_csv = fmt == QX_FMT_CSV;
+    bool is_pretty = param_true(req, "pretty", false);
     struct sv q = SV_NULL;
     http_request_form_value(req, "q", &q);
     struct sv trimmed = q;
@@ -147,13 +163,14 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
         trimmed.n--;
     }
     if (trimmed.n == 0) {
-        query_error(resp, is_csv, 400, "missing required parameter \"q\"");
+        query_error(resp, is_csv, is_pretty, 400, "missing required parameter \"q\"");
         return;
     }
     struct sv db = SV_NULL, rp = SV_NULL, epoch = SV_NULL, chunk = SV_NULL, pj = SV_NULL;
     http_request_form_value(req, "db", &db);
     http_request_form_value(req, "rp", &rp);
     http_request_form_value(req, "epoch", &epoch);
+    epoch = sv_trim(epoch); /* 1.6 trims it (epoch=" ms" is ms) */
     http_request_form_value(req, "chunk_size", &chunk);
     http_request_form_value(req, "params", &pj);
 
@@ -163,17 +180,29 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
     if (pj.n && qx_parse_params_json(pj, req->arena, &params, &e) < 0) {
         char msg[ERR_MSG_MAX + 64];
         snprintf(msg, sizeof msg, "error parsing query parameters: %s", e.msg);
-        query_error(resp, is_csv, 400, msg);
+        query_error(resp, is_csv, is_pretty, 400, msg);
         return;
     }
     bool is_chunked = param_true(req, "chunked", true);
     size_t chunk_rows = 10000;
     if (is_chunked && chunk.n) {
+        /* strconv.Atoi: an optional sign and digits only, in int64 range;
+         * anything else, or a value <= 0, keeps the default (1.6). */
+        struct sv digits = chunk;
+        bool is_neg = digits.p[0] == '-';
+        if (digits.p[0] == '+' || digits.p[0] == '-') {
+            digits.p++;
+            digits.n--;
+        }
         uint64_t v = 0;
-        for (size_t i = 0; i < chunk.n && chunk.p[i] >= '0' && chunk.p[i] <= '9' && v < 1000000000; i++)
-            v = v * 10 + (uint64_t)(chunk.p[i] - '0');
-        if (v > 0)
-            chunk_rows = (size_t)v;
+        bool ok = digits.n > 0;
+        for (size_t i = 0; ok && i < digits.n; i++) {
+            uint64_t d = (uint64_t)(digits.p[i] - '0');
+            ok = digits.p[i] >= '0' && digits.p[i] <= '9' && v <= (INT64_MAX - d) / 10;
+            v = ok ? v * 10 + d : v;
+        }
+        if (ok && !is_neg && v > 0 && v <= INT64_MAX)
+            chunk_rows = v > SIZE_MAX ? SIZE_MAX : (size_t)v;
     }
     http_response_header(resp, "Content-Type", "%s", is_csv ? "text/csv" : "application/json");
 
@@ -187,7 +216,7 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
         http_response_header(resp, "Content-Encoding", "gzip");
     struct qx_enc x;
     qx_enc_init(&x, fmt, &resp->body, qx_epoch_divisor(epoch.p, epoch.n), is_chunked,
-                param_true(req, "pretty", false), is_chunked ? flush_cb : NULL, &o);
+                is_pretty, is_chunked ? flush_cb : NULL, &o);
     struct buf long_msg;
     buf_init(&long_msg, 1 << 20);
     int rc = qx_run(&env->ctx, q.p, q.n, &p, &x.sink, &e, &long_msg);
@@ -197,9 +226,9 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
         buf_init(&m, 0);
         if (buf_append_str(&m, "error parsing query: ") == 0 &&
             buf_append_str(&m, long_msg.len ? long_msg.p : e.msg) == 0)
-            query_error(resp, is_csv, 400, m.p);
+            query_error(resp, is_csv, is_pretty, 400, m.p);
         else
-            query_error(resp, is_csv, 400, "error parsing query");
+            query_error(resp, is_csv, is_pretty, 400, "error parsing query");
         buf_fini(&m);
     } else if (rc == 0) {
         rc = qx_enc_finish(&x);
@@ -208,12 +237,12 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
         if (rc) {
             char msg[128];
             snprintf(msg, sizeof msg, "cannot encode the result: %s", err_str(rc));
-            query_error(resp, is_csv, 500, msg);
+            query_error(resp, is_csv, is_pretty, 500, msg);
         }
     } else if (rc != ERR_CLOSED) {
         char msg[ERR_MSG_MAX + 32];
         snprintf(msg, sizeof msg, "query failed: %s", e.msg[0] ? e.msg : err_str(rc));
-        query_error(resp, is_csv, 500, msg);
+        query_error(resp, is_csv, is_pretty, 500, msg);
     }
     buf_fini(&long_msg);
     qx_enc_fini(&x);
