@@ -1,31 +1,37 @@
 // SPDX-License-Identifier: MIT
 /*
- * The summary fast path for aggregate SELECTs: count, min, max, spread,
- * first, last, and sum/mean of integer fields, per GROUP BY time() bucket
- * or over the whole range, answered from the per-block summaries that part
- * files keep in their block headers (tsdb_snapshot_summaries) instead of
- * decoding the points.  Only the blocks that straddle a bucket edge, the
- * head's rows and blocks whose summary cannot answer (NaN inside, another
- * type) are decoded.
+ * The per-series read path for aggregate SELECTs: count, min, max, spread,
+ * first, last, sum and mean per GROUP BY time() bucket or over the whole
+ * range.  It reads only the series whose tags pass WHERE (the scan in
+ * exec_select.c decodes every series of the measurement), and answers
+ * blocks that lie inside one bucket from the summaries part files keep in
+ * their block headers (tsdb_snapshot_summaries) instead of decoding them.
+ * Only the blocks that straddle a bucket edge, the head's rows and blocks
+ * whose summary cannot answer (NaN inside, another type) are decoded.
  *
- * Exactness.  The answer must be byte-identical to exec_select.c's scan
- * (tests/unit/query_summary_test.c runs every query both ways), so the fast
- * path only takes statements whose functions merge order-independently in
- * qfn_summary (see qfn_summary.c): counts, integer sums (wrapping), min and
- * max.  It declines:
- *  - sum/mean of floats: the slow path adds the points one by one in time
- *    order across the group's series, and a block's precomputed sum added
- *    in one step rounds differently;
- *  - first/last when a group has several series: a block summary knows the
- *    first and last values but only the block's first and last row times,
- *    which is exact inside one series (its blocks never overlap anything)
- *    but not for comparing across series;
- *  - a lone min/max/first/last without GROUP BY time, whose row carries the
- *    selected point's own time;
- *  - anything but one plain measurement, WHERE conditions on fields, GROUP
- *    BY *, no lower time bound (its start is the earliest point), and
- *    ORDER BY time DESC together with SLIMIT/SOFFSET.
- * Declining happens before anything is emitted; exec_select.c then runs.
+ * Exactness.  The answer must be byte-identical to the scan's
+ * (tests/unit/query_summary_test.c runs every query both ways):
+ *  - counts, integer sums (wrapping), min and max merge order-independently
+ *    in qfn_summary (see qfn_summary.c), so block summaries serve them;
+ *  - float sum/mean: the scan adds the points one by one in time order, and
+ *    a block's precomputed sum rounds differently, so their points are
+ *    collected per series, sorted and added in that order, never from a
+ *    summary; the order is the scan's only inside one series, so every
+ *    group must hold one series;
+ *  - first/last: a block summary knows the first and last values but only
+ *    the block's first and last row times, exact inside one series (its
+ *    blocks never overlap anything), so every group must hold one series;
+ *  - a lone min/max/first/last without GROUP BY time carries the selected
+ *    point's own time, which a summary does not know: declined.
+ * Declined too: math, transformations, tag or aux columns, tz(), several or
+ * regex sources, WHERE on fields, GROUP BY *, no lower time bound (its start
+ * is the earliest point), ORDER BY time DESC with SLIMIT/SOFFSET.
+ *
+ * Cost.  A straddling block is decoded twice (see below), so the path is
+ * taken when WHERE leaves at most half of the measurement's series per
+ * field read, or when a probe of the first series' block headers shows
+ * most values in blocks inside one bucket.  Declining happens before
+ * anything is emitted; exec_select.c then runs.
  *
  * How it runs: list the measurement's series (tsdb_snapshot_series), keep
  * those whose tags pass WHERE, sort them by (group key, series key) as
