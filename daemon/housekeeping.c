@@ -29,6 +29,9 @@
  *     used, so a slice that overran (one block more, or the read-back
  *     verification of a finished part) is a debt later ticks wait out.
  *     0 = unlimited (slices of CMP_MAX_SLICE bytes).
+ *   - ingest first: no slice runs while ingest holds more than half of
+ *     ingest.max_pending_bytes (writes are backing up); the merge resumes
+ *     where it stopped.
  *   - admission: a new merge may start only after a random delay: up to
  *     storage.compaction.start_delay after start, up to
  *     storage.compaction.stagger after each merge ends.  With tsdb's one
@@ -210,6 +213,10 @@ static void on_cmp_tick(uv_timer_t *t)
     s->cmp_last = now;
     bool is_running = s->cmp_job.res.is_running;
     if (!is_running && mono_diff_ns(now, s->cmp_next_poll) < 0)
+        return;
+    /* Ingest first: while writes hold more than half their pending budget,
+     * merges pause between slices (tokens keep accruing up to the burst). */
+    if (s->ingest && ing_pending_bytes(s->ingest) > s->cfg.ingest_max_pending_bytes / 2)
         return;
     if (rate && s->cmp_tokens < 1)
         return; /* paying back an overrun */
