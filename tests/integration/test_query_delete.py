@@ -18,7 +18,7 @@ field type, and series dropped come back on a new write.
 import re
 import urllib.parse
 
-from nightjar_harness import Daemon, Influxd, check_eq, run
+from nightjar_harness import Daemon, Influxd, check_eq, run, wait_until
 
 DATA = [
     'cpu,host=a,region=us v=1,s="x" 10',
@@ -83,6 +83,9 @@ CASES = [
     "DELETE FROM cpu WHERE host = 'a' AND time > 5 AND time < 2",
     "DELETE WHERE time > 1000000000000",
     "DELETE FROM cpu WHERE _name = 'cpu' AND host = 'b'",
+    'DELETE FROM "d"."autogen"."cpu"',
+    "DELETE",
+    "DROP SERIES",
 ]
 
 CHECKS = [
@@ -183,6 +186,49 @@ def test_kill9_after_delete():
         check_eq(points(d), want, "points after the second kill -9")
         for c in CHECKS:
             check_eq(post(d, c), post(ref, c), "%s after the second restart" % c)
+
+
+def test_selects_during_deletes():
+    """SELECTs running while DELETEs rewrite the parts see each deleted range
+    all there or all gone, and every other point always."""
+    import threading
+    lines = []
+    for h in range(4):
+        for i in range(3000):
+            lines.append('cpu,host=h%d v=%d %d' % (h, i, (1000 + i) * 1000000000))
+    with Daemon({'storage.retention': 'INF'}) as d:
+        post(d, "CREATE DATABASE d")
+        for k in range(0, len(lines), 2000):
+            check_eq(d.write(lines[k:k + 2000], db="d").status, 204, "write")
+        stop, bad, reads = threading.Event(), [], [0]
+
+        def reader():
+            while not stop.is_set():
+                r = d.query("SELECT count(v) FROM cpu GROUP BY host", db="d")["results"][0]
+                got = {s["tags"]["host"]: s["values"][0][1] for s in r.get("series", [])}
+                for h in ("h0", "h1"):
+                    if got.get(h) != 3000:
+                        bad.append((h, got.get(h)))
+                # h2 loses [1000, 1999] s in one DELETE, then [2000, 2999] s.
+                if got.get("h2") not in (3000, 2000, 1000):
+                    bad.append(("h2", got.get("h2")))
+                reads[0] += 1
+
+        t = threading.Thread(target=reader)
+        t.start()
+        try:
+            for lo, hi in ((1000, 1999), (2000, 2999)):
+                q = "DELETE FROM cpu WHERE host = 'h2' AND time >= %ds AND time <= %ds" % (lo, hi)
+                check_eq(post(d, q), (200, '{"results":[{"statement_id":0}]}\n'), q)
+            check_eq(post(d, "DROP SERIES FROM cpu WHERE host = 'h3'")[0], 200, "drop h3")
+            wait_until(lambda: reads[0] >= 3, 30, "reads during the deletes", interval=0.05)
+        finally:
+            stop.set()
+            t.join()
+        check_eq(bad, [], "counts seen during the deletes")
+        r = d.query("SELECT count(v) FROM cpu GROUP BY host", db="d")["results"][0]
+        check_eq({s["tags"]["host"]: s["values"][0][1] for s in r["series"]},
+                 {"h0": 3000, "h1": 3000, "h2": 1000}, "counts after")
 
 
 def test_errors():
