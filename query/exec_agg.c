@@ -138,6 +138,10 @@ static int field_of(struct planner *p, const struct iql_expr *call, const struct
                     struct sv *out)
 {
     a = unparen(a);
+    if (a->kind == IQL_EXPR_WILDCARD || a->kind == IQL_EXPR_REGEX)
+        /* f(*) left after expansion: inside math, as influxd refuses it */
+        return err_set(p->r->e, ERR_INVAL, "unsupported expression with wildcard: %.*s()",
+                       SV_FMT(call->call.name));
     if (a->kind != IQL_EXPR_VARREF)
         return err_set(p->r->e, ERR_UNSUPPORTED,
                        "%.*s(): only a field argument is supported yet (no wildcards or regexes)",

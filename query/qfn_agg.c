@@ -555,7 +555,9 @@ int qfn_aggregate(enum qfn_kind kind, const struct qfn_args *args,
         return 0;
     }
     case QFN_PERCENTILE:
-        if (!(args->percentile >= 0) || args->percentile > 100 * 1e9)
+        /* out-of-range p just gives an out-of-rank (null) result, as on
+         * influxd (percentile(v, -5) answers no rows) */
+        if (args->percentile != args->percentile)
             return err_set(e, ERR_INVAL, "percentile: bad percentile");
         return agg_sorted(kind, args, in, lo, hi, bucket_ns, out, out_cap,
                           nout, e);

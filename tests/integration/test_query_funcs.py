@@ -239,6 +239,15 @@ QUERIES = [
     "SELECT first(value), host::tag, lvl::field FROM m",
     "SELECT last(value), region FROM m GROUP BY host",
     "SELECT count(value) FROM m WHERE %s GROUP BY time(5m) tz('Europe/Paris')" % R2 + EP,
+    # odd corners
+    "SELECT percentile(value, -5) FROM m",
+    "SELECT mean(*) + 1 FROM m",
+    "SELECT derivative(derivative(mean(value))) FROM m WHERE %s GROUP BY time(5m)" % R2,
+    "SELECT mean(value) FROM m WHERE %s GROUP BY time(1h) tz('Pacific/Chatham')" % R2 + EP,
+    "SELECT max(cnt) * 9223372036854775807 FROM m",
+    "SELECT top(value, region, 2), host FROM m",
+    "SELECT count(distinct(value)) * 2 FROM m",
+    "SELECT max(value), mean(value), host FROM m",
     # GROUP BY time() without a time range: from the earliest point to now()
     "SELECT mean(value) FROM m WHERE %s GROUP BY time(1d)" % A,
     "SELECT count(value) FROM m GROUP BY time(10m), host",
