@@ -27,10 +27,11 @@
  * regex sources, WHERE on fields, GROUP BY *, no lower time bound (its start
  * is the earliest point), ORDER BY time DESC with SLIMIT/SOFFSET.
  *
- * Cost.  A straddling block is decoded twice (see below), so the path is
- * taken when WHERE leaves at most half of the measurement's series per
- * field read, or when a probe of the first series' block headers shows
- * most values in blocks inside one bucket.  Declining happens before
+ * Cost.  Every block is decoded once per field read (the scan decodes it
+ * once for all fields, then builds rows of every field), so the path is
+ * taken when (series read) x (fields read) does not exceed the series of
+ * the measurement, or when a probe of the first series' block headers
+ * shows most values in blocks inside one bucket.  Declining happens before
  * anything is emitted; exec_select.c then runs.
  *
  * How it runs: list the measurement's series (tsdb_snapshot_series), keep
@@ -39,9 +40,9 @@
  * group's buckets in memory at a time): per series and field, one
  * tsdb_snapshot_summaries call over the query range merges every summary
  * of a block that lies inside one bucket and every decoded point into the
- * bucket's qfn_summary; a block that straddles bucket edges is read again
- * as two strict sub-ranges ([min, min] and [min+1, max]), which a summary
- * cannot cover, so it comes back decoded.  The group's buckets then become
+ * bucket's qfn_summary; for a block that straddles bucket edges (or whose
+ * summary cannot answer) on_summary returns TSDB_SUMMARY_DECODE and its
+ * points arrive decoded in the same call.  The group's buckets then become
  * rows the way exec_agg.c's evaluator forms them for plain aggregate
  * columns (newest first under DESC, fill per column, fill(none) dropping a
  * column's empty buckets, columns joined by time, OFFSET/LIMIT).
@@ -100,9 +101,6 @@ struct fast {
     bool *fhas;                  /* nf: a value of the field in the group */
     bool has_data;               /* the current series has a selected value */
     size_t cur;                  /* field being read */
-    bool is_refetch;             /* reading a straddling block's sub-ranges */
-    int64_t (*refetch)[2];
-    size_t nrefetch, cap_refetch;
     /* in_order fields: one series' points, sorted before they are added */
     struct tpoint *ob;
     size_t nob, cap_ob;
@@ -432,8 +430,6 @@ static int on_summary(void *arg, const struct tsdb_summary *sm)
     struct fast *f = arg;
     size_t fi = f->cur;
     enum qfn_type t = f->ftype[fi];
-    if (f->is_refetch) /* a strict sub-range of an alone block cannot hold one */
-        return err_set(&f->te, ERR_CORRUPT, "summary read: a block inside a straddling block");
     if (sm->count == 0)
         return 0;
     f->has_data = true;
@@ -462,44 +458,7 @@ static int on_summary(void *arg, const struct tsdb_summary *sm)
     }
     if (k1 == SIZE_MAX && k2 == SIZE_MAX && (sm->max_ts < f->lo || sm->min_ts > f->hi))
         return 0;
-    if (sm->min_ts == sm->max_ts) {
-        /* One row: not splittable; its summary is the point itself. */
-        if (k1 == SIZE_MAX)
-            return 0;
-        if (!sm->has_stats && !f->count_only[fi])
-            return err_set(&f->te, ERR_CORRUPT, "summary read: a one-row block without stats");
-        if (qtype(sm->type) != t)
-            return 0; /* another type: the slow path skips it too */
-        struct qfn_summary *acc = &f->acc[fi * f->nb + k1];
-        f->fhas[fi] = true;
-        if (f->count_only[fi]) {
-            acc->count += sm->count;
-            return 0;
-        }
-        if (f->in_order[fi])
-            return push_ordered(f, sm->min_ts, sm->first.f);
-        union qfn_val v = qval(t, &sm->first);
-        struct qfn_values one = { .type = t, .n = 1, .ts_ns = &sm->min_ts };
-        switch (t) {
-        case QFN_T_FLOAT: one.v.f = &v.f; break;
-        case QFN_T_INT: one.v.i = &v.i; break;
-        case QFN_T_UINT: one.v.u = &v.u; break;
-        default: return 0;
-        }
-        qfn_summary_add(acc, &one, 0, 1);
-        return 0;
-    }
-    if (f->nrefetch == f->cap_refetch) {
-        f->cap_refetch = f->cap_refetch ? f->cap_refetch * 2 : 16;
-        int64_t(*nv)[2] = realloc(f->refetch, f->cap_refetch * sizeof *nv);
-        if (!nv)
-            return err_set(&f->te, ERR_NOMEM, "out of memory");
-        f->refetch = nv;
-    }
-    f->refetch[f->nrefetch][0] = sm->min_ts;
-    f->refetch[f->nrefetch][1] = sm->max_ts;
-    f->nrefetch++;
-    return 0;
+    return TSDB_SUMMARY_DECODE; /* straddles an edge or cannot answer: its points */
 }
 
 static void *scratch(struct fast *f, size_t bytes)
@@ -606,16 +565,14 @@ static int probe_points(void *arg, const struct tsdb_series_info *si, size_t nfi
     return 0;
 }
 
-/* Reads the block headers of the first few series: the fast path pays when
- * most summarised values lie in blocks inside one bucket.  A block that
- * straddles bucket edges is decoded twice (two sub-ranges), so buckets much
- * smaller than a block (1,024 rows) are better served by the scan. */
+/* Whether this path pays (see the header): by series and fields read, else
+ * by the block headers of the first few series (most summarised values in
+ * blocks inside one bucket). */
 static bool worth_it(struct fast *f)
 {
-    /* WHERE on tags leaves few series: the scan would decode every series
-     * of the measurement, this path reads the chosen ones (a straddling
-     * block twice per field). */
-    if (f->nser * f->nf * 2 <= f->ntotal)
+    /* The scan decodes every series of the measurement once; this path
+     * decodes the chosen ones once per field read. */
+    if (f->nser * f->nf <= f->ntotal)
         return true;
     struct probe p = { .f = f };
     for (size_t i = 0; i < f->nser && i < 4; i++) {
@@ -684,21 +641,10 @@ static int add_ordered(struct fast *f, size_t fi)
 static int read_field(struct fast *f, const struct sser *x, size_t fi)
 {
     f->cur = fi;
-    f->nrefetch = 0;
     f->nob = 0;
-    f->is_refetch = false;
     err_clear(&f->te);
     int rc = tsdb_snapshot_summaries(f->snap, f->db, f->rp, x->id, f->fields[fi], f->lo, f->hi,
                                      on_summary, on_points, f, &f->te);
-    f->is_refetch = true;
-    for (size_t i = 0; i < f->nrefetch && rc == 0; i++) {
-        int64_t a = f->refetch[i][0], b = f->refetch[i][1];
-        rc = tsdb_snapshot_summaries(f->snap, f->db, f->rp, x->id, f->fields[fi], a, a,
-                                     on_summary, on_points, f, &f->te);
-        if (rc == 0)
-            rc = tsdb_snapshot_summaries(f->snap, f->db, f->rp, x->id, f->fields[fi], a + 1, b,
-                                         on_summary, on_points, f, &f->te);
-    }
     if (rc && !f->r->e->msg[0])
         err_set(f->r->e, rc, "%s", f->te.msg[0] ? f->te.msg : err_str(rc));
     if (rc == 0 && f->nob)
@@ -913,7 +859,6 @@ int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *hand
                 emitted_n++;
         }
     }
-    free(f.refetch);
     free(f.ob);
     free(f.tmp);
     tsdb_snapshot_free(&f.snap);

@@ -797,6 +797,10 @@ int tsdb_snapshot_summaries(struct tsdb_snapshot *snap, struct sv dbname, struct
             struct tsdb_summary sum;
             summary_of(&col, be, &sum);
             rc = on_summary(arg, &sum);
+            if (rc == TSDB_SUMMARY_DECODE) { /* the caller wants its points */
+                bl[i].is_summary = false;
+                rc = 0;
+            }
         }
     }
     for (size_t i = 0; i < nbl && !rc; i++) {

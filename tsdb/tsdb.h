@@ -429,11 +429,17 @@ struct tsdb_summary {
 };
 typedef int (*tsdb_summary_cb)(void *arg, const struct tsdb_summary *s);
 
+/* What a tsdb_summary_cb returns to have that block decoded instead: its
+ * points then reach on_points with the rest (the summary is not used). */
+#define TSDB_SUMMARY_DECODE 1
+
 /* Summary read path for aggregates over a time bucket [min_ts, max_ts]:
  * for series series_id of dbname/rpname and field key field, calls
  * on_summary for each stored block that lies wholly inside the bucket and
  * whose time range no other data of the field overlaps (other parts, the
- * head), with no decoding; then calls on_points once (if any remain) with
+ * head), with no decoding (unless on_summary returns TSDB_SUMMARY_DECODE
+ * for it; any other nonzero value stops); then calls on_points once (if any
+ * remain) with
  * the field's other points in the bucket, decoded, merged, sorted and
  * de-duplicated as tsdb_snapshot_scan returns them.  Together the two
  * cover every point of the field in the bucket exactly once.  Returns 0,
