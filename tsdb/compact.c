@@ -8,9 +8,10 @@
  * order,
  *   - level run: the lowest level that has at least compact_min_parts
  *     consecutive parts (by seq) is merged into one part of level + 1;
- *   - cold: a partition whose end is compact_cold_ns in the past, or whose
- *     part list has not changed for compact_cold_ns of the caller's clock,
- *     and that has 2 or more parts, is merged whole into one part.
+ *   - cold: a partition with 2 or more parts whose part list no flush or
+ *     rewrite has changed for compact_cold_ns of the caller's clock, or
+ *     that ended compact_cold_ns ago and has not changed since open, is
+ *     merged whole into one part (observe/pick).
  * At most compact_max_inputs parts per merge; the first due partition wins
  * and the rest is the backlog (re-planned from the MANIFESTs after a
  * restart, so the queue survives one).  A merge needs free disk space of
@@ -256,12 +257,22 @@ void tsdb_storage_stats(struct tsdb *db, struct tsdb_storage_stats *out)
 static void observe(struct tsdb__partition *pa, int64_t now_ns)
 {
     uint64_t last = pa->nparts ? pa->parts[pa->nparts - 1]->seq : 0;
-    if (!pa->has_cmp_seen || pa->cmp_seen_nparts != pa->nparts || pa->cmp_seen_last_seq != last) {
+    if (!pa->has_cmp_seen) {
         pa->has_cmp_seen = true;
-        pa->cmp_seen_nparts = pa->nparts;
-        pa->cmp_seen_last_seq = last;
+        pa->cmp_first_ns = now_ns;
+        pa->cmp_changed_ns = INT64_MIN;
+    } else if (pa->cmp_seen_nparts != pa->nparts || pa->cmp_seen_last_seq != last) {
         pa->cmp_changed_ns = now_ns;
     }
+    pa->cmp_seen_nparts = pa->nparts;
+    pa->cmp_seen_last_seq = last;
+}
+
+/* After our own merge: the new list is not a change by a writer. */
+static void observe_ours(struct tsdb__partition *pa)
+{
+    pa->cmp_seen_nparts = pa->nparts;
+    pa->cmp_seen_last_seq = pa->nparts ? pa->parts[pa->nparts - 1]->seq : 0;
 }
 
 /* a <= b - d without overflow. */
@@ -294,8 +305,13 @@ static bool pick(const struct tsdb *db, const struct tsdb__partition *pa, int64_
     }
     if (best != UINT32_MAX)
         return true;
-    int64_t cold = db->opts.compact_cold_ns;
-    bool is_cold = is_older(pa->end, now_ns, cold) || is_older(pa->cmp_changed_ns, now_ns, cold);
+    /* Cold: idle (no flush or rewrite changed the list) for cold_ns, or
+     * ended cold_ns ago with no change seen since open.  A late flush into
+     * an ended partition thus waits until the partition is idle again, so
+     * trickling late data does not rewrite the whole partition each time. */
+    int64_t cold = db->opts.compact_cold_ns, last = pa->cmp_changed_ns;
+    bool is_idle = is_older(last == INT64_MIN ? pa->cmp_first_ns : last, now_ns, cold);
+    bool is_cold = is_idle || (last == INT64_MIN && is_older(pa->end, now_ns, cold));
     if (!is_cold)
         return false;
     *at = 0;
@@ -622,6 +638,7 @@ static int finish(struct tsdb *db, struct tsdb__compactor *c, struct err *e)
     rc = pa ? tsdb__partition_swap(db, pa, old, c->nin, made, e) : 1;
     free(old);
     if (rc == 0) {
+        observe_ours(pa);
         /* Unlisted now; a crash before these unlinks leaves files that
          * open deletes. */
         for (size_t i = 0; i < c->nin; i++) {

@@ -661,7 +661,8 @@ struct tsdb__partition {
      * and the caller's clock when that list last changed (idle = cold). */
     size_t cmp_seen_nparts;
     uint64_t cmp_seen_last_seq;
-    int64_t cmp_changed_ns;
+    int64_t cmp_first_ns;   /* first seen (after open or creation) */
+    int64_t cmp_changed_ns; /* last change by a flush or rewrite; INT64_MIN = none */
     bool has_cmp_seen;
 };
 

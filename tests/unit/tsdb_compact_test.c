@@ -494,11 +494,11 @@ __attribute__((unused)) static void test_level_policy(void **state)
     assert_int_equal(c.parts, 2);
     assert_int_equal(c.by_level[1], 2);
     check_all(db, &m);
-    /* Cold: once the partition has ended long enough ago, everything is
+    /* Cold: once the partition has been idle long enough, everything is
      * merged into one part of the next level. */
-    assert_int_equal(tsdb_maybe_compact(db, BASE + HOUR + HOUR * 999, 0, true, &r, &e), 0);
+    assert_int_equal(tsdb_maybe_compact(db, g_now + HOUR * 999, 0, true, &r, &e), 0);
     assert_false(r.has_started);
-    assert_int_equal(tsdb_maybe_compact(db, BASE + HOUR + HOUR * 1000, 0, true, &r, &e), 0);
+    assert_int_equal(tsdb_maybe_compact(db, g_now + HOUR * 1000, 0, true, &r, &e), 0);
     assert_true(r.has_finished);
     assert_int_equal(r.inputs, 2);
     assert_int_equal(r.level, 2);
@@ -506,8 +506,32 @@ __attribute__((unused)) static void test_level_policy(void **state)
     assert_int_equal(c.parts, 1);
     assert_int_equal(c.by_level[2], 1);
     check_all(db, &m);
+    /* A late flush into the ended partition waits until it is idle again
+     * (no rewrite of the whole partition per late flush). */
+    put_ok(db, &m, 0, 2, 0, 3, 0x1f, 7);
+    flush_ok(db);
+    int64_t t1 = g_now + HOUR * 1001;
+    assert_int_equal(tsdb_maybe_compact(db, t1, 0, true, &r, &e), 0);
+    assert_false(r.has_started);
+    assert_int_equal(tsdb_maybe_compact(db, t1 + HOUR * 999, 0, true, &r, &e), 0);
+    assert_false(r.has_started);
+    assert_int_equal(tsdb_maybe_compact(db, t1 + HOUR * 1000, 0, true, &r, &e), 0);
+    assert_true(r.has_finished);
+    assert_int_equal(r.level, 3);
+    check_all(db, &m);
+    tsdb_close(&db);
+    /* After a restart an ended partition with several parts is merged
+     * without waiting (the backlog of a restart). */
+    db = open_store("level", &so);
+    check_all(db, &m);
+    put_ok(db, &m, 0, NS, 0, 12, 0x02, 8);
+    flush_ok(db);
     tsdb_close(&db);
     db = open_store("level", &so);
+    assert_int_equal(census("level").parts, 2);
+    assert_int_equal(tsdb_maybe_compact(db, BASE + HOUR * 1001, 0, true, &r, &e), 0);
+    assert_true(r.has_finished);
+    assert_int_equal(census("level").parts, 1);
     check_all(db, &m);
     tsdb_close(&db);
 }
