@@ -7,6 +7,8 @@
  * order):
  *
  *   struct tsdb
+ *     cmp_mu (mutex)        one tsdb_maybe_compact call at a time (compact.c);
+ *                           held across a slice, taken before flush_mu
  *     flush_mu (mutex)      one tsdb_flush / tsdb_enforce_retention at a time;
  *                           partitions list, generations (flush.c)
  *     apply_lock (rwlock)   commits hold it for reading while applying a

@@ -589,7 +589,7 @@ __attribute__((unused)) static void test_slices(void **state)
             fail_msg("compact: %s", e.msg);
         slices++;
         merges += r.has_finished;
-        if (r.is_running && slices % 7 == 0) {
+        if (r.is_running && slices % 15 == 0) {
             struct tsdb_snapshot *mid = tsdb_snapshot_new(db);
             m_mid = m;
             check_snap(db, mid, &m);
@@ -598,8 +598,8 @@ __attribute__((unused)) static void test_slices(void **state)
             /* (Series 2-5 have head rows from fill(); rewriting a head
              * row hides it from older snapshots, a documented caveat of
              * the head, so these writes leave them alone.) */
-            put_ok(db, &m, 6, NS, (slices / 7) % NT, (slices / 7) % NT + 1, 0x1f, gen++);
-            if (slices % 14 == 0)
+            put_ok(db, &m, 6, NS, (slices / 15) % NT, (slices / 15) % NT + 1, 0x1f, gen++);
+            if (slices % 30 == 0)
                 flush_ok(db);
             check_snap(db, mid, &m_mid);
             tsdb_snapshot_free(&mid);
