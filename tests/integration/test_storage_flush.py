@@ -54,6 +54,10 @@ def test_flush_then_kill9():
         check_eq(r.status, 204, 'first write (%r)' % r.body[:300])
         wait_until(lambda: parts(d), 20 * MULT, 'a part file *.tsp under %s/db' % d.data_dir,
                    interval=0.05)
+        # The part file appears at its rename, before its MANIFEST lists it; a
+        # kill -9 in between rightly discards it at restart.  Wait for the
+        # whole flush (logged after the MANIFEST is durable).
+        d.wait_log(r'msg="head flushed"', 20 * MULT)
         # A second batch after the first flush: in the WAL (and maybe a
         # later part) when the daemon is killed.
         r = d.write(lines(N, N), db=DB)
