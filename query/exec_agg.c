@@ -599,11 +599,14 @@ int qx__agg_plan_keys(struct qx__run *r, const struct iql_select *s0,
         g->offset_ns %= g->interval_ns;
         if (g->offset_ns < 0)
             g->offset_ns += g->interval_ns;
+    }
+    {
         struct qx__tz *tz;
         int rc = qx__tz_load(r, s->tz, &tz);
         if (rc)
             return rc;
-        g->tz = tz;
+        g->tz = g->has_time ? tz : NULL;
+        g->out_tz = tz;
     }
     struct planner p = { .r = r, .s = s, .g = g };
     size_t naux = 0;
@@ -1305,5 +1308,5 @@ int qx__agg_series(struct qx__run *r, const struct iql_select *s, const struct q
     names[0] = SV_LIT("time");
     for (size_t c = 0; c < nc; c++)
         names[c + 1] = g->outs[c].name;
-    return qx__emit(r, meas, tags, ntags, names, ncol, vals, n);
+    return qx__emit_tz(r, g->out_tz, meas, tags, ntags, names, ncol, vals, n);
 }

@@ -63,6 +63,12 @@ struct qx__tz;
  * "unable to find time zone X" otherwise when the file is missing or bad
  * (allocated in r->a). */
 int qx__tz_load(struct qx__run *r, struct sv name, struct qx__tz **out);
+/* qx__emit with every piece carrying zone tz (qx_series.tz: RFC3339 times
+ * printed with the zone's offset, as influxd 1.6 prints a tz() statement's
+ * times).  tz NULL: plain qx__emit. */
+int qx__emit_tz(struct qx__run *r, const struct qx__tz *tz, struct sv name,
+                const struct tsdb_tag *tags, size_t ntags, const struct sv *cols, size_t ncols,
+                const struct qx_value *vals, size_t nrows);
 /* Decodes a TZif file (v1, v2 or v3; only the transition table is kept)
  * into *out, allocated in a.  Returns 0 or ERR_CORRUPT.  Any bytes. */
 int qx__tz_parse(struct arena *a, const unsigned char *d, size_t n, struct qx__tz **out);
@@ -81,7 +87,9 @@ size_t qx__tz_buckets(const struct qx__tz *z, int64_t start_ns, int64_t end_ns, 
                       int64_t off, int64_t *out, size_t cap);
 
 struct qx__agg {
-    const struct qx__tz *tz;      /* tz('...'): NULL for UTC */
+    const struct qx__tz *tz;      /* tz('...') for GROUP BY time(): NULL for UTC */
+    const struct qx__tz *out_tz;  /* tz('...') for printing times (set with or
+                                   * without GROUP BY time()): NULL for UTC */
     struct qx__agg_input *inputs;
     size_t ninputs;
     struct qx__agg_out *outs;

@@ -81,6 +81,7 @@ struct sel {
     size_t nfields;
     struct qx_value *cur;    /* nfields values at the current time */
     const struct qx__agg *agg; /* aggregate SELECT: one column per call */
+    const struct qx__tz *tz;   /* raw SELECT's tz('...'): NULL for UTC */
 };
 
 static int vcmp(struct sv a, struct sv b)
@@ -710,7 +711,7 @@ static int emit_group(struct sel *x, const struct block *blocks, size_t nb, bool
     cols[0] = SV_LIT("time");
     for (size_t c = 0; c < x->ncols; c++)
         cols[c + 1] = x->cols[c].name;
-    return qx__emit(r, blocks[0].meas, blocks[0].gtags, blocks[0].ngtags, cols, nc, vals, cnt);
+    return qx__emit_tz(r, x->tz, blocks[0].meas, blocks[0].gtags, blocks[0].ngtags, cols, nc, vals, cnt);
 }
 
 /* Aggregate SELECT: each output series' rows merged by time, handed to
@@ -834,6 +835,12 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
         if (rc)
             return rc;
         x.agg = &agg;
+    } else {
+        struct qx__tz *tz;
+        rc = qx__tz_load(r, s->tz, &tz);
+        if (rc)
+            return rc;
+        x.tz = tz;
     }
     x.dims = arena_alloc(r->a, (s->ndims ? s->ndims : 1) * sizeof *x.dims);
     for (size_t i = 0; i < s->ndims; i++) {

@@ -741,7 +741,7 @@ static int run_group(struct fast *f, size_t from, size_t to, bool do_emit, bool 
     names[0] = SV_LIT("time");
     for (size_t c = 0; c < nc; c++)
         names[c + 1] = g->outs[c].name;
-    return qx__emit(r, f->meas, f->ser[from].gtags, f->ser[from].ngtags, names, ncol, vals, n);
+    return qx__emit_tz(r, g->out_tz, f->meas, f->ser[from].gtags, f->ser[from].ngtags, names, ncol, vals, n);
 }
 
 /* ---- the statement ------------------------------------------------------------ */

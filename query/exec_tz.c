@@ -213,3 +213,39 @@ size_t qx__tz_buckets(const struct qx__tz *z, int64_t start_ns, int64_t end_ns, 
     }
     return n;
 }
+
+/* ---- printing times in the zone ------------------------------------------ */
+
+/* A sink that forwards to inner with qx_series.tz set on every piece. */
+struct tz_sink {
+    struct qx_sink k;
+    struct qx_sink *inner;
+    const struct qx__tz *tz;
+};
+
+static int tz_series(struct qx_sink *k, int stmt_id, const struct qx_series *s)
+{
+    struct tz_sink *t = (struct tz_sink *)k;
+    struct qx_series c = *s;
+    c.tz = t->tz;
+    return t->inner->series(t->inner, stmt_id, &c);
+}
+
+static int tz_end(struct qx_sink *k, const struct qx_stmt_end *end)
+{
+    struct tz_sink *t = (struct tz_sink *)k;
+    return t->inner->end(t->inner, end);
+}
+
+int qx__emit_tz(struct qx__run *r, const struct qx__tz *tz, struct sv name,
+                const struct tsdb_tag *tags, size_t ntags, const struct sv *cols, size_t ncols,
+                const struct qx_value *vals, size_t nrows)
+{
+    if (!tz)
+        return qx__emit(r, name, tags, ntags, cols, ncols, vals, nrows);
+    struct tz_sink t = { .k = { .series = tz_series, .end = tz_end }, .inner = r->out, .tz = tz };
+    r->out = &t.k;
+    int rc = qx__emit(r, name, tags, ntags, cols, ncols, vals, nrows);
+    r->out = t.inner;
+    return rc;
+}

@@ -266,15 +266,6 @@ KNOWN = {
     # (5 series for 3 hosts); we answer one series per host.
     "SELECT integral(cnt, 1m) FROM m WHERE %s GROUP BY time(2m), host" % R2:
         "1.6 splits integral() series across windows",
-    # RFC3339 times carry the zone's offset in 1.6 (2020-10-20T00:00:00+02:00);
-    # the JSON/CSV encoder (query/result.c) prints UTC and does not know the
-    # zone yet.  Bucket alignment itself matches: see the @epoch variants.
-    "SELECT mean(v) FROM daily WHERE %s GROUP BY time(1d) tz('Europe/Paris')" % RD:
-        "tz() offsets in RFC3339 output: result.c",
-    "SELECT v FROM daily WHERE host = 'a' AND %s tz('Europe/Paris')" % rng(4 * 86400, 5 * 86400, TD):
-        "tz() offsets in RFC3339 output: result.c",
-    "SELECT max(v) FROM daily WHERE %s tz('Europe/Paris')" % RD:
-        "tz() offsets in RFC3339 output: result.c",
     # Deliberate: without a lower bound 1.6 answers {"statement_id":0} when
     # the buckets from the earliest point to now() exceed max-select-buckets;
     # we fail with the max-select-buckets error so the limit is visible.
