@@ -202,9 +202,12 @@ def blast(args, srv, path):
     cmd = [args.lpblast, "-f", path, "-p", str(srv.port), "-u", srv.write_path(), "-b", "5000",
            "-c", "2", "-t", "1800"]
     out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
+    # A loaded peer may time out a few batches (InfluxDB answers 500
+    # "timeout"): report it in the RESULT line (non2xx=) and go on.
+    res = [ln for ln in out.stdout.splitlines() if ln.startswith("RESULT ")]
+    if not res:
         raise RuntimeError("lpblast: " + out.stdout[-400:] + out.stderr[-400:])
-    return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+    return res[-1]
 
 
 def main():

@@ -29,5 +29,6 @@ fi
 echo "# nightjar $("$NIGHTJAR" --version 2>/dev/null || true) commit $(git -C "$repo" rev-parse --short HEAD)"
 echo "# loadavg before: $(cat /proc/loadavg)"
 python3 "$here/run.py" --dir "$WORK" --nightjar "$NIGHTJAR" --lpblast "$WORK/lpblast" \
-    --sets "$SETS" --repeat "$REPEAT" --json "$WORK/query-bench.json"
+    --sets "$SETS" --repeat "$REPEAT" --servers "${SERVERS:-nightjar,influxdb,victoria}" \
+    --json "$WORK/query-bench-$(echo "$SETS" | tr , -).json"
 echo "# loadavg after: $(cat /proc/loadavg)"
