@@ -6,8 +6,9 @@
  *    the larger value (first() of booleans: false);
  *  - median of an even count is lo + (hi - lo) / 2 of the two middle values
  *    (integers: float(lo) + float(hi - lo) / 2);
- *  - mode sorts by value and scans value groups exactly as influxd's
- *    *ModeReduceSlice does (so "all unique" picks the smallest value);
+ *  - mode sorts by value in the order Go's sort.Sort leaves equal values
+ *    and scans value groups exactly as influxd's *ModeReduceSlice does (so
+ *    "all unique" picks the smallest value);
  *    booleans pick true when true is at least as frequent;
  *  - stddev is the sample deviation around a running mean; fewer than two
  *    points give null;
@@ -21,6 +22,7 @@
  * that sort take a heap copy of the bucket (ERR_NOMEM when it fails).
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -336,6 +338,243 @@ static union qfn_val median_of(const struct qfn_point *a, size_t n)
     return r;
 }
 
+/* ---- Go's sort.Sort order for mode() --------------------------------------
+ *
+ * influxd's *ModeReduceSlice sorts the window's points by value alone with
+ * sort.Sort, which is not stable, and its tie rule reads the times of the
+ * first and last point of each value group as that sort leaves them.  To
+ * pick the same value among equally frequent ones we reorder the points as
+ * the sort.Sort of the Go that built influxd 1.6.7 (go1.19: pattern-
+ * defeating quicksort, insertion sort up to 12 elements) does, comparing by
+ * value only. */
+
+struct gsort {
+    struct qfn_point *p;
+    enum qfn_type type;
+};
+
+static bool gs_less(const struct gsort *g, size_t i, size_t j)
+{
+    return qfn_value_cmp(g->type, g->p[i].v, g->p[j].v) < 0;
+}
+
+static void gs_swap(const struct gsort *g, size_t i, size_t j)
+{
+    struct qfn_point t = g->p[i];
+    g->p[i] = g->p[j];
+    g->p[j] = t;
+}
+
+static void gs_insertion(const struct gsort *g, size_t a, size_t b)
+{
+    for (size_t i = a + 1; i < b; i++)
+        for (size_t j = i; j > a && gs_less(g, j, j - 1); j--)
+            gs_swap(g, j, j - 1);
+}
+
+static void gs_sift_down(const struct gsort *g, size_t lo, size_t hi, size_t first)
+{
+    size_t root = lo;
+    for (;;) {
+        size_t child = 2 * root + 1;
+        if (child >= hi)
+            return;
+        if (child + 1 < hi && gs_less(g, first + child, first + child + 1))
+            child++;
+        if (!gs_less(g, first + root, first + child))
+            return;
+        gs_swap(g, first + root, first + child);
+        root = child;
+    }
+}
+
+static void gs_heap(const struct gsort *g, size_t a, size_t b)
+{
+    size_t hi = b - a;
+    for (size_t i = (hi - 1) / 2 + 1; i-- > 0;)
+        gs_sift_down(g, i, hi, a);
+    for (size_t i = hi; i-- > 0;) {
+        gs_swap(g, a, a + i);
+        gs_sift_down(g, 0, i, a);
+    }
+}
+
+static unsigned bit_len(size_t n)
+{
+    unsigned k = 0;
+    for (; n; n >>= 1)
+        k++;
+    return k;
+}
+
+static void gs_break_patterns(const struct gsort *g, size_t a, size_t b)
+{
+    size_t len = b - a;
+    if (len < 8)
+        return;
+    uint64_t rnd = len;
+    size_t mod = (size_t)1 << bit_len(len);
+    for (size_t i = a + (len / 4) * 2 - 1; i <= a + (len / 4) * 2 + 1; i++) {
+        rnd ^= rnd << 13;
+        rnd ^= rnd >> 17;
+        rnd ^= rnd << 5;
+        size_t other = (size_t)rnd & (mod - 1);
+        if (other >= len)
+            other -= len;
+        gs_swap(g, i, a + other);
+    }
+}
+
+static size_t gs_median(const struct gsort *g, size_t a, size_t b, size_t c, int *swaps)
+{
+    size_t t;
+    if (gs_less(g, b, a)) { (*swaps)++; t = a; a = b; b = t; }
+    if (gs_less(g, c, b)) { (*swaps)++; t = b; b = c; c = t; }
+    if (gs_less(g, b, a)) { (*swaps)++; t = a; a = b; b = t; }
+    (void)c;
+    return b;
+}
+
+enum { GS_UNKNOWN, GS_INCREASING, GS_DECREASING };
+
+static size_t gs_pivot(const struct gsort *g, size_t a, size_t b, int *hint)
+{
+    size_t l = b - a;
+    int swaps = 0;
+    size_t i = a + l / 4 * 1, j = a + l / 4 * 2, k = a + l / 4 * 3;
+    if (l >= 8) {
+        if (l >= 50) {
+            i = gs_median(g, i - 1, i, i + 1, &swaps);
+            j = gs_median(g, j - 1, j, j + 1, &swaps);
+            k = gs_median(g, k - 1, k, k + 1, &swaps);
+        }
+        j = gs_median(g, i, j, k, &swaps);
+    }
+    *hint = swaps == 0 ? GS_INCREASING : swaps == 12 ? GS_DECREASING : GS_UNKNOWN;
+    return j;
+}
+
+static bool gs_partial_insertion(const struct gsort *g, size_t a, size_t b)
+{
+    size_t i = a + 1;
+    for (int step = 0; step < 5; step++) {
+        while (i < b && !gs_less(g, i, i - 1))
+            i++;
+        if (i == b)
+            return true;
+        if (b - a < 50)
+            return false;
+        gs_swap(g, i, i - 1);
+        if (i - a >= 2)
+            for (size_t j = i - 1; j >= 1 && gs_less(g, j, j - 1); j--)
+                gs_swap(g, j, j - 1);
+        if (b - i >= 2)
+            for (size_t j = i + 1; j < b && gs_less(g, j, j - 1); j++)
+                gs_swap(g, j, j - 1);
+    }
+    return false;
+}
+
+/* Indices are signed here: j walks down to a (never below a, as in Go). */
+static size_t gs_partition(const struct gsort *g, size_t a, size_t b, size_t pivot, bool *already)
+{
+    gs_swap(g, a, pivot);
+    ptrdiff_t i = (ptrdiff_t)a + 1, j = (ptrdiff_t)b - 1;
+    while (i <= j && gs_less(g, (size_t)i, a))
+        i++;
+    while (i <= j && !gs_less(g, (size_t)j, a))
+        j--;
+    if (i > j) {
+        gs_swap(g, (size_t)j, a);
+        *already = true;
+        return (size_t)j;
+    }
+    gs_swap(g, (size_t)i++, (size_t)j--);
+    for (;;) {
+        while (i <= j && gs_less(g, (size_t)i, a))
+            i++;
+        while (i <= j && !gs_less(g, (size_t)j, a))
+            j--;
+        if (i > j)
+            break;
+        gs_swap(g, (size_t)i++, (size_t)j--);
+    }
+    gs_swap(g, (size_t)j, a);
+    *already = false;
+    return (size_t)j;
+}
+
+static size_t gs_partition_equal(const struct gsort *g, size_t a, size_t b, size_t pivot)
+{
+    gs_swap(g, a, pivot);
+    ptrdiff_t i = (ptrdiff_t)a + 1, j = (ptrdiff_t)b - 1;
+    for (;;) {
+        while (i <= j && !gs_less(g, a, (size_t)i))
+            i++;
+        while (i <= j && gs_less(g, a, (size_t)j))
+            j--;
+        if (i > j)
+            break;
+        gs_swap(g, (size_t)i++, (size_t)j--);
+    }
+    return (size_t)i;
+}
+
+static void gs_pdq(const struct gsort *g, size_t a, size_t b, unsigned limit)
+{
+    bool balanced = true, partitioned = true;
+    for (;;) {
+        size_t len = b - a;
+        if (len <= 12) {
+            gs_insertion(g, a, b);
+            return;
+        }
+        if (limit == 0) {
+            gs_heap(g, a, b);
+            return;
+        }
+        if (!balanced) {
+            gs_break_patterns(g, a, b);
+            limit--;
+        }
+        int hint;
+        size_t pivot = gs_pivot(g, a, b, &hint);
+        if (hint == GS_DECREASING) {
+            for (size_t i = a, j = b - 1; i < j; i++, j--)
+                gs_swap(g, i, j);
+            pivot = (b - 1) - (pivot - a);
+            hint = GS_INCREASING;
+        }
+        if (balanced && partitioned && hint == GS_INCREASING && gs_partial_insertion(g, a, b))
+            return;
+        if (a > 0 && !gs_less(g, a - 1, pivot)) {
+            a = gs_partition_equal(g, a, b, pivot);
+            continue;
+        }
+        bool already;
+        size_t mid = gs_partition(g, a, b, pivot, &already);
+        partitioned = already;
+        size_t left = mid - a, right = b - mid;
+        if (left < right) {
+            balanced = left >= len / 8;
+            gs_pdq(g, a, mid, limit);
+            a = mid + 1;
+        } else {
+            balanced = right >= len / 8;
+            gs_pdq(g, mid + 1, b, limit);
+            b = mid;
+        }
+    }
+}
+
+static void go_sort_by_value(struct qfn_point *a, size_t n)
+{
+    if (n <= 1)
+        return;
+    struct gsort g = { a, a->type };
+    gs_pdq(&g, 0, n, bit_len(n));
+}
+
 static union qfn_val mode_of(struct qfn_point *a, size_t n)
 {
     if (a->type == QFN_T_BOOL) {
@@ -345,7 +584,7 @@ static union qfn_val mode_of(struct qfn_point *a, size_t n)
         union qfn_val r = { .b = nt >= n - nt };
         return n == 1 ? a[0].v : r;
     }
-    qsort(a, n, sizeof *a, by_value_time);
+    go_sort_by_value(a, n);
     size_t most_freq = 0, curr_freq = 0;
     union qfn_val curr = a[0].v, most = a[0].v;
     int64_t most_ts = a[0].ts_ns, curr_ts = a[0].ts_ns;

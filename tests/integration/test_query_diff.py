@@ -711,8 +711,6 @@ _TIES = (_QFUNCS + "rows of different series with equal timestamps in one raw re
          "(no GROUP BY) come in influxd's merge-heap order (container/heap, ties "
          "unordered: here %s); nightjar's order differs")
 KNOWN = {
-    'SELECT mode("errs") FROM "net" WHERE %s GROUP BY time(3m)' % TE:
-        _QFUNCS + "mode() over equally frequent integers 0,1,2: influxd answers 0, nightjar 2",
     'SELECT mean("usage_user") FROM "cpu" WHERE %s GROUP BY /^(os|arch)$/' % TF:
         _QFUNCS + "GROUP BY /regex/ over tag keys: 'GROUP BY time and regex dimensions are "
         "not supported yet'",

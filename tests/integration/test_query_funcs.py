@@ -60,6 +60,20 @@ def lines():
     # ties: values for mode() and top() tie rules
     for i, v in enumerate([5, 3, 5, 3, 9, 1, 1, 9, 7]):
         out.append("ties,host=%s v=%di,f=%r %d" % ("xy"[i % 2], v, v / 2, (T0 + 7 * i) * S))
+    # mties: one series, 1 s apart, each block of 4 points a shuffle of
+    # 0..3 (and a sorted or reversed block now and then), so windows of a
+    # multiple of 4 s hold equally frequent values: mode()'s pick among them
+    # follows the order Go's unstable sort.Sort (pdqsort) leaves, for
+    # windows of 12 points (insertion sort) up to 2400 (ninther pivots).
+    for blk in range(600):
+        vals = [0, 1, 2, 3]
+        if blk % 9 == 4:
+            vals.reverse()
+        elif blk % 9 != 7:
+            rnd.shuffle(vals)
+        for j, v in enumerate(vals):
+            t = T0 + 4 * blk + j
+            out.append('mties v=%di,f=%r,s="s%d" %d' % (v, v / 4, v, t * S))
     return out
 
 
@@ -153,6 +167,11 @@ QUERIES = [
     "SELECT mode(v) FROM ties GROUP BY host",
     "SELECT mode(msg), mode(ok), mode(lvl) FROM m GROUP BY host",
     "SELECT mode(lvl) FROM m WHERE %s GROUP BY time(2m), host" % R2,
+    "SELECT mode(v), mode(f), mode(s) FROM mties",
+    "SELECT mode(v), mode(f), mode(s) FROM mties WHERE %s GROUP BY time(12s)" % rng(0, 239),
+    "SELECT mode(v), mode(s) FROM mties WHERE %s GROUP BY time(20s)" % rng(0, 599),
+    "SELECT mode(v), mode(f) FROM mties WHERE %s GROUP BY time(1m)" % rng(0, 1199),
+    "SELECT mode(v), mode(s) FROM mties WHERE %s GROUP BY time(4m)" % rng(0, 2399),
     "SELECT distinct(v) FROM ties",
     "SELECT distinct(lvl) FROM m GROUP BY host",
     "SELECT distinct(msg) FROM m",
