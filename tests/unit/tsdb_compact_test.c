@@ -177,7 +177,7 @@ static int put(struct tsdb *db, struct model *m, int s0, int s1, int t0, int t1,
     int rc = tsdb_batch_new(db, SV_LIT("d"), SV_NULL, g_now, &b, &e);
     if (rc)
         return rc;
-    char key[8], sbuf[32];
+    char key[16], sbuf[32];
     for (int s = s0; s < s1; s++)
         for (int t = t0; t < t1; t++) {
             snprintf(key, sizeof key, "k%02d", s);
