@@ -280,12 +280,14 @@ int tsdb__part_verify(const uint8_t *p, size_t len, const char *name, struct tsd
     memset(pi, 0, sizeof *pi);
     if (len < TSDB__PART_HDR + TSDB__PART_FOOTER)
         return bad(e, name, 0, "file too short for a part");
-    if (tsdb__le32(p) != TSDB__PART_MAGIC || tsdb__le32(p + 4) != TSDB__PART_VERSION)
+    uint32_t ver = tsdb__le32(p + 4);
+    if (tsdb__le32(p) != TSDB__PART_MAGIC || ver < 1 || ver > TSDB__PART_VERSION)
         return bad(e, name, 0, "bad part header (magic or version)");
     const uint8_t *f = p + len - TSDB__PART_FOOTER;
     uint64_t foff = len - TSDB__PART_FOOTER;
-    if (tsdb__le32(f + 32) != TSDB__PART_MAGIC || tsdb__le32(f + 36) != TSDB__PART_VERSION)
+    if (tsdb__le32(f + 32) != TSDB__PART_MAGIC || tsdb__le32(f + 36) != ver)
         return bad(e, name, foff, "bad part footer (magic or version)");
+    uint64_t rows_max = ver == 1 ? TSDB__PART_V1_ROWS_MAX : CODEC_BLOCK_MAX;
     if (tsdb__le32(f + 28) != tsdb__crc32c(0, f, 28))
         return bad(e, name, foff, "footer checksum mismatch");
     uint64_t ioff = tsdb__le64(f), ilen = tsdb__le64(f + 8);
@@ -319,7 +321,7 @@ int tsdb__part_verify(const uint8_t *p, size_t len, const char *name, struct tsd
             why = "truncated block index entry";
         else if (b->off != expect_off || b->len < 4 || b->len > ioff - b->off)
             why = "block index entry out of bounds";
-        else if (rows == 0 || rows > CODEC_BLOCK_MAX || b->min_ts > b->max_ts)
+        else if (rows == 0 || rows > rows_max || b->min_ts > b->max_ts)
             why = "bad block index entry";
         else if (i && (b->sid < pi->ents[i - 1].sid ||
                        (b->sid == pi->ents[i - 1].sid && b->min_ts <= pi->ents[i - 1].max_ts)))

@@ -413,7 +413,7 @@ int tsdb_postings(struct tsdb *db, struct sv dbname, struct sv rpname, struct sv
                   struct sv tag_key, struct sv tag_value, uint64_t **ids, size_t *n,
                   struct err *e);
 
-/* Summary of one field in one stored block (up to 1,024 rows), read from
+/* Summary of one field in one stored block (up to 2,048 rows), read from
  * the block header without decompressing anything.  min, max, sum, first
  * and last are set for float, integer and unsigned fields only (float
  * min/max/sum leave NaN out; nan_count says how many); sum is unusable when

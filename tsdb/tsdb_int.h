@@ -370,7 +370,10 @@ int64_t tsdb__head_clear(struct tsdb__head *h);
 /* ---- part.c: part files (FORMAT.md "Part file") ---------------------------- */
 
 #define TSDB__PART_MAGIC 0x504A4A4Eu /* "NJJP" */
-#define TSDB__PART_VERSION 1
+/* Version 2 allows blocks of up to CODEC_BLOCK_MAX (2,048) rows; version 1
+ * parts (blocks of at most 1,024 rows) are still read. */
+#define TSDB__PART_VERSION 2
+#define TSDB__PART_V1_ROWS_MAX 1024
 #define TSDB__PART_HDR 16
 #define TSDB__PART_FOOTER 40
 

@@ -83,17 +83,20 @@ static int decode_as(enum codec_kind kind, const uint8_t *p, size_t len,
 
 static void int_samples(enum codec_kind kind, struct buf *b)
 {
-    static int64_t v[N];
+    /* Shapes sized for 1,024-value blocks (delta-ob's largest frame is
+     * 1,024 values, so a 2,048-value walk is a tie with delta). */
+    enum { NS = 1024 };
+    static int64_t v[NS];
     struct err e;
     for (unsigned shape = 0; shape < 15; shape++) {
-        for (size_t i = 0; i < N; i++) {
+        for (size_t i = 0; i < NS; i++) {
             switch (shape) {
             case 0: v[i] = (int64_t)rnd(); break;                          /* raw */
             case 1: v[i] = (int64_t)(rnd() % 1000) - 500; break;           /* for */
             case 2: v[i] = i ? v[i - 1] + (int64_t)(rnd() % 8) : 9; break; /* delta */
             case 3: v[i] = (int64_t)(i * i * 7); break;                    /* dod */
             case 4: /* grid: jitter, none on the first and last rows */
-                v[i] = (int64_t)i * 10000000000ll + (i && i < N - 1 ? (int64_t)(rnd() % 3000000) : 0); break;
+                v[i] = (int64_t)i * 10000000000ll + (i && i < NS - 1 ? (int64_t)(rnd() % 3000000) : 0); break;
             case 5: v[i] = (int64_t)(i / 300); break;                      /* rle */
             case 6: /* for-mb: levels alternating every 32 values */
                 v[i] = (i / 32 % 2 ? 1000000000 : 0) + (int64_t)(rnd() % 1000); break;
@@ -116,9 +119,9 @@ static void int_samples(enum codec_kind kind, struct buf *b)
             }
         }
         buf_reset(b);
-        int rc = kind == CODEC_KIND_TIME ? codec_encode_time(ctx, v, N, b, NULL, &e)
-               : kind == CODEC_KIND_INT  ? codec_encode_int(ctx, v, N, b, NULL, &e)
-                                         : codec_encode_uint(ctx, (uint64_t *)v, N, b, NULL, &e);
+        int rc = kind == CODEC_KIND_TIME ? codec_encode_time(ctx, v, NS, b, NULL, &e)
+               : kind == CODEC_KIND_INT  ? codec_encode_int(ctx, v, NS, b, NULL, &e)
+                                         : codec_encode_uint(ctx, (uint64_t *)v, NS, b, NULL, &e);
         assert_int_equal(rc, 0);
         add(kind, b);
     }
@@ -370,7 +373,7 @@ static void test_handcrafted(void **state)
                    "packed values truncated");
     expect_corrupt(CODEC_KIND_TIME, (const uint8_t *)"\x01\x0a\x01\x00\x00\x05", 6,
                    "fewer than 2 values");
-    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x00\x01\x04", 4, "more than 1024");
+    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x00\x01\x08", 4, "more than 2048");
     /* FOR with width 65: kind int, FOR, n=1, w 65, ref 0. */
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x01\x01\x00\x41\x00", 6,
                    "payload offset 1: FOR bit width above 64");

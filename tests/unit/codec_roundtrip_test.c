@@ -374,32 +374,35 @@ static void test_int_properties(void **state)
 
 static void test_int_shapes(void **state)
 {
+    /* Shapes sized for 1,024-value blocks (delta-ob's largest frame is
+     * 1,024 values, so a 2,048-value walk is a tie with delta). */
+    enum { NS = 1024 };
     struct fixture *f = *state;
-    static int64_t v[N];
+    static int64_t v[NS];
     rng_state = 4;
     v[0] = 1000000007; /* counter: delta, 3 bits */
-    for (size_t i = 1; i < N; i++)
+    for (size_t i = 1; i < NS; i++)
         v[i] = v[i - 1] + (int64_t)(rnd() % 8);
-    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_DELTA);
-    assert_true(f->out.len <= 4 + 24 + N * 3 / 8);
-    gen_ints(v, N, 5); /* 4 KiB gauge: FOR with GCD 4096 */
-    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_FOR);
-    assert_true(f->out.len <= 4 + 24 + N * 17 / 8);
-    gen_ints(v, N, 6); /* long runs */
-    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_RLE);
-    for (size_t i = 0; i < N; i++)
+    assert_int_equal(roundtrip_int(f, v, NS), CODEC__IS_DELTA);
+    assert_true(f->out.len <= 4 + 24 + NS * 3 / 8);
+    gen_ints(v, NS, 5); /* 4 KiB gauge: FOR with GCD 4096 */
+    assert_int_equal(roundtrip_int(f, v, NS), CODEC__IS_FOR);
+    assert_true(f->out.len <= 4 + 24 + NS * 17 / 8);
+    gen_ints(v, NS, 6); /* long runs */
+    assert_int_equal(roundtrip_int(f, v, NS), CODEC__IS_RLE);
+    for (size_t i = 0; i < NS; i++)
         v[i] = -7;
-    roundtrip_int(f, v, N);
+    roundtrip_int(f, v, NS);
     assert_true(f->out.len <= 12);
     /* A counter of 0/1 increments with one burst: only the burst's
      * miniblock is wide. */
     v[0] = 5;
-    for (size_t i = 1; i < N; i++)
+    for (size_t i = 1; i < NS; i++)
         v[i] = v[i - 1] + (int64_t)(rnd() & 1) + (i >= 300 && i < 310 ? 100000 : 0);
-    unsigned id = roundtrip_int(f, v, N);
+    unsigned id = roundtrip_int(f, v, NS);
     assert_true(id == CODEC__IS_DELTA_MB || id == CODEC__IS_DELTA_MBS || id == CODEC__IS_DELTA_OB ||
                 id == CODEC__IS_DELTA_PFOR);
-    assert_true(f->out.len <= 4 + 10 + (N / CODEC__MB) * 12 + N / 8 + 17 * CODEC__MB / 8);
+    assert_true(f->out.len <= 4 + 10 + (NS / CODEC__MB) * 12 + NS / 8 + 17 * CODEC__MB / 8);
     /* Wide frames store a rounded reference; ranges just under a power of
      * two need one more bit, and w = 63 becomes 64 with an exact one. */
     static const struct {
@@ -413,65 +416,65 @@ static void test_int_shapes(void **state)
         { -1, (1ull << 40) - 3 },
     };
     for (size_t k = 0; k < sizeof edges / sizeof edges[0]; k++) {
-        for (size_t i = 0; i < N; i++)
+        for (size_t i = 0; i < NS; i++)
             v[i] = (int64_t)((uint64_t)edges[k].lo + (rnd() & 1 ? edges[k].range : 0));
         v[3] = edges[k].lo;
         v[5] = (int64_t)((uint64_t)edges[k].lo + 1); /* GCD 1 */
         v[700] = (int64_t)((uint64_t)edges[k].lo + edges[k].range);
-        roundtrip_int(f, v, N); /* frame 0 (rows 3 and 5) needs the widening */
-        static uint64_t u[N];
+        roundtrip_int(f, v, NS); /* frame 0 (rows 3 and 5) needs the widening */
+        static uint64_t u[NS];
         memcpy(u, v, sizeof u);
-        roundtrip_uint(f, u, N);
+        roundtrip_uint(f, u, NS);
     }
     /* Two levels alternating every 32 values: plain FOR in miniblocks. */
-    for (size_t i = 0; i < N; i++)
+    for (size_t i = 0; i < NS; i++)
         v[i] = (i / 32 % 2 ? 1000000000 : 0) + (int64_t)(rnd() % 1000);
-    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_FOR_MB);
-    assert_true(f->out.len <= 4 + (N / 32) * 6 + N * 10 / 8);
+    assert_int_equal(roundtrip_int(f, v, NS), CODEC__IS_FOR_MB);
+    assert_true(f->out.len <= 4 + (NS / 32) * 6 + NS * 10 / 8);
     /* Levels alternating every 128: sized miniblocks of 128 (format 2),
      * one frame header per 128 values instead of four. */
-    for (size_t i = 0; i < N; i++)
+    for (size_t i = 0; i < NS; i++)
         v[i] = (i / 128 % 2 ? 1000000000 : 0) + (int64_t)(rnd() % 1000);
-    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_FOR_MBS);
+    assert_int_equal(roundtrip_int(f, v, NS), CODEC__IS_FOR_MBS);
     assert_int_equal((uint8_t)f->out.p[CODEC__HDR_LEN], 7); /* log2 128 */
-    assert_true(f->out.len <= 4 + 1 + (N / 128) * 6 + N * 10 / 8);
+    assert_true(f->out.len <= 4 + 1 + (NS / 128) * 6 + NS * 10 / 8);
     /* Counter whose increments switch between 3 and 20 bits every 128. */
     v[0] = 5;
-    for (size_t i = 1; i < N; i++)
+    for (size_t i = 1; i < NS; i++)
         v[i] = v[i - 1] + (int64_t)(rnd() % ((i - 1) / 128 % 2 ? 1u << 20 : 8));
-    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_DELTA_MBS);
-    assert_true(f->out.len <= 4 + 2 + (N / 128) * 6 + (N / 2) * 23 / 8);
+    assert_int_equal(roundtrip_int(f, v, NS), CODEC__IS_DELTA_MBS);
+    assert_true(f->out.len <= 4 + 2 + (NS / 128) * 6 + (NS / 2) * 23 / 8);
     /* Symmetric random walk: offset-binary delta frames, no references;
      * 11 bits a value plus one width byte per frame. */
     v[0] = -3;
-    for (size_t i = 1; i < N; i++)
+    for (size_t i = 1; i < NS; i++)
         v[i] = v[i - 1] + (int64_t)(rnd() % 2001) - 1000;
-    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_DELTA_OB);
-    assert_true(f->out.len <= 4 + 3 + 8 + N * 11 / 8);
+    assert_int_equal(roundtrip_int(f, v, NS), CODEC__IS_DELTA_OB);
+    assert_true(f->out.len <= 4 + 3 + 8 + NS * 11 / 8);
     /* Offset-binary frames at the extremes: deltas of +-2^63 need w = 64,
      * and INT64_MIN/MAX neighbours wrap; all must come back exactly. */
-    for (size_t i = 0; i < N; i++)
+    for (size_t i = 0; i < NS; i++)
         v[i] = i % 3 == 0 ? INT64_MIN : i % 3 == 1 ? INT64_MAX : (int64_t)(rnd() % 5) - 2;
-    roundtrip_int(f, v, N);
-    static uint64_t u[N];
-    for (size_t i = 0; i < N; i++)
+    roundtrip_int(f, v, NS);
+    static uint64_t u[NS];
+    for (size_t i = 0; i < NS; i++)
         u[i] = i % 2 ? UINT64_MAX : (uint64_t)(rnd() % 3);
-    roundtrip_uint(f, u, N);
+    roundtrip_uint(f, u, NS);
     /* A 0/1 counter with bursts: patched FOR of the deltas, 1 bit a value
      * plus the bursts as exceptions (zstd off: it must win on its own). */
     codec_ctx_set_zstd_level(f->c, 0);
     v[0] = 1000;
-    for (size_t i = 1; i < N; i++)
+    for (size_t i = 1; i < NS; i++)
         v[i] = v[i - 1] + (int64_t)(rnd() & 1) + (i % 250 == 9 ? 300 + (int64_t)(rnd() % 100) : 0);
-    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_DELTA_PFOR);
-    assert_true(f->out.len <= 4 + 2 + 4 + N / 8 + 8 + 8);
+    assert_int_equal(roundtrip_int(f, v, NS), CODEC__IS_DELTA_PFOR);
+    assert_true(f->out.len <= 4 + 2 + 4 + NS / 8 + 8 + 8);
     /* Small values with rare 2^40 outliers (and UINT64_MAX): patched FOR. */
-    for (size_t i = 0; i < N; i++)
+    for (size_t i = 0; i < NS; i++)
         v[i] = (int64_t)(rnd() % 8) + (i % 100 == 50 ? (int64_t)1 << 40 : 0);
     v[7] = -1;
-    assert_int_equal(roundtrip_int(f, v, N), CODEC__IS_PFOR);
+    assert_int_equal(roundtrip_int(f, v, NS), CODEC__IS_PFOR);
     memcpy(u, v, sizeof u);
-    roundtrip_uint(f, u, N);
+    roundtrip_uint(f, u, NS);
     codec_ctx_set_zstd_level(f->c, 1);
     for (size_t n = 0; n <= 300; n += 1 + n / 8) { /* every frame-size boundary */
         v[0] = 77;
@@ -718,7 +721,7 @@ static void test_limits_and_errors(void **state)
     buf_reset(&f->out);
     assert_int_equal(codec_encode_int(f->c, v, N + 1, &f->out, NULL, &e), ERR_INVAL);
     assert_int_equal(codec_encode_float(f->c, d, N + 1, &f->out, NULL, &e), ERR_INVAL);
-    assert_non_null(strstr(e.msg, "1025"));
+    assert_non_null(strstr(e.msg, "2049"));
     assert_int_equal(f->out.len, 0);
     /* The output buffer's cap is honoured. */
     struct buf small;

@@ -400,24 +400,25 @@ __attribute__((unused)) static void test_part_roundtrip(void **state)
     save_seed("part-3cols-4blocks-fixcrc", 2, w.out.p, w.out.len);
     struct tsdb__pinfo pi;
     assert_int_equal(tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "x.tsp", &pi, &e), 0);
-    assert_int_equal(pi.nents, 4); /* 1024 + 1024 + 452 rows, then series 9 */
+    assert_int_equal(pi.nents, 3); /* 2048 + 452 rows, then series 9 */
+    assert_int_equal(pi.ents[0].nrows, CODEC_BLOCK_MAX);
     assert_int_equal(pi.max_lsn, 77);
     assert_int_equal(pi.rows, N + 10);
     assert_int_equal(pi.ents[0].sid, 3);
-    assert_int_equal(pi.ents[3].sid, 9);
+    assert_int_equal(pi.ents[2].sid, 9);
     assert_int_equal(pi.ents[0].min_ts, ts[0]);
-    assert_int_equal(pi.ents[2].max_ts, ts[N - 1]);
+    assert_int_equal(pi.ents[1].max_ts, ts[N - 1]);
     struct codec_ctx *cc = codec_ctx_new();
     struct tsdb__bscratch *sc = malloc(sizeof *sc);
     struct rt r;
     memset(&r, 0, sizeof r);
-    for (size_t b = 0; b < 3; b++) {
+    for (size_t b = 0; b < 2; b++) {
         const struct tsdb__bent *be = &pi.ents[b];
         assert_int_equal(tsdb__block_read(cc, sc, (const uint8_t *)w.out.p + be->off, be->len,
                                           "x.tsp", be->off, rt_cb, &r, &e),
                          0);
     }
-    assert_int_equal(r.cols, 9);
+    assert_int_equal(r.cols, 6);
     assert_int_equal(r.sum_u, usum);
     assert_int_equal(r.strs, nstr);
     assert_true(r.fsum == fsum);
@@ -442,6 +443,85 @@ __attribute__((unused)) static void test_part_roundtrip(void **state)
     free(pres);
     free(sv);
     free(sb);
+}
+
+/* Version-1 parts (blocks of at most 1,024 rows, as written before version 2)
+ * still read; a version-1 part holding a longer block is corrupt. */
+static void set_part_version(struct buf *b, uint32_t v)
+{
+    for (int k = 0; k < 4; k++) {
+        b->p[4 + k] = (char)(v >> (8 * k));
+        b->p[b->len - 4 + k] = (char)(v >> (8 * k));
+    }
+}
+
+__attribute__((unused)) static void test_part_v1_blocks(void **state)
+{
+    (void)state;
+    enum { N = 2100 };
+    int64_t *ts = malloc(N * sizeof *ts);
+    uint64_t *iv = malloc(N * 8);
+    uint64_t isum = 0;
+    for (int i = 0; i < N; i++) {
+        ts[i] = 5000 + i * 10;
+        iv[i] = (uint64_t)(i % 13);
+        isum += iv[i];
+    }
+    struct tsdb__pcol col = { SV_LIT("i"), TSDB_UINT, NULL, iv, NULL };
+    struct err e;
+    /* A version-1 writer's layout: the series cut into 1,024-row blocks. */
+    struct tsdb__pw w;
+    assert_int_equal(tsdb__pw_init(&w), 0);
+    for (size_t r0 = 0; r0 < N; r0 += 1024) {
+        size_t m = N - r0 < 1024 ? N - r0 : 1024;
+        struct tsdb__pcol c = col;
+        c.u = iv + r0;
+        assert_int_equal(tsdb__pw_add(&w, 4, ts + r0, m, &c, 1, &e), 0);
+    }
+    assert_int_equal(tsdb__pw_finish(&w, 5, &e), 0);
+    assert_int_equal(tsdb__le32((const uint8_t *)w.out.p + 4), TSDB__PART_VERSION);
+    set_part_version(&w.out, 1);
+    struct tsdb__pinfo pi;
+    assert_int_equal(tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "v1.tsp", &pi, &e), 0);
+    assert_int_equal(pi.nents, 3); /* 1024 + 1024 + 52 */
+    assert_int_equal(pi.rows, N);
+    struct codec_ctx *cc = codec_ctx_new();
+    struct tsdb__bscratch *sc = malloc(sizeof *sc);
+    struct rt r;
+    memset(&r, 0, sizeof r);
+    for (size_t b = 0; b < pi.nents; b++) {
+        const struct tsdb__bent *be = &pi.ents[b];
+        assert_int_equal(be->nrows, b < 2 ? 1024 : N - 2048);
+        assert_int_equal(tsdb__block_read(cc, sc, (const uint8_t *)w.out.p + be->off, be->len,
+                                          "v1.tsp", be->off, rt_cb, &r, &e),
+                         0);
+    }
+    assert_int_equal(r.cols, 3);
+    assert_int_equal(r.sum_u, isum);
+    tsdb__pinfo_fini(&pi);
+    tsdb__pw_fini(&w);
+
+    /* Today's writer: one 2,048-row block, fine as version 2, corrupt as 1. */
+    assert_int_equal(tsdb__pw_init(&w), 0);
+    assert_int_equal(tsdb__pw_add(&w, 4, ts, N, &col, 1, &e), 0);
+    assert_int_equal(tsdb__pw_finish(&w, 5, &e), 0);
+    assert_int_equal(tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "v2.tsp", &pi, &e), 0);
+    assert_int_equal(pi.nents, 2);
+    assert_int_equal(pi.ents[0].nrows, 2048);
+    tsdb__pinfo_fini(&pi);
+    set_part_version(&w.out, 1);
+    assert_int_equal(tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "v2.tsp", &pi, &e),
+                     ERR_CORRUPT);
+    assert_non_null(strstr(e.msg, "bad block index entry"));
+    set_part_version(&w.out, 3); /* a future version is refused, not guessed at */
+    assert_int_equal(tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "v2.tsp", &pi, &e),
+                     ERR_CORRUPT);
+    assert_non_null(strstr(e.msg, "bad part header"));
+    tsdb__pw_fini(&w);
+    codec_ctx_free(cc);
+    free(sc);
+    free(ts);
+    free(iv);
 }
 
 /* ---- flush, merge, reopen ------------------------------------------------------ */
@@ -848,7 +928,7 @@ __attribute__((unused)) static void sum_range(struct tsdb *db, int64_t t0, int64
     tsdb_snapshot_free(&sn);
 }
 
-/* 3,000 points in 3 blocks; the middle block overlapped by newer head
+/* 2.5 blocks of points (3 blocks); the middle block overlapped by newer head
  * values: blocks 1 and 3 answer from summaries, block 2 is decoded and
  * merged, and the totals equal the expected ones exactly. */
 __attribute__((unused)) static void test_summaries(void **state)
@@ -856,16 +936,17 @@ __attribute__((unused)) static void test_summaries(void **state)
     (void)state;
     struct tsdb *db = open_ok("sum", 0);
     mkdb(db, TSDB_DURATION_INF);
-    put_v(db, 0, 3000, 0.0);
+    enum { NP = CODEC_BLOCK_MAX * 5 / 2, MID = CODEC_BLOCK_MAX * 3 / 2 };
+    put_v(db, 0, NP, 0.0);
     flush_ok(db);
-    put_v(db, 1500, 1510, 0.5); /* rewrites 10 points of block 2 */
+    put_v(db, MID, MID + 10, 0.5); /* rewrites 10 points of block 2 */
     double want = 0;
-    for (int t = 0; t < 3000; t++)
-        want += t + (t >= 1500 && t < 1510 ? 0.5 : 0.0);
+    for (int t = 0; t < NP; t++)
+        want += t + (t >= MID && t < MID + 10 ? 0.5 : 0.0);
     struct sumacc a;
-    sum_range(db, 0, 3000, &a);
+    sum_range(db, 0, NP, &a);
     assert_int_equal(a.summaries, 2);
-    assert_int_equal(a.points, 3000);
+    assert_int_equal(a.points, NP);
     assert_true(fabs(a.sum - want) < 1e-6);
     /* A bucket that cuts blocks: everything decoded, only the bucket's points. */
     sum_range(db, 100, 200, &a);
@@ -874,9 +955,9 @@ __attribute__((unused)) static void test_summaries(void **state)
     assert_true(fabs(a.sum - (100 + 199) * 50.0) < 1e-9);
     /* After another flush the rewritten values sit in a newer part. */
     flush_ok(db);
-    sum_range(db, 0, 3000, &a);
+    sum_range(db, 0, NP, &a);
     assert_int_equal(a.summaries, 2);
-    assert_int_equal(a.points, 3000);
+    assert_int_equal(a.points, NP);
     assert_true(fabs(a.sum - want) < 1e-6);
     tsdb_close(&db);
 }
@@ -911,6 +992,7 @@ int main(void)
 #ifndef TSDB_PART_FAULTS_ONLY
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_part_roundtrip),
+        cmocka_unit_test(test_part_v1_blocks),
         cmocka_unit_test_setup_teardown(test_flush_merge_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_part, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),

@@ -28,7 +28,7 @@
  * Decoders treat their input as hostile: malformed bytes give ERR_CORRUPT
  * with a message naming the block kind, the byte offset and what was wrong.
  * They never read out of bounds and never allocate more than a fixed bound
- * (the zstd buffer: 32 KiB for numeric blocks, CODEC_STR_BLOCK_MAX_BYTES for
+ * (the zstd buffer: 64 KiB for numeric blocks, CODEC_STR_BLOCK_MAX_BYTES for
  * strings).  A damaged block that still parses decodes to other values:
  * detecting that is the job of the storage engine's checksums.
  */
@@ -44,9 +44,9 @@
 #include "common/sv.h"
 
 /* Version of the byte layout described in tsdb/codec/FORMAT.md. */
-#define CODEC_FORMAT_VERSION 2
+#define CODEC_FORMAT_VERSION 3
 /* Most values (rows) in one block. */
-#define CODEC_BLOCK_MAX 1024
+#define CODEC_BLOCK_MAX 2048
 /* Largest decoded payload of a string block (sum of string bytes plus
  * framing).  Encoders refuse bigger blocks; decoders never allocate more. */
 #define CODEC_STR_BLOCK_MAX_BYTES (4u << 20)

@@ -34,7 +34,7 @@
 /* Largest payload of a numeric block: XOR worst case is 64 + 78 bits per
  * value, a decimal block 10 bytes per exception plus a raw integer
  * sequence.  Numeric scratch arrays and the zstd cap use it. */
-#define CODEC__NUM_PAYLOAD_MAX (32u << 10)
+#define CODEC__NUM_PAYLOAD_MAX (64u << 10)
 /* Block header: kind|flags, codec id, u16 count. */
 #define CODEC__HDR_LEN 4
 #define CODEC__FLAG_ZSTD 0x10u

@@ -9,7 +9,7 @@
  *          sequence of the n codes (entry numbers in first-seen order, so a
  *          few distinct values FOR-pack into a few bits each)
  * The encoder builds the dictionary with a small open-addressing table
- * (n <= 1,024 so 2,048 slots never fill), writes DICT only when some value
+ * (2 * CODEC_BLOCK_MAX slots for n <= CODEC_BLOCK_MAX values, so it never fills), writes DICT only when some value
  * repeats and it comes out smaller, and leaves the rest to zstd, which
  * block.c applies over the whole payload.
  *
@@ -19,7 +19,7 @@
 #include "common/hash.h"
 #include "tsdb/codec/codec_int.h"
 
-#define DICT_SLOTS 2048
+#define DICT_SLOTS (2 * CODEC_BLOCK_MAX) /* > n, so probing always finds a free slot */
 
 static int append_wr(struct buf *b, const struct wr *w)
 {
