@@ -178,11 +178,36 @@ static int put_col(struct tsdb__pw *w, const struct tsdb__pcol *c, size_t r0, si
     return rc;
 }
 
+/* Rows of the block starting at r0: up to CODEC_BLOCK_MAX, fewer when a
+ * string column's bytes would pass TSDB__PART_STR_BUDGET (half the codec's
+ * string-block cap, leaving room for the lengths), so long strings never
+ * make a block the codec refuses.  At least one row. */
+#define TSDB__PART_STR_BUDGET (CODEC_STR_BLOCK_MAX_BYTES / 2)
+static size_t block_rows(const struct tsdb__pcol *cols, size_t ncols, size_t r0, size_t n)
+{
+    size_t m = n - r0 < CODEC_BLOCK_MAX ? n - r0 : CODEC_BLOCK_MAX;
+    for (size_t c = 0; c < ncols; c++) {
+        if (cols[c].type != TSDB_STRING)
+            continue;
+        size_t bytes = 0;
+        for (size_t r = 0; r < m; r++) {
+            if (cols[c].present && !cols[c].present[r0 + r])
+                continue;
+            bytes += cols[c].s[r0 + r].n;
+            if (bytes > TSDB__PART_STR_BUDGET) {
+                m = r ? r : 1;
+                break;
+            }
+        }
+    }
+    return m;
+}
+
 int tsdb__pw_add(struct tsdb__pw *w, uint64_t sid, const int64_t *ts, size_t n,
                  const struct tsdb__pcol *cols, size_t ncols, struct err *e)
 {
-    for (size_t r0 = 0; r0 < n; r0 += CODEC_BLOCK_MAX) {
-        size_t m = n - r0 < CODEC_BLOCK_MAX ? n - r0 : CODEC_BLOCK_MAX;
+    for (size_t r0 = 0, m = 0; r0 < n; r0 += m) {
+        m = block_rows(cols, ncols, r0, n);
         size_t nc = 0;
         for (size_t c = 0; c < ncols; c++) {
             bool any = !cols[c].present;

@@ -524,6 +524,75 @@ __attribute__((unused)) static void test_part_v1_blocks(void **state)
     free(iv);
 }
 
+struct lscheck {
+    size_t rows;
+    const char *sb;
+};
+
+static int ls_cb(void *arg, const int64_t *ts, size_t nrows, const struct tsdb__bcol *col)
+{
+    struct lscheck *lc = arg;
+    assert_int_equal(col->type, TSDB_STRING);
+    assert_int_equal(col->count, nrows);
+    for (size_t i = 0; i < nrows; i++) {
+        size_t row = (size_t)(ts[i] - 100);
+        assert_int_equal(row, lc->rows);
+        assert_int_equal(col->vals[i].s.n, 3000);
+        assert_memory_equal(col->vals[i].s.p, lc->sb + row * 3000, 3000);
+        lc->rows++;
+    }
+    return 0;
+}
+
+/* Long strings: 2,048 rows of 3,000-byte values (6 MiB, past the codec's
+ * 4 MiB string block) are cut into smaller blocks instead of failing. */
+__attribute__((unused)) static void test_part_long_strings(void **state)
+{
+    (void)state;
+    enum { N = CODEC_BLOCK_MAX, L = 3000 };
+    int64_t *ts = malloc(N * sizeof *ts);
+    struct sv *sv = calloc(N, sizeof *sv);
+    char *sb = malloc((size_t)N * L);
+    for (int i = 0; i < N; i++) {
+        ts[i] = 100 + i;
+        memset(sb + (size_t)i * L, 'a' + i % 26, L);
+        sv[i] = (struct sv){ sb + (size_t)i * L, L };
+    }
+    struct tsdb__pcol col = { SV_LIT("s"), TSDB_STRING, NULL, NULL, sv };
+    struct tsdb__pw w;
+    struct err e;
+    assert_int_equal(tsdb__pw_init(&w), 0);
+    if (tsdb__pw_add(&w, 2, ts, N, &col, 1, &e) != 0)
+        fail_msg("pw_add: %s", e.msg);
+    assert_int_equal(tsdb__pw_finish(&w, 1, &e), 0);
+    struct tsdb__pinfo pi;
+    assert_int_equal(tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "s.tsp", &pi, &e), 0);
+    assert_int_equal(pi.rows, N);
+    assert_true(pi.nents >= 3);
+    struct codec_ctx *cc = codec_ctx_new();
+    struct tsdb__bscratch *sc = malloc(sizeof *sc);
+    struct lscheck lc = { 0, sb };
+    size_t rows = 0;
+    for (size_t b = 0; b < pi.nents; b++) {
+        const struct tsdb__bent *be = &pi.ents[b];
+        assert_true(be->nrows * (size_t)L <= CODEC_STR_BLOCK_MAX_BYTES / 2);
+        assert_int_equal(be->min_ts, ts[rows]);
+        rows += be->nrows;
+        assert_int_equal(tsdb__block_read(cc, sc, (const uint8_t *)w.out.p + be->off, be->len,
+                                          "s.tsp", be->off, ls_cb, &lc, &e),
+                         0);
+    }
+    assert_int_equal(rows, N);
+    assert_int_equal(lc.rows, N);
+    tsdb__pinfo_fini(&pi);
+    tsdb__pw_fini(&w);
+    codec_ctx_free(cc);
+    free(sc);
+    free(ts);
+    free(sv);
+    free(sb);
+}
+
 /* ---- flush, merge, reopen ------------------------------------------------------ */
 
 __attribute__((unused)) static size_t count_files(const char *sub, const char *suffix)
@@ -993,6 +1062,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_part_roundtrip),
         cmocka_unit_test(test_part_v1_blocks),
+        cmocka_unit_test(test_part_long_strings),
         cmocka_unit_test_setup_teardown(test_flush_merge_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_part, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
