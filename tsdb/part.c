@@ -400,9 +400,9 @@ static double get_f64(struct tsdb__dec *d)
     return v;
 }
 
-int tsdb__block_read(struct codec_ctx *cc, struct tsdb__bscratch *sc, const uint8_t *blk,
-                     size_t len, const char *name, uint64_t off, tsdb__col_cb cb, void *arg,
-                     struct err *e)
+static int block_read(struct codec_ctx *cc, struct tsdb__bscratch *sc, const uint8_t *blk,
+                      size_t len, const char *name, uint64_t off, const struct sv *only,
+                      tsdb__col_cb cb, void *arg, struct err *e)
 {
     if (len < 4)
         return bad(e, name, off, "block too short");
@@ -465,6 +465,8 @@ int tsdb__block_read(struct codec_ctx *cc, struct tsdb__bscratch *sc, const uint
         struct sv vb = tsdb__get_bytes(&d);
         if (d.is_bad)
             return bad(e, name, coff, "truncated column");
+        if (only && !sv_eq(col.key, *only))
+            continue; /* not wanted: its bytes are skipped undecoded */
         if (flags) {
             size_t pn = 0, pc = 0;
             if (codec_decode_presence(cc, (const uint8_t *)pb.p, pb.n, sc->present, &pn, &ce) ||
@@ -585,6 +587,20 @@ size_t tsdb__part_find(const struct tsdb__part *p, uint64_t sid)
             hi = mid;
     }
     return lo;
+}
+
+int tsdb__block_read(struct codec_ctx *cc, struct tsdb__bscratch *sc, const uint8_t *blk,
+                     size_t len, const char *name, uint64_t off, tsdb__col_cb cb, void *arg,
+                     struct err *e)
+{
+    return block_read(cc, sc, blk, len, name, off, NULL, cb, arg, e);
+}
+
+int tsdb__block_read_only(struct codec_ctx *cc, struct tsdb__bscratch *sc, const uint8_t *blk,
+                          size_t len, const char *name, uint64_t off, struct sv field,
+                          tsdb__col_cb cb, void *arg, struct err *e)
+{
+    return block_read(cc, sc, blk, len, name, off, &field, cb, arg, e);
 }
 
 int tsdb__block_col_summary(const uint8_t *blk, size_t len, struct sv key, struct tsdb__bcol *col,

@@ -408,6 +408,10 @@ struct merge_buf {
     size_t cap_fields;
     struct codec_ctx *cc;
     struct tsdb__bscratch *sc;
+    struct ment *tmp; /* merge scratch, cap entries */
+    size_t *runs;     /* run starts of one slot's range */
+    size_t cap_runs;
+    const struct sv *only; /* read only this field of part blocks (NULL: all) */
     /* current block being read */
     uint32_t rank;
     int64_t lo, hi;
@@ -435,6 +439,7 @@ static void ment_push(struct merge_buf *m, int64_t ts, uint32_t slot, enum tsdb_
     if (m->n == m->cap) {
         m->cap = m->cap ? m->cap * 2 : 256;
         m->e = xrealloc(m->e, m->cap * sizeof *m->e);
+        m->tmp = xrealloc(m->tmp, m->cap * sizeof *m->tmp);
     }
     struct ment *x = &m->e[m->n++];
     x->ts = ts;
@@ -452,6 +457,8 @@ static void ment_push(struct merge_buf *m, int64_t ts, uint32_t slot, enum tsdb_
 static int on_block_col(void *arg, const int64_t *ts, size_t nrows, const struct tsdb__bcol *col)
 {
     struct merge_buf *m = arg;
+    if (m->only && !sv_eq(col->key, *m->only))
+        return 0;
     uint32_t slot = slot_of(m, col->key, col->type);
     size_t k = 0;
     for (size_t r = 0; r < nrows; r++) {
@@ -462,16 +469,6 @@ static int on_block_col(void *arg, const int64_t *ts, size_t nrows, const struct
         k++;
     }
     return 0;
-}
-
-static int cmp_ment(const void *a, const void *b)
-{
-    const struct ment *x = a, *y = b;
-    if (x->slot != y->slot)
-        return x->slot < y->slot ? -1 : 1;
-    if (x->ts != y->ts)
-        return x->ts < y->ts ? -1 : 1;
-    return x->rank < y->rank ? -1 : x->rank > y->rank;
 }
 
 struct slot_order {
@@ -502,6 +499,79 @@ static void order_slots(struct merge_buf *m)
         m->e[i].slot = map[m->e[i].slot];
     free(so);
     free(map);
+}
+
+/* x before y in merged order: time, then source rank (so the last of a run
+ * of equal times is the winning write). */
+static bool ment_le(const struct ment *x, const struct ment *y)
+{
+    return x->ts < y->ts || (x->ts == y->ts && x->rank <= y->rank);
+}
+
+/* Sorts e[0..n) by (ts, rank), stably, where e is a concatenation of
+ * ascending runs (one per block and per head field): finds the runs and
+ * merges neighbours pairwise until one is left (a k-way merge in log k
+ * passes).  When the pieces do not overlap there is one run and nothing
+ * moves. */
+static void merge_runs(struct merge_buf *m, struct ment *e, size_t n)
+{
+    size_t nr = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i && ment_le(&e[i - 1], &e[i]))
+            continue;
+        if (nr + 1 >= m->cap_runs) {
+            m->cap_runs = m->cap_runs ? m->cap_runs * 2 : 16;
+            m->runs = xrealloc(m->runs, m->cap_runs * sizeof *m->runs);
+        }
+        m->runs[nr++] = i;
+    }
+    size_t *r = m->runs;
+    while (nr > 1) {
+        size_t w = 0;
+        for (size_t k = 0; k < nr; k += 2) {
+            size_t a = r[k], mid = k + 1 < nr ? r[k + 1] : n;
+            size_t end = k + 2 < nr ? r[k + 2] : n;
+            r[w++] = a;
+            if (mid == end)
+                continue;
+            size_t i = a, j = mid, o = 0;
+            while (i < mid && j < end)
+                m->tmp[o++] = ment_le(&e[i], &e[j]) ? e[i++] : e[j++];
+            while (i < mid)
+                m->tmp[o++] = e[i++];
+            /* the rest of the right run is already in place */
+            memcpy(e + a, m->tmp, o * sizeof *e);
+        }
+        nr = w;
+    }
+}
+
+/* Orders m->e by (slot, ts, rank): groups entries by slot keeping their
+ * push order (a stable counting sort), then merges each slot's runs. */
+static void sort_ments(struct merge_buf *m)
+{
+    size_t ns = m->nslots;
+    size_t *start = xcalloc(ns + 1, sizeof *start);
+    bool grouped = true;
+    for (size_t i = 0; i < m->n; i++) {
+        start[m->e[i].slot + 1]++;
+        grouped = grouped && (!i || m->e[i - 1].slot <= m->e[i].slot);
+    }
+    for (size_t s = 0; s < ns; s++)
+        start[s + 1] += start[s];
+    if (!grouped) {
+        size_t *at = xmalloc((ns ? ns : 1) * sizeof *at);
+        memcpy(at, start, ns * sizeof *at);
+        for (size_t i = 0; i < m->n; i++)
+            m->tmp[at[m->e[i].slot]++] = m->e[i];
+        struct ment *t = m->e;
+        m->e = m->tmp;
+        m->tmp = t;
+        free(at);
+    }
+    for (size_t s = 0; s < ns; s++)
+        merge_runs(m, m->e + start[s], start[s + 1] - start[s]);
+    free(start);
 }
 
 /* Adds the part blocks of series sid in [lo, hi] to m.  Returns 0 or
@@ -554,7 +624,7 @@ static void merge_head(struct merge_buf *m, struct scan_buf *sb, size_t nf_head,
             ment_push(m, fp->ts_ns[i], slot, fp->type, &fp->values[i]);
     }
     order_slots(m);
-    qsort(m->e, m->n, sizeof *m->e, cmp_ment);
+    sort_ments(m);
     if (m->n > m->cap_out) {
         m->cap_out = m->n;
         m->ts = xrealloc(m->ts, m->cap_out * sizeof *m->ts);
@@ -658,6 +728,8 @@ int tsdb_snapshot_scan(struct tsdb_snapshot *snap, struct sv dbname, struct sv r
         rc = cb(arg, &info, nf, fields);
     }
     free(mb.e);
+    free(mb.tmp);
+    free(mb.runs);
     free(mb.keys);
     free(mb.types);
     buf_fini(&mb.strs);
@@ -817,8 +889,9 @@ int tsdb_snapshot_summaries(struct tsdb_snapshot *snap, struct sv dbname, struct
         mb.rank = bl[i].rank;
         mb.lo = min_ts;
         mb.hi = max_ts;
-        rc = tsdb__block_read(mb.cc, mb.sc, bl[i].pt->map + bl[i].be->off, bl[i].be->len,
-                              bl[i].pt->rel, bl[i].be->off, on_block_col, &mb, e);
+        mb.only = &field; /* the block's other fields are not decoded */
+        rc = tsdb__block_read_only(mb.cc, mb.sc, bl[i].pt->map + bl[i].be->off, bl[i].be->len,
+                                   bl[i].pt->rel, bl[i].be->off, field, on_block_col, &mb, e);
     }
     if (!rc && (hf || mb.n)) {
         struct tsdb_field_points *fields = sb.fields;
@@ -841,6 +914,8 @@ int tsdb_snapshot_summaries(struct tsdb_snapshot *snap, struct sv dbname, struct
     }
     free(bl);
     free(mb.e);
+    free(mb.tmp);
+    free(mb.runs);
     free(mb.keys);
     free(mb.types);
     buf_fini(&mb.strs);

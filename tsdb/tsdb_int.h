@@ -458,6 +458,11 @@ typedef int (*tsdb__col_cb)(void *arg, const int64_t *ts, size_t nrows,
 int tsdb__block_read(struct codec_ctx *cc, struct tsdb__bscratch *sc, const uint8_t *blk,
                      size_t len, const char *name, uint64_t off, tsdb__col_cb cb, void *arg,
                      struct err *e);
+/* tsdb__block_read for one column: the others are skipped undecoded (and
+ * cb is not called for them). */
+int tsdb__block_read_only(struct codec_ctx *cc, struct tsdb__bscratch *sc, const uint8_t *blk,
+                          size_t len, const char *name, uint64_t off, struct sv field,
+                          tsdb__col_cb cb, void *arg, struct err *e);
 
 /* Finds column key in block blk[0..len) and fills *col with its header and
  * summary (no values decoded: col->vals and col->present stay NULL).

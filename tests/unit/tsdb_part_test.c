@@ -1031,6 +1031,149 @@ __attribute__((unused)) static void test_summaries(void **state)
     tsdb_close(&db);
 }
 
+/* ---- merge of overlapping and disjoint pieces ------------------------------- */
+
+/* One field's points through tsdb_snapshot_summaries (every block decoded,
+ * only that field read), compared with the model. */
+struct fcheck {
+    const struct model *m;
+    int f;
+    uint8_t seen[NS][NT];
+};
+
+__attribute__((unused)) static int fdecode_cb(void *arg, const struct tsdb_summary *s)
+{
+    (void)arg;
+    (void)s;
+    return TSDB_SUMMARY_DECODE;
+}
+
+__attribute__((unused)) static int fpts_cb(void *arg, const struct tsdb_series_info *si, size_t nf,
+                   const struct tsdb_field_points *fp)
+{
+    struct fcheck *c = arg;
+    int s = si->tags[0].value.p[1] - '0';
+    assert_int_equal(nf, 1);
+    assert_true(sv_eq(fp[0].key, sv_cstr(fkeys[c->f])));
+    for (size_t j = 0; j < fp[0].n; j++) {
+        int64_t ts = fp[0].ts_ns[j];
+        if (j)
+            assert_true(ts > fp[0].ts_ns[j - 1]);
+        int t = (int)((ts - BASE) / STEP);
+        assert_true(t >= 0 && t < NT && c->m->has[s][c->f][t]);
+        union tsdb_value want;
+        char sbuf[32];
+        value_of(s, c->f, t, c->m->gen[s][c->f][t], &want, sbuf);
+        const union tsdb_value *got = &fp[0].values[j];
+        switch (c->f) {
+        case 0:
+            assert_memory_equal(&got->f, &want.f, 8);
+            break;
+        case 1:
+            assert_int_equal(got->i, want.i);
+            break;
+        case 2:
+            assert_int_equal(got->u, want.u);
+            break;
+        case 3:
+            assert_int_equal(got->b, want.b);
+            break;
+        default:
+            assert_true(sv_eq(got->s, want.s));
+            break;
+        }
+        c->seen[s][t]++;
+    }
+    return 0;
+}
+
+__attribute__((unused)) static void check_fields(struct tsdb *db, const struct model *m, int lo_t, int hi_t)
+{
+    struct tsdb_snapshot *sn = tsdb_snapshot_new(db);
+    struct err e;
+    for (int s = 0; s < NS; s++) {
+        char key[8];
+        snprintf(key, sizeof key, "k%d", s);
+        uint64_t *ids = NULL;
+        size_t n = 0;
+        assert_int_equal(tsdb_postings(db, SV_LIT("d"), SV_NULL, SV_LIT("m"), SV_LIT("s"),
+                                       sv_cstr(key), &ids, &n, &e),
+                         0);
+        assert_int_equal(n, 1);
+        for (int f = 0; f < NF; f++) {
+            struct fcheck *c = calloc(1, sizeof *c);
+            c->m = m;
+            c->f = f;
+            int rc = tsdb_snapshot_summaries(sn, SV_LIT("d"), SV_NULL, ids[0], sv_cstr(fkeys[f]),
+                                             BASE + lo_t * STEP, BASE + hi_t * STEP, fdecode_cb,
+                                             fpts_cb, c, &e);
+            if (rc)
+                fail_msg("summaries: %s", e.msg);
+            for (int t = 0; t < NT; t++) {
+                int want = m->has[s][f][t] && t >= lo_t && t <= hi_t;
+                if (c->seen[s][t] != want)
+                    fail_msg("field %s s=%d t=%d seen %d, want %d", fkeys[f], s, t, c->seen[s][t],
+                             want);
+            }
+            free(c);
+        }
+        free(ids);
+    }
+    tsdb_snapshot_free(&sn);
+}
+
+/* Parts whose ranges are disjoint (read by concatenation) and parts that
+ * overlap each other and the head (merged, the newest write winning),
+ * compared with the model: whole scans, cut ranges, and one field at a
+ * time (the field filter of the per-series read). */
+__attribute__((unused)) static void test_merge_pieces(void **state)
+{
+    (void)state;
+    struct tsdb *db = open_ok("mrg", 0);
+    mkdb(db, TSDB_DURATION_INF);
+    struct model *m = calloc(1, sizeof *m);
+    uint32_t gen = 1;
+    /* Disjoint: three parts side by side in one partition and the next. */
+    assert_int_equal(put(db, m, 0, 2, 0x1f, gen++), 0);
+    flush_ok(db);
+    assert_int_equal(put(db, m, 2, 4, 0x1f, gen++), 0);
+    flush_ok(db);
+    assert_int_equal(put(db, m, 4, 9, 0x0f, gen++), 0);
+    flush_ok(db);
+    assert_int_equal(put(db, m, 9, 12, 0x1f, gen++), 0); /* head, disjoint too */
+    check_all(db, m);
+    check_range(db, m, BASE + 1 * STEP, BASE + 10 * STEP);
+    check_fields(db, m, 0, NT - 1);
+    /* Overlap: random rewrites with random field sets, some flushed. */
+    unsigned seed = 12345;
+    for (int round = 0; round < 24; round++) {
+        seed = seed * 1103515245u + 12345u;
+        int t0 = (int)((seed >> 8) % NT);
+        int len = 1 + (int)((seed >> 16) % 14);
+        int t1 = t0 + len > NT ? NT : t0 + len;
+        unsigned mask = 1u + ((seed >> 4) % 31u);
+        assert_int_equal(put(db, m, t0, t1, mask, gen++), 0);
+        if ((seed >> 24) % 3 != 0)
+            flush_ok(db);
+        if (round % 6 == 5) {
+            check_all(db, m);
+            int lo = (int)((seed >> 3) % NT), hi = lo + (int)((seed >> 11) % 20);
+            check_range(db, m, BASE + lo * STEP, BASE + hi * STEP);
+            check_fields(db, m, lo, hi >= NT ? NT - 1 : hi);
+        }
+    }
+    /* The head rewriting what every part holds. */
+    assert_int_equal(put(db, m, 0, NT, 0x1f, gen++), 0);
+    check_all(db, m);
+    check_fields(db, m, 0, NT - 1);
+    tsdb_close(&db);
+    db = open_ok("mrg", 0);
+    check_all(db, m);
+    check_fields(db, m, 3, 40);
+    tsdb_close(&db);
+    free(m);
+}
+
 /* tsdb_maybe_flush: nothing before the age threshold, a flush after it. */
 __attribute__((unused)) static void test_maybe_flush(void **state)
 {
@@ -1068,6 +1211,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_pieces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_maybe_flush, setup, teardown),
     };
 #else
