@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
-/* Go-compatible JSON value encoding (see json.h). */
+/* Go-compatible JSON value encoding (see json.h).  Numbers go through
+ * common/fmt_float (Ryu shortest digits, no printf). */
 #include "common/json.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/fmt_float.h"
 
 static const char hex[] = "0123456789abcdef";
 
@@ -112,89 +115,19 @@ void json_shortest_g(double v, char *out, size_t cap)
 int json_append_f64(struct buf *b, double v)
 {
     if (!isfinite(v))
-        return buf_append_str(b, "null");
-    if (v == 0)
-        return buf_append_str(b, signbit(v) ? "-0" : "0");
-    char g[40];
-    json_shortest_g(v, g, sizeof g);
-    /* Split the shortest digits into mantissa digits and a decimal exponent. */
-    char digits[24];
-    size_t nd = 0;
-    int exp10 = 0, neg = 0;
-    const char *q = g;
-    if (*q == '-') {
-        neg = 1;
-        q++;
-    }
-    int seen_point = 0, int_digits = 0;
-    for (; *q && *q != 'e'; q++) {
-        if (*q == '.') {
-            seen_point = 1;
-            continue;
-        }
-        digits[nd++] = *q;
-        if (!seen_point)
-            int_digits++;
-    }
-    if (*q == 'e')
-        exp10 = atoi(q + 1);
-    /* Strip leading zeros ("0.001" -> digits "0001"). */
-    size_t lead = 0;
-    while (lead < nd - 1 && digits[lead] == '0') {
-        lead++;
-        int_digits--;
-    }
-    memmove(digits, digits + lead, nd - lead);
-    nd -= lead;
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-    /* Value = 0.d1d2d3... * 10^(point) */
-    int point = int_digits + exp10;
-    double a = fabs(v);
-    char out[64];
-    size_t o = 0;
-    if (neg)
-        out[o++] = '-';
-    if (a < 1e-6 || a >= 1e21) {
-        /* Go: strconv 'e' form (d[.ddd]e±XX, at least two exponent digits),
-         * then encoding/json's "clean up e-09 to e-9" step (Go >= 1.8):
-         * negative exponents lose the padding zero, positive ones keep it. */
-        out[o++] = digits[0];
-        if (nd > 1) {
-            out[o++] = '.';
-            memcpy(out + o, digits + 1, nd - 1);
-            o += nd - 1;
-        }
-        int e = point - 1;
-        o += (size_t)snprintf(out + o, sizeof out - o, e < 0 ? "e-%d" : "e+%02d", e < 0 ? -e : e);
-    } else if (point <= 0) {
-        out[o++] = '0';
-        out[o++] = '.';
-        for (int k = 0; k < -point; k++)
-            out[o++] = '0';
-        memcpy(out + o, digits, nd);
-        o += nd;
-    } else if ((size_t)point >= nd) {
-        memcpy(out + o, digits, nd);
-        o += nd;
-        for (size_t k = nd; k < (size_t)point; k++)
-            out[o++] = '0';
-    } else {
-        memcpy(out + o, digits, (size_t)point);
-        o += (size_t)point;
-        out[o++] = '.';
-        memcpy(out + o, digits + point, nd - (size_t)point);
-        o += nd - (size_t)point;
-    }
-    return buf_append(b, out, o);
+        return buf_append(b, "null", 4);
+    char out[FMT_JSON_MAX];
+    return buf_append(b, out, fmt_f64_json(v, out));
 }
 
 int json_append_i64(struct buf *b, int64_t v)
 {
-    return buf_appendf(b, "%lld", (long long)v);
+    char out[FMT_I64_MAX];
+    return buf_append(b, out, fmt_i64(v, out));
 }
 
 int json_append_u64(struct buf *b, uint64_t v)
 {
-    return buf_appendf(b, "%llu", (unsigned long long)v);
+    char out[FMT_U64_MAX];
+    return buf_append(b, out, fmt_u64(v, out));
 }

@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/fmt_float.h"
 #include "common/json.h"
 #include "query/exec.h"
 #include "query/exec_agg.h" /* qx__tz_offset_ns */
@@ -60,6 +61,14 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
     *d = doy - (153 * mp + 2) / 5 + 1;
     *m = mp < 10 ? mp + 3 : mp - 9;
     *y = yy + (*m <= 2);
+}
+
+/* Two decimal digits of v (< 100) at o; returns the end. */
+static inline char *put2(char *o, unsigned v)
+{
+    o[0] = (char)('0' + v / 10);
+    o[1] = (char)('0' + v % 10);
+    return o + 2;
 }
 
 int qx_append_rfc3339(struct buf *b, int64_t t_ns)
@@ -95,6 +104,41 @@ int qx_append_rfc3339_off(struct buf *b, int64_t t_ns, int64_t off_ns)
     int64_t y;
     unsigned mo, d;
     civil_from_days(days, &y, &mo, &d);
+    if (y >= 0 && y <= 9999) {
+        /* The common case without printf: the same bytes as below. */
+        char out[48], *o = out;
+        unsigned yy = (unsigned)y, hh = (unsigned)(rem / 3600), mi = (unsigned)(rem / 60 % 60),
+                 ss = (unsigned)(rem % 60);
+        o = put2(put2(o, yy / 100), yy % 100);
+        *o++ = '-';
+        o = put2(o, mo);
+        *o++ = '-';
+        o = put2(o, d);
+        *o++ = 'T';
+        o = put2(o, hh);
+        *o++ = ':';
+        o = put2(o, mi);
+        *o++ = ':';
+        o = put2(o, ss);
+        if (ns) {
+            unsigned f = (unsigned)ns;
+            int nd = 9;
+            while (f % 10 == 0) {
+                f /= 10;
+                nd--;
+            }
+            *o++ = '.';
+            for (int k = nd - 1; k >= 0; k--) {
+                o[k] = (char)('0' + f % 10);
+                f /= 10;
+            }
+            o += nd;
+        }
+        size_t zn = strlen(zone);
+        memcpy(o, zone, zn);
+        o += zn;
+        return buf_append(b, out, (size_t)(o - out));
+    }
     char frac[16] = "";
     if (ns) {
         snprintf(frac, sizeof frac, ".%09" PRId64, ns);
@@ -505,70 +549,27 @@ static int csv_field(struct buf *b, struct sv f)
     return rc ? rc : buf_append_char(b, '"');
 }
 
-/* Go's strconv.FormatFloat(v, 'f', -1, 64): shortest round-trip digits in
- * plain decimal form. */
-static void format_float_f(double v, char *out, size_t cap)
-{
-    char e[40];
-    int p;
-    for (p = 0; p < 17; p++) {
-        snprintf(e, sizeof e, "%.*e", p, v);
-        if (strtod(e, NULL) == v)
-            break;
-    }
-    /* e = [-]d[.ddd]e[+-]XX */
-    const char *s = e;
-    size_t o = 0;
-    if (*s == '-') {
-        out[o++] = '-';
-        s++;
-    }
-    char digits[24];
-    size_t nd = 0;
-    for (; *s && *s != 'e'; s++)
-        if (*s != '.')
-            digits[nd++] = *s;
-    int exp = atoi(*s == 'e' ? s + 1 : "0");
-    int point = exp + 1; /* digits before the decimal point */
-    if (point <= 0) {
-        o += (size_t)snprintf(out + o, cap - o, "0.");
-        for (int i = 0; i < -point && o + 1 < cap; i++)
-            out[o++] = '0';
-        for (size_t i = 0; i < nd && o + 1 < cap; i++)
-            out[o++] = digits[i];
-    } else {
-        for (int i = 0; i < point && o + 1 < cap; i++)
-            out[o++] = (size_t)i < nd ? digits[i] : '0';
-        if ((size_t)point < nd) {
-            out[o++] = '.';
-            for (size_t i = (size_t)point; i < nd && o + 1 < cap; i++)
-                out[o++] = digits[i];
-        }
-    }
-    out[o] = '\0';
-}
-
 static int csv_value(struct buf *b, const struct qx_value *v, struct sv column, int64_t epoch_div)
 {
-    char tmp[400];
+    char tmp[FMT_FIXED_MAX];
     switch (v->kind) {
     case QX_NULL:
         return 0;
     case QX_FLOAT:
         if (isnan(v->f) || isinf(v->f))
             return buf_append_str(b, isnan(v->f) ? "NaN" : v->f > 0 ? "+Inf" : "-Inf");
-        format_float_f(v->f, tmp, sizeof tmp);
-        return buf_append_str(b, tmp);
+        /* Go's strconv.FormatFloat(v, 'f', -1, 64) */
+        return buf_append(b, tmp, fmt_f64_fixed(v->f, tmp));
     case QX_INT:
-        return buf_appendf(b, "%" PRId64, v->i);
+        return buf_append(b, tmp, fmt_i64(v->i, tmp));
     case QX_UINT:
-        return buf_appendf(b, "%" PRIu64, v->u);
+        return buf_append(b, tmp, fmt_u64(v->u, tmp));
     case QX_BOOL:
         return buf_append_str(b, v->b ? "true" : "false");
     case QX_STRING:
         return csv_field(b, v->s);
     case QX_TIME:
-        return buf_appendf(b, "%" PRId64, epoch_div ? v->i / epoch_div : v->i);
+        return buf_append(b, tmp, fmt_i64(epoch_div ? v->i / epoch_div : v->i, tmp));
     case QX_GOINT:
         return csv_field(b, column);
     }
