@@ -190,14 +190,17 @@ struct tsdb__meas {
 
 /* ---- head structures (head.c) ------------------------------------------- */
 
-/* The head of a series holds its rows in fixed-size chunks of
- * TSDB__CHUNK_ROWS rows.  Rows are sorted by time with unique timestamps and
- * packed: every chunk but the last is full, so row r is row r % 64 of chunk
- * r / 64.  Appends never copy (no realloc, no 2x slack); a series wastes
- * at most one partly filled chunk. */
+/* The head of a series holds its rows in chunks of TSDB__CHUNK_ROWS rows.
+ * Rows are sorted by time with unique timestamps and packed: every chunk but
+ * the last is full, so row r is row r % 64 of chunk r / 64.  Only a series'
+ * first chunk, while it is the only one, may have room for fewer rows
+ * (TSDB__CHUNK_MIN_ROWS, doubling as it fills), so a series with a few
+ * points does not pay for 64 rows.  Appends never copy once a series has a
+ * full chunk; a series wastes at most one partly filled chunk. */
 #define TSDB__CHUNK_SHIFT 6
 #define TSDB__CHUNK_ROWS (1u << TSDB__CHUNK_SHIFT)
 #define TSDB__CHUNK_MASK (TSDB__CHUNK_ROWS - 1)
+#define TSDB__CHUNK_MIN_ROWS 4u
 
 /* Head string value: one allocation, pointed to from a value slot. */
 struct tsdb__hstr {
@@ -207,30 +210,50 @@ struct tsdb__hstr {
 
 /* One field column of one chunk: bit i of present says row i has a value
  * (a point may carry only some fields); v[i] is the value as a 64-bit
- * pattern (float, int, uint, bool) or a struct tsdb__hstr pointer. */
+ * pattern (float, int, uint, bool) or a struct tsdb__hstr pointer.  v has
+ * the chunk's cap_rows slots. */
 struct tsdb__hcol {
     uint32_t field_id;
     uint32_t type; /* enum tsdb_type */
     uint64_t present;
-    uint64_t v[TSDB__CHUNK_ROWS];
+    uint64_t v[];
 };
 
-/* A chunk is one allocation: the row data (time, the WAL LSN of the batch
- * that last wrote the row, for snapshot isolation, and the flush generation
- * that copied the row into a part, 0 = not flushed since last written;
- * snapshots of that generation or later read the row from the part, and the
- * row is purged once no older snapshot lives), then columns 0 .. ncols-1 of
- * the series.  A chunk may have fewer columns than its series (fields first
- * seen later): a missing column has no values there. */
+/* A chunk is one allocation: this header, then the row data for cap_rows
+ * rows (time; the WAL LSN of the batch that last wrote the row, for snapshot
+ * isolation; the flush generation that copied the row into a part, 0 = not
+ * flushed since last written: snapshots of that generation or later read
+ * the row from the part, and the row is purged once no older snapshot
+ * lives), then columns 0 .. ncols-1 of the series (tsdb__hc_col).  A chunk
+ * may have fewer columns than its series (fields first seen later): a
+ * missing column has no values there. */
 struct tsdb__hchunk {
     uint32_t ncols;
     uint32_t cap_cols; /* columns the allocation has room for */
+    uint16_t cap_rows; /* TSDB__CHUNK_MIN_ROWS .. TSDB__CHUNK_ROWS, a power of 2 */
     bool is_heap;      /* from malloc, not from head.c's slab */
-    int64_t ts[TSDB__CHUNK_ROWS];
-    uint64_t lsn[TSDB__CHUNK_ROWS];
-    uint32_t fgen[TSDB__CHUNK_ROWS];
-    struct tsdb__hcol col[];
+    bool is_sealed;    /* reserved: always false in this layout */
+    uint32_t pad_;
 };
+
+static inline int64_t *tsdb__hc_ts(const struct tsdb__hchunk *c)
+{
+    return (int64_t *)(uintptr_t)(c + 1);
+}
+static inline uint64_t *tsdb__hc_lsn(const struct tsdb__hchunk *c)
+{
+    return (uint64_t *)(uintptr_t)(c + 1) + c->cap_rows;
+}
+static inline uint32_t *tsdb__hc_fgen(const struct tsdb__hchunk *c)
+{
+    return (uint32_t *)((uint64_t *)(uintptr_t)(c + 1) + 2 * (size_t)c->cap_rows);
+}
+static inline struct tsdb__hcol *tsdb__hc_col(const struct tsdb__hchunk *c, uint32_t k)
+{
+    size_t cap = c->cap_rows;
+    char *base = (char *)(uintptr_t)(c + 1) + 20 * cap;
+    return (struct tsdb__hcol *)(void *)(base + k * (sizeof(struct tsdb__hcol) + 8 * cap));
+}
 
 /* Field and type of column c of a series (the same in all its chunks). */
 struct tsdb__col {
@@ -250,38 +273,40 @@ struct tsdb__head {
 };
 
 /* Row accessors for readers (stripe lock held, r < h->n, c < h->ncols). */
+static inline const struct tsdb__hchunk *tsdb__head_chunk(const struct tsdb__head *h, size_t r)
+{
+    return h->chunks[r >> TSDB__CHUNK_SHIFT];
+}
 static inline int64_t tsdb__head_ts(const struct tsdb__head *h, size_t r)
 {
-    return h->chunks[r >> TSDB__CHUNK_SHIFT]->ts[r & TSDB__CHUNK_MASK];
+    return tsdb__hc_ts(tsdb__head_chunk(h, r))[r & TSDB__CHUNK_MASK];
 }
 static inline uint64_t tsdb__head_lsn(const struct tsdb__head *h, size_t r)
 {
-    return h->chunks[r >> TSDB__CHUNK_SHIFT]->lsn[r & TSDB__CHUNK_MASK];
+    return tsdb__hc_lsn(tsdb__head_chunk(h, r))[r & TSDB__CHUNK_MASK];
 }
 static inline uint64_t tsdb__head_fgen(const struct tsdb__head *h, size_t r)
 {
-    return h->chunks[r >> TSDB__CHUNK_SHIFT]->fgen[r & TSDB__CHUNK_MASK];
+    return tsdb__hc_fgen(tsdb__head_chunk(h, r))[r & TSDB__CHUNK_MASK];
 }
 /* gen < 2^32: one flush generation per flush since open. */
 static inline void tsdb__head_set_fgen(struct tsdb__head *h, size_t r, uint64_t gen)
 {
-    h->chunks[r >> TSDB__CHUNK_SHIFT]->fgen[r & TSDB__CHUNK_MASK] = (uint32_t)gen;
+    tsdb__hc_fgen(tsdb__head_chunk(h, r))[r & TSDB__CHUNK_MASK] = (uint32_t)gen;
 }
 static inline bool tsdb__col_has(const struct tsdb__head *h, uint32_t c, size_t r)
 {
-    const struct tsdb__hchunk *k = h->chunks[r >> TSDB__CHUNK_SHIFT];
-    return c < k->ncols && (k->col[c].present >> (r & TSDB__CHUNK_MASK) & 1);
+    const struct tsdb__hchunk *k = tsdb__head_chunk(h, r);
+    return c < k->ncols && (tsdb__hc_col(k, c)->present >> (r & TSDB__CHUNK_MASK) & 1);
 }
 /* Value of column c in row r (tsdb__col_has true): 64-bit pattern or string. */
 static inline uint64_t tsdb__col_u(const struct tsdb__head *h, uint32_t c, size_t r)
 {
-    return h->chunks[r >> TSDB__CHUNK_SHIFT]->col[c].v[r & TSDB__CHUNK_MASK];
+    return tsdb__hc_col(tsdb__head_chunk(h, r), c)->v[r & TSDB__CHUNK_MASK];
 }
 static inline struct sv tsdb__col_s(const struct tsdb__head *h, uint32_t c, size_t r)
 {
-    const struct tsdb__hstr *s =
-        (const struct tsdb__hstr *)(uintptr_t)h->chunks[r >> TSDB__CHUNK_SHIFT]
-            ->col[c].v[r & TSDB__CHUNK_MASK];
+    const struct tsdb__hstr *s = (const struct tsdb__hstr *)(uintptr_t)tsdb__col_u(h, c, r);
     return (struct sv){ s->p, s->n };
 }
 

@@ -771,16 +771,21 @@ static size_t head_bytes_of(const struct tsdb__head *h)
     for (size_t k = 0; k < h->nchunks; k++) {
         const struct tsdb__hchunk *c = h->chunks[k];
         assert_true(c->ncols <= h->ncols && c->ncols <= c->cap_cols);
-        n += offsetof(struct tsdb__hchunk, col) + c->cap_cols * sizeof(struct tsdb__hcol);
+        /* Only a lone first chunk may be smaller than full. */
+        assert_true(c->cap_rows == TSDB__CHUNK_ROWS || (h->nchunks == 1 && c->cap_rows >= h->n));
+        n += sizeof(struct tsdb__hchunk) + 20 * (size_t)c->cap_rows +
+             c->cap_cols * (sizeof(struct tsdb__hcol) + 8 * (size_t)c->cap_rows);
         for (uint32_t f = 0; f < c->ncols; f++) {
-            assert_int_equal(c->col[f].field_id, h->cols[f].field_id);
+            const struct tsdb__hcol *col = tsdb__hc_col(c, f);
+            assert_int_equal(col->field_id, h->cols[f].field_id);
             for (size_t i = 0; i < TSDB__CHUNK_ROWS; i++) {
-                bool is_set = c->col[f].present >> i & 1;
+                bool is_set = col->present >> i & 1;
                 /* Invariant 3: nothing present past the last row. */
                 assert_true(!is_set || (k << TSDB__CHUNK_SHIFT) + i < h->n);
+                assert_true(!is_set || i < c->cap_rows);
                 if (is_set && h->cols[f].type == TSDB_STRING)
                     n += sizeof(struct tsdb__hstr) +
-                         ((const struct tsdb__hstr *)(uintptr_t)c->col[f].v[i])->n;
+                         ((const struct tsdb__hstr *)(uintptr_t)col->v[i])->n;
             }
         }
     }
@@ -879,6 +884,63 @@ static void model_purge(struct tsdb__head *h, struct hmodel *m, uint64_t max_gen
             for (uint32_t f = 0; f < MF; f++)
                 m->has[f][t] = false;
         }
+}
+
+/* A new series starts with a small chunk that doubles as it fills (4, 8,
+ * 16, 32, then 64 rows) before a second chunk appears; out-of-order points
+ * and overwrites land in the small chunk too, and the accounting follows
+ * every copy. */
+static void test_head_small_chunks(void **state)
+{
+    (void)state;
+    struct tsdb__head h;
+    memset(&h, 0, sizeof h);
+    struct hmodel *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    int64_t total = 0;
+    uint64_t lsn = 1;
+    total += model_upsert(&h, m, 300, lsn++);
+    head_check(&h, m);
+    assert_int_equal(h.nchunks, 1);
+    assert_int_equal(h.chunks[0]->cap_rows, TSDB__CHUNK_MIN_ROWS);
+    size_t small = h.bytes;
+    /* A 3-point series with 3 fields holds far less than one full chunk. */
+    total += model_upsert(&h, m, 310, lsn++);
+    total += model_upsert(&h, m, 305, lsn++); /* out of order inside it */
+    total += model_upsert(&h, m, 310, lsn++); /* overwrite */
+    head_check(&h, m);
+    assert_int_equal(h.chunks[0]->cap_rows, TSDB__CHUNK_MIN_ROWS);
+    assert_true(h.bytes < small + 200);
+    assert_true(h.bytes * 4 < sizeof(struct tsdb__hchunk) +
+                                  h.ncols * (sizeof(struct tsdb__hcol) + 8 * TSDB__CHUNK_ROWS));
+    size_t want = TSDB__CHUNK_MIN_ROWS;
+    for (int64_t t = 0; h.n < TSDB__CHUNK_ROWS + 1; t++) {
+        /* Alternate ends so growth happens on both paths. */
+        int64_t ts = t % 2 ? 311 + t : 299 - t;
+        total += model_upsert(&h, m, ts, lsn++);
+        if (h.n > want)
+            want *= 2;
+        if (h.n <= TSDB__CHUNK_ROWS) {
+            assert_int_equal(h.nchunks, 1);
+            assert_int_equal(h.chunks[0]->cap_rows, want);
+        }
+        head_check(&h, m);
+        assert_int_equal(total, (int64_t)h.bytes);
+    }
+    assert_int_equal(h.nchunks, 2);
+    assert_int_equal(h.chunks[1]->cap_rows, TSDB__CHUNK_ROWS);
+    /* Purge to a few rows keeps the full first chunk (no shrink). */
+    for (size_t r = 3; r < h.n; r++) {
+        tsdb__head_set_fgen(&h, r, 1);
+        m->fgen[tsdb__head_ts(&h, r)] = 1;
+    }
+    model_purge(&h, m, 1, &total);
+    head_check(&h, m);
+    assert_int_equal(h.n, 3);
+    assert_int_equal(total, (int64_t)h.bytes);
+    assert_int_equal(tsdb__head_clear(&h), total);
+    tsdb__head_fini(&h);
+    free(m);
 }
 
 /* Chunk boundaries (appends across 64-row chunks), out-of-order points into
@@ -1020,6 +1082,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_limits_and_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
         cmocka_unit_test(test_head_chunks),
+        cmocka_unit_test(test_head_small_chunks),
     };
     /* TSDB_TEST_FILTER=test_torn* runs a subset (cmocka glob). */
     if (getenv("TSDB_TEST_FILTER"))
