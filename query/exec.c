@@ -110,390 +110,100 @@ struct sv qx__db(struct qx__run *r, struct sv explicit_db)
     return explicit_db.n ? explicit_db : r->p->db;
 }
 
-/* ---- WHERE evaluation ---------------------------------------------------- */
+/* ---- GROUP BY /regex/ ---------------------------------------------------- */
 
-static const struct iql_expr *unparen(const struct iql_expr *x)
+struct names {
+    struct arena *a;
+    struct sv *v;
+    size_t n, cap;
+};
+
+static int names_cb(void *arg, struct sv name)
 {
-    while (x && x->kind == IQL_EXPR_PAREN)
-        x = x->paren;
-    return x;
-}
-
-static bool is_time_ref(const struct iql_expr *x)
-{
-    x = unparen(x);
-    return x && x->kind == IQL_EXPR_VARREF && sv_case_eq(x->ref.name, "time");
-}
-
-bool qx__cond_has_time(const struct iql_expr *x)
-{
-    x = unparen(x);
-    if (!x)
-        return false;
-    if (is_time_ref(x))
-        return true;
-    if (x->kind == IQL_EXPR_BINARY)
-        return qx__cond_has_time(x->bin.lhs) || qx__cond_has_time(x->bin.rhs);
-    return false;
-}
-
-static int collect_rx(struct qx__run *r, const struct iql_expr *x, struct qx__cond *c, size_t cap)
-{
-    x = unparen(x);
-    if (!x)
-        return 0;
-    if (x->kind == IQL_EXPR_REGEX) {
-        if (c->nrx == cap)
-            return err_set(r->e, ERR_LIMIT, "too many regular expressions in WHERE");
-        c->rx_nodes[c->nrx] = x;
-        int rc = qx__rx_compile(r, x->str, &c->rxs[c->nrx]);
-        if (rc)
-            return rc;
-        c->nrx++;
-        return 0;
-    }
-    if (x->kind == IQL_EXPR_BINARY) {
-        int rc = collect_rx(r, x->bin.lhs, c, cap);
-        return rc ? rc : collect_rx(r, x->bin.rhs, c, cap);
-    }
-    return 0;
-}
-
-int qx__cond_prepare(struct qx__run *r, const struct iql_expr *expr, struct qx__cond *out)
-{
-    memset(out, 0, sizeof *out);
-    out->expr = expr;
-    if (!expr)
-        return 0;
-    /* The parser bounds a query to 2000 binary operators. */
-    size_t cap = 2048;
-    out->rx_nodes = arena_alloc(r->a, cap * sizeof *out->rx_nodes);
-    out->rxs = arena_alloc(r->a, cap * sizeof *out->rxs);
-    return collect_rx(r, expr, out, cap);
-}
-
-static const struct qx__rx *find_rx(const struct qx__cond *c, const struct iql_expr *x)
-{
-    for (size_t i = 0; i < c->nrx; i++)
-        if (c->rx_nodes[i] == x)
-            return c->rxs[i];
-    return NULL;
-}
-
-static bool tag_lookup(const struct qx__row_env *env, struct sv key, struct sv *out)
-{
-    for (size_t i = 0; i < env->ntags; i++) {
-        if (sv_eq(env->tags[i].key, key)) {
-            *out = env->tags[i].value;
-            return true;
-        }
-    }
-    *out = SV_LIT("");
-    return false;
-}
-
-/* An operand's value.  A reference is a field when the row has that field
- * (or ::field says so), else a tag, and a missing tag is the empty string
- * (1.6: `"nosuchtag" = ''` matches everything). */
-static struct qx_value operand(const struct qx__row_env *env, const struct iql_expr *x)
-{
-    struct qx_value v = { .kind = QX_NULL };
-    x = unparen(x);
-    switch (x->kind) {
-    case IQL_EXPR_VARREF:
-        if (x->ref.type != IQL_VT_TAG && env->field) {
-            const struct qx_value *f = env->field(env->field_arg, x->ref.name);
-            if (f)
-                return *f;
-            if (x->ref.type == IQL_VT_FIELD || x->ref.type == IQL_VT_FLOAT ||
-                x->ref.type == IQL_VT_INTEGER || x->ref.type == IQL_VT_STRING ||
-                x->ref.type == IQL_VT_BOOLEAN || x->ref.type == IQL_VT_UNSIGNED)
-                return v;
-        }
-        v.kind = QX_STRING;
-        tag_lookup(env, x->ref.name, &v.s);
-        return v;
-    case IQL_EXPR_STRING:
-        v.kind = QX_STRING;
-        v.s = x->str;
-        return v;
-    case IQL_EXPR_INTEGER:
-        v.kind = QX_INT;
-        v.i = x->i;
-        return v;
-    case IQL_EXPR_UNSIGNED:
-        v.kind = QX_UINT;
-        v.u = x->u;
-        return v;
-    case IQL_EXPR_NUMBER:
-        v.kind = QX_FLOAT;
-        v.f = x->f;
-        return v;
-    case IQL_EXPR_BOOL:
-        v.kind = QX_BOOL;
-        v.b = x->b;
-        return v;
-    case IQL_EXPR_DURATION:
-        v.kind = QX_INT;
-        v.i = x->dur_ns;
-        return v;
-    default:
-        return v;
-    }
-}
-
-static bool is_num(const struct qx_value *v)
-{
-    return v->kind == QX_FLOAT || v->kind == QX_INT || v->kind == QX_UINT;
-}
-
-static double num(const struct qx_value *v)
-{
-    return v->kind == QX_FLOAT ? v->f : v->kind == QX_INT ? (double)v->i : (double)v->u;
-}
-
-static bool cmp_result(int c, enum iql_op op)
-{
-    switch (op) {
-    case IQL_OP_EQ: return c == 0;
-    case IQL_OP_NEQ: return c != 0;
-    case IQL_OP_LT: return c < 0;
-    case IQL_OP_LTE: return c <= 0;
-    case IQL_OP_GT: return c > 0;
-    case IQL_OP_GTE: return c >= 0;
-    default: return false;
-    }
-}
-
-static bool eval(const struct qx__cond *c, const struct iql_expr *x, const struct qx__row_env *env)
-{
-    x = unparen(x);
-    if (!x)
-        return true;
-    if (x->kind == IQL_EXPR_BOOL)
-        return x->b;
-    if (x->kind != IQL_EXPR_BINARY)
-        return false;
-    enum iql_op op = x->bin.op;
-    if (op == IQL_OP_AND)
-        return eval(c, x->bin.lhs, env) && eval(c, x->bin.rhs, env);
-    if (op == IQL_OP_OR)
-        return eval(c, x->bin.lhs, env) || eval(c, x->bin.rhs, env);
-    /* Time bounds were taken out as the scan range. */
-    if (is_time_ref(x->bin.lhs) || is_time_ref(x->bin.rhs))
-        return true;
-    if (op == IQL_OP_EQREGEX || op == IQL_OP_NEQREGEX) {
-        const struct iql_expr *re = unparen(x->bin.rhs), *lhs = x->bin.lhs;
-        if (re->kind != IQL_EXPR_REGEX) {
-            re = unparen(x->bin.lhs);
-            lhs = x->bin.rhs;
-        }
-        const struct qx__rx *rx = re->kind == IQL_EXPR_REGEX ? find_rx(c, re) : NULL;
-        struct qx_value v = operand(env, lhs);
-        if (!rx || v.kind != QX_STRING)
-            return false;
-        return qx__rx_match(rx, v.s) == (op == IQL_OP_EQREGEX);
-    }
-    struct qx_value a = operand(env, x->bin.lhs), b = operand(env, x->bin.rhs);
-    if (a.kind == QX_NULL || b.kind == QX_NULL)
-        return false;
-    if (a.kind == QX_STRING && b.kind == QX_STRING) {
-        size_t n = a.s.n < b.s.n ? a.s.n : b.s.n;
-        int k = n ? memcmp(a.s.p, b.s.p, n) : 0;
-        if (k == 0)
-            k = a.s.n < b.s.n ? -1 : a.s.n > b.s.n;
-        return cmp_result(k, op);
-    }
-    if (is_num(&a) && is_num(&b)) {
-        if (a.kind == QX_INT && b.kind == QX_INT)
-            return cmp_result(a.i < b.i ? -1 : a.i > b.i, op);
-        double da = num(&a), db = num(&b);
-        return cmp_result(da < db ? -1 : da > db, op);
-    }
-    if (a.kind == QX_BOOL && b.kind == QX_BOOL && (op == IQL_OP_EQ || op == IQL_OP_NEQ))
-        return cmp_result(a.b != b.b, op);
-    return false;
-}
-
-bool qx__cond_eval(const struct qx__cond *c, const struct qx__row_env *env)
-{
-    return eval(c, c->expr, env);
-}
-
-/* ---- time ranges --------------------------------------------------------- */
-
-static int digits(const char **s, const char *end, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++, (*s)++) {
-        if (*s >= end || !isdigit((unsigned char)**s))
-            return -1;
-        v = v * 10 + (**s - '0');
-    }
-    *out = v;
-    return 0;
-}
-
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* RFC3339 (with optional fraction and offset), "2006-01-02 15:04:05.999"
- * and "2006-01-02", as InfluxQL time strings. */
-static int parse_time_string(struct sv str, int64_t *out)
-{
-    const char *s = str.p, *end = str.p + str.n;
-    int y, mo, d, h = 0, mi = 0, se = 0;
-    int64_t frac = 0, off = 0;
-    if (digits(&s, end, 4, &y) || s >= end || *s++ != '-' || digits(&s, end, 2, &mo) ||
-        s >= end || *s++ != '-' || digits(&s, end, 2, &d))
-        return -1;
-    if (s < end) {
-        if (*s != 'T' && *s != ' ')
-            return -1;
-        s++;
-        if (digits(&s, end, 2, &h) || s >= end || *s++ != ':' || digits(&s, end, 2, &mi) ||
-            s >= end || *s++ != ':' || digits(&s, end, 2, &se))
-            return -1;
-        if (s < end && *s == '.') {
-            s++;
-            int nd = 0;
-            while (s < end && isdigit((unsigned char)*s)) {
-                if (nd < 9) {
-                    frac = frac * 10 + (*s - '0');
-                    nd++;
-                }
-                s++;
-            }
-            if (nd == 0)
-                return -1;
-            for (; nd < 9; nd++)
-                frac *= 10;
-        }
-        if (s < end && *s == 'Z') {
-            s++;
-        } else if (s < end && (*s == '+' || *s == '-')) {
-            int sign = *s++ == '-' ? -1 : 1, oh, om;
-            if (digits(&s, end, 2, &oh) || s >= end || *s++ != ':' || digits(&s, end, 2, &om))
-                return -1;
-            off = sign * ((int64_t)oh * 3600 + om * 60);
-        }
-        if (s != end)
-            return -1;
-    }
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-        return -1;
-    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
-                   se - off;
-    *out = secs * 1000000000 + frac;
-    return 0;
-}
-
-static int time_value(struct qx__run *r, const struct iql_expr *x, int64_t *out)
-{
-    x = unparen(x);
-    switch (x->kind) {
-    case IQL_EXPR_INTEGER:
-        *out = x->i;
-        return 0;
-    case IQL_EXPR_NUMBER:
-        *out = (int64_t)x->f;
-        return 0;
-    case IQL_EXPR_DURATION:
-        *out = x->dur_ns;
-        return 0;
-    case IQL_EXPR_STRING:
-        if (parse_time_string(x->str, out) == 0)
+    struct names *l = arg;
+    for (size_t i = 0; i < l->n; i++)
+        if (sv_eq(l->v[i], name))
             return 0;
-        return err_set(r->e, ERR_INVAL, "invalid time string: %.*s", SV_FMT(x->str));
-    case IQL_EXPR_CALL:
-        if (sv_eq_cstr(x->call.name, "now") && x->call.nargs == 0) {
-            *out = r->p->now_ns;
-            return 0;
-        }
-        break;
-    case IQL_EXPR_BINARY:
-        if (x->bin.op == IQL_OP_ADD || x->bin.op == IQL_OP_SUB) {
-            int64_t a, b;
-            int rc = time_value(r, x->bin.lhs, &a);
-            rc = rc ? rc : time_value(r, x->bin.rhs, &b);
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct sv *v = arena_alloc(l->a, cap * sizeof *v);
+        if (l->n)
+            memcpy(v, l->v, l->n * sizeof *v);
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = arena_sv_dup(l->a, name);
+    return 0;
+}
+
+/* influxd expands a regex dimension into the tag keys of the statement's
+ * measurements that it matches (union over the sources).  *out is s, or a
+ * copy with plain tag dimensions. */
+static int expand_regex_dims(struct qx__run *r, const struct iql_select *s,
+                             const struct iql_select **out)
+{
+    *out = s;
+    bool any = false;
+    for (size_t i = 0; i < s->ndims; i++) {
+        const struct iql_expr *d = s->dims[i];
+        while (d->kind == IQL_EXPR_PAREN)
+            d = d->paren;
+        any = any || d->kind == IQL_EXPR_REGEX;
+    }
+    if (!any)
+        return 0;
+    struct names keys = { .a = r->a };
+    for (size_t i = 0; i < s->nsources; i++) {
+        const struct iql_source *so = &s->sources[i];
+        if (so->kind != IQL_SRC_MEASUREMENT)
+            continue;
+        struct sv db = qx__db(r, so->m.db), rp = so->m.rp.n ? so->m.rp : r->p->rp;
+        struct names ms = { .a = r->a };
+        if (so->m.is_regex) {
+            struct qx__rx *rx;
+            int rc = qx__rx_compile(r, so->m.regex, &rx);
             if (rc)
                 return rc;
-            *out = x->bin.op == IQL_OP_ADD ? a + b : a - b;
-            return 0;
+            struct names all = { .a = r->a };
+            tsdb_list_measurements(r->c->db, db, rp, names_cb, &all, NULL);
+            for (size_t j = 0; j < all.n; j++)
+                if (qx__rx_match(rx, all.v[j]))
+                    names_cb(&ms, all.v[j]);
+        } else {
+            names_cb(&ms, so->m.name);
         }
-        break;
-    default:
-        break;
+        for (size_t j = 0; j < ms.n; j++)
+            tsdb_list_tag_keys(r->c->db, db, rp, ms.v[j], names_cb, &keys, NULL);
     }
-    return err_set(r->e, ERR_INVAL, "invalid time comparison");
-}
-
-static int range_walk(struct qx__run *r, const struct iql_expr *x, int64_t *min, int64_t *max)
-{
-    x = unparen(x);
-    if (!x || x->kind != IQL_EXPR_BINARY)
-        return 0;
-    if (x->bin.op == IQL_OP_AND) {
-        int rc = range_walk(r, x->bin.lhs, min, max);
-        return rc ? rc : range_walk(r, x->bin.rhs, min, max);
+    struct iql_expr **dims = arena_alloc(r->a, (s->ndims + keys.n + 1) * sizeof *dims);
+    size_t nd = 0;
+    for (size_t i = 0; i < s->ndims; i++) {
+        const struct iql_expr *d = s->dims[i];
+        while (d->kind == IQL_EXPR_PAREN)
+            d = d->paren;
+        if (d->kind != IQL_EXPR_REGEX) {
+            dims[nd++] = s->dims[i];
+            continue;
+        }
+        struct qx__rx *rx;
+        int rc = qx__rx_compile(r, d->str, &rx);
+        if (rc)
+            return rc;
+        for (size_t k = 0; k < keys.n; k++) {
+            if (!qx__rx_match(rx, keys.v[k]))
+                continue;
+            struct iql_expr *x = arena_calloc(r->a, sizeof *x);
+            x->kind = IQL_EXPR_VARREF;
+            x->ref.name = keys.v[k];
+            dims[nd++] = x;
+        }
     }
-    enum iql_op op = x->bin.op;
-    const struct iql_expr *lit;
-    if (is_time_ref(x->bin.lhs)) {
-        lit = x->bin.rhs;
-    } else if (is_time_ref(x->bin.rhs)) {
-        lit = x->bin.lhs;
-        /* 5 < time is time > 5 */
-        op = op == IQL_OP_LT ? IQL_OP_GT : op == IQL_OP_LTE ? IQL_OP_GTE
-           : op == IQL_OP_GT ? IQL_OP_LT : op == IQL_OP_GTE ? IQL_OP_LTE : op;
-    } else {
-        return 0;
-    }
-    int64_t t;
-    int rc = time_value(r, lit, &t);
-    if (rc)
-        return rc;
-    switch (op) {
-    case IQL_OP_GT:
-        if (t < INT64_MAX && t + 1 > *min)
-            *min = t + 1;
-        break;
-    case IQL_OP_GTE:
-        if (t > *min)
-            *min = t;
-        break;
-    case IQL_OP_LT:
-        if (t > INT64_MIN && t - 1 < *max)
-            *max = t - 1;
-        break;
-    case IQL_OP_LTE:
-        if (t < *max)
-            *max = t;
-        break;
-    case IQL_OP_EQ:
-        if (t > *min)
-            *min = t;
-        if (t < *max)
-            *max = t;
-        break;
-    default:
-        return err_set(r->e, ERR_INVAL, "invalid time comparison operator");
-    }
+    struct iql_select *c = arena_alloc(r->a, sizeof *c);
+    *c = *s;
+    c->dims = dims;
+    c->ndims = nd;
+    *out = c;
     return 0;
-}
-
-int qx__time_range(struct qx__run *r, const struct iql_expr *cond, int64_t *min, int64_t *max)
-{
-    *min = INT64_MIN;
-    *max = INT64_MAX;
-    return range_walk(r, cond, min, max);
 }
 
 /* ---- the driver ------------------------------------------------------------ */
@@ -528,20 +238,35 @@ static bool is_mutating(enum iql_stmt_kind k)
     }
 }
 
+static int exec_select_stmt(struct qx__run *r, const struct iql_select *sel)
+{
+    int rc = expand_regex_dims(r, sel, &sel);
+    if (rc)
+        return rc;
+    if (!sel->is_raw) {
+        bool handled;
+        rc = qx__summary_select(r, sel, &handled);
+        if (handled)
+            return rc;
+    }
+    return qx__exec_select(r, sel);
+}
+
 static int exec_stmt(struct qx__run *r, const struct iql_stmt *s)
 {
     if (!r->c->db)
         return err_set(r->e, ERR_UNSUPPORTED, "storage is not open");
     if (s->kind == IQL_STMT_SELECT) {
+        r->tz_name = s->select->tz;
+        /* influxd checks the WHERE clause before anything else it reports
+         * as a statement error. */
+        int64_t min, max;
+        int crc = qx__time_range(r, s->select->cond, &min, &max);
+        if (crc)
+            return crc;
         if (s->select->into)
             return err_set(r->e, ERR_UNSUPPORTED, "SELECT ... INTO is not supported yet");
-        if (!s->select->is_raw) {
-            bool handled;
-            int rc = qx__summary_select(r, s->select, &handled);
-            if (handled)
-                return rc;
-        }
-        return qx__exec_select(r, s->select);
+        return exec_select_stmt(r, s->select);
     }
     return qx__exec_meta(r, s);
 }

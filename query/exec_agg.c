@@ -587,9 +587,17 @@ int qx__agg_plan_keys(struct qx__run *r, const struct iql_select *s0,
         g->interval_ns = d->call.args[0]->dur_ns;
         if (d->call.nargs == 2) {
             const struct iql_expr *o = d->call.args[1];
-            if (o->kind != IQL_EXPR_DURATION)
+            if (o->kind == IQL_EXPR_CALL) {
+                /* time(d, now()): now() - now().Truncate(d), Go's Truncate
+                 * counting from year 1 (62135596800 s before the epoch) */
+                __int128 t = (__int128)r->p->now_ns + (__int128)62135596800 * 1000000000;
+                __int128 m = d->call.args[0]->dur_ns > 0 ? t % d->call.args[0]->dur_ns : 0;
+                g->offset_ns = (int64_t)m;
+            } else if (o->kind != IQL_EXPR_DURATION) {
                 return err_set(r->e, ERR_UNSUPPORTED, "time dimension offset must be a duration");
-            g->offset_ns = o->dur_ns;
+            } else {
+                g->offset_ns = o->dur_ns;
+            }
         }
     }
     if (g->has_time && g->interval_ns <= 0)

@@ -446,6 +446,14 @@ int qx__exec_delete(struct qx__run *r, const struct iql_stmt *s)
     if (is_drop_series && qx__cond_has_time(cond))
         return err_set(r->e, ERR_INVAL, "DROP SERIES doesn't support time in WHERE clause");
     int64_t min = INT64_MIN, max = INT64_MAX;
+    /* DELETE checks its condition as SELECT does (influxql.ConditionExpr):
+     * "invalid condition expression: 1", bad time literals. */
+    if (s->kind == IQL_STMT_DELETE && cond) {
+        int64_t a, b;
+        int vrc = qx__time_range(r, cond, &a, &b);
+        if (vrc)
+            return vrc;
+    }
     int rc = strip_time(r, cond, &d.cond, &min, &max);
     if (rc)
         return rc;

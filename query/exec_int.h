@@ -26,6 +26,7 @@ struct qx__run {
     bool has_deadline;
     uint64_t points;         /* points scanned so far (query.max_points_scanned) */
     uint64_t series;         /* series selected so far (query.max_series) */
+    struct sv tz_name;       /* the SELECT's tz('...'): time strings in WHERE are local */
 };
 
 /* A compiled regex (freed with the statement's arena). */
@@ -66,21 +67,34 @@ struct qx__row_env {
     void *field_arg;
 };
 
-/* Pre-compiled regexes of a condition, keyed by expression node. */
+/* A WHERE clause ready to evaluate (exec_where.c): reduced as influxql
+ * reduces it, time comparisons taken out, regexes compiled. */
+struct qx__cx;
 struct qx__cond {
-    const struct iql_expr *expr; /* NULL: always true */
-    const struct iql_expr **rx_nodes;
-    struct qx__rx **rxs;
-    size_t nrx;
+    const struct iql_expr *expr; /* as written; NULL: none */
+    struct qx__cx *root;         /* what is left to test; NULL: always true */
+    const struct sv *fields;     /* field keys of the sources (qx__cond_set_fields) */
+    size_t nfields;
+    bool has_fields;             /* else a name is a field when the row has it */
 };
 
+/* Analyses expr like qx__time_range (same errors) and keeps what is left
+ * of it once the time comparisons are out. */
 int qx__cond_prepare(struct qx__run *r, const struct iql_expr *expr, struct qx__cond *out);
+/* Tells the condition which names are fields (borrowed until the
+ * statement ends): a point lacking one of them never matches a comparison
+ * with it, where a missing tag is ''. */
+void qx__cond_set_fields(struct qx__cond *c, const struct sv *names, size_t n);
 bool qx__cond_eval(const struct qx__cond *c, const struct qx__row_env *env);
 /* Whether expr compares "time" anywhere. */
 bool qx__cond_has_time(const struct iql_expr *x);
 
-/* The time range of a WHERE clause (ANDed time comparisons at the top
- * level).  [*min, *max] inclusive; defaults INT64_MIN / INT64_MAX. */
+/* The time range of a WHERE clause: every comparison of `time` with a
+ * literal, under AND or OR alike, narrows it (influxql.ConditionExpr).
+ * [*min, *max] inclusive; defaults INT64_MIN / INT64_MAX.  Errors are
+ * influxd's ("invalid condition expression: 1", "invalid timestamp
+ * string", "invalid operation: time and *influxql.StringLiteral are not
+ * compatible", ...). */
 int qx__time_range(struct qx__run *r, const struct iql_expr *cond, int64_t *min, int64_t *max);
 
 /* Resolves the database a statement works on: explicit, else the query's. */

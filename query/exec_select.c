@@ -646,6 +646,10 @@ static bool refs_field(const struct iql_expr *e, const struct name_list *fields)
     }
     if (e->kind == IQL_EXPR_BINARY)
         return refs_field(e->bin.lhs, fields) || refs_field(e->bin.rhs, fields);
+    if (e->kind == IQL_EXPR_CALL)
+        for (size_t i = 0; i < e->call.nargs; i++)
+            if (refs_field(e->call.args[i], fields))
+                return true;
     return false;
 }
 
@@ -882,6 +886,7 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
         tsdb_list_fields(r->c->db, srcs[i].db, srcs[i].rp, srcs[i].name, nl_field_cb, &fields,
                          NULL);
     x.cond_needs_fields = refs_field(s->cond, &fields);
+    qx__cond_set_fields(&x.cond, fields.v, fields.n);
     if (min > max)
         return 0;
     /* Transformations over aggregates read one more interval before the

@@ -347,6 +347,24 @@ struct iql_privilege {
  * the AST.  Any thread. */
 size_t iql_stmt_privileges(const struct iql_stmt *s, struct iql_privilege *out, size_t cap);
 
+/* A time string (iql_parse_time_string): the wall-clock time it writes,
+ * and the UTC offset when it gives one ("Z" or +hh:mm). */
+struct iql_time {
+    int64_t local_s;  /* seconds since 1970-01-01T00:00:00 of that wall clock */
+    int32_t frac_ns;
+    bool has_offset;  /* else the time is in the statement's tz() zone */
+    int64_t offset_s; /* east of UTC */
+};
+
+/* Whether s starts like a date (yyyy-mm-dd): influxql then takes it for a
+ * time and reports "invalid timestamp string" when it does not parse. */
+bool iql_is_time_string(struct sv s);
+/* 0 and *out: s is a time string; 1: s does not look like one; -1: it
+ * looks like one but does not parse.  Pure; any thread. */
+int iql_parse_time_string(struct sv s, struct iql_time *out);
+/* Days from 1970-01-01 to the proleptic Gregorian date y-m-d. */
+int64_t iql_days_from_civil(int64_t y, unsigned m, unsigned d);
+
 /* InfluxQL duration text: "1h30m", "1000ms", "1u", "-5m" (no spaces).
  * Returns 0, or ERR_PARSE ("invalid duration") / ERR_LIMIT (overflow). */
 int iql_parse_duration(struct sv s, int64_t *out_ns);

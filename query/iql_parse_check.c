@@ -381,8 +381,15 @@ static int check_dims(struct chk *c, const struct iql_select *s)
                 if (o->call.nargs != 0)
                     return fail(c, "time dimension offset now() function requires no arguments");
             } else if (o->kind == IQL_EXPR_STRING) {
-                /* 1.6 says this for a valid time string; an invalid one gets
-                 * the generic text below (not told apart here). */
+                /* 1.6 takes a string for a time when it starts with a date:
+                 * an invalid one is "invalid timestamp string", a valid one
+                 * is refused later; any other string is not an offset. */
+                struct iql_time tm;
+                int tr = iql_parse_time_string(o->str, &tm);
+                if (tr > 0)
+                    return fail(c, "time dimension offset must be duration or now()");
+                if (tr < 0)
+                    return fail(c, "invalid timestamp string");
                 return fail(c, "invalid time dimension offset: %s", expr_text(o, t, sizeof t));
             } else if (o->kind != IQL_EXPR_DURATION) {
                 return fail(c, "time dimension offset must be duration or now()");

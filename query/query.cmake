@@ -3,6 +3,7 @@
 # /query HTTP handler (http_query.c).  Included from query/CMakeLists.txt.
 target_sources(nj_query PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/exec.c
+  ${CMAKE_CURRENT_LIST_DIR}/exec_where.c
   ${CMAKE_CURRENT_LIST_DIR}/exec_meta.c
   ${CMAKE_CURRENT_LIST_DIR}/exec_delete.c
   ${CMAKE_CURRENT_LIST_DIR}/exec_select.c
