@@ -991,9 +991,10 @@ static void job_fini(struct flushjob *j)
 
 /* Copies rows [a, b) of head h (stripe lock held) to a new srows in pb,
  * marking them with gen.  Field keys are looked up later, under the store
- * lock. */
-static void take_rows(struct pbuild *pb, struct tsdb__series *s, size_t a, size_t b, uint64_t gen,
-                      uint64_t published)
+ * lock.  Returns the bytes the head grew by (marking a sealed chunk's rows
+ * may give it an array of generations). */
+static int64_t take_rows(struct pbuild *pb, struct tsdb__series *s, size_t a, size_t b,
+                         uint64_t gen, uint64_t published)
 {
     struct tsdb__head *h = &s->head;
     size_t n = 0;
@@ -1002,7 +1003,7 @@ static void take_rows(struct pbuild *pb, struct tsdb__series *s, size_t a, size_
         n += !g || g > published;
     }
     if (!n)
-        return;
+        return 0;
     if (pb->nrows == pb->cap) {
         pb->cap = pb->cap ? pb->cap * 2 : 16;
         pb->rows = xrealloc(pb->rows, pb->cap * sizeof *pb->rows);
@@ -1031,6 +1032,7 @@ static void take_rows(struct pbuild *pb, struct tsdb__series *s, size_t a, size_
         sr->cols[c].key.n = h->cols[c].field_id;
     }
     size_t w = 0;
+    int64_t grown = 0;
     for (size_t r = a; r < b; r++) {
         uint64_t g = tsdb__head_fgen(h, r);
         if (g && g <= published)
@@ -1038,7 +1040,7 @@ static void take_rows(struct pbuild *pb, struct tsdb__series *s, size_t a, size_
         sr->ts[w] = tsdb__head_ts(h, r);
         if (tsdb__head_lsn(h, r) > pb->max_lsn)
             pb->max_lsn = tsdb__head_lsn(h, r);
-        tsdb__head_set_fgen(h, r, gen);
+        grown += tsdb__head_set_fgen(h, r, gen);
         for (uint32_t c = 0; c < h->ncols; c++) {
             bool has = tsdb__col_has(h, c, r);
             sr->present[c][w] = has;
@@ -1056,6 +1058,7 @@ static void take_rows(struct pbuild *pb, struct tsdb__series *s, size_t a, size_
         }
         w++;
     }
+    return grown;
 }
 
 /* The partition for ts in store (db_id, rp_id): an existing one that covers
@@ -1115,6 +1118,7 @@ static void extract(struct tsdb *db, struct flushjob *j, uint64_t gen)
     for (size_t i = 0; i < nst; i++) {
         struct tsdb__store *st = sts[i];
         int64_t shard = shards[i];
+        int64_t grown = 0;
         pthread_rwlock_rdlock(&st->lock);
         for (uint64_t id = 1; id < st->next_id; id++) {
             struct tsdb__series *s = tsdb__series_get(st, id);
@@ -1130,7 +1134,7 @@ static void extract(struct tsdb *db, struct flushjob *j, uint64_t gen)
                 size_t b = a + 1;
                 while (b < h->n && tsdb__head_ts(h, b) < pe)
                     b++;
-                take_rows(pbuild_get(j, st, ps, pe), s, a, b, gen, db->gen_published);
+                grown += take_rows(pbuild_get(j, st, ps, pe), s, a, b, gen, db->gen_published);
                 a = b;
             }
             pthread_mutex_unlock(mu);
@@ -1147,6 +1151,7 @@ static void extract(struct tsdb *db, struct flushjob *j, uint64_t gen)
             }
         }
         pthread_rwlock_unlock(&st->lock);
+        atomic_fetch_add(&db->head_bytes, grown);
     }
     free(sts);
     free(shards);
@@ -1259,6 +1264,7 @@ static void unmark_head(struct tsdb *db, uint64_t gen)
     for (size_t i = 0; i < db->cat.ndbs; i++)
         for (size_t k = 0; k < db->cat.dbs[i]->nrps; k++) {
             struct tsdb__store *st = db->cat.dbs[i]->rps[k]->store;
+            int64_t grown = 0;
             pthread_rwlock_rdlock(&st->lock);
             for (uint64_t id = 1; id < st->next_id; id++) {
                 struct tsdb__series *s = tsdb__series_get(st, id);
@@ -1268,10 +1274,11 @@ static void unmark_head(struct tsdb *db, uint64_t gen)
                 pthread_mutex_lock(mu);
                 for (size_t r = 0; r < s->head.n; r++)
                     if (tsdb__head_fgen(&s->head, r) == gen)
-                        tsdb__head_set_fgen(&s->head, r, 0);
+                        grown += tsdb__head_set_fgen(&s->head, r, 0);
                 pthread_mutex_unlock(mu);
             }
             pthread_rwlock_unlock(&st->lock);
+            atomic_fetch_add(&db->head_bytes, grown);
         }
     pthread_mutex_unlock(&db->cat_lock);
 }

@@ -180,6 +180,17 @@ static uint64_t str_new(struct tsdb__head *h, struct sv v)
 /* Frees chunk c and the strings of its present rows. */
 static void chunk_free(struct tsdb__head *h, struct tsdb__hchunk *c)
 {
+    if (c->is_sealed) {
+        for (uint32_t k = 0; k < c->ncols; k++)
+            if (h->cols[k].type == TSDB_STRING) {
+                const struct tsdb__hcol *col = tsdb__hc_col(tsdb__hs_view(c, h->cols, k), k);
+                for (uint64_t m = col->present; m; m &= m - 1)
+                    str_free(h, col->v[__builtin_ctzll(m)]);
+            }
+        h->bytes -= tsdb__hs_bytes(c);
+        tsdb__hs_free(c);
+        return;
+    }
     for (uint32_t k = 0; k < c->ncols; k++)
         if (h->cols[k].type == TSDB_STRING)
             for (uint64_t m = tsdb__hc_col(c, k)->present; m; m &= m - 1)
@@ -209,11 +220,43 @@ static struct tsdb__hchunk *chunk_new(struct tsdb__head *h, size_t cap_rows)
     return c;
 }
 
-/* Gives chunk k all of the series' columns (a field first seen after the
- * chunk was made).  Rare: copies the chunk into a wider one. */
-static struct tsdb__hchunk *chunk_widen(struct tsdb__head *h, size_t k)
+/* Turns sealed chunk k back into an open one (before it is changed). */
+static struct tsdb__hchunk *chunk_unseal(struct tsdb__head *h, size_t k)
+{
+    struct tsdb__hchunk *s = h->chunks[k];
+    if (!s->is_sealed)
+        return s;
+    struct tsdb__hchunk *c = chunk_alloc(h->ncols > s->ncols ? h->ncols : s->ncols, ROWS);
+    tsdb__hs_unseal(s, h->cols, c);
+    h->bytes += chunk_bytes(c->cap_cols, ROWS);
+    h->bytes -= tsdb__hs_bytes(s);
+    tsdb__hs_free(s); /* its strings now belong to c */
+    h->chunks[k] = c;
+    if (k + 1 == h->nchunks)
+        h->tail = c;
+    return c;
+}
+
+/* Seals chunk k when it is open and not the tail (so full). */
+static void chunk_seal(struct tsdb__head *h, size_t k)
 {
     struct tsdb__hchunk *c = h->chunks[k];
+    if (c->is_sealed || k + 1 >= h->nchunks)
+        return;
+    assert(c->cap_rows == ROWS);
+    struct tsdb__hchunk *s = tsdb__hs_seal(c, h->cols);
+    h->bytes += tsdb__hs_bytes(s);
+    h->bytes -= chunk_bytes(c->cap_cols, c->cap_rows);
+    chunk_release(c); /* strings now belong to s */
+    h->chunks[k] = s;
+}
+
+/* Gives chunk k all of the series' columns (a field first seen after the
+ * chunk was made), unsealing it first: ready to be written.  Widening is
+ * rare: it copies the chunk into a wider one. */
+static struct tsdb__hchunk *chunk_widen(struct tsdb__head *h, size_t k)
+{
+    struct tsdb__hchunk *c = chunk_unseal(h, k);
     if (c->ncols == h->ncols)
         return c;
     if (c->cap_cols < h->ncols) {
@@ -366,7 +409,10 @@ static size_t lower_bound(const struct tsdb__head *h, int64_t t)
     size_t lo = 0, hi = h->nchunks;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (tsdb__hc_ts(h->chunks[mid])[0] < t)
+        const struct tsdb__hchunk *c = h->chunks[mid];
+        int64_t first = c->is_sealed ? ((const struct tsdb__hsealed *)c)->ts_first
+                                     : tsdb__hc_ts(c)[0];
+        if (first < t)
             lo = mid + 1;
         else
             hi = mid;
@@ -374,7 +420,7 @@ static size_t lower_bound(const struct tsdb__head *h, int64_t t)
     if (lo == 0)
         return 0;
     size_t k = lo - 1; /* chunk k starts below t; the answer is in it or right after */
-    const struct tsdb__hchunk *c = h->chunks[k];
+    const struct tsdb__hchunk *c = tsdb__head_chunk(h, k << SHIFT, UINT32_MAX);
     size_t rows = k + 1 == h->nchunks ? h->n - (k << SHIFT) : ROWS;
     size_t a = 0, b = rows;
     while (a < b) {
@@ -405,9 +451,14 @@ int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
         pos = lower_bound(h, ts);
         is_new = !(pos < h->n && tsdb__head_ts(h, pos) == ts);
     }
+    size_t reseal = pos >> SHIFT; /* chunks from here on may need sealing */
     if (is_new) {
-        if (h->n == capacity(h))
+        if (h->n == capacity(h)) {
+            size_t had = h->nchunks;
             make_room(h);
+            if (h->nchunks > had && had > 0 && had - 1 < reseal)
+                reseal = had - 1; /* the old tail is full and no longer the tail */
+        }
         if (pos < h->n) {
             /* Out of order: later rows move up by one, across chunks that
              * must all have every column. */
@@ -421,7 +472,7 @@ int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
         tsdb__hc_ts(h->chunks[pos >> SHIFT])[pos & MASK] = ts;
     }
     struct tsdb__hchunk *c = h->chunks[pos >> SHIFT];
-    if (h->ncols != ncols0 || c->ncols < h->ncols)
+    if (h->ncols != ncols0 || c->ncols < h->ncols || c->is_sealed)
         c = chunk_widen(h, pos >> SHIFT);
     size_t i = pos & MASK;
     uint64_t bit = UINT64_C(1) << i;
@@ -440,6 +491,8 @@ int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
     }
     if (ci != cidx)
         free(ci);
+    for (size_t k = reseal; k + 1 < h->nchunks; k++)
+        chunk_seal(h, k);
     return (int64_t)h->bytes - (int64_t)before;
 }
 
@@ -463,12 +516,9 @@ int64_t tsdb__head_purge(struct tsdb__head *h, uint64_t max_gen)
 {
     size_t before = h->bytes;
     size_t w = 0, gone = 0;
-    for (size_t k = 0; k < h->nchunks; k++) {
-        const struct tsdb__hchunk *c = h->chunks[k];
-        size_t rows = k + 1 == h->nchunks ? h->n - (k << SHIFT) : ROWS;
-        const uint32_t *fg = tsdb__hc_fgen(c);
-        for (size_t i = 0; i < rows; i++)
-            gone += fg[i] && fg[i] <= max_gen;
+    for (size_t r = 0; r < h->n; r++) {
+        uint64_t g = tsdb__head_fgen(h, r);
+        gone += g && g <= max_gen;
     }
     if (gone == 0)
         return 0;
@@ -502,5 +552,7 @@ int64_t tsdb__head_purge(struct tsdb__head *h, uint64_t max_gen)
     }
     h->nchunks = keep;
     h->tail = keep ? h->chunks[keep - 1] : NULL;
+    for (size_t k = 0; k + 1 < h->nchunks; k++)
+        chunk_seal(h, k);
     return (int64_t)before - (int64_t)h->bytes;
 }

@@ -232,8 +232,20 @@ struct tsdb__hchunk {
     uint32_t cap_cols; /* columns the allocation has room for */
     uint16_t cap_rows; /* TSDB__CHUNK_MIN_ROWS .. TSDB__CHUNK_ROWS, a power of 2 */
     bool is_heap;      /* from malloc, not from head.c's slab */
-    bool is_sealed;    /* reserved: always false in this layout */
+    bool is_sealed;    /* a struct tsdb__hsealed: use the accessors below */
     uint32_t pad_;
+};
+
+/* A sealed chunk (head_seal.c): a full chunk that is not its series' tail,
+ * encoded with the codec into one allocation; followed by ncols presence
+ * words, the blocks' end offsets and the encoded blocks.  Immutable except
+ * the flush generations. */
+struct tsdb__hsealed {
+    struct tsdb__hchunk hdr; /* is_sealed, cap_rows 64, cap_cols == ncols */
+    uint64_t id;             /* unique, never reused: keys readers' views */
+    int64_t ts_first;
+    uint32_t fgen_one; /* every row's generation when fgen is NULL */
+    uint32_t *fgen;    /* 64 generations, or NULL */
 };
 
 static inline int64_t *tsdb__hc_ts(const struct tsdb__hchunk *c)
@@ -261,6 +273,26 @@ struct tsdb__col {
     enum tsdb_type type;
 };
 
+/* head_seal.c.  Encodes full open chunk c (columns typed by cols) into a new
+ * sealed chunk; c is left as it was (the caller frees it). */
+struct tsdb__hchunk *tsdb__hs_seal(const struct tsdb__hchunk *c, const struct tsdb__col *cols);
+/* Decodes sealed c into open chunk out (64 rows, cap_cols >= c->ncols). */
+void tsdb__hs_unseal(const struct tsdb__hchunk *c, const struct tsdb__col *cols,
+                     struct tsdb__hchunk *out);
+/* Memory held by sealed c. */
+size_t tsdb__hs_bytes(const struct tsdb__hchunk *c);
+/* Frees sealed c (not the strings it points to). */
+void tsdb__hs_free(struct tsdb__hchunk *c);
+/* A decoded copy of sealed c's times and LSNs, and of column col when
+ * col < c->ncols (pass UINT32_MAX for none), in memory of the calling
+ * thread: valid until that thread views another chunk.  Flush generations
+ * are not in it (tsdb__head_fgen reads them from c). */
+const struct tsdb__hchunk *tsdb__hs_view(const struct tsdb__hchunk *c, const struct tsdb__col *cols,
+                                         uint32_t col);
+/* Sets row i's flush generation of sealed c; returns the bytes c grew by
+ * (an array of 64 generations is made or freed). */
+int64_t tsdb__hs_set_fgen(struct tsdb__hchunk *c, size_t i, uint32_t gen);
+
 /* Head data of one series.  Guarded by the store stripe of the series id. */
 struct tsdb__head {
     struct tsdb__hchunk **chunks;
@@ -272,37 +304,60 @@ struct tsdb__head {
     size_t bytes; /* memory held, for the head_bytes gauge */
 };
 
-/* Row accessors for readers (stripe lock held, r < h->n, c < h->ncols). */
-static inline const struct tsdb__hchunk *tsdb__head_chunk(const struct tsdb__head *h, size_t r)
+/* Row accessors for readers (stripe lock held, r < h->n, c < h->ncols).
+ * A sealed chunk is read through the calling thread's decoded view, so
+ * reading rows in order decodes each chunk once (and each column once). */
+static inline const struct tsdb__hchunk *tsdb__head_chunk(const struct tsdb__head *h, size_t r,
+                                                          uint32_t col)
 {
-    return h->chunks[r >> TSDB__CHUNK_SHIFT];
+    const struct tsdb__hchunk *k = h->chunks[r >> TSDB__CHUNK_SHIFT];
+    return k->is_sealed ? tsdb__hs_view(k, h->cols, col) : k;
 }
 static inline int64_t tsdb__head_ts(const struct tsdb__head *h, size_t r)
 {
-    return tsdb__hc_ts(tsdb__head_chunk(h, r))[r & TSDB__CHUNK_MASK];
+    return tsdb__hc_ts(tsdb__head_chunk(h, r, UINT32_MAX))[r & TSDB__CHUNK_MASK];
 }
 static inline uint64_t tsdb__head_lsn(const struct tsdb__head *h, size_t r)
 {
-    return tsdb__hc_lsn(tsdb__head_chunk(h, r))[r & TSDB__CHUNK_MASK];
+    return tsdb__hc_lsn(tsdb__head_chunk(h, r, UINT32_MAX))[r & TSDB__CHUNK_MASK];
 }
 static inline uint64_t tsdb__head_fgen(const struct tsdb__head *h, size_t r)
 {
-    return tsdb__hc_fgen(tsdb__head_chunk(h, r))[r & TSDB__CHUNK_MASK];
+    const struct tsdb__hchunk *k = h->chunks[r >> TSDB__CHUNK_SHIFT];
+    if (k->is_sealed) {
+        const struct tsdb__hsealed *s = (const struct tsdb__hsealed *)k;
+        return s->fgen ? s->fgen[r & TSDB__CHUNK_MASK] : s->fgen_one;
+    }
+    return tsdb__hc_fgen(k)[r & TSDB__CHUNK_MASK];
 }
-/* gen < 2^32: one flush generation per flush since open. */
-static inline void tsdb__head_set_fgen(struct tsdb__head *h, size_t r, uint64_t gen)
+/* gen < 2^32: one flush generation per flush since open.  Returns the bytes
+ * the head grew by (for the head_bytes gauge; a sealed chunk may need an
+ * array of generations). */
+static inline int64_t tsdb__head_set_fgen(struct tsdb__head *h, size_t r, uint64_t gen)
 {
-    tsdb__hc_fgen(tsdb__head_chunk(h, r))[r & TSDB__CHUNK_MASK] = (uint32_t)gen;
+    struct tsdb__hchunk *k = h->chunks[r >> TSDB__CHUNK_SHIFT];
+    if (k->is_sealed) {
+        int64_t d = tsdb__hs_set_fgen(k, r & TSDB__CHUNK_MASK, (uint32_t)gen);
+        h->bytes = (size_t)((int64_t)h->bytes + d);
+        return d;
+    }
+    tsdb__hc_fgen(k)[r & TSDB__CHUNK_MASK] = (uint32_t)gen;
+    return 0;
 }
 static inline bool tsdb__col_has(const struct tsdb__head *h, uint32_t c, size_t r)
 {
-    const struct tsdb__hchunk *k = tsdb__head_chunk(h, r);
-    return c < k->ncols && (tsdb__hc_col(k, c)->present >> (r & TSDB__CHUNK_MASK) & 1);
+    const struct tsdb__hchunk *k = h->chunks[r >> TSDB__CHUNK_SHIFT];
+    if (c >= k->ncols)
+        return false;
+    uint64_t present = k->is_sealed
+                           ? ((const uint64_t *)(const void *)((const struct tsdb__hsealed *)k + 1))[c]
+                           : tsdb__hc_col(k, c)->present;
+    return present >> (r & TSDB__CHUNK_MASK) & 1;
 }
 /* Value of column c in row r (tsdb__col_has true): 64-bit pattern or string. */
 static inline uint64_t tsdb__col_u(const struct tsdb__head *h, uint32_t c, size_t r)
 {
-    return tsdb__hc_col(tsdb__head_chunk(h, r), c)->v[r & TSDB__CHUNK_MASK];
+    return tsdb__hc_col(tsdb__head_chunk(h, r, c), c)->v[r & TSDB__CHUNK_MASK];
 }
 static inline struct sv tsdb__col_s(const struct tsdb__head *h, uint32_t c, size_t r)
 {
