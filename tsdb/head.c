@@ -148,9 +148,11 @@ static void chunk_release(struct tsdb__hchunk *c)
 {
 #ifndef SLAB_OFF
     if (!c->is_heap) {
+        /* Read the list index before the link overwrites the header. */
+        uint32_t cap = c->cap_cols;
         pthread_mutex_lock(&slab.mu);
-        *(void **)c = slab.free[c->cap_cols];
-        slab.free[c->cap_cols] = c;
+        *(void **)c = slab.free[cap];
+        slab.free[cap] = c;
         pthread_mutex_unlock(&slab.mu);
         return;
     }
