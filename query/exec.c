@@ -210,9 +210,69 @@ static int expand_regex_dims(struct qx__run *r, const struct iql_select *s,
 
 int qx__exec_meta(struct qx__run *r, const struct iql_stmt *s);
 
-static bool is_mutating(enum iql_stmt_kind k)
+struct rp_find {
+    struct arena *a;
+    struct sv db, rp;
+};
+
+static int rp_find_cb(void *arg, const struct tsdb_db_info *d)
 {
-    switch (k) {
+    struct rp_find *f = arg;
+    if (!sv_eq(d->name, f->db))
+        return 0;
+    for (size_t i = 0; i < d->nrps; i++)
+        if (d->rps[i].is_default)
+            f->rp = arena_sv_dup(f->a, d->rps[i].name);
+    return 0;
+}
+
+/* The default retention policy's name of db (empty when db is unknown). */
+static struct sv default_rp(struct qx__run *r, struct sv db)
+{
+    struct rp_find f = { .a = r->a, .db = db };
+    if (db.n)
+        tsdb_list_databases(r->c->db, rp_find_cb, &f);
+    return f.rp;
+}
+
+/* s as influxd renders it in its read-only warning: sources and the INTO
+ * target with their database and retention policy filled in. */
+static const struct iql_stmt *normalized(struct qx__run *r, const struct iql_stmt *s)
+{
+    if (s->kind != IQL_STMT_SELECT || !s->select->into || !r->c->db)
+        return s;
+    const struct iql_select *sel = s->select;
+    struct iql_select *c = arena_alloc(r->a, sizeof *c);
+    *c = *sel;
+    struct iql_source *src = arena_alloc(r->a, (sel->nsources ? sel->nsources : 1) * sizeof *src);
+    for (size_t i = 0; i < sel->nsources; i++) {
+        src[i] = sel->sources[i];
+        if (src[i].kind != IQL_SRC_MEASUREMENT)
+            continue;
+        if (!src[i].m.db.n)
+            src[i].m.db = r->p->db;
+        if (!src[i].m.rp.n)
+            src[i].m.rp = r->p->rp.n ? r->p->rp : default_rp(r, src[i].m.db);
+    }
+    c->sources = src;
+    struct iql_measurement *into = arena_alloc(r->a, sizeof *into);
+    *into = *sel->into;
+    if (!into->db.n)
+        into->db = r->p->db;
+    if (!into->rp.n)
+        into->rp = default_rp(r, into->db);
+    c->into = into;
+    struct iql_stmt *n = arena_alloc(r->a, sizeof *n);
+    *n = *s;
+    n->select = c;
+    return n;
+}
+
+static bool is_mutating(const struct iql_stmt *s)
+{
+    if (s->kind == IQL_STMT_SELECT)
+        return s->select && s->select->into;
+    switch (s->kind) {
     case IQL_STMT_DELETE:
     case IQL_STMT_DROP_SERIES:
     case IQL_STMT_CREATE_DATABASE:
@@ -265,7 +325,7 @@ static int exec_stmt(struct qx__run *r, const struct iql_stmt *s)
         if (crc)
             return crc;
         if (s->select->into)
-            return err_set(r->e, ERR_UNSUPPORTED, "SELECT ... INTO is not supported yet");
+            return qx__exec_into(r, s->select, exec_select_stmt);
         return exec_select_stmt(r, s->select);
     }
     return qx__exec_meta(r, s);
@@ -320,10 +380,10 @@ int qx_run(const struct qx_ctx *c, const char *q, size_t n, const struct qx_para
         };
         if (rc) {
             end.error = se.msg[0] ? se.msg : err_str(rc);
-        } else if (p->is_read_only && is_mutating(s->kind)) {
+        } else if (p->is_read_only && is_mutating(s)) {
             /* 1.6 runs it anyway and warns, quoting the normalised text. */
             int wr = buf_append_str(&mb, "deprecated use of '");
-            wr = wr ? wr : iql_render_stmt(&mb, s);
+            wr = wr ? wr : iql_render_stmt(&mb, normalized(&r, s));
             wr = wr ? wr : buf_append_str(&mb, "' in a read only context, please use a POST request instead");
             if (wr == 0) {
                 msg.level = "warning";

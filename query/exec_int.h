@@ -102,6 +102,12 @@ struct sv qx__db(struct qx__run *r, struct sv explicit_db);
 
 int qx__exec_select(struct qx__run *r, const struct iql_select *s);
 
+/* SELECT ... INTO (exec_into.c): runs s without its INTO through run (the
+ * driver's SELECT path), writes the rows into the target and emits 1.6's
+ * "result" series (time 0, written N). */
+int qx__exec_into(struct qx__run *r, const struct iql_select *s,
+                  int (*run)(struct qx__run *r, const struct iql_select *s));
+
 /* The summary fast path for an aggregate SELECT (exec_summary.c).  Sets
  * *handled and returns the statement's result when it answered s; leaves
  * *handled false, r->e untouched and nothing emitted when s needs the scan

@@ -1103,6 +1103,86 @@ for q, kw in [
 ]:
     add(q, **kw)
 
+# -- SELECT ... INTO: the 'result' series, then what landed in the target
+# (a database with infinite retention, as 1.6's autogen) ------------------
+add('CREATE DATABASE intodb', method='POST')
+for q in [
+    'POST CREATE DATABASE t1',
+    'SELECT "temp" INTO "intodb"."autogen"."c0" FROM "sensors"',
+    'POST SELECT "temp" INTO "intodb"."autogen"."c1" FROM "sensors"',
+    'SELECT * FROM "intodb"."autogen"."c1"',
+    'SHOW SERIES ON intodb',
+    'POST SELECT "temp", "loc" INTO "intodb"."autogen"."c2" FROM "sensors"',
+    'SELECT * FROM "intodb"."autogen"."c2"',
+    'POST SELECT * INTO "intodb"."autogen"."c3" FROM "sensors"',
+    'SELECT * FROM "intodb"."autogen"."c3"',
+    'POST SELECT * INTO "intodb"."autogen"."c4" FROM "sensors" GROUP BY *',
+    'SELECT * FROM "intodb"."autogen"."c4"',
+    'SHOW SERIES ON intodb FROM c4',
+    'SHOW FIELD KEYS ON intodb',
+    'POST SELECT mean("temp") INTO "intodb"."autogen"."c5" FROM "sensors" WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:01:00Z\' GROUP BY time(20s), "loc"',
+    'SELECT * FROM "intodb"."autogen"."c5"',
+    'POST SELECT count("temp") INTO "intodb"."autogen"."c6" FROM "sensors" WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:02:00Z\' GROUP BY time(20s)',
+    'SELECT * FROM "intodb"."autogen"."c6"',
+    'POST SELECT mean("temp") INTO "intodb"."autogen"."c7" FROM "sensors" WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:02:00Z\' GROUP BY time(20s) fill(none)',
+    'POST SELECT mean("temp"), max("hum") INTO "intodb"."autogen"."c8" FROM "sensors" WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:02:00Z\' GROUP BY time(20s)',
+    'SELECT * FROM "intodb"."autogen"."c8"',
+    'POST SELECT * INTO "intodb"."autogen".:MEASUREMENT FROM /^(sensors|dup)$/',
+    'SHOW MEASUREMENTS ON intodb',
+    'SELECT * FROM "intodb"."autogen"."dup"',
+    'POST SELECT * INTO "intodb"..:MEASUREMENT FROM "tt" GROUP BY *',
+    'POST SELECT "v" INTO "nodb"."autogen"."x" FROM "tt"',
+    'POST SELECT "v" INTO "intodb"."norp"."x" FROM "tt"',
+    'POST SELECT "v" INTO "x9" FROM "tt"',
+    'SELECT * FROM "x9"',
+    'POST SELECT "v" INTO "x10" FROM "nosuch"',
+    'POST SELECT "v" INTO "x10" FROM "tt" WHERE "v" > 100',
+    'POST SELECT "title", "code", "ok" INTO "intodb"..ev FROM "events"',
+    'SELECT * FROM intodb..ev',
+    'POST SELECT mean("v") INTO "intodb"..m2 FROM "tt" WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:01:00Z\'',
+    'SELECT * FROM intodb..m2',
+    'POST SELECT max("v") INTO "intodb"..m3 FROM "tt"',
+    'SELECT * FROM intodb..m3',
+    'POST SELECT "v" INTO "intodb"..m4 FROM "tt" LIMIT 1',
+    'SELECT * FROM intodb..m4',
+    'POST SELECT "v" * 2 INTO "intodb"..m5 FROM "tt"',
+    'SELECT * FROM intodb..m5',
+    'POST SELECT "v" INTO "intodb"..m7 FROM "tt"; SELECT * FROM intodb..m7',
+    'POST SELECT "v" INTO "intodb"..m8 FROM "tt" ORDER BY time DESC',
+    'SELECT "v" INTO "intodb"..m9 FROM "tt" GROUP BY "x"',
+    'SELECT * FROM intodb..m9',
+    'SHOW SERIES ON intodb FROM m9',
+    'POST SELECT "i" INTO "intodb"..m10 FROM "big"',
+    'POST SELECT "bytes_recv" INTO "intodb"..m11 FROM "net" WHERE time < \'2024-01-01T00:01:00Z\'',
+    'POST SELECT count("temp") INTO "intodb"."autogen"."c6" FROM "sensors" WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:02:00Z\' GROUP BY time(20s) fill(0)',
+    'SELECT * FROM "intodb"."autogen"."c6"',
+    'POST SELECT mean("temp") INTO "intodb"."autogen"."c7" FROM "sensors" WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:02:00Z\' GROUP BY time(20s) fill(previous)',
+    'SELECT * FROM "intodb"."autogen"."c7"',
+    'POST SELECT mean("temp") INTO "intodb"."autogen"."c8" FROM "sensors" WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:02:00Z\' GROUP BY time(20s) fill(linear)',
+    'POST SELECT "v" INTO "intodb"..tc FROM "tt"',
+    'POST SELECT "s" AS "v" INTO "intodb"..tc FROM "tt"',
+    'SELECT * FROM intodb..tc',
+    'POST SELECT "v", "s" INTO "intodb"..tc2 FROM "tt"',
+    'POST SELECT "s" AS "v", "w" INTO "intodb"..tc2 FROM "tt"',
+    'SELECT * FROM intodb..tc2',
+    'POST SELECT "v" INTO "intodb"..:MEASUREMENT FROM "tt", "flags"',
+    'SELECT "v" INTO "intodb"..tc3 FROM "tt"; SELECT "v" INTO "intodb"..tc4 FROM "tt"',
+    'POST SELECT "v" INTO "intodb"."autogen"."tc5" FROM "tt" WHERE time > \'x\'',
+    'POST SELECT "v" INTO "intodb"."autogen"."tc5" FROM "db"."autogen"."tt"',
+    'POST SELECT "v" INTO "intodb".."tc6" FROM "tt" tz(\'Europe/Paris\')',
+    'POST SELECT * INTO intodb..:MEASUREMENT FROM /^(sensors|dup)$/ GROUP BY *',
+    'SELECT "v" INTO "intodb"..tc8 FROM "tt" GROUP BY "x", "y"',
+    'POST SELECT "v", "x" INTO "intodb"..tc9 FROM "tt" GROUP BY "x"',
+    'SHOW FIELD KEYS ON intodb FROM tc9',
+]:
+    if q.startswith('POST '):
+        add(q[5:], method='POST')
+    else:
+        add(q)
+add('SELECT mean("v") INTO "intodb"..tc7 FROM "tt" GROUP BY time(10s)', method='POST')
+add('SELECT "v", "x" INTO "intodb"..tc9 FROM "tt" GROUP BY "x"', params={'epoch': 's'}, method='POST')
+add('SELECT "v", "x"::tag, "x"::field FROM "intodb"..tc9')
+
 
 # ---------------------------------------------------------------- KNOWN
 
@@ -1124,9 +1204,12 @@ KNOWN = {
         "buckets run from the first point (2024) to now(), 1.5 M of them: nightjar "
         "answers 'max-select-buckets limit exceeded', influxd 1.6 answers nothing "
         "(its bucket count overflows) -- as for time(1m) and time(1m, 3s)",
-    'SELECT "temp" INTO "t1"."autogen"."copied" FROM "sensors"  [POST]':
-        "query/exec.c: SELECT ... INTO is not supported yet (1.6 answers a 'result' series "
-        "with the count written)",
+    'SELECT * FROM "intodb"."autogen"."dup"':
+        _TIES % "dup, dup,k=b, dup,k=a" + ": INTO writes them in that order, so the "
+        "last writer of each field at the shared time differs",
+    'SELECT mean("v") INTO "intodb"..tc7 FROM "tt" GROUP BY time(10s)  [POST]':
+        "deliberate difference 4: no time range, buckets from the first point to now() "
+        "exceed max-select-buckets; influxd writes nothing and answers written 0",
 }
 
 # Transformations, top/bottom/distinct/sample/integral, math over calls and
