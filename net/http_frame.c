@@ -182,6 +182,17 @@ static int on_headers_complete(http_parser *p)
     if (f->max_body_bytes && (p->flags & F_CHUNKED) == 0 && p->content_length != ULLONG_MAX &&
         p->content_length > f->max_body_bytes)
         return fail(f, 413, true, "Request Entity Too Large");
+    /* A plain body of known length lands in one allocation, instead of
+     * being regrown (realloc copies and fresh pages) as it arrives; a
+     * write body is the bulk of what ingest touches.  Best effort: on
+     * failure the body grows as it comes; past 64 MiB (a claimed length
+     * the client may never send) it grows as well. */
+    if (!f->is_gzip && (p->flags & F_CHUNKED) == 0 && p->content_length != ULLONG_MAX &&
+        p->content_length > 0 && p->content_length <= f->req->body.max_bytes &&
+        p->content_length <= (64u << 20) &&
+        buf_reserve(&f->req->body, (size_t)p->content_length) != 0) {
+        /* not fatal: the body grows as it comes */
+    }
 
     const struct sv *ex = http_request_header(r, "Expect");
     f->expect_continue = ex && sv_case_eq(*ex, "100-continue") &&

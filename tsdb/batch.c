@@ -109,7 +109,59 @@ struct tsdb_batch {
     struct tsdb__field **fptr;
     size_t cap_fptr;
     struct tsdb_batch_stats stats;
+    struct tsdb_batch *next_free; /* in the WAL's pool */
 };
+
+/* Freed batches wait in a small pool on the WAL for the next request, so
+ * their section buffers and maps are not regrown (realloc copies, fresh
+ * pages) for every batch. */
+#define BATCH_POOL_MAX 8
+#define BATCH_KEEP_BYTES (16u << 20)
+
+static void u64map_clear(struct u64map *m)
+{
+    if (m->cap)
+        memset(m->vals, 0xff, m->cap * sizeof *m->vals);
+    m->n = 0;
+}
+
+static struct tsdb_batch *batch_get(struct tsdb *db)
+{
+    struct tsdb__wal *w = &db->wal;
+    pthread_mutex_lock(&w->rec_mu);
+    struct tsdb_batch *b = w->batch_free;
+    if (b) {
+        w->batch_free = b->next_free;
+        w->nbatch_free--;
+    }
+    pthread_mutex_unlock(&w->rec_mu);
+    size_t cap = db->opts.max_batch_bytes;
+    if (!b) {
+        b = xcalloc(1, sizeof *b);
+        buf_init(&b->meas_sec, cap);
+        buf_init(&b->field_sec, cap);
+        buf_init(&b->series_sec, cap);
+        buf_init(&b->point_sec, cap);
+        buf_init(&b->key, 0);
+        return b;
+    }
+    u64map_clear(&b->meas_map);
+    u64map_clear(&b->field_map);
+    u64map_clear(&b->series_map);
+    b->nmeas = b->nfields = b->nseries = b->npoints = 0;
+    buf_reset(&b->meas_sec);
+    buf_reset(&b->field_sec);
+    buf_reset(&b->series_sec);
+    buf_reset(&b->point_sec);
+    /* max_batch_bytes may change only across reopen; keep them in step. */
+    b->meas_sec.max_bytes = b->field_sec.max_bytes = cap;
+    b->series_sec.max_bytes = b->point_sec.max_bytes = cap;
+    b->ndefs = 0;
+    b->is_committed = false;
+    memset(&b->stats, 0, sizeof b->stats);
+    b->next_free = NULL;
+    return b;
+}
 
 int tsdb_batch_new(struct tsdb *db, struct sv dbname, struct sv rpname, int64_t now_ns,
                    struct tsdb_batch **out, struct err *e)
@@ -136,26 +188,17 @@ int tsdb_batch_new(struct tsdb *db, struct sv dbname, struct sv rpname, int64_t 
     if (!rp)
         return err_set(e, ERR_NOTFOUND, "retention policy not found: %s",
                        err_quote(q, sizeof q, rpname.p, rpname.n, 64));
-    struct tsdb_batch *b = xcalloc(1, sizeof *b);
+    struct tsdb_batch *b = batch_get(db);
     b->db = db;
     b->st = st;
     b->duration_ns = dur;
     b->now_ns = now_ns;
-    size_t cap = db->opts.max_batch_bytes;
-    buf_init(&b->meas_sec, cap);
-    buf_init(&b->field_sec, cap);
-    buf_init(&b->series_sec, cap);
-    buf_init(&b->point_sec, cap);
-    buf_init(&b->key, 0);
     *out = b;
     return 0;
 }
 
-void tsdb_batch_free(struct tsdb_batch **bp)
+static void batch_fini(struct tsdb_batch *b)
 {
-    struct tsdb_batch *b = bp ? *bp : NULL;
-    if (!b)
-        return;
     u64map_fini(&b->meas_map);
     u64map_fini(&b->field_map);
     u64map_fini(&b->series_map);
@@ -168,7 +211,41 @@ void tsdb_batch_free(struct tsdb_batch **bp)
     free(b->tags);
     free(b->fptr);
     free(b);
+}
+
+void tsdb_batch_free(struct tsdb_batch **bp)
+{
+    struct tsdb_batch *b = bp ? *bp : NULL;
+    if (!b)
+        return;
     *bp = NULL;
+    /* Back to the pool with its buffers' capacity, unless a rare huge
+     * batch grew them (its memory is not pinned). */
+    struct tsdb__wal *w = &b->db->wal;
+    size_t big = b->meas_sec.cap + b->field_sec.cap + b->series_sec.cap + b->point_sec.cap +
+                 (b->series_map.cap + b->field_map.cap + b->meas_map.cap) * 12;
+    if (big <= BATCH_KEEP_BYTES) {
+        pthread_mutex_lock(&w->rec_mu);
+        if (w->nbatch_free < BATCH_POOL_MAX) {
+            b->next_free = w->batch_free;
+            w->batch_free = b;
+            w->nbatch_free++;
+            b = NULL;
+        }
+        pthread_mutex_unlock(&w->rec_mu);
+    }
+    if (b)
+        batch_fini(b);
+}
+
+void tsdb__batch_pool_fini(struct tsdb *db)
+{
+    for (struct tsdb_batch *b = db->wal.batch_free, *next; b; b = next) {
+        next = b->next_free;
+        batch_fini(b);
+    }
+    db->wal.batch_free = NULL;
+    db->wal.nbatch_free = 0;
 }
 
 void tsdb_batch_stats(const struct tsdb_batch *b, struct tsdb_batch_stats *out)
@@ -416,6 +493,16 @@ static uint32_t meas_local(struct tsdb_batch *b, struct tsdb__meas *m, int *rc)
     return b->nmeas++;
 }
 
+static inline uint8_t *wr_uvarint(uint8_t *q, uint64_t v)
+{
+    while (v >= 0x80) {
+        *q++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *q++ = (uint8_t)v;
+    return q;
+}
+
 static int encode_point(struct tsdb_batch *b, const struct tsdb_point *p, struct tsdb__series *s,
                         size_t nkept)
 {
@@ -443,9 +530,20 @@ static int encode_point(struct tsdb_batch *b, const struct tsdb_point *p, struct
         sl = b->nseries++;
         u64map_put(&b->series_map, s->id, sl);
     }
-    rc = rc ? rc : tsdb__put_uvarint(&b->point_sec, sl);
-    rc = rc ? rc : tsdb__put_u64(&b->point_sec, (uint64_t)p->ts_ns);
-    rc = rc ? rc : tsdb__put_uvarint(&b->point_sec, nkept);
+    if (rc)
+        return rc;
+    /* The point goes into room reserved for its largest encoding, written
+     * through a pointer (no bounds check and call per varint). */
+    size_t bound = 10 + 8 + 10;
+    for (size_t i = 0; i < p->nfields; i++)
+        bound += 10 + 10 + (b->fptr[i] && b->fptr[i]->type == TSDB_STRING ? p->fields[i].v.s.n : 0);
+    rc = buf_reserve(&b->point_sec, bound);
+    if (rc)
+        return rc;
+    uint8_t *q = (uint8_t *)b->point_sec.p + b->point_sec.len;
+    q = wr_uvarint(q, sl);
+    tsdb__put_le64(q, (uint64_t)p->ts_ns);
+    q = wr_uvarint(q + 8, nkept);
     for (size_t i = 0; i < p->nfields && !rc; i++) {
         struct tsdb__field *fd = b->fptr[i];
         if (!fd)
@@ -459,29 +557,34 @@ static int encode_point(struct tsdb_batch *b, const struct tsdb_point *p, struct
             fl = b->nfields++;
             u64map_put(&b->field_map, fkey, fl);
         }
-        rc = rc ? rc : tsdb__put_uvarint(&b->point_sec, fl);
+        q = wr_uvarint(q, fl);
         const union tsdb_value *v = &p->fields[i].v;
         switch (fd->type) {
         case TSDB_FLOAT: {
             uint64_t bits;
             memcpy(&bits, &v->f, 8);
-            rc = rc ? rc : tsdb__put_u64(&b->point_sec, bits);
+            tsdb__put_le64(q, bits);
+            q += 8;
             break;
         }
         case TSDB_INT:
-            rc = rc ? rc : tsdb__put_uvarint(&b->point_sec, tsdb__zigzag(v->i));
+            q = wr_uvarint(q, tsdb__zigzag(v->i));
             break;
         case TSDB_UINT:
-            rc = rc ? rc : tsdb__put_uvarint(&b->point_sec, v->u);
+            q = wr_uvarint(q, v->u);
             break;
         case TSDB_BOOL:
-            rc = rc ? rc : tsdb__put_u8(&b->point_sec, v->b ? 1 : 0);
+            *q++ = v->b ? 1 : 0;
             break;
         case TSDB_STRING:
-            rc = rc ? rc : tsdb__put_bytes(&b->point_sec, v->s.p, v->s.n);
+            q = wr_uvarint(q, v->s.n);
+            if (v->s.n)
+                memcpy(q, v->s.p, v->s.n);
+            q += v->s.n;
             break;
         }
     }
+    b->point_sec.len = (size_t)(q - (uint8_t *)b->point_sec.p);
     return rc;
 }
 
@@ -527,6 +630,71 @@ int tsdb_batch_add(struct tsdb_batch *b, uint64_t *ref, const struct tsdb_point 
     return 0;
 }
 
+/* Compression scratch, pooled on the WAL (tsdb_int.h). */
+struct tsdb__zscratch {
+    ZSTD_CCtx *cctx;
+    struct buf out;
+    struct tsdb__zscratch *next;
+};
+
+#define ZSCRATCH_MAX 4
+#define ZSCRATCH_KEEP_BYTES (8u << 20)
+
+static struct tsdb__zscratch *zscratch_get(struct tsdb *db)
+{
+    struct tsdb__wal *w = &db->wal;
+    pthread_mutex_lock(&w->rec_mu);
+    struct tsdb__zscratch *z = w->z_free;
+    if (z) {
+        w->z_free = z->next;
+        w->nz_free--;
+    }
+    pthread_mutex_unlock(&w->rec_mu);
+    if (z)
+        return z;
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    if (!c)
+        return NULL; /* the record goes uncompressed */
+    z = xcalloc(1, sizeof *z);
+    z->cctx = c;
+    buf_init(&z->out, 0);
+    return z;
+}
+
+static void zscratch_free(struct tsdb__zscratch *z)
+{
+    ZSTD_freeCCtx(z->cctx);
+    buf_fini(&z->out);
+    free(z);
+}
+
+static void zscratch_put(struct tsdb *db, struct tsdb__zscratch *z)
+{
+    struct tsdb__wal *w = &db->wal;
+    if (z->out.cap <= ZSCRATCH_KEEP_BYTES) {
+        pthread_mutex_lock(&w->rec_mu);
+        if (w->nz_free < ZSCRATCH_MAX) {
+            z->next = w->z_free;
+            w->z_free = z;
+            w->nz_free++;
+            z = NULL;
+        }
+        pthread_mutex_unlock(&w->rec_mu);
+    }
+    if (z)
+        zscratch_free(z);
+}
+
+void tsdb__zscratch_pool_fini(struct tsdb *db)
+{
+    for (struct tsdb__zscratch *z = db->wal.z_free, *next; z; z = next) {
+        next = z->next;
+        zscratch_free(z);
+    }
+    db->wal.z_free = NULL;
+    db->wal.nz_free = 0;
+}
+
 int tsdb_batch_commit(struct tsdb_batch *b, struct err *e)
 {
     if (b->is_committed)
@@ -537,7 +705,9 @@ int tsdb_batch_commit(struct tsdb_batch *b, struct err *e)
     struct tsdb *db = b->db;
     struct buf pay;
     buf_init(&pay, 0);
-    int rc = tsdb__put_uvarint(&pay, b->st->db_id);
+    /* One allocation: the sections plus at most 6 varints. */
+    int rc = buf_reserve(&pay, batch_bytes(b) + 64);
+    rc = rc ? rc : tsdb__put_uvarint(&pay, b->st->db_id);
     rc = rc ? rc : tsdb__put_uvarint(&pay, b->st->rp_id);
     rc = rc ? rc : tsdb__put_uvarint(&pay, b->nmeas);
     rc = rc ? rc : buf_append(&pay, b->meas_sec.p, b->meas_sec.len);
@@ -554,17 +724,17 @@ int tsdb_batch_commit(struct tsdb_batch *b, struct err *e)
     const void *rec = pay.p;
     size_t rec_n = pay.len;
     uint8_t flags = 0;
-    void *z = NULL;
+    struct tsdb__zscratch *z = NULL;
     uint32_t zmin = db->opts.wal_compress_min_bytes;
-    if (zmin && pay.len >= zmin) {
+    if (zmin && pay.len >= zmin && (z = zscratch_get(db)) != NULL) {
         size_t bound = ZSTD_compressBound(pay.len);
-        z = malloc(bound + 8);
-        if (z) {
+        z->out.len = 0;
+        if (buf_reserve(&z->out, bound + 8) == 0) {
             /* Uncompressed size first, so replay can size its buffer. */
-            tsdb__put_le64(z, pay.len);
-            size_t zn = ZSTD_compress((char *)z + 8, bound, pay.p, pay.len, 1);
+            tsdb__put_le64((uint8_t *)z->out.p, pay.len);
+            size_t zn = ZSTD_compressCCtx(z->cctx, z->out.p + 8, bound, pay.p, pay.len, 1);
             if (!ZSTD_isError(zn) && zn + 8 < pay.len) {
-                rec = z;
+                rec = z->out.p;
                 rec_n = zn + 8;
                 flags = TSDB__REC_FLAG_ZSTD;
             }
@@ -572,7 +742,8 @@ int tsdb_batch_commit(struct tsdb_batch *b, struct err *e)
     }
     uint64_t lsn = 0;
     rc = tsdb__wal_submit(db, TSDB__REC_BATCH, flags, rec, rec_n, &lsn, e);
-    free(z);
+    if (z)
+        zscratch_put(db, z);
     if (rc) {
         buf_fini(&pay);
         return rc;
@@ -587,7 +758,7 @@ int tsdb_batch_commit(struct tsdb_batch *b, struct err *e)
      * counts as made before the drop (replay skips its record too). */
     if (!atomic_load(&b->st->is_dropped))
         rc = tsdb__record_apply(db, b->st, (const uint8_t *)pay.p, pay.len, lsn, false, NULL,
-                                &points, e);
+                                NULL, &points, e);
     tsdb__wal_applied(db, lsn);
     pthread_rwlock_unlock(&db->apply_lock);
     buf_fini(&pay);

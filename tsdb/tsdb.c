@@ -130,8 +130,12 @@ static void tsdb_free(struct tsdb *db)
     tsdb__storage_fini(db);
     tsdb__catalog_fini(db);
     free(db->wal.done);
+    tsdb__rec_pool_fini(db);
+    tsdb__zscratch_pool_fini(db);
+    tsdb__batch_pool_fini(db);
     pthread_mutex_destroy(&db->wal.mu);
     pthread_mutex_destroy(&db->wal.amu);
+    pthread_mutex_destroy(&db->wal.rec_mu);
     pthread_cond_destroy(&db->wal.cv_work);
     pthread_cond_destroy(&db->wal.cv_done);
     pthread_mutex_destroy(&db->cat_lock);
@@ -183,6 +187,7 @@ int tsdb_open(const struct tsdb_opts *o, struct tsdb **out, struct err *e)
     pthread_mutex_init(&db->cat_lock, NULL);
     pthread_mutex_init(&db->wal.mu, NULL);
     pthread_mutex_init(&db->wal.amu, NULL);
+    pthread_mutex_init(&db->wal.rec_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -670,6 +670,19 @@ struct tsdb__wal {
     /* Every record at or below it is in published parts (CHECKPOINT);
      * replay skips them.  Written by open and by flush (flush_mu). */
     uint64_t ckpt_lsn;
+
+    /* Spare decoded-record scratch of wal_record.c, reused across records
+     * and commits (their arrays keep their capacity). */
+    pthread_mutex_t rec_mu;
+    struct tsdb__rec *rec_free;
+    size_t nrec_free;
+    /* Spare zstd compression contexts and output buffers of batch.c: a
+     * context made per commit cost an allocation and table setup each. */
+    struct tsdb__zscratch *z_free;
+    size_t nz_free;
+    /* Spare batches of batch.c (tsdb_batch_free keeps a few). */
+    struct tsdb_batch *batch_free;
+    size_t nbatch_free;
 };
 
 /* Replays <dir>/wal into the stores and leaves wal->seg_seq/fd ready for
@@ -698,7 +711,13 @@ struct tsdb__apply_helper;
  * with e describing the problem.  *points gets the points applied. */
 int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p, size_t n,
                        uint64_t lsn, bool is_replay, struct tsdb__apply_helper *helper,
-                       size_t *points, struct err *e);
+                       struct buf *give, size_t *points, struct err *e);
+/* Frees the spare record scratch (tsdb_close). */
+void tsdb__rec_pool_fini(struct tsdb *db);
+/* batch.c: frees the spare compression scratch (tsdb_close). */
+void tsdb__zscratch_pool_fini(struct tsdb *db);
+/* batch.c: frees the spare batches (tsdb_close). */
+void tsdb__batch_pool_fini(struct tsdb *db);
 
 /* Second replay thread: applies the rows of odd series ids of each record
  * while the replaying thread decodes the next records and applies the even
@@ -715,8 +734,7 @@ int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p
 struct tsdb__apply_job {
     struct tsdb *db;
     struct tsdb__store *st;
-    struct tsdb__rec *rec;
-    void *payload; /* the record's bytes, which rec's views point into */
+    struct tsdb__rec *rec; /* owns the record's bytes its views point into */
     uint64_t lsn;
     _Atomic int refs; /* the two threads; the last one frees */
     struct tsdb__apply_job *next;

@@ -402,6 +402,7 @@ struct replay {
     const uint8_t *data; /* the mapped segment */
     size_t len;
     struct buf unz;
+    ZSTD_DCtx *zd;                     /* one context for every record */
     struct tsdb__apply_helper *helper; /* NULL: serial */
     uint64_t prev_lsn;
     uint64_t bytes_done, bytes_total;
@@ -428,33 +429,43 @@ static int replay_segment(struct replay *rp, size_t *cut_off, const char **reaso
         const uint8_t *h = p + off;
         const uint8_t *pay = h + TSDB__WAL_REC_HDR;
         size_t pay_n = n;
-        if (h[9] & TSDB__REC_FLAG_ZSTD) {
-            uint64_t raw = n >= 8 ? tsdb__le64(pay) : 0;
-            /* Bound the allocation by what the record could hold, not by
-             * today's max_batch_bytes (it may have been lowered since). */
-            if (n < 8 || raw > TSDB__MAX_RAW_RECORD || raw / 4096 > n ||
-                buf_reserve(&rp->unz, raw + 1) != 0) {
-                *cut_off = off;
-                *reason = "bad compressed size";
-                err_set(e, ERR_CORRUPT, "bad compressed size");
-                return 2;
-            }
-            size_t got = ZSTD_decompress(rp->unz.p, raw, pay + 8, n - 8);
-            if (ZSTD_isError(got) || got != raw) {
-                *cut_off = off;
-                *reason = "bad compressed payload";
-                err_set(e, ERR_CORRUPT, "bad compressed payload");
-                return 2;
-            }
-            pay = (const uint8_t *)rp->unz.p;
-            pay_n = raw;
-        }
+        uint64_t lsn = tsdb__le64(h + 16);
         size_t points = 0;
-        /* Records at or below the checkpoint are in published parts. */
-        int rc = tsdb__le64(h + 16) <= rp->db->wal.ckpt_lsn
-                     ? 0
-                     : tsdb__record_apply(rp->db, NULL, pay, pay_n, tsdb__le64(h + 16), true,
-                                          rp->helper, &points, e);
+        int rc = 0;
+        /* Records at or below the checkpoint are in published parts: their
+         * checksums were verified above, and they are neither decompressed
+         * nor decoded (after a flush, restart reads the rest of the current
+         * segment at checksum speed). */
+        if (lsn > rp->db->wal.ckpt_lsn) {
+            if (h[9] & TSDB__REC_FLAG_ZSTD) {
+                uint64_t raw = n >= 8 ? tsdb__le64(pay) : 0;
+                /* Bound the allocation by what the record could hold, not
+                 * by today's max_batch_bytes (it may have been lowered
+                 * since). */
+                rp->unz.len = 0;
+                if (n < 8 || raw > TSDB__MAX_RAW_RECORD || raw / 4096 > n ||
+                    buf_reserve(&rp->unz, raw + 1) != 0) {
+                    *cut_off = off;
+                    *reason = "bad compressed size";
+                    err_set(e, ERR_CORRUPT, "bad compressed size");
+                    return 2;
+                }
+                size_t got = ZSTD_decompressDCtx(rp->zd, rp->unz.p, raw, pay + 8, n - 8);
+                if (ZSTD_isError(got) || got != raw) {
+                    *cut_off = off;
+                    *reason = "bad compressed payload";
+                    err_set(e, ERR_CORRUPT, "bad compressed payload");
+                    return 2;
+                }
+                rp->unz.len = raw;
+                pay = (const uint8_t *)rp->unz.p;
+                pay_n = raw;
+            }
+            /* The decompression buffer may be handed to the record (the
+             * helper thread applies it later); replay gets another. */
+            rc = tsdb__record_apply(rp->db, NULL, pay, pay_n, lsn, true, rp->helper, &rp->unz,
+                                    &points, e);
+        }
         if (rc < 0) {
             *cut_off = off;
             *reason = "record does not decode";
@@ -462,7 +473,7 @@ static int replay_segment(struct replay *rp, size_t *cut_off, const char **reaso
         }
         if (rc == 1)
             rp->r->records_skipped++;
-        rp->prev_lsn = tsdb__le64(h + 16);
+        rp->prev_lsn = lsn;
         rp->r->records++;
         rp->r->points += points;
         off += TSDB__WAL_REC_HDR + n;
@@ -571,6 +582,13 @@ int tsdb__wal_replay(struct tsdb *db, const struct tsdb_opts *o, struct tsdb_rec
     if (nseqs && tsdb__helper_start(&helper))
         rp.helper = &helper;
     buf_init(&rp.unz, 0);
+    rp.zd = ZSTD_createDCtx();
+    if (!rp.zd) {
+        free(seqs);
+        if (rp.helper)
+            tsdb__helper_stop(rp.helper);
+        return err_set(e, ERR_NOMEM, "wal replay: cannot create a zstd context");
+    }
     char path[TSDB__PATH_MAX];
     for (size_t i = 0; i < nseqs; i++) {
         seg_path(w, seqs[i], path, sizeof path);
@@ -657,9 +675,10 @@ int tsdb__wal_replay(struct tsdb *db, const struct tsdb_opts *o, struct tsdb_rec
         o->progress(o->progress_arg, rp.bytes_total, rp.bytes_total);
     free(seqs);
     unmap_segment(&rp);
-    buf_fini(&rp.unz);
     if (rp.helper)
         tsdb__helper_stop(rp.helper);
+    buf_fini(&rp.unz);
+    ZSTD_freeDCtx(rp.zd);
     /* Segments below the checkpoint may all be gone: LSNs continue above it. */
     if (rp.prev_lsn < w->ckpt_lsn)
         rp.prev_lsn = w->ckpt_lsn;

@@ -41,15 +41,19 @@ struct rseries {
 
 struct rrow {
     uint32_t series;
+    uint32_t nvals;
     int64_t ts;
-    size_t val0, nvals;
+    size_t val0;
 };
 
-struct rval {
-    uint32_t field;
-    union tsdb_value v;
-};
-
+/* A decoded record.  Values are decoded straight into head values: field_id
+ * holds the record-local field index until plan_rows() maps it to the
+ * store's field id, so the head is handed each row's values in place.
+ *
+ * Scratch, reused: a record's arrays keep their capacity and go back to a
+ * small pool on the WAL (rec_get / rec_put) instead of being allocated,
+ * zeroed and page-faulted in for every record (a third of replay's CPU
+ * went to that and to the kernel's page faults for it). */
 struct tsdb__rec {
     struct sv *meas;
     struct tsdb__meas **mp;
@@ -57,8 +61,18 @@ struct tsdb__rec {
     struct rseries *series;
     struct tsdb_tag *tags;
     struct rrow *rows;
-    struct rval *vals;
+    struct tsdb__hval *vals;
     size_t nmeas, nfields, nseries, ntags, nrows, nvals;
+    size_t cap_meas, cap_mp, cap_fields, cap_series, cap_tags, cap_rows, cap_vals;
+    /* plan_rows: series rank (by stripe), row start per rank, row order */
+    size_t *rank, *start, *order;
+    size_t cap_rank, cap_start, cap_order;
+    size_t nplanned, split; /* rows in order[]; order[0 .. split) are the first thread's */
+    bool *need;
+    size_t cap_need;
+    /* The record's bytes when it is shared with the replay helper. */
+    struct buf own;
+    struct tsdb__rec *next_free;
 };
 
 static void rec_fini(struct tsdb__rec *r)
@@ -70,12 +84,105 @@ static void rec_fini(struct tsdb__rec *r)
     free(r->tags);
     free(r->rows);
     free(r->vals);
+    free(r->rank);
+    free(r->start);
+    free(r->order);
+    free(r->need);
+    buf_fini(&r->own);
+}
+
+/* Keeps at most this many spare records, and none whose record buffer grew
+ * past REC_KEEP_BYTES (a rare huge batch should not pin its memory). */
+#define REC_POOL_MAX (TSDB__HELPER_QUEUE + 4)
+#define REC_KEEP_BYTES (8u << 20)
+
+static struct tsdb__rec *rec_get(struct tsdb *db)
+{
+    struct tsdb__wal *w = &db->wal;
+    pthread_mutex_lock(&w->rec_mu);
+    struct tsdb__rec *r = w->rec_free;
+    if (r) {
+        w->rec_free = r->next_free;
+        w->nrec_free--;
+    }
+    pthread_mutex_unlock(&w->rec_mu);
+    if (!r) {
+        r = xcalloc(1, sizeof *r);
+        buf_init(&r->own, 0);
+    }
+    r->nmeas = r->nfields = r->nseries = r->ntags = r->nrows = r->nvals = 0;
+    r->nplanned = r->split = 0;
+    r->own.len = 0;
+    return r;
+}
+
+static void rec_put(struct tsdb *db, struct tsdb__rec *r)
+{
+    struct tsdb__wal *w = &db->wal;
+    size_t big = r->cap_vals * sizeof *r->vals + r->cap_rows * sizeof *r->rows + r->own.cap;
+    if (big <= REC_KEEP_BYTES) {
+        pthread_mutex_lock(&w->rec_mu);
+        if (w->nrec_free < REC_POOL_MAX) {
+            r->next_free = w->rec_free;
+            w->rec_free = r;
+            w->nrec_free++;
+            r = NULL;
+        }
+        pthread_mutex_unlock(&w->rec_mu);
+    }
+    if (r) {
+        rec_fini(r);
+        free(r);
+    }
+}
+
+void tsdb__rec_pool_fini(struct tsdb *db)
+{
+    struct tsdb__wal *w = &db->wal;
+    for (struct tsdb__rec *r = w->rec_free, *next; r; r = next) {
+        next = r->next_free;
+        rec_fini(r);
+        free(r);
+    }
+    w->rec_free = NULL;
+    w->nrec_free = 0;
+}
+
+/* Grows arr (cap elements) to hold at least n; keeps the contents. */
+#define GROW(arr, cap, n)                                                                          \
+    do {                                                                                           \
+        if ((n) > (cap)) {                                                                         \
+            size_t c_ = (cap) ? (cap) : 16;                                                        \
+            while (c_ < (n))                                                                       \
+                c_ *= 2;                                                                           \
+            (arr) = xrealloc((arr), c_ * sizeof *(arr));                                           \
+            (cap) = c_;                                                                            \
+        }                                                                                          \
+    } while (0)
+
+/* Inline fast paths of encoding.c's readers for the per-row fields: a
+ * one-byte varint, and eight bytes with room for them. */
+static inline uint64_t get_uvarint(struct tsdb__dec *d)
+{
+    if (d->p < d->end && *d->p < 0x80)
+        return *d->p++;
+    return tsdb__get_uvarint(d);
+}
+
+static inline uint64_t get_u64(struct tsdb__dec *d)
+{
+    if (d->end - d->p >= 8) {
+        uint64_t v = tsdb__le64(d->p);
+        d->p += 8;
+        return v;
+    }
+    return tsdb__get_u64(d);
 }
 
 /* Bounded count: each element takes at least one byte. */
 static size_t get_count(struct tsdb__dec *d)
 {
-    uint64_t n = tsdb__get_uvarint(d);
+    uint64_t n = get_uvarint(d);
     if (n > tsdb__dec_left(d)) {
         d->is_bad = true;
         return 0;
@@ -86,20 +193,21 @@ static size_t get_count(struct tsdb__dec *d)
 static int decode(struct tsdb__dec *d, struct tsdb__rec *r, struct err *e)
 {
     r->nmeas = get_count(d);
-    r->meas = xcalloc(r->nmeas + 1, sizeof *r->meas);
-    r->mp = xcalloc(r->nmeas + 1, sizeof *r->mp);
+    GROW(r->meas, r->cap_meas, r->nmeas + 1);
+    GROW(r->mp, r->cap_mp, r->nmeas + 1);
     for (size_t i = 0; i < r->nmeas && !d->is_bad; i++) {
         r->meas[i] = tsdb__get_bytes(d);
         if (r->meas[i].n == 0)
             return err_set(e, ERR_CORRUPT, "empty measurement name");
     }
     r->nfields = get_count(d);
-    r->fields = xcalloc(r->nfields + 1, sizeof *r->fields);
+    GROW(r->fields, r->cap_fields, r->nfields + 1);
     for (size_t i = 0; i < r->nfields && !d->is_bad; i++) {
         struct rfield *f = &r->fields[i];
-        uint64_t m = tsdb__get_uvarint(d);
+        uint64_t m = get_uvarint(d);
         f->key = tsdb__get_bytes(d);
         uint8_t t = tsdb__get_u8(d);
+        f->fd = NULL;
         if (d->is_bad)
             break;
         if (m >= r->nmeas || t < TSDB_FLOAT || t > TSDB_STRING || f->key.n == 0)
@@ -108,14 +216,14 @@ static int decode(struct tsdb__dec *d, struct tsdb__rec *r, struct err *e)
         f->type = (enum tsdb_type)t;
     }
     r->nseries = get_count(d);
-    r->series = xcalloc(r->nseries + 1, sizeof *r->series);
-    size_t cap_tags = 1;
-    r->tags = xcalloc(1, sizeof *r->tags);
+    GROW(r->series, r->cap_series, r->nseries + 1);
     for (size_t i = 0; i < r->nseries && !d->is_bad; i++) {
         struct rseries *s = &r->series[i];
-        s->id = tsdb__get_uvarint(d);
-        uint64_t m = tsdb__get_uvarint(d);
+        s->id = get_uvarint(d);
+        uint64_t m = get_uvarint(d);
         uint8_t has_def = tsdb__get_u8(d);
+        s->s = NULL;
+        s->ntags = 0;
         if (d->is_bad)
             break;
         if (m >= r->nmeas || s->id == 0 || has_def > 1)
@@ -126,10 +234,7 @@ static int decode(struct tsdb__dec *d, struct tsdb__rec *r, struct err *e)
         if (!has_def)
             continue;
         s->ntags = get_count(d);
-        if (r->ntags + s->ntags > cap_tags) {
-            cap_tags = (r->ntags + s->ntags) * 2;
-            r->tags = xrealloc(r->tags, cap_tags * sizeof *r->tags);
-        }
+        GROW(r->tags, r->cap_tags, r->ntags + s->ntags + 1);
         for (size_t j = 0; j < s->ntags && !d->is_bad; j++) {
             struct tsdb_tag *t = &r->tags[r->ntags++];
             t->key = tsdb__get_bytes(d);
@@ -137,43 +242,41 @@ static int decode(struct tsdb__dec *d, struct tsdb__rec *r, struct err *e)
         }
     }
     r->nrows = get_count(d);
-    r->rows = xcalloc(r->nrows + 1, sizeof *r->rows);
-    size_t cap_vals = 0;
+    GROW(r->rows, r->cap_rows, r->nrows + 1);
     for (size_t i = 0; i < r->nrows && !d->is_bad; i++) {
         struct rrow *row = &r->rows[i];
-        uint64_t sl = tsdb__get_uvarint(d);
-        row->ts = (int64_t)tsdb__get_u64(d);
-        row->nvals = get_count(d);
+        uint64_t sl = get_uvarint(d);
+        row->ts = (int64_t)get_u64(d);
+        size_t nvals = get_count(d);
         if (d->is_bad)
             break;
-        if (sl >= r->nseries || row->nvals == 0)
+        if (sl >= r->nseries || nvals == 0)
             return err_set(e, ERR_CORRUPT, "point %zu: bad series index or no values", i);
         row->series = (uint32_t)sl;
+        row->nvals = (uint32_t)nvals;
         row->val0 = r->nvals;
-        if (r->nvals + row->nvals > cap_vals) {
-            cap_vals = (r->nvals + row->nvals) * 2;
-            r->vals = xrealloc(r->vals, cap_vals * sizeof *r->vals);
-        }
+        GROW(r->vals, r->cap_vals, r->nvals + nvals);
         uint32_t meas = r->series[sl].meas;
-        for (size_t j = 0; j < row->nvals && !d->is_bad; j++) {
-            struct rval *v = &r->vals[r->nvals++];
-            uint64_t fl = tsdb__get_uvarint(d);
+        for (size_t j = 0; j < nvals && !d->is_bad; j++) {
+            struct tsdb__hval *v = &r->vals[r->nvals++];
+            uint64_t fl = get_uvarint(d);
             if (d->is_bad)
                 break;
             if (fl >= r->nfields || r->fields[fl].meas != meas)
                 return err_set(e, ERR_CORRUPT, "point %zu: bad field index", i);
-            v->field = (uint32_t)fl;
-            switch (r->fields[fl].type) {
+            v->field_id = (uint32_t)fl;
+            v->type = r->fields[fl].type;
+            switch (v->type) {
             case TSDB_FLOAT: {
-                uint64_t bits = tsdb__get_u64(d);
+                uint64_t bits = get_u64(d);
                 memcpy(&v->v.f, &bits, 8);
                 break;
             }
             case TSDB_INT:
-                v->v.i = tsdb__unzigzag(tsdb__get_uvarint(d));
+                v->v.i = tsdb__unzigzag(get_uvarint(d));
                 break;
             case TSDB_UINT:
-                v->v.u = tsdb__get_uvarint(d);
+                v->v.u = get_uvarint(d);
                 break;
             case TSDB_BOOL: {
                 uint8_t bv = tsdb__get_u8(d);
@@ -195,16 +298,32 @@ static int decode(struct tsdb__dec *d, struct tsdb__rec *r, struct err *e)
     return 0;
 }
 
-/* Marks the fields that rows of resolved (not dropped) series use. */
-static bool *fields_needed(const struct tsdb__rec *r)
+/* Marks the fields that rows of resolved (not dropped) series use, in
+ * r->need. */
+static const bool *fields_needed(struct tsdb__rec *r)
 {
-    bool *need = xcalloc(r->nfields ? r->nfields : 1, sizeof *need);
+    size_t cap = r->cap_fields;
+    if (!r->need || cap > r->cap_need) {
+        free(r->need);
+        r->need = xmalloc(cap * sizeof *r->need);
+        r->cap_need = cap;
+    }
+    bool *need = r->need;
+    memset(need, 0, r->nfields * sizeof *need);
+    bool is_all = true;
+    for (size_t i = 0; i < r->nseries; i++)
+        is_all &= r->series[i].s != NULL;
+    if (is_all) {
+        for (size_t k = 0; k < r->nvals; k++)
+            need[r->vals[k].field_id] = true;
+        return need;
+    }
     for (size_t i = 0; i < r->nrows; i++) {
         const struct rrow *row = &r->rows[i];
         if (!r->series[row->series].s)
             continue;
         for (size_t j = 0; j < row->nvals; j++)
-            need[r->vals[row->val0 + j].field] = true;
+            need[r->vals[row->val0 + j].field_id] = true;
     }
     return need;
 }
@@ -259,7 +378,7 @@ static int resolve_replay(struct tsdb__store *st, struct tsdb__rec *r, struct bu
     }
     for (size_t i = 0; i < r->nmeas; i++)
         r->mp[i] = tsdb__meas_find(st, r->meas[i]);
-    bool *need = fields_needed(r);
+    const bool *need = fields_needed(r);
     for (size_t i = 0; i < r->nfields; i++) {
         struct rfield *f = &r->fields[i];
         struct tsdb__meas *m = r->mp[f->meas];
@@ -268,14 +387,12 @@ static int resolve_replay(struct tsdb__store *st, struct tsdb__rec *r, struct bu
             continue;
         f->fd = tsdb__field_find(m, f->key);
         if (f->fd && f->fd->type != f->type) {
-            free(need);
             return err_set(e, ERR_CORRUPT, "field type of %.*s differs from earlier records",
                            (int)(f->key.n > 64 ? 64 : f->key.n), f->key.p);
         }
         if (!f->fd)
             f->fd = tsdb__field_create(m, f->key, f->type);
     }
-    free(need);
     return 0;
 }
 
@@ -289,7 +406,7 @@ static int resolve_live(struct tsdb__store *st, struct tsdb__rec *r, struct err 
         r->series[i].s = tsdb__series_get(st, r->series[i].id);
     for (size_t i = 0; i < r->nmeas; i++)
         r->mp[i] = tsdb__meas_find(st, r->meas[i]);
-    bool *need = fields_needed(r);
+    const bool *need = fields_needed(r);
     int rc = 0;
     for (size_t i = 0; i < r->nfields && !rc; i++) {
         struct rfield *f = &r->fields[i];
@@ -300,80 +417,105 @@ static int resolve_live(struct tsdb__store *st, struct tsdb__rec *r, struct err 
         if (need[i] && !f->fd)
             rc = err_set(e, ERR_CORRUPT, "field vanished");
     }
-    free(need);
     return rc;
 }
 
-/* Applies the rows whose series id & mask == want (mask 0: all rows).
- * is_locked: take the stripe locks; replay skips them, since no reader or
- * writer exists before tsdb_open returns and the two replay threads touch
- * disjoint series. */
-static int64_t apply_rows(struct tsdb__store *st, const struct tsdb__rec *r, uint64_t lsn,
-                          uint64_t mask, uint64_t want, bool is_locked)
+/* Orders the rows of resolved series for applying, once per record, in
+ * r->order: grouped by bucket, then by series in first-seen order, each
+ * series' rows in record order (stable counting sorts).  A bucket is the
+ * stripe of the series id, so a live commit takes each stripe lock once per
+ * record and consecutive rows write the same series' chunks, which keeps
+ * them in cache.  is_split (replay with the helper): even ids first, then
+ * odd, so order[0 .. split) is the replaying thread's share and the rest the
+ * helper's; each series stays on one thread.  Also maps each value's
+ * record-local field index to the store's field id. */
+_Static_assert(TSDB__STRIPES % 2 == 0, "the replay split relies on an even stripe count");
+static void plan_rows(struct tsdb__rec *r, bool is_split)
 {
-    struct tsdb__hval *hv = NULL;
-    size_t cap_hv = 0;
-    int64_t grown = 0;
-    /* Visit rows grouped by stripe, then by series (stable counting sorts,
-     * so each series still sees its rows in record order): each stripe
-     * lock is taken once per record instead of once per row, and
-     * consecutive rows write the same series' chunks, which keeps them in
-     * cache. */
-    size_t *rank = xmalloc((r->nseries ? r->nseries : 1) * sizeof *rank);
-    size_t by_stripe[TSDB__STRIPES + 1] = { 0 };
-    for (size_t i = 0; i < r->nseries; i++)
-        if (r->series[i].s)
-            by_stripe[r->series[i].s->id % TSDB__STRIPES + 1]++;
-    for (size_t i = 0; i < TSDB__STRIPES; i++)
-        by_stripe[i + 1] += by_stripe[i];
-    for (size_t i = 0; i < r->nseries; i++)
-        if (r->series[i].s)
-            rank[i] = by_stripe[r->series[i].s->id % TSDB__STRIPES]++;
-    size_t *start = xcalloc(r->nseries + 1, sizeof *start);
-    size_t *order = xmalloc((r->nrows ? r->nrows : 1) * sizeof *order);
-    size_t nrows = 0;
-    for (size_t i = 0; i < r->nrows; i++) {
-        const struct tsdb__series *s = r->series[r->rows[i].series].s;
-        if (s && (s->id & mask) == want) {
-            start[rank[r->rows[i].series] + 1]++;
-            nrows++;
-        }
+    enum { NB = TSDB__STRIPES };
+    size_t by_bucket[NB + 1] = { 0 };
+    GROW(r->rank, r->cap_rank, r->nseries + 1);
+    GROW(r->start, r->cap_start, r->nseries + 1);
+    GROW(r->order, r->cap_order, r->nrows + 1);
+    for (size_t i = 0; i < r->nseries; i++) {
+        const struct tsdb__series *s = r->series[i].s;
+        if (!s)
+            continue;
+        size_t b = s->id % NB;
+        if (is_split)
+            b = (b & 1) * (NB / 2) + b / 2;
+        r->rank[i] = b; /* bucket for now */
+        by_bucket[b + 1]++;
     }
+    for (size_t b = 0; b < NB; b++)
+        by_bucket[b + 1] += by_bucket[b];
+    size_t half_rank = by_bucket[NB / 2]; /* ranks below it: even ids (split) */
+    for (size_t i = 0; i < r->nseries; i++)
+        if (r->series[i].s)
+            r->rank[i] = by_bucket[r->rank[i]]++;
+    size_t *start = r->start;
+    memset(start, 0, (r->nseries + 1) * sizeof *start);
+    uint32_t fid[64];
+    uint32_t *gid = r->nfields <= 64 ? fid : xmalloc(r->nfields * sizeof *gid);
+    for (size_t i = 0; i < r->nfields; i++)
+        gid[i] = r->fields[i].fd ? r->fields[i].fd->id : 0;
+    size_t n = 0;
+    for (size_t i = 0; i < r->nrows; i++) {
+        const struct rrow *row = &r->rows[i];
+        if (!r->series[row->series].s)
+            continue;
+        start[r->rank[row->series] + 1]++;
+        n++;
+        struct tsdb__hval *v = &r->vals[row->val0];
+        for (size_t j = 0; j < row->nvals; j++)
+            v[j].field_id = gid[v[j].field_id];
+    }
+    if (gid != fid)
+        free(gid);
     for (size_t i = 0; i < r->nseries; i++)
         start[i + 1] += start[i];
+    r->split = is_split ? start[half_rank] : n;
     for (size_t i = 0; i < r->nrows; i++) {
-        const struct tsdb__series *s = r->series[r->rows[i].series].s;
-        if (s && (s->id & mask) == want)
-            order[start[rank[r->rows[i].series]]++] = i;
+        const struct rrow *row = &r->rows[i];
+        if (r->series[row->series].s)
+            r->order[start[r->rank[row->series]]++] = i;
     }
-    free(start);
-    free(rank);
+    r->nplanned = n;
+}
+
+/* Applies planned rows order[from .. to).  is_locked: take the stripe
+ * locks; replay skips them, since no reader or writer exists before
+ * tsdb_open returns and the two replay threads touch disjoint series. */
+#define PREFETCH_ROWS 4
+static int64_t apply_rows(struct tsdb__store *st, const struct tsdb__rec *r, uint64_t lsn,
+                          size_t from, size_t to, bool is_locked)
+{
+    int64_t grown = 0;
     pthread_mutex_t *held = NULL;
-    for (size_t k = 0; k < nrows; k++) {
-        const struct rrow *row = &r->rows[order[k]];
+    for (size_t k = from; k < to; k++) {
+        /* Rows of a record mostly belong to different series, each cold in
+         * cache: fetch the series a few rows ahead while this one is
+         * written. */
+        if (k + PREFETCH_ROWS < to) {
+            const struct tsdb__series *ahead =
+                r->series[r->rows[r->order[k + PREFETCH_ROWS]].series].s;
+            __builtin_prefetch(&ahead->head);
+        }
+        const struct rrow *row = &r->rows[r->order[k]];
         struct tsdb__series *s = r->series[row->series].s;
-        if (row->nvals > cap_hv) {
-            cap_hv = row->nvals * 2;
-            hv = xrealloc(hv, cap_hv * sizeof *hv);
+        if (is_locked) {
+            pthread_mutex_t *mu = &st->stripes[s->id % TSDB__STRIPES];
+            if (mu != held) {
+                if (held)
+                    pthread_mutex_unlock(held);
+                pthread_mutex_lock(mu);
+                held = mu;
+            }
         }
-        for (size_t j = 0; j < row->nvals; j++) {
-            const struct rval *v = &r->vals[row->val0 + j];
-            const struct rfield *f = &r->fields[v->field];
-            hv[j] = (struct tsdb__hval){ .field_id = f->fd->id, .type = f->type, .v = v->v };
-        }
-        pthread_mutex_t *mu = &st->stripes[s->id % TSDB__STRIPES];
-        if (is_locked && mu != held) {
-            if (held)
-                pthread_mutex_unlock(held);
-            pthread_mutex_lock(mu);
-            held = mu;
-        }
-        grown += tsdb__head_upsert(&s->head, row->ts, lsn, hv, row->nvals);
+        grown += tsdb__head_upsert(&s->head, row->ts, lsn, &r->vals[row->val0], row->nvals);
     }
     if (held)
         pthread_mutex_unlock(held);
-    free(hv);
-    free(order);
     return grown;
 }
 
@@ -381,9 +523,7 @@ static void job_release(struct tsdb__apply_job *job)
 {
     if (atomic_fetch_sub(&job->refs, 1) != 1)
         return;
-    rec_fini(job->rec);
-    free(job->rec);
-    free(job->payload);
+    rec_put(job->db, job->rec);
     free(job);
 }
 
@@ -398,7 +538,8 @@ static void *helper_main(void *arg)
         if (!job)
             break; /* stopping and drained */
         pthread_mutex_unlock(&h->mu);
-        int64_t grown = apply_rows(job->st, job->rec, job->lsn, 1, 1, false);
+        const struct tsdb__rec *r = job->rec;
+        int64_t grown = apply_rows(job->st, r, job->lsn, r->split, r->nplanned, false);
         atomic_fetch_add(&job->db->head_bytes, grown);
         pthread_mutex_lock(&h->mu);
         h->head = job->next;
@@ -456,7 +597,7 @@ void tsdb__helper_stop(struct tsdb__apply_helper *h)
 
 int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p, size_t n,
                        uint64_t lsn, bool is_replay, struct tsdb__apply_helper *helper,
-                       size_t *points, struct err *e)
+                       struct buf *give, size_t *points, struct err *e)
 {
     *points = 0;
     struct tsdb__dec d;
@@ -472,17 +613,29 @@ int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p
     } else if (st->db_id != db_id || st->rp_id != rp_id) {
         return err_set(e, ERR_CORRUPT, "record names another store");
     }
+    struct tsdb__rec *r = rec_get(db);
     /* A big replayed record is shared with the helper thread, which may
      * still apply it after the caller's buffer (a mapped segment, the
-     * decompression buffer) is gone: it is decoded from its own copy. */
+     * decompression buffer) is gone: it is decoded from bytes the record
+     * owns, taken from the caller's buffer when it holds them (give: the
+     * two swap buffers, no copy) or else copied. */
     bool is_shared = helper && n >= TSDB__PARALLEL_MIN_BYTES;
-    void *copy = NULL;
     if (is_shared) {
-        copy = xmalloc(n);
-        memcpy(copy, p, n);
-        tsdb__dec_init(&d, (const uint8_t *)copy + (n - tsdb__dec_left(&d)), tsdb__dec_left(&d));
+        size_t at = n - tsdb__dec_left(&d);
+        if (give && give->p == (const char *)p && give->len == n) {
+            struct buf t = r->own;
+            r->own = *give;
+            *give = t;
+            give->len = 0;
+        } else {
+            r->own.len = 0;
+            if (buf_append(&r->own, p, n) != 0) {
+                rec_put(db, r);
+                return err_set(e, ERR_NOMEM, "record of %zu bytes: out of memory", n);
+            }
+        }
+        tsdb__dec_init(&d, (const uint8_t *)r->own.p + at, n - at);
     }
-    struct tsdb__rec *r = xcalloc(1, sizeof *r);
     int rc = decode(&d, r, e);
     if (!rc) {
         if (is_replay) {
@@ -499,26 +652,24 @@ int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p
         }
     }
     if (rc) {
-        rec_fini(r);
-        free(r);
-        free(copy);
+        rec_put(db, r);
         return rc;
     }
     *points = r->nrows;
+    plan_rows(r, is_shared);
     int64_t grown;
     if (is_shared) {
         /* The helper takes odd series ids, this thread even ones: each
          * series is applied by one thread, in record order. */
         struct tsdb__apply_job *job = xcalloc(1, sizeof *job);
-        *job = (struct tsdb__apply_job){ .db = db, .st = st, .rec = r, .payload = copy, .lsn = lsn };
+        *job = (struct tsdb__apply_job){ .db = db, .st = st, .rec = r, .lsn = lsn };
         atomic_init(&job->refs, 2);
         helper_push(helper, job);
-        grown = apply_rows(st, r, lsn, 1, 0, false);
+        grown = apply_rows(st, r, lsn, 0, r->split, false);
         job_release(job);
     } else {
-        grown = apply_rows(st, r, lsn, 0, 0, !is_replay);
-        rec_fini(r);
-        free(r);
+        grown = apply_rows(st, r, lsn, 0, r->nplanned, !is_replay);
+        rec_put(db, r);
     }
     atomic_fetch_add(&db->head_bytes, grown);
     if (!is_replay)
