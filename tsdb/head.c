@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Head: the in-memory rows of each series (storage-notes 5.3, uncompressed).
+ * Head: the in-memory rows of each series (storage-notes 5.3).
  *
  * Layout (tsdb_int.h): per series, chunks of 64 rows, each one allocation
  * holding time, LSN and flush generation of its rows and, per field column,
@@ -9,7 +9,12 @@
  * chunk starts with room for 4 rows and is copied into one twice as big
  * each time it fills (4, 8, 16, 32, 64) before a second chunk is made: a
  * series with 3 points and 10 fields holds ~0.6 KB instead of 6.6 KB
- * (storage-notes 5.3 budgets 1 KiB per field-series in all).
+ * (storage-notes 5.3 budgets 1 KiB per field-series in all).  A full chunk
+ * that is no longer the tail is sealed (head_seal.c: codec-encoded, read
+ * through per-thread decoded views); writers unseal a chunk before they
+ * change it (overwrite, out-of-order insert, purge) and seal it again
+ * before returning, so after every call here chunks 0 .. nchunks-2 are
+ * sealed and the tail is open.
  *
  * Why: the first cut kept every column as one array doubled with realloc,
  * so each series copied all its columns log2(rows) times, touched fresh
