@@ -39,7 +39,13 @@
 
 int tsdb__pw_init(struct tsdb__pw *w)
 {
+    return tsdb__pw_init_version(w, TSDB__PART_VERSION);
+}
+
+int tsdb__pw_init_version(struct tsdb__pw *w, uint32_t version)
+{
     memset(w, 0, sizeof *w);
+    w->version = version;
     buf_init(&w->out, 0);
     buf_init(&w->idx, 0);
     buf_init(&w->blk, 0);
@@ -51,7 +57,7 @@ int tsdb__pw_init(struct tsdb__pw *w)
     uint8_t hdr[TSDB__PART_HDR];
     memset(hdr, 0, sizeof hdr);
     tsdb__put_le32(hdr, TSDB__PART_MAGIC);
-    tsdb__put_le32(hdr + 4, TSDB__PART_VERSION);
+    tsdb__put_le32(hdr + 4, version);
     return buf_append(&w->out, hdr, sizeof hdr);
 }
 
@@ -69,6 +75,152 @@ static int put_f64(struct buf *b, double v)
     uint64_t u;
     memcpy(&u, &v, 8);
     return tsdb__put_u64(b, u);
+}
+
+static int put_svarint(struct buf *b, uint64_t x)
+{
+    return tsdb__put_uvarint(b, (x << 1) ^ (uint64_t)((int64_t)x >> 63));
+}
+
+static uint64_t get_svarint(struct tsdb__dec *d)
+{
+    uint64_t z = tsdb__get_uvarint(d);
+    return (z >> 1) ^ (0 - (z & 1));
+}
+
+/* ---- compact summaries (part version 3) ------------------------------------
+ * Floats that are all short decimals (every value v is exactly
+ * (double)d / 10^e for an integer |d| < 2^51, e <= 18, no NaN) store the
+ * mantissas: first, min, max and last as svarints relative to first, the
+ * exact mantissa sum, and the in-order double sum as its bit distance from
+ * (double)sum_d / 10^e.  Anything else keeps the raw f64 layout.  Integers
+ * store first and the others relative to it (sum relative to first *
+ * count), all modulo 2^64. */
+
+#define SUM_DEC_MAX_E 18
+static const double SUM_P10[SUM_DEC_MAX_E + 1] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,
+    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+};
+
+static double dec_value(int64_t d, unsigned e)
+{
+    return (double)d / SUM_P10[e];
+}
+
+/* d with (double)d / 10^e == v bit for bit, or false. */
+static bool dec_exact(double v, unsigned e, int64_t *d)
+{
+    double x = v * SUM_P10[e];
+    if (!(x > -0x1p51 && x < 0x1p51))
+        return false;
+    volatile double magic = 0x1.8p52;
+    double r = (x + magic) - magic;
+    *d = (int64_t)r;
+    double back = dec_value(*d, e);
+    return memcmp(&back, &v, 8) == 0;
+}
+
+static bool dec_plan(const double *v, size_t n, unsigned *ep, int64_t *dsum)
+{
+    int64_t d;
+    unsigned e = 0;
+    while (e <= SUM_DEC_MAX_E && !dec_exact(v[0], e, &d))
+        e++;
+    for (; e <= SUM_DEC_MAX_E; e++) {
+        int64_t sum = 0;
+        size_t i = 0;
+        for (; i < n && dec_exact(v[i], e, &d); i++)
+            sum += d; /* |d| < 2^51, n <= 2^11: no overflow */
+        if (i == n) {
+            *ep = e;
+            *dsum = sum;
+            return true;
+        }
+    }
+    return false;
+}
+
+static uint64_t f2u(double v)
+{
+    uint64_t u;
+    memcpy(&u, &v, 8);
+    return u;
+}
+
+static int put_fsummary(struct buf *b, const double *v, size_t cnt, const struct codec_fstats *st)
+{
+    unsigned e;
+    int64_t dsum, dfirst, dmin, dmax, dlast;
+    if (st->nan_count == 0 && dec_plan(v, cnt, &e, &dsum) && dec_exact(st->first, e, &dfirst) &&
+        dec_exact(st->min, e, &dmin) && dec_exact(st->max, e, &dmax) &&
+        dec_exact(st->last, e, &dlast)) {
+        int rc = tsdb__put_u8(b, (uint8_t)(0x80 | e));
+        rc = rc ? rc : put_svarint(b, (uint64_t)dfirst);
+        rc = rc ? rc : put_svarint(b, (uint64_t)(dmin - dfirst));
+        rc = rc ? rc : put_svarint(b, (uint64_t)(dmax - dfirst));
+        rc = rc ? rc : put_svarint(b, (uint64_t)(dlast - dfirst));
+        rc = rc ? rc : put_svarint(b, (uint64_t)dsum);
+        rc = rc ? rc : put_svarint(b, f2u(st->sum) - f2u(dec_value(dsum, e)));
+        return rc;
+    }
+    int rc = tsdb__put_u8(b, 0);
+    rc = rc ? rc : put_f64(b, st->min);
+    rc = rc ? rc : put_f64(b, st->max);
+    rc = rc ? rc : put_f64(b, st->sum);
+    rc = rc ? rc : put_f64(b, st->first);
+    rc = rc ? rc : put_f64(b, st->last);
+    return rc ? rc : tsdb__put_uvarint(b, st->nan_count);
+}
+
+static int put_isummary(struct buf *b, uint64_t mn, uint64_t mx, uint64_t sum, uint64_t first,
+                        uint64_t last, uint64_t cnt, bool ovf)
+{
+    int rc = tsdb__put_u8(b, ovf ? 1 : 0);
+    rc = rc ? rc : put_svarint(b, first);
+    rc = rc ? rc : put_svarint(b, mn - first);
+    rc = rc ? rc : put_svarint(b, mx - first);
+    rc = rc ? rc : put_svarint(b, last - first);
+    return rc ? rc : put_svarint(b, sum - first * cnt);
+}
+
+/* Column header and summary of the version-1/2 layout. */
+static int put_legacy_col_head(struct buf *b, enum tsdb_type type, const double *f,
+                               const int64_t *i, const uint64_t *u, size_t cnt, size_t n)
+{
+    int rc = tsdb__put_u8(b, (uint8_t)type);
+    rc = rc ? rc : tsdb__put_u8(b, cnt < n ? 1 : 0);
+    rc = rc ? rc : tsdb__put_uvarint(b, cnt);
+    if (rc)
+        return rc;
+    if (type == TSDB_FLOAT) {
+        struct codec_fstats st;
+        codec_fstats_compute(f, cnt, &st);
+        rc = put_f64(b, st.min);
+        rc = rc ? rc : put_f64(b, st.max);
+        rc = rc ? rc : put_f64(b, st.sum);
+        rc = rc ? rc : put_f64(b, st.first);
+        rc = rc ? rc : put_f64(b, st.last);
+        rc = rc ? rc : tsdb__put_uvarint(b, st.nan_count);
+    } else if (type == TSDB_INT || type == TSDB_UINT) {
+        struct codec_istats is;
+        struct codec_ustats us;
+        uint64_t x[5];
+        bool ovf;
+        if (type == TSDB_INT) {
+            codec_istats_compute(i, cnt, &is);
+            x[0] = (uint64_t)is.min, x[1] = (uint64_t)is.max, x[2] = (uint64_t)is.sum;
+            x[3] = (uint64_t)is.first, x[4] = (uint64_t)is.last, ovf = is.is_sum_overflow;
+        } else {
+            codec_ustats_compute(u, cnt, &us);
+            x[0] = us.min, x[1] = us.max, x[2] = us.sum, x[3] = us.first, x[4] = us.last;
+            ovf = us.is_sum_overflow;
+        }
+        for (int k = 0; k < 5 && !rc; k++)
+            rc = tsdb__put_u64(b, x[k]);
+        rc = rc ? rc : tsdb__put_u8(b, ovf);
+    }
+    return rc;
 }
 
 /* Encodes one column's rows [r0, r0+n) into w->blk. */
@@ -111,39 +263,30 @@ static int put_col(struct tsdb__pw *w, const struct tsdb__pcol *c, size_t r0, si
         return 0; /* caller counted columns with values only */
     struct buf *b = &w->blk;
     int rc = tsdb__put_bytes(b, c->key.p, c->key.n);
-    rc = rc ? rc : tsdb__put_u8(b, (uint8_t)c->type);
-    rc = rc ? rc : tsdb__put_u8(b, cnt < n ? 1 : 0);
-    rc = rc ? rc : tsdb__put_uvarint(b, cnt);
+    if (w->version < 3) {
+        rc = rc ? rc : put_legacy_col_head(b, c->type, v.f, v.i, v.u, cnt, n);
+        goto values;
+    }
+    rc = rc ? rc : tsdb__put_u8(b, (uint8_t)(c->type | (cnt < n ? 8 : 0)));
+    if (cnt < n)
+        rc = rc ? rc : tsdb__put_uvarint(b, cnt);
     if (rc)
         return err_set(e, rc, "part: block too large");
     if (c->type == TSDB_FLOAT) {
         struct codec_fstats st;
         codec_fstats_compute(v.f, cnt, &st);
-        rc = put_f64(b, st.min);
-        rc = rc ? rc : put_f64(b, st.max);
-        rc = rc ? rc : put_f64(b, st.sum);
-        rc = rc ? rc : put_f64(b, st.first);
-        rc = rc ? rc : put_f64(b, st.last);
-        rc = rc ? rc : tsdb__put_uvarint(b, st.nan_count);
+        rc = put_fsummary(b, v.f, cnt, &st);
     } else if (c->type == TSDB_INT) {
         struct codec_istats st;
         codec_istats_compute(v.i, cnt, &st);
-        rc = tsdb__put_u64(b, (uint64_t)st.min);
-        rc = rc ? rc : tsdb__put_u64(b, (uint64_t)st.max);
-        rc = rc ? rc : tsdb__put_u64(b, (uint64_t)st.sum);
-        rc = rc ? rc : tsdb__put_u64(b, (uint64_t)st.first);
-        rc = rc ? rc : tsdb__put_u64(b, (uint64_t)st.last);
-        rc = rc ? rc : tsdb__put_u8(b, st.is_sum_overflow);
+        rc = put_isummary(b, (uint64_t)st.min, (uint64_t)st.max, (uint64_t)st.sum,
+                          (uint64_t)st.first, (uint64_t)st.last, cnt, st.is_sum_overflow);
     } else if (c->type == TSDB_UINT) {
         struct codec_ustats st;
         codec_ustats_compute(v.u, cnt, &st);
-        rc = tsdb__put_u64(b, st.min);
-        rc = rc ? rc : tsdb__put_u64(b, st.max);
-        rc = rc ? rc : tsdb__put_u64(b, st.sum);
-        rc = rc ? rc : tsdb__put_u64(b, st.first);
-        rc = rc ? rc : tsdb__put_u64(b, st.last);
-        rc = rc ? rc : tsdb__put_u8(b, st.is_sum_overflow);
+        rc = put_isummary(b, st.min, st.max, st.sum, st.first, st.last, cnt, st.is_sum_overflow);
     }
+values:
     if (rc)
         return err_set(e, rc, "part: block too large");
     /* Codec blocks go through a scratch buffer so their length can prefix them. */
@@ -220,8 +363,10 @@ int tsdb__pw_add(struct tsdb__pw *w, uint64_t sid, const int64_t *ts, size_t n,
         int64_t lo = ts[r0], hi = ts[r0 + m - 1];
         int rc = tsdb__put_uvarint(b, sid);
         rc = rc ? rc : tsdb__put_uvarint(b, m);
-        rc = rc ? rc : tsdb__put_u64(b, (uint64_t)lo);
-        rc = rc ? rc : tsdb__put_u64(b, (uint64_t)hi);
+        if (w->version < 3) {
+            rc = rc ? rc : tsdb__put_u64(b, (uint64_t)lo);
+            rc = rc ? rc : tsdb__put_u64(b, (uint64_t)hi);
+        }
         rc = rc ? rc : tsdb__put_uvarint(b, nc);
         if (rc)
             return err_set(e, rc, "part: out of memory");
@@ -262,7 +407,25 @@ int tsdb__pw_finish(struct tsdb__pw *w, uint64_t max_lsn, struct err *e)
     struct buf head;
     buf_init(&head, 0);
     int rc = tsdb__put_uvarint(&head, w->nblocks);
-    rc = rc ? rc : buf_append(&head, w->idx.p, w->idx.len);
+    /* w->idx holds raw entries (sid, min_ts, max_ts, offset, length,
+     * nrows); the version-3 index stores them relative to each other. */
+    struct tsdb__dec d;
+    tsdb__dec_init(&d, w->idx.p, w->idx.len);
+    uint64_t psid = 0, pmin = 0;
+    if (w->version < 3)
+        rc = rc ? rc : buf_append(&head, w->idx.p, w->idx.len);
+    for (uint64_t i = 0; i < w->nblocks && !rc && w->version >= 3; i++) {
+        uint64_t sid = tsdb__get_uvarint(&d), lo = tsdb__get_u64(&d), hi = tsdb__get_u64(&d);
+        (void)tsdb__get_uvarint(&d);
+        uint64_t len = tsdb__get_uvarint(&d), rows = tsdb__get_uvarint(&d);
+        rc = tsdb__put_uvarint(&head, sid - psid);
+        rc = rc ? rc : put_svarint(&head, lo - pmin);
+        rc = rc ? rc : tsdb__put_uvarint(&head, hi - lo);
+        rc = rc ? rc : tsdb__put_uvarint(&head, len);
+        rc = rc ? rc : tsdb__put_uvarint(&head, rows);
+        psid = sid;
+        pmin = lo;
+    }
     uint32_t icrc = tsdb__crc32c(0, head.p, head.len);
     rc = rc ? rc : buf_append(&w->out, head.p, head.len);
     uint64_t idx_len = head.len;
@@ -274,7 +437,7 @@ int tsdb__pw_finish(struct tsdb__pw *w, uint64_t max_lsn, struct err *e)
     tsdb__put_le32(f + 24, icrc);
     tsdb__put_le32(f + 28, tsdb__crc32c(0, f, 28));
     tsdb__put_le32(f + 32, TSDB__PART_MAGIC);
-    tsdb__put_le32(f + 36, TSDB__PART_VERSION);
+    tsdb__put_le32(f + 36, w->version);
     rc = rc ? rc : buf_append(&w->out, f, sizeof f);
     return rc ? err_set(e, rc, "part: out of memory") : 0;
 }
@@ -324,8 +487,8 @@ int tsdb__part_verify(const uint8_t *p, size_t len, const char *name, struct tsd
     struct tsdb__dec d;
     tsdb__dec_init(&d, p + ioff, ilen);
     uint64_t nb = tsdb__get_uvarint(&d);
-    /* An entry is at least 1+8+8+1+1+1 bytes. */
-    if (d.is_bad || nb > tsdb__dec_left(&d) / 20)
+    /* An entry is at least 1+8+8+1+1+1 bytes (5 uvarints in version 3). */
+    if (d.is_bad || nb > tsdb__dec_left(&d) / (ver >= 3 ? 5 : 20))
         return bad(e, name, ioff, "bad block count");
     pi->ents = nb ? xmalloc(nb * sizeof *pi->ents) : NULL;
     pi->nents = (size_t)nb;
@@ -335,15 +498,30 @@ int tsdb__part_verify(const uint8_t *p, size_t len, const char *name, struct tsd
     for (size_t i = 0; i < pi->nents; i++) {
         struct tsdb__bent *b = &pi->ents[i];
         uint64_t at = ioff + (uint64_t)(d.p - (p + ioff));
-        b->sid = tsdb__get_uvarint(&d);
-        b->min_ts = (int64_t)tsdb__get_u64(&d);
-        b->max_ts = (int64_t)tsdb__get_u64(&d);
-        b->off = tsdb__get_uvarint(&d);
+        bool is_wrap = false;
+        if (ver >= 3) {
+            uint64_t psid = i ? pi->ents[i - 1].sid : 0;
+            uint64_t pmin = i ? (uint64_t)pi->ents[i - 1].min_ts : 0;
+            uint64_t dsid = tsdb__get_uvarint(&d);
+            b->sid = psid + dsid;
+            b->min_ts = (int64_t)(pmin + get_svarint(&d));
+            uint64_t span = tsdb__get_uvarint(&d);
+            b->max_ts = (int64_t)((uint64_t)b->min_ts + span);
+            is_wrap = b->sid < psid || span > (uint64_t)INT64_MAX || b->max_ts < b->min_ts;
+            b->off = expect_off;
+        } else {
+            b->sid = tsdb__get_uvarint(&d);
+            b->min_ts = (int64_t)tsdb__get_u64(&d);
+            b->max_ts = (int64_t)tsdb__get_u64(&d);
+            b->off = tsdb__get_uvarint(&d);
+        }
         b->len = tsdb__get_uvarint(&d);
         uint64_t rows = tsdb__get_uvarint(&d);
         const char *why = NULL;
         if (d.is_bad)
             why = "truncated block index entry";
+        else if (is_wrap)
+            why = "bad block index entry";
         else if (b->off != expect_off || b->len < 4 || b->len > ioff - b->off)
             why = "block index entry out of bounds";
         else if (rows == 0 || rows > rows_max || b->min_ts > b->max_ts)
@@ -367,7 +545,11 @@ int tsdb__part_verify(const uint8_t *p, size_t len, const char *name, struct tsd
         tsdb__dec_init(&bd, blk, b->len - 4);
         uint64_t sid = tsdb__get_uvarint(&bd);
         uint64_t n = tsdb__get_uvarint(&bd);
-        int64_t lo = (int64_t)tsdb__get_u64(&bd), hi = (int64_t)tsdb__get_u64(&bd);
+        int64_t lo = b->min_ts, hi = b->max_ts;
+        if (ver < 3) { /* version 3 blocks leave the time range to the index */
+            lo = (int64_t)tsdb__get_u64(&bd);
+            hi = (int64_t)tsdb__get_u64(&bd);
+        }
         if (bd.is_bad || sid != b->sid || n != rows || lo != b->min_ts || hi != b->max_ts) {
             tsdb__pinfo_fini(pi);
             return bad(e, name, boff, "block header disagrees with the index");
@@ -400,19 +582,143 @@ static double get_f64(struct tsdb__dec *d)
     return v;
 }
 
+/* Version of the part a block belongs to: blk lies off bytes into the
+ * verified image (tsdb_int.h, tsdb__block_read). */
+static uint32_t blk_version(const uint8_t *blk, uint64_t off)
+{
+    return off >= TSDB__PART_HDR ? tsdb__le32(blk - off + 4) : 0;
+}
+
+/* Block header up to the time column: rows and column count. */
+static void get_block_head(struct tsdb__dec *d, uint32_t ver, uint64_t *n, uint64_t *ncols)
+{
+    (void)tsdb__get_uvarint(d);
+    *n = tsdb__get_uvarint(d);
+    if (ver < 3) {
+        (void)tsdb__get_u64(d);
+        (void)tsdb__get_u64(d);
+    }
+    *ncols = tsdb__get_uvarint(d);
+}
+
+/* Column key, type, flags, count and summary.  Returns false on a bad
+ * header (d may also be marked bad: truncation). */
+static bool get_col_head(struct tsdb__dec *d, uint32_t ver, uint64_t n, struct tsdb__bcol *col,
+                         uint8_t *flags)
+{
+    memset(col, 0, sizeof *col);
+    col->key = tsdb__get_bytes(d);
+    uint64_t cnt;
+    if (ver >= 3) {
+        uint8_t tf = tsdb__get_u8(d);
+        col->type = (enum tsdb_type)(tf & 7);
+        *flags = (tf >> 3) & 1;
+        if (tf >> 4)
+            return false;
+        cnt = *flags ? tsdb__get_uvarint(d) : n;
+    } else {
+        col->type = (enum tsdb_type)tsdb__get_u8(d);
+        *flags = tsdb__get_u8(d);
+        cnt = tsdb__get_uvarint(d);
+    }
+    if (d->is_bad || col->type < TSDB_FLOAT || col->type > TSDB_STRING || *flags > 1 ||
+        cnt == 0 || cnt > n || (*flags == 0 && cnt != n))
+        return false;
+    col->count = (uint32_t)cnt;
+    col->has_stats = col->type <= TSDB_UINT;
+    if (ver >= 3 && col->type == TSDB_FLOAT) {
+        uint8_t sf = tsdb__get_u8(d);
+        col->fs.count = col->count;
+        if (sf & 0x80) {
+            unsigned e = sf & 0x1f;
+            if (e > SUM_DEC_MAX_E || (sf & 0x60))
+                return false;
+            int64_t first = (int64_t)get_svarint(d);
+            int64_t mn = first + (int64_t)get_svarint(d), mx = first + (int64_t)get_svarint(d);
+            int64_t last = first + (int64_t)get_svarint(d), dsum = (int64_t)get_svarint(d);
+            uint64_t ulps = get_svarint(d);
+            if (!d->is_bad) { /* |d| < 2^51 when written: anything else is corrupt */
+                const int64_t lim = (int64_t)1 << 51;
+                if (first <= -lim || first >= lim || mn <= -lim || mn >= lim || mx <= -lim ||
+                    mx >= lim || last <= -lim || last >= lim || dsum <= -(lim << 11) ||
+                    dsum >= (lim << 11))
+                    return false;
+            }
+            col->fs.first = dec_value(first, e);
+            col->fs.min = dec_value(mn, e);
+            col->fs.max = dec_value(mx, e);
+            col->fs.last = dec_value(last, e);
+            uint64_t sb = f2u(dec_value(dsum, e)) + ulps;
+            memcpy(&col->fs.sum, &sb, 8);
+            col->fs.nan_count = 0;
+        } else {
+            if (sf)
+                return false;
+            col->fs.min = get_f64(d);
+            col->fs.max = get_f64(d);
+            col->fs.sum = get_f64(d);
+            col->fs.first = get_f64(d);
+            col->fs.last = get_f64(d);
+            col->fs.nan_count = (uint32_t)tsdb__get_uvarint(d);
+        }
+    } else if (ver >= 3 && (col->type == TSDB_INT || col->type == TSDB_UINT)) {
+        uint8_t sf = tsdb__get_u8(d);
+        if (sf > 1)
+            return false;
+        uint64_t first = get_svarint(d);
+        uint64_t mn = first + get_svarint(d), mx = first + get_svarint(d);
+        uint64_t last = first + get_svarint(d), sum = first * cnt + get_svarint(d);
+        if (col->type == TSDB_INT) {
+            col->is = (struct codec_istats){ .count = col->count, .is_sum_overflow = sf != 0,
+                                             .min = (int64_t)mn, .max = (int64_t)mx,
+                                             .first = (int64_t)first, .last = (int64_t)last,
+                                             .sum = (int64_t)sum };
+        } else {
+            col->us = (struct codec_ustats){ .count = col->count, .is_sum_overflow = sf != 0,
+                                             .min = mn, .max = mx, .first = first, .last = last,
+                                             .sum = sum };
+        }
+    } else if (col->type == TSDB_FLOAT) {
+        col->fs.count = col->count;
+        col->fs.min = get_f64(d);
+        col->fs.max = get_f64(d);
+        col->fs.sum = get_f64(d);
+        col->fs.first = get_f64(d);
+        col->fs.last = get_f64(d);
+        col->fs.nan_count = (uint32_t)tsdb__get_uvarint(d);
+    } else if (col->type == TSDB_INT) {
+        col->is.count = col->count;
+        col->is.min = (int64_t)tsdb__get_u64(d);
+        col->is.max = (int64_t)tsdb__get_u64(d);
+        col->is.sum = (int64_t)tsdb__get_u64(d);
+        col->is.first = (int64_t)tsdb__get_u64(d);
+        col->is.last = (int64_t)tsdb__get_u64(d);
+        col->is.is_sum_overflow = tsdb__get_u8(d) != 0;
+    } else if (col->type == TSDB_UINT) {
+        col->us.count = col->count;
+        col->us.min = tsdb__get_u64(d);
+        col->us.max = tsdb__get_u64(d);
+        col->us.sum = tsdb__get_u64(d);
+        col->us.first = tsdb__get_u64(d);
+        col->us.last = tsdb__get_u64(d);
+        col->us.is_sum_overflow = tsdb__get_u8(d) != 0;
+    }
+    return true;
+}
+
 static int block_read(struct codec_ctx *cc, struct tsdb__bscratch *sc, const uint8_t *blk,
                       size_t len, const char *name, uint64_t off, const struct sv *only,
                       tsdb__col_cb cb, void *arg, struct err *e)
 {
     if (len < 4)
         return bad(e, name, off, "block too short");
+    uint32_t ver = blk_version(blk, off);
+    if (ver < 1 || ver > TSDB__PART_VERSION)
+        return bad(e, name, off, "block outside a part image");
     struct tsdb__dec d;
     tsdb__dec_init(&d, blk, len - 4);
-    (void)tsdb__get_uvarint(&d);
-    uint64_t n = tsdb__get_uvarint(&d);
-    (void)tsdb__get_u64(&d);
-    (void)tsdb__get_u64(&d);
-    uint64_t ncols = tsdb__get_uvarint(&d);
+    uint64_t n, ncols;
+    get_block_head(&d, ver, &n, &ncols);
     struct sv tb = tsdb__get_bytes(&d);
     if (d.is_bad || n == 0 || n > CODEC_BLOCK_MAX)
         return bad(e, name, off, "bad block header");
@@ -423,42 +729,11 @@ static int block_read(struct codec_ctx *cc, struct tsdb__bscratch *sc, const uin
         return bad(e, name, off + (uint64_t)((const uint8_t *)tb.p - blk), "bad time column");
     for (uint64_t c = 0; c < ncols; c++) {
         struct tsdb__bcol col;
-        memset(&col, 0, sizeof col);
         uint64_t coff = off + (uint64_t)(d.p - blk);
-        col.key = tsdb__get_bytes(&d);
-        col.type = (enum tsdb_type)tsdb__get_u8(&d);
-        uint8_t flags = tsdb__get_u8(&d);
-        uint64_t cnt = tsdb__get_uvarint(&d);
-        if (d.is_bad || col.type < TSDB_FLOAT || col.type > TSDB_STRING || flags > 1 ||
-            cnt == 0 || cnt > n || (flags == 0 && cnt != n))
-            return bad(e, name, coff, "bad column header");
-        col.count = (uint32_t)cnt;
-        col.has_stats = col.type <= TSDB_UINT;
-        if (col.type == TSDB_FLOAT) {
-            col.fs.count = col.count;
-            col.fs.min = get_f64(&d);
-            col.fs.max = get_f64(&d);
-            col.fs.sum = get_f64(&d);
-            col.fs.first = get_f64(&d);
-            col.fs.last = get_f64(&d);
-            col.fs.nan_count = (uint32_t)tsdb__get_uvarint(&d);
-        } else if (col.type == TSDB_INT) {
-            col.is.count = col.count;
-            col.is.min = (int64_t)tsdb__get_u64(&d);
-            col.is.max = (int64_t)tsdb__get_u64(&d);
-            col.is.sum = (int64_t)tsdb__get_u64(&d);
-            col.is.first = (int64_t)tsdb__get_u64(&d);
-            col.is.last = (int64_t)tsdb__get_u64(&d);
-            col.is.is_sum_overflow = tsdb__get_u8(&d) != 0;
-        } else if (col.type == TSDB_UINT) {
-            col.us.count = col.count;
-            col.us.min = tsdb__get_u64(&d);
-            col.us.max = tsdb__get_u64(&d);
-            col.us.sum = tsdb__get_u64(&d);
-            col.us.first = tsdb__get_u64(&d);
-            col.us.last = tsdb__get_u64(&d);
-            col.us.is_sum_overflow = tsdb__get_u8(&d) != 0;
-        }
+        uint8_t flags = 0;
+        if (!get_col_head(&d, ver, n, &col, &flags))
+            return bad(e, name, coff, d.is_bad ? "truncated column" : "bad column header");
+        uint64_t cnt = col.count;
         struct sv pb = { NULL, 0 };
         if (flags)
             pb = tsdb__get_bytes(&d);
@@ -608,50 +883,18 @@ int tsdb__block_col_summary(const uint8_t *blk, size_t len, struct sv key, struc
 {
     if (len < 4)
         return bad(e, name, off, "block too short");
+    uint32_t ver = blk_version(blk, off);
+    if (ver < 1 || ver > TSDB__PART_VERSION)
+        return bad(e, name, off, "block outside a part image");
     struct tsdb__dec d;
     tsdb__dec_init(&d, blk, len - 4);
-    (void)tsdb__get_uvarint(&d);
-    uint64_t n = tsdb__get_uvarint(&d);
-    (void)tsdb__get_u64(&d);
-    (void)tsdb__get_u64(&d);
-    uint64_t ncols = tsdb__get_uvarint(&d);
+    uint64_t n, ncols;
+    get_block_head(&d, ver, &n, &ncols);
     (void)tsdb__get_bytes(&d);
     for (uint64_t c = 0; c < ncols && !d.is_bad; c++) {
-        memset(col, 0, sizeof *col);
-        col->key = tsdb__get_bytes(&d);
-        col->type = (enum tsdb_type)tsdb__get_u8(&d);
-        uint8_t flags = tsdb__get_u8(&d);
-        uint64_t cnt = tsdb__get_uvarint(&d);
-        if (d.is_bad || col->type < TSDB_FLOAT || col->type > TSDB_STRING || flags > 1 ||
-            cnt == 0 || cnt > n)
-            return bad(e, name, off, "bad column header");
-        col->count = (uint32_t)cnt;
-        col->has_stats = col->type <= TSDB_UINT;
-        if (col->type == TSDB_FLOAT) {
-            col->fs.count = col->count;
-            col->fs.min = get_f64(&d);
-            col->fs.max = get_f64(&d);
-            col->fs.sum = get_f64(&d);
-            col->fs.first = get_f64(&d);
-            col->fs.last = get_f64(&d);
-            col->fs.nan_count = (uint32_t)tsdb__get_uvarint(&d);
-        } else if (col->type == TSDB_INT) {
-            col->is.count = col->count;
-            col->is.min = (int64_t)tsdb__get_u64(&d);
-            col->is.max = (int64_t)tsdb__get_u64(&d);
-            col->is.sum = (int64_t)tsdb__get_u64(&d);
-            col->is.first = (int64_t)tsdb__get_u64(&d);
-            col->is.last = (int64_t)tsdb__get_u64(&d);
-            col->is.is_sum_overflow = tsdb__get_u8(&d) != 0;
-        } else if (col->type == TSDB_UINT) {
-            col->us.count = col->count;
-            col->us.min = tsdb__get_u64(&d);
-            col->us.max = tsdb__get_u64(&d);
-            col->us.sum = tsdb__get_u64(&d);
-            col->us.first = tsdb__get_u64(&d);
-            col->us.last = tsdb__get_u64(&d);
-            col->us.is_sum_overflow = tsdb__get_u8(&d) != 0;
-        }
+        uint8_t flags = 0;
+        if (!get_col_head(&d, ver, n, col, &flags))
+            return bad(e, name, off, d.is_bad ? "truncated column" : "bad column header");
         if (flags)
             (void)tsdb__get_bytes(&d);
         (void)tsdb__get_bytes(&d);

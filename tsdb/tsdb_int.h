@@ -451,8 +451,9 @@ int64_t tsdb__head_clear(struct tsdb__head *h);
 
 #define TSDB__PART_MAGIC 0x504A4A4Eu /* "NJJP" */
 /* Version 2 allows blocks of up to CODEC_BLOCK_MAX (2,048) rows; version 1
- * parts (blocks of at most 1,024 rows) are still read. */
-#define TSDB__PART_VERSION 2
+ * parts (blocks of at most 1,024 rows) are still read.  Version 3 (issue #4
+ * ops bytes): compact summaries, block headers and index; 1 and 2 are read. */
+#define TSDB__PART_VERSION 3
 #define TSDB__PART_V1_ROWS_MAX 1024
 #define TSDB__PART_HDR 16
 #define TSDB__PART_FOOTER 40
@@ -475,8 +476,12 @@ struct tsdb__pw {
     uint64_t nblocks, rows;
     int64_t min_ts, max_ts;
     uint64_t base; /* bytes already handed to the file by tsdb__pw_drain */
+    uint32_t version; /* part layout written: TSDB__PART_VERSION */
 };
 int tsdb__pw_init(struct tsdb__pw *w);
+/* Writer of an older layout (2: FORMAT.md "versions 1 and 2"), for the
+ * compatibility tests of the reader. */
+int tsdb__pw_init_version(struct tsdb__pw *w, uint32_t version);
 void tsdb__pw_fini(struct tsdb__pw *w);
 /* Adds the rows of one series (ts sorted, unique); series must come in id
  * order.  Splits into blocks of CODEC_BLOCK_MAX rows. */
@@ -534,7 +539,9 @@ struct tsdb__bscratch {
 typedef int (*tsdb__col_cb)(void *arg, const int64_t *ts, size_t nrows,
                             const struct tsdb__bcol *col);
 /* Decodes block blk[0..len) (at offset off of file name) and calls cb per
- * column (strings borrow blk or cc's scratch: copy them in cb). */
+ * column (strings borrow blk or cc's scratch: copy them in cb).  blk must
+ * lie off bytes into the verified part image (blk - off is its header,
+ * whose version says how to read the block). */
 int tsdb__block_read(struct codec_ctx *cc, struct tsdb__bscratch *sc, const uint8_t *blk,
                      size_t len, const char *name, uint64_t off, tsdb__col_cb cb, void *arg,
                      struct err *e);

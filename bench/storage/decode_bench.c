@@ -57,9 +57,11 @@ static double now_s(void)
 enum shape {
     S_DEC2,    /* ops voice jitter_ms-like: OU around a base, 2 decimals */
     S_DEC1,    /* ops msgs_per_sec-like: noisy level, 1 decimal */
+    S_DECMOS,  /* ops mos-like: 2 decimals, a small skewed domain (huff inside) */
     S_WALK,    /* devops usage_*: full-precision walk in [0, 100] */
     S_XOR,     /* the same walk, Gorilla XOR forced */
     S_IGAUGE,  /* ops connections-like integer gauge */
+    S_ISKEW,   /* ops packet_loss-like small skewed domain: huff */
     S_ICOUNT,  /* ops errors-like counter of 0/1 increments */
     S_TGRID,   /* 10 s timestamps on the grid (ns) */
     S_TJIT,    /* 10 s timestamps with 0..999 ms jitter (ns) */
@@ -67,8 +69,10 @@ enum shape {
 };
 static const char *const shape_name[S_N] = {
     "decimal, 2 dp gauge (ops voice)",  "decimal, 1 dp rate (ops gateway)",
+    "decimal, 2 dp skewed (ops mos)",
     "float walk, adaptive (devops)",    "float walk, xor forced (devops)",
-    "int gauge (ops connections)",      "int counter 0/1 (ops errors)",
+    "int gauge (ops connections)",      "int skewed 0..40 (ops loss)",
+    "int counter 0/1 (ops errors)",
     "time, 10 s grid",                  "time, 10 s + ms jitter",
 };
 
@@ -94,6 +98,9 @@ static void gen_block(enum shape s, unsigned blk, double *f, int64_t *i)
         case S_DEC1:
             f[k] = (double)(int64_t)llround(level * (1 + ou) * (0.95 + urand() * 0.1) * 10) / 10.0;
             break;
+        case S_DECMOS:
+            f[k] = (double)(int64_t)llround((4.3 + ou * 0.5 - urand() * 0.05) * 100) / 100.0;
+            break;
         case S_WALK:
         case S_XOR: {
             double v = walk[s == S_XOR] + (urand() * 2.0 - 1.0);
@@ -104,6 +111,9 @@ static void gen_block(enum shape s, unsigned blk, double *f, int64_t *i)
         }
         case S_IGAUGE:
             i[k] = (int64_t)(level * 5 * (1 + ou));
+            break;
+        case S_ISKEW:
+            i[k] = (int64_t)(urand() * urand() * 40);
             break;
         case S_ICOUNT:
             acc += (int64_t)(urand() * 1.6) + (k % 500 == 7 ? (int64_t)(rnd() % 400) : 0);
@@ -158,6 +168,7 @@ static void build(struct codec_ctx *c, enum shape s, size_t nblocks, struct col 
         switch (s) {
         case S_DEC2:
         case S_DEC1:
+        case S_DECMOS:
         case S_WALK:
             rc = codec_encode_float(c, f, BLK, &b, NULL, &e);
             break;
@@ -166,6 +177,7 @@ static void build(struct codec_ctx *c, enum shape s, size_t nblocks, struct col 
             rc = 0;
             break;
         case S_IGAUGE:
+        case S_ISKEW:
         case S_ICOUNT:
             rc = codec_encode_int(c, i, BLK, &b, NULL, &e);
             break;

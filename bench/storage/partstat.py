@@ -4,7 +4,7 @@
 
     bench/storage/partstat.py DATA_DIR_OR_PART_FILES... [--points N] [--by-field]
 
-Reads every `*.tsp` part file (tsdb/FORMAT.md "Part file", version 1) under the
+Reads every `*.tsp` part file (tsdb/FORMAT.md "Part file", versions 1-3) under the
 arguments, and attributes each byte to one bucket:
 
   file header/footer, block index, block framing (series id, nrows, min/max ts,
@@ -28,7 +28,7 @@ import sys
 PART_MAGIC = 0x504A4A4E
 KINDS = {1: "time", 2: "float", 3: "int", 4: "uint", 5: "bool", 6: "string", 7: "presence"}
 IS_NAMES = ["raw", "for", "delta-for", "dod-for", "grid-for", "rle", "for-mb", "delta-for-mb",
-            "for-mbs", "delta-for-mbs", "delta-ob", "pfor", "delta-pfor"]
+            "for-mbs", "delta-for-mbs", "delta-ob", "pfor", "delta-pfor", "huff"]
 CODEC_NAMES = {
     "time": IS_NAMES, "int": IS_NAMES, "uint": IS_NAMES,
     "float": ["raw", "const", "rle", "decimal", "bits-int", "xor"],
@@ -60,6 +60,10 @@ class Dec:
     def u64(self):
         self.o += 8
         return struct.unpack_from("<Q", self.b, self.o - 8)[0]
+
+    def svarint(self):
+        z = self.uvarint()
+        return (z >> 1) ^ -(z & 1)
 
     def take(self, n):
         self.o += n
@@ -125,27 +129,36 @@ def part_file(st, path):
     st.bytes["part header+footer"] += 16 + 40
     ioff, ilen = struct.unpack_from("<QQ", b, len(b) - 40)
     st.bytes["block index"] += ilen
+    ver = struct.unpack_from("<I", b, 4)[0]
     d = Dec(b, ioff)
     nb = d.uvarint()
     ents = []
+    off = 16
     for _ in range(nb):
-        sid = d.uvarint()
-        d.u64()
-        d.u64()
-        off = d.uvarint()
+        if ver >= 3:  # sid delta, min_ts delta, span, length, rows; offsets implied
+            d.uvarint()
+            d.svarint()
+            d.uvarint()
+        else:
+            d.uvarint()
+            d.u64()
+            d.u64()
+            off = d.uvarint()
         ln = d.uvarint()
         rows = d.uvarint()
         ents.append((off, ln, rows))
+        off += ln
     for off, ln, rows in ents:
         st.blocks += 1
         st.rows += rows
         bd = Dec(b, off)
         bd.uvarint()            # series id
-        bd.uvarint()            # nrows
-        bd.u64()
-        bd.u64()
+        nrows = bd.uvarint()
+        if ver < 3:
+            bd.u64()
+            bd.u64()
         ncols = bd.uvarint()
-        st.bytes["block framing (sid, nrows, ts range, ncols, crc)"] += bd.o - off + 4
+        st.bytes["block framing (sid, nrows, [ts range], ncols, crc)"] += bd.o - off + 4
         o = bd.o
         tl = bd.uvarint()
         st.bytes["column length prefixes"] += bd.o - o
@@ -155,12 +168,26 @@ def part_file(st, path):
             kl = bd.uvarint()
             key = bytes(bd.take(kl)).decode("utf-8", "replace")
             typ = bd.u8()
-            flags = bd.u8()
-            bd.uvarint()
+            if ver >= 3:
+                flags = typ >> 3
+                typ &= 7
+                if flags & 1:
+                    bd.uvarint()
+            else:
+                flags = bd.u8()
+                bd.uvarint()
             st.bytes["column header (key, type, flags, count)"] += bd.o - o
             o = bd.o
             tname = TYPES.get(typ, "?")
-            if tname in ("float", "int", "uint"):
+            if tname in ("float", "int", "uint") and ver >= 3:
+                sf = bd.u8()
+                if tname != "float" or sf & 0x80:  # mantissas / integers: 5 or 6 svarints
+                    for _ in range(6 if tname == "float" else 5):
+                        bd.uvarint()
+                else:
+                    bd.take(40)
+                    bd.uvarint()
+            elif tname in ("float", "int", "uint"):
                 bd.take(40)
                 if tname == "float":
                     bd.uvarint()

@@ -33,15 +33,23 @@ static void fix_part(uint8_t *p, size_t len)
         struct tsdb__dec d;
         tsdb__dec_init(&d, p + ioff, ilen);
         uint64_t nb = tsdb__get_uvarint(&d);
+        uint32_t ver = tsdb__le32(p + 4);
+        uint64_t off = TSDB__PART_HDR;
         for (uint64_t i = 0; i < nb && i < 100000 && !d.is_bad; i++) {
             (void)tsdb__get_uvarint(&d);
-            (void)tsdb__get_u64(&d);
-            (void)tsdb__get_u64(&d);
-            uint64_t off = tsdb__get_uvarint(&d);
+            if (ver >= 3) { /* min_ts delta, span; offsets implied */
+                (void)tsdb__get_uvarint(&d);
+                (void)tsdb__get_uvarint(&d);
+            } else {
+                (void)tsdb__get_u64(&d);
+                (void)tsdb__get_u64(&d);
+                off = tsdb__get_uvarint(&d);
+            }
             uint64_t bl = tsdb__get_uvarint(&d);
             (void)tsdb__get_uvarint(&d);
             if (!d.is_bad && bl >= 4 && off <= ioff && bl <= ioff - off)
                 tsdb__put_le32(p + off + bl - 4, tsdb__crc32c(0, p + off, bl - 4));
+            off += bl;
         }
         tsdb__put_le32(f + 24, tsdb__crc32c(0, p + ioff, ilen));
     }

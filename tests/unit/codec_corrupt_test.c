@@ -22,7 +22,7 @@
 #include "tsdb/codec/codec_int.h" /* codec ids */
 
 #define N CODEC_BLOCK_MAX
-#define MAX_SAMPLES 64
+#define MAX_SAMPLES 96
 
 struct sample {
     enum codec_kind kind;
@@ -88,7 +88,7 @@ static void int_samples(enum codec_kind kind, struct buf *b)
     enum { NS = 1024 };
     static int64_t v[NS];
     struct err e;
-    for (unsigned shape = 0; shape < 15; shape++) {
+    for (unsigned shape = 0; shape < 16; shape++) {
         for (size_t i = 0; i < NS; i++) {
             switch (shape) {
             case 0: v[i] = (int64_t)rnd(); break;                          /* raw */
@@ -112,6 +112,8 @@ static void int_samples(enum codec_kind kind, struct buf *b)
                 v[i] = (int64_t)(rnd() % 16) + (i % 200 == 3 ? (int64_t)1 << 40 : 0); break;
             case 14: /* delta-pfor: a 0/1 counter with rare bursts */
                 v[i] = i ? v[i - 1] + (int64_t)(rnd() & 1) + (i % 300 == 5 ? 5000 : 0) : 9; break;
+            case 15: /* huff: a skewed small domain (geometric) */
+                v[i] = __builtin_ctzll(rnd() | 1ull << 40); break;
             case 12: /* delta-ob with small frames: a walk with rare jumps */
                 v[i] = i ? v[i - 1] + (int64_t)(rnd() % 9) - 4 +
                            (i % 97 == 0 ? (int64_t)1 << 40 : 0) : 0; break;
@@ -150,11 +152,16 @@ static void float_samples(struct buf *b)
                 break;
             case 3: v[i] = r % 50 ? (double)(r % 10000) / 100 : 0.1 + 0.2; break;
             case 4: walk += (double)(r >> 11) * 0x1p-52 - 1.0; v[i] = walk; break;
-            case 5: /* repeats half the time, otherwise random bits: xor */
-                if (i == 0 || r % 2)
-                    memcpy(&v[i], &(uint64_t){ rnd() }, 8);
-                else
-                    v[i] = v[i - 1];
+            case 5: /* a few middle bits flipped at a time: xor (integer deltas
+                     * of such patterns are wide, even for huff) */
+                if (i == 0)
+                    v[i] = 1234.5678;
+                else {
+                    uint64_t bits;
+                    memcpy(&bits, &v[i - 1], 8);
+                    bits ^= (r & 63) << (10 + (r >> 8) % 30);
+                    memcpy(&v[i], &bits, 8);
+                }
                 break;
             default: v[i] = (double)(r % 4) / 4; break;                     /* zstd */
             }
@@ -348,7 +355,7 @@ static void test_handcrafted(void **state)
     /* Header problems. */
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x01", 2, "header truncated");
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x23\x01\x01\x00", 4, "bad kind byte");
-    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x0d\x01\x00", 4, "unknown codec id");
+    expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x0e\x01\x00", 4, "unknown codec id");
     /* Patched FOR (format 2), n = 2, ref 0: width 64; 3 exceptions. */
     expect_corrupt(CODEC_KIND_INT, (const uint8_t *)"\x03\x0b\x02\x00\x00\x40\x00", 7,
                    "width above 63");

@@ -469,9 +469,10 @@ __attribute__((unused)) static void test_part_v1_blocks(void **state)
     }
     struct tsdb__pcol col = { SV_LIT("i"), TSDB_UINT, NULL, iv, NULL };
     struct err e;
-    /* A version-1 writer's layout: the series cut into 1,024-row blocks. */
+    /* A version-1 writer's layout (that of version 2): the series cut into
+     * 1,024-row blocks. */
     struct tsdb__pw w;
-    assert_int_equal(tsdb__pw_init(&w), 0);
+    assert_int_equal(tsdb__pw_init_version(&w, 2), 0);
     for (size_t r0 = 0; r0 < N; r0 += 1024) {
         size_t m = N - r0 < 1024 ? N - r0 : 1024;
         struct tsdb__pcol c = col;
@@ -479,7 +480,7 @@ __attribute__((unused)) static void test_part_v1_blocks(void **state)
         assert_int_equal(tsdb__pw_add(&w, 4, ts + r0, m, &c, 1, &e), 0);
     }
     assert_int_equal(tsdb__pw_finish(&w, 5, &e), 0);
-    assert_int_equal(tsdb__le32((const uint8_t *)w.out.p + 4), TSDB__PART_VERSION);
+    assert_int_equal(tsdb__le32((const uint8_t *)w.out.p + 4), 2);
     set_part_version(&w.out, 1);
     struct tsdb__pinfo pi;
     assert_int_equal(tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "v1.tsp", &pi, &e), 0);
@@ -501,8 +502,8 @@ __attribute__((unused)) static void test_part_v1_blocks(void **state)
     tsdb__pinfo_fini(&pi);
     tsdb__pw_fini(&w);
 
-    /* Today's writer: one 2,048-row block, fine as version 2, corrupt as 1. */
-    assert_int_equal(tsdb__pw_init(&w), 0);
+    /* A version-2 writer: one 2,048-row block, fine as version 2, corrupt as 1. */
+    assert_int_equal(tsdb__pw_init_version(&w, 2), 0);
     assert_int_equal(tsdb__pw_add(&w, 4, ts, N, &col, 1, &e), 0);
     assert_int_equal(tsdb__pw_finish(&w, 5, &e), 0);
     assert_int_equal(tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "v2.tsp", &pi, &e), 0);
@@ -513,7 +514,7 @@ __attribute__((unused)) static void test_part_v1_blocks(void **state)
     assert_int_equal(tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "v2.tsp", &pi, &e),
                      ERR_CORRUPT);
     assert_non_null(strstr(e.msg, "bad block index entry"));
-    set_part_version(&w.out, 3); /* a future version is refused, not guessed at */
+    set_part_version(&w.out, TSDB__PART_VERSION + 1); /* a future version is refused */
     assert_int_equal(tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "v2.tsp", &pi, &e),
                      ERR_CORRUPT);
     assert_non_null(strstr(e.msg, "bad part header"));

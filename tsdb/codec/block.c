@@ -98,7 +98,7 @@ const char *codec_name(enum codec_kind kind, unsigned id)
                                       "grid-for", "rle", "for-mb",
                                       "delta-for-mb", "for-mbs",
                                       "delta-for-mbs", "delta-ob", "pfor",
-                                      "delta-pfor" };
+                                      "delta-pfor", "huff" };
     static const char *const fl[] = { "raw", "const", "rle", "decimal",
                                       "bits-int", "xor" };
     static const char *const bo[] = { "bits", "rle" };

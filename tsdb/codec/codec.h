@@ -44,7 +44,7 @@
 #include "common/sv.h"
 
 /* Version of the byte layout described in tsdb/codec/FORMAT.md. */
-#define CODEC_FORMAT_VERSION 3
+#define CODEC_FORMAT_VERSION 4
 /* Most values (rows) in one block. */
 #define CODEC_BLOCK_MAX 2048
 /* Largest decoded payload of a string block (sum of string bytes plus

@@ -58,6 +58,8 @@ enum {
     CODEC__IS_DELTA_OB = 10, /* deltas in offset-binary frames (no reference) */
     CODEC__IS_PFOR = 11,     /* patched FOR: narrow frame plus exceptions */
     CODEC__IS_DELTA_PFOR = 12, /* patched FOR of the deltas */
+    /* Format version 4: */
+    CODEC__IS_HUFF = 13, /* static Huffman tokens + extra bits (huff.c) */
     CODEC__IS_NKINDS
 };
 /* Values per miniblock in the version-1 _MB sequence kinds. */
@@ -291,6 +293,32 @@ void codec__intseq_decode(struct cur *c, unsigned kind, size_t n,
                           uint64_t *out);
 /* Reads the kind byte, then the body. */
 void codec__intseq_get(struct cur *c, size_t n, uint64_t *out);
+
+/* ------------------------------------------------------------ huff.c */
+
+/* Smallest sequence the encoder offers to huff. */
+#define CODEC__HUFF_MIN 32
+#ifndef CODEC__HUFF_GAIN
+#define CODEC__HUFF_GAIN 20
+#endif
+/* Largest total of huff lane bytes: 2,048 values of 11 + 62 bits. */
+#define CODEC__HUFF_STREAM_MAX ((CODEC_BLOCK_MAX * 73 + 7) / 8 + 8)
+struct codec__huffp {
+    size_t cost;      /* exact body size, SIZE_MAX = not planned */
+    unsigned mode;    /* 0 FOR (x = v - ref), 1 delta (x = zigzag(d)) */
+    uint64_t ref;     /* FOR reference or first value */
+    unsigned ntok;
+    uint8_t len[130]; /* code length per token */
+    size_t lane[4];   /* bytes per lane */
+};
+/* Plans a huff body for v[0..n), n >= 1 (d: the n-1 deltas v[i+1]-v[i]):
+ * FOR or delta mode, whichever is smaller; hp->cost is the exact size
+ * codec__huff_write() writes (the body, without a kind byte). */
+void codec__huff_plan(const uint64_t *v, size_t n, const uint64_t *d, bool is_unsigned,
+                      struct codec__huffp *hp);
+void codec__huff_write(struct wr *w, const uint64_t *v, size_t n, const uint64_t *d,
+                       const struct codec__huffp *hp);
+void codec__huff_read(struct cur *c, size_t n, uint64_t *out);
 
 /* ------------------------------------------------------------ float_*.c */
 

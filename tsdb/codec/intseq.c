@@ -610,6 +610,20 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
         }
     }
 
+    /* Entropy-coded tokens (format 4) when the best so far spends bits. */
+    struct codec__huffp hp;
+    hp.cost = SIZE_MAX;
+    if (n >= CODEC__HUFF_MIN && best != CODEC__IS_RLE &&
+        (best == CODEC__IS_RAW || best >= CODEC__IS_FOR_MB || fp[best].w >= 1)) {
+        codec__huff_plan(v, n, d, is_unsigned, &hp);
+        /* Huff decodes at about half the speed of bit-packed frames: it
+         * must save at least 1/CODEC__HUFF_GAIN of the best size. */
+        if (hp.cost < best_cost - best_cost / CODEC__HUFF_GAIN) {
+            best = CODEC__IS_HUFF;
+            best_cost = hp.cost;
+        }
+    }
+
     size_t start = w->len;
     (void)start;
     switch (best) {
@@ -650,6 +664,9 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
     case CODEC__IS_DELTA_PFOR:
         wr_svarint(w, v[0]);
         pfor_write(w, d, n - 1, &pd, tmp);
+        break;
+    case CODEC__IS_HUFF:
+        codec__huff_write(w, v, n, d, &hp);
         break;
     case CODEC__IS_FOR_MBS:
         wr_u8(w, best_s);
@@ -785,6 +802,9 @@ void codec__intseq_decode(struct cur *c, unsigned kind, size_t n,
         }
         return;
     }
+    case CODEC__IS_HUFF:
+        codec__huff_read(c, n, out);
+        return;
     case CODEC__IS_FOR_MBS: {
         size_t size = mb_size_get(c);
         mb_read(c, n, out, size, false);
