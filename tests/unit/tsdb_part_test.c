@@ -445,6 +445,158 @@ __attribute__((unused)) static void test_part_roundtrip(void **state)
     free(sb);
 }
 
+/* Block summaries come back bit for bit, in the version-3 compact forms
+ * (decimal mantissas, integers relative to first) and the raw ones, from
+ * both the block reader and tsdb__block_col_summary: decimal columns,
+ * columns with NaN payloads, -0.0, +-Inf, denormals, full-precision values,
+ * INT64_MIN/MAX with an overflowing sum, UINT64_MAX; 1 and 2,048 rows; also
+ * through the version-2 writer. */
+struct sumchk {
+    const double *f;
+    const int64_t *i;
+    const uint64_t *u;
+    size_t n;
+    unsigned seen;
+};
+
+static void fstats_equal(const struct codec_fstats *a, const struct codec_fstats *b)
+{
+    assert_int_equal(a->count, b->count);
+    assert_int_equal(a->nan_count, b->nan_count);
+    assert_memory_equal(&a->min, &b->min, 8);
+    assert_memory_equal(&a->max, &b->max, 8);
+    assert_memory_equal(&a->sum, &b->sum, 8);
+    assert_memory_equal(&a->first, &b->first, 8);
+    assert_memory_equal(&a->last, &b->last, 8);
+}
+
+static void check_col_stats(const struct sumchk *k, const struct tsdb__bcol *col)
+{
+    if (col->type == TSDB_FLOAT) {
+        struct codec_fstats want;
+        codec_fstats_compute(k->f, k->n, &want);
+        fstats_equal(&col->fs, &want);
+    } else if (col->type == TSDB_INT) {
+        struct codec_istats want;
+        codec_istats_compute(k->i, k->n, &want);
+        assert_int_equal(col->is.count, want.count);
+        assert_int_equal(col->is.is_sum_overflow, want.is_sum_overflow);
+        assert_int_equal(col->is.min, want.min);
+        assert_int_equal(col->is.max, want.max);
+        assert_int_equal(col->is.sum, want.sum);
+        assert_int_equal(col->is.first, want.first);
+        assert_int_equal(col->is.last, want.last);
+    } else {
+        struct codec_ustats want;
+        codec_ustats_compute(k->u, k->n, &want);
+        assert_int_equal(col->us.count, want.count);
+        assert_int_equal(col->us.is_sum_overflow, want.is_sum_overflow);
+        assert_int_equal(col->us.min, want.min);
+        assert_int_equal(col->us.max, want.max);
+        assert_int_equal(col->us.sum, want.sum);
+        assert_int_equal(col->us.first, want.first);
+        assert_int_equal(col->us.last, want.last);
+    }
+}
+
+static int sumchk_cb(void *arg, const int64_t *ts, size_t nrows, const struct tsdb__bcol *col)
+{
+    (void)ts;
+    (void)nrows;
+    struct sumchk *k = arg;
+    assert_true(col->has_stats);
+    check_col_stats(k, col);
+    k->seen++;
+    return 0;
+}
+
+__attribute__((unused)) static void test_summary_exact(void **state)
+{
+    (void)state;
+    enum { N = CODEC_BLOCK_MAX };
+    static int64_t ts[N], iv[N];
+    static uint64_t fb[N], uv[N];
+    static double fv[N];
+    static const uint64_t odd[] = { 0x7ff8000000000001ull, 0xfff0000000000000ull,
+                                    0x7ff0000000000000ull, 0x8000000000000000ull,
+                                    0x0000000000000001ull, 0x3fd5555555555555ull };
+    uint64_t rs = 99;
+    for (unsigned shape = 0; shape < 14; shape++) {
+        size_t n = shape % 3 == 0 ? 1 : N;
+        for (size_t r = 0; r < n; r++) {
+            rs = rs * 6364136223846793005ull + 1442695040888963407ull;
+            uint64_t x = rs >> 11;
+            ts[r] = 1000 + (int64_t)r * 10;
+            switch (shape % 7) {
+            case 0: /* 2-decimal gauge: compact decimal summary */
+            case 1:
+                fv[r] = (double)(400 + (int64_t)(x % 60)) / 100.0;
+                break;
+            case 2: /* decimals with negatives and 1e15-sized values */
+                fv[r] = (double)((int64_t)(x % 2000000) - 1000000) * (shape > 7 ? 1e9 : 1) / 10.0;
+                break;
+            case 3: /* one odd bit pattern among decimals */
+                fv[r] = (double)(x % 1000) / 1000.0;
+                if (r == n / 2 || n == 1)
+                    memcpy(&fv[r], &odd[shape / 7 + 2 * (r % 3)], 8);
+                break;
+            case 4: /* full precision */
+                fv[r] = (double)x * 0x1p-53 * 100.0;
+                break;
+            case 5: /* denormals and -0.0 */
+                memcpy(&fv[r], &(uint64_t){ x % 3 ? x % 1000 : 0x8000000000000000ull }, 8);
+                break;
+            default: /* NaN first and last */
+                fv[r] = (double)(x % 100);
+                if (r == 0 || r == n - 1)
+                    memcpy(&fv[r], &odd[0], 8);
+                break;
+            }
+            memcpy(&fb[r], &fv[r], 8);
+            static const int64_t iext[] = { INT64_MIN, INT64_MAX, 0, -1 };
+            iv[r] = shape & 1 ? iext[x % 4] : (int64_t)(x % 100000) - 50000;
+            uv[r] = shape & 1 ? (x % 2 ? UINT64_MAX : 0) : x;
+        }
+        struct tsdb__pcol cols[3] = {
+            { SV_LIT("f"), TSDB_FLOAT, NULL, fb, NULL },
+            { SV_LIT("i"), TSDB_INT, NULL, (const uint64_t *)iv, NULL },
+            { SV_LIT("u"), TSDB_UINT, NULL, uv, NULL },
+        };
+        for (uint32_t ver = 2; ver <= TSDB__PART_VERSION; ver++) {
+            struct tsdb__pw w;
+            struct err e;
+            assert_int_equal(tsdb__pw_init_version(&w, ver), 0);
+            assert_int_equal(tsdb__pw_add(&w, 5, ts, n, cols, 3, &e), 0);
+            assert_int_equal(tsdb__pw_finish(&w, 1, &e), 0);
+            struct tsdb__pinfo pi;
+            assert_int_equal(
+                tsdb__part_verify((const uint8_t *)w.out.p, w.out.len, "s.tsp", &pi, &e), 0);
+            assert_int_equal(pi.nents, 1);
+            const struct tsdb__bent *be = &pi.ents[0];
+            const uint8_t *blk = (const uint8_t *)w.out.p + be->off;
+            struct sumchk k = { fv, iv, uv, n, 0 };
+            struct codec_ctx *cc = codec_ctx_new();
+            struct tsdb__bscratch *sc = malloc(sizeof *sc);
+            assert_int_equal(tsdb__block_read(cc, sc, blk, be->len, "s.tsp", be->off, sumchk_cb,
+                                              &k, &e),
+                             0);
+            assert_int_equal(k.seen, 3);
+            static const char *const keys[] = { "f", "i", "u" };
+            for (int c = 0; c < 3; c++) {
+                struct tsdb__bcol col;
+                assert_int_equal(tsdb__block_col_summary(blk, be->len, sv_cstr(keys[c]), &col,
+                                                         "s.tsp", be->off, &e),
+                                 1);
+                check_col_stats(&k, &col);
+            }
+            free(sc);
+            codec_ctx_free(cc);
+            tsdb__pinfo_fini(&pi);
+            tsdb__pw_fini(&w);
+        }
+    }
+}
+
 /* Version-1 parts (blocks of at most 1,024 rows, as written before version 2)
  * still read; a version-1 part holding a longer block is corrupt. */
 static void set_part_version(struct buf *b, uint32_t v)
@@ -1212,6 +1364,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_flush_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_summaries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_summary_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_pieces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_maybe_flush, setup, teardown),
     };

@@ -26,6 +26,10 @@
 
 #define HF_NTOK 130
 #define HF_MAXLEN 11
+/* The encoder's limit: a smaller decode table is faster to build. */
+#ifndef HF_ENC_MAXLEN
+#define HF_ENC_MAXLEN 11
+#endif
 #define HF_LANES 4
 /* Extra bits the fast path reads from one 57-bit window after a code. */
 #define HF_FAST_EB 38 /* base < 2^40 fits the table entry */
@@ -93,25 +97,25 @@ static void hf_lengths(const uint32_t *cnt, unsigned ntok, uint8_t *len)
     for (unsigned i = 0; i < k; i++) {
         unsigned d = depth[i];
         maxl = d > maxl ? d : maxl;
-        len[sym[i]] = (uint8_t)(d > HF_MAXLEN ? HF_MAXLEN : d);
+        len[sym[i]] = (uint8_t)(d > HF_ENC_MAXLEN ? HF_ENC_MAXLEN : d);
     }
-    if (maxl <= HF_MAXLEN)
+    if (maxl <= HF_ENC_MAXLEN)
         return;
     uint32_t kraft = 0;
     for (unsigned i = 0; i < k; i++)
-        kraft += 1u << (HF_MAXLEN - len[sym[i]]);
-    while (kraft > (1u << HF_MAXLEN)) {
+        kraft += 1u << (HF_ENC_MAXLEN - len[sym[i]]);
+    while (kraft > (1u << HF_ENC_MAXLEN)) {
         /* Lengthen the rarest symbol among the longest that can still grow
          * (sym[] is sorted by count, rarest first). */
         unsigned best = k;
         for (unsigned i = 0; i < k; i++) {
             unsigned l = len[sym[i]];
-            if (l < HF_MAXLEN && (best == k || l > len[sym[best]]))
+            if (l < HF_ENC_MAXLEN && (best == k || l > len[sym[best]]))
                 best = i;
         }
         assert(best < k);
         len[sym[best]]++;
-        kraft -= 1u << (HF_MAXLEN - len[sym[best]]);
+        kraft -= 1u << (HF_ENC_MAXLEN - len[sym[best]]);
     }
 }
 
@@ -487,7 +491,7 @@ void codec__huff_read(struct cur *c, size_t n, uint64_t *out)
                                              &bad);
     for (; i < m; i++) {
         unsigned k = i % HF_LANES;
-        if ((pos[k] >> 3) + 16 <= avail && maxbits <= HF_FAST_EB + HF_MAXLEN) {
+        if ((pos[k] >> 3) + 8 <= avail) {
             size_t p = pos[k];
             uint64_t mask = tsize - 1;
             HF_ONE(p, x[i], HF_BZHI_C);
