@@ -300,6 +300,9 @@ static bool is_mutating(const struct iql_stmt *s)
 
 static int exec_select_stmt(struct qx__run *r, const struct iql_select *sel)
 {
+    for (size_t i = 0; i < sel->nsources; i++)
+        if (sel->sources[i].kind == IQL_SRC_SUBQUERY)
+            return qx__exec_subquery(r, sel, exec_select_stmt);
     int rc = expand_regex_dims(r, sel, &sel);
     if (rc)
         return rc;

@@ -108,6 +108,27 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s);
 int qx__exec_into(struct qx__run *r, const struct iql_select *s,
                   int (*run)(struct qx__run *r, const struct iql_select *s));
 
+/* What qx__write_rows wrote. */
+struct qx__written {
+    uint64_t written, dropped;
+    char first_err[256]; /* the first refused point's error (dropped > 0) */
+};
+
+/* Runs s through run and writes its output rows as points into store's
+ * db.rp (empty rp: the default), measurement meas (empty: each series'
+ * own name).  Returns 0 or the statement's error; refused points are only
+ * counted in out. */
+int qx__write_rows(struct qx__run *r, struct tsdb *store, struct sv db, struct sv rp, struct sv meas,
+                   const struct iql_select *s,
+                   int (*run)(struct qx__run *r, const struct iql_select *s),
+                   struct qx__written *out);
+
+/* A SELECT reading from subqueries (exec_subquery.c): each inner SELECT runs
+ * through run (with the outer time range added to its own), its rows are
+ * written into a private scratch store, and s runs over that store. */
+int qx__exec_subquery(struct qx__run *r, const struct iql_select *s,
+                      int (*run)(struct qx__run *r, const struct iql_select *s));
+
 /* The summary fast path for an aggregate SELECT (exec_summary.c).  Sets
  * *handled and returns the statement's result when it answered s; leaves
  * *handled false, r->e untouched and nothing emitted when s needs the scan

@@ -26,6 +26,7 @@
 struct into {
     struct qx_sink sink;
     struct qx__run *r;
+    struct tsdb *store;
     struct sv meas;          /* target measurement; empty: the source's */
     struct tsdb_batch *b;
     struct sv db, rp;
@@ -48,7 +49,7 @@ static int commit(struct into *x)
 
 static int start(struct into *x)
 {
-    int rc = tsdb_batch_new(x->r->c->db, x->db, x->rp, x->r->p->now_ns, &x->b, &x->e);
+    int rc = tsdb_batch_new(x->store, x->db, x->rp, x->r->p->now_ns, &x->b, &x->e);
     if (rc)
         return err_set(x->r->e, rc, "%s", x->e.msg[0] ? x->e.msg : err_str(rc));
     return 0;
@@ -143,6 +144,35 @@ static bool has_time_dim(const struct iql_select *s)
     return false;
 }
 
+int qx__write_rows(struct qx__run *r, struct tsdb *store, struct sv db, struct sv rp, struct sv meas,
+                   const struct iql_select *s,
+                   int (*run)(struct qx__run *r, const struct iql_select *s),
+                   struct qx__written *out)
+{
+    struct into x = {
+        .sink = { .series = into_series, .end = into_end },
+        .r = r, .store = store, .db = db, .rp = rp, .meas = meas,
+    };
+    /* 1.6 passes no empty GROUP BY time() buckets on under the default
+     * fill (no count() zeros), into a measurement or an outer query. */
+    struct iql_select in = *s;
+    if (in.fill == IQL_FILL_NULL && !in.is_raw && has_time_dim(s))
+        in.fill = IQL_FILL_NONE;
+    struct qx_sink *sink = r->out;
+    r->out = &x.sink;
+    int rc = run(r, &in);
+    r->out = sink;
+    int sink_rc = r->sink_rc;
+    r->sink_rc = 0;
+    if (rc == ERR_CLOSED && sink_rc)
+        rc = x.rc;
+    int crc = commit(&x);
+    out->written = x.written;
+    out->dropped = x.dropped;
+    memcpy(out->first_err, x.first_err, sizeof out->first_err);
+    return rc ? rc : crc;
+}
+
 int qx__exec_into(struct qx__run *r, const struct iql_select *s,
                   int (*run)(struct qx__run *r, const struct iql_select *s))
 {
@@ -160,33 +190,17 @@ int qx__exec_into(struct qx__run *r, const struct iql_select *s,
     struct iql_select inner = *s;
     inner.into = NULL;
     inner.into_all_measurements = false;
-    if (inner.fill == IQL_FILL_NULL && !inner.is_raw && has_time_dim(s))
-        inner.fill = IQL_FILL_NONE; /* 1.6 writes no empty buckets (no count() zeros) */
-
-    struct into x = {
-        .sink = { .series = into_series, .end = into_end },
-        .r = r, .db = db, .rp = t->rp,
-        .meas = s->into_all_measurements ? SV_NULL : t->name,
-    };
-    struct qx_sink *out = r->out;
-    r->out = &x.sink;
-    int rc = run(r, &inner);
-    r->out = out;
-    int sink_rc = r->sink_rc;
-    r->sink_rc = 0;
-    if (rc == ERR_CLOSED && sink_rc)
-        rc = x.rc;
-    int crc = commit(&x);
+    struct qx__written w;
+    int rc = qx__write_rows(r, r->c->db, db, t->rp, s->into_all_measurements ? SV_NULL : t->name,
+                            &inner, run, &w);
     if (rc)
         return rc;
-    if (crc)
-        return crc;
-    if (x.dropped)
-        return err_set(r->e, ERR_TYPE, "partial write: %s dropped=%" PRIu64, x.first_err, x.dropped);
+    if (w.dropped)
+        return err_set(r->e, ERR_TYPE, "partial write: %s dropped=%" PRIu64, w.first_err, w.dropped);
     static const struct sv cols[] = { SV_LIT("time"), SV_LIT("written") };
     struct qx_value vals[2] = {
         { .kind = QX_TIME, .i = 0 },
-        { .kind = QX_INT, .i = (int64_t)x.written },
+        { .kind = QX_INT, .i = (int64_t)w.written },
     };
     return qx__emit(r, SV_LIT("result"), NULL, 0, cols, 2, vals, 1);
 }

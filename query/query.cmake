@@ -5,6 +5,7 @@ target_sources(nj_query PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/exec.c
   ${CMAKE_CURRENT_LIST_DIR}/exec_where.c
   ${CMAKE_CURRENT_LIST_DIR}/exec_into.c
+  ${CMAKE_CURRENT_LIST_DIR}/exec_subquery.c
   ${CMAKE_CURRENT_LIST_DIR}/exec_meta.c
   ${CMAKE_CURRENT_LIST_DIR}/exec_delete.c
   ${CMAKE_CURRENT_LIST_DIR}/exec_select.c

@@ -642,7 +642,6 @@ add(Q2, method="POST", params=MS)
 # (the ones in STILL_PENDING are PENDING: helper qfuncs is wiring them)
 STILL_PENDING = {
     'SELECT integral("bytes_recv", 1m) FROM "net" WHERE %s GROUP BY time(5m), "host"' % TE,
-    'SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m), "hostname") WHERE %s GROUP BY time(30m)' % (TF, TF),
 }
 for q in [
     'SELECT non_negative_derivative(mean("bytes_recv"), 1s) FROM "net" WHERE "interface" =~ /^eth0$/ AND %s GROUP BY time(1m) fill(null)' % TE,
@@ -1062,6 +1061,55 @@ for q in [
 # truncates); epoch=m hides the milliseconds between the two servers' now().
 for d in ('1m', '7m', '1h'):
     add('SELECT mean(usage_user) FROM cpu WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T02:10:00Z\' GROUP BY time(%s, now())' % d, params={"epoch": "m"}, retry=True)
+
+# -- subqueries: aggregate over aggregate, math, WHERE / GROUP BY in the outer
+# query, raw inner queries (their rows keep their series' tags), nesting ------
+for q in [
+    'SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m), "hostname") WHERE %s GROUP BY time(30m)' % (TF, TF),
+    'SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" GROUP BY time(10m), "hostname") WHERE %s GROUP BY time(30m)' % TF,
+    'SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m), "hostname") WHERE %s GROUP BY time(30m), "hostname"' % (TF, TF),
+    'SELECT mean("m") * 2 FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m), "hostname") WHERE %s GROUP BY time(1h)' % (TF, TF),
+    'SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m), "hostname") WHERE "hostname" = \'host_1\' AND %s GROUP BY time(30m)' % (TF, TF),
+    'SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m), "hostname") WHERE "m" > 50 AND %s GROUP BY time(30m)' % (TF, TF),
+    'SELECT max("m"), min("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m), "hostname") WHERE %s' % (TF, TF),
+    'SELECT count("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m), "hostname") WHERE %s GROUP BY "hostname"' % (TF, TF),
+    'SELECT * FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(1h), "hostname") WHERE %s' % (TF, TF),
+    'SELECT "m" FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(1h), "hostname") WHERE %s GROUP BY "hostname"' % (TF, TF),
+    'SELECT "m" * 100 FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(1h), "hostname") WHERE %s GROUP BY *' % (TF, TF),
+    'SELECT sum("c") FROM (SELECT count("usage_user") AS "c" FROM "cpu" WHERE %s GROUP BY time(30m), "region") WHERE %s GROUP BY time(1h)' % (TF, TF),
+    'SELECT sum("c") FROM (SELECT count("usage_user") AS "c" FROM "cpu" WHERE %s GROUP BY time(30m), "region") WHERE %s GROUP BY time(1h), "region"' % (TF, TF),
+    'SELECT mean("d") FROM (SELECT max("usage_user") - min("usage_user") AS "d" FROM "cpu" WHERE %s GROUP BY time(30m), "hostname") WHERE %s GROUP BY time(1h)' % (TF, TF),
+    'SELECT max("mx") FROM (SELECT max("usage_user") AS "mx" FROM "cpu" WHERE %s GROUP BY "hostname")' % TF,
+    'SELECT max("usage_user") FROM (SELECT "usage_user" FROM "cpu" WHERE "hostname" = \'host_1\' AND %s)' % TF,
+    'SELECT mean("usage_user") FROM (SELECT "usage_user", "hostname" FROM "cpu" WHERE %s) WHERE "hostname" = \'host_2\'' % TF,
+    'SELECT last("m") FROM (SELECT mean("v") AS "m" FROM "tt" GROUP BY "x")',
+    'SELECT count("bytes_recv") FROM (SELECT "bytes_recv" FROM "net" WHERE "host" = \'a\')',
+    'SELECT non_negative_derivative(max("m"), 1m) FROM (SELECT max("bytes_recv") AS "m" FROM "net" WHERE time >= 1704067200000ms and time <= 1704068999999ms GROUP BY time(1m), "host") WHERE time >= 1704067200000ms and time <= 1704068999999ms GROUP BY time(5m)',
+    'SELECT max("m") FROM (SELECT mean("nosuch") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m)) WHERE %s GROUP BY time(30m)' % (TF, TF),
+    'SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "nosuchm" WHERE %s GROUP BY time(10m)) WHERE %s GROUP BY time(30m)' % (TF, TF),
+    'SELECT max(m) FROM (SELECT max(m) AS m FROM (SELECT mean(usage_user) AS m FROM cpu WHERE %s GROUP BY time(10m), hostname) GROUP BY time(30m), hostname) WHERE %s GROUP BY time(1h)' % (TF, TF),
+    'SELECT mean("c") FROM (SELECT count("temp") AS "c" FROM "sensors" WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:02:00Z\' GROUP BY time(20s))',
+    'SELECT mean("c") FROM (SELECT count("temp") AS "c" FROM "sensors" WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:02:00Z\' GROUP BY time(20s))',
+    'SELECT mean("c") FROM (SELECT count("temp") AS "c" FROM "sensors" WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:02:00Z\' GROUP BY time(20s) fill(0))',
+    'SELECT mean("c") FROM (SELECT count("temp") AS "c" FROM "sensors" GROUP BY time(20s)) WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:02:00Z\'',
+    'SELECT "c" FROM (SELECT count("temp") AS "c" FROM "sensors" GROUP BY time(20s)) WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:02:00Z\'',
+    'SELECT mean("usage_user") FROM (SELECT "usage_user" FROM "cpu" WHERE %s) WHERE %s GROUP BY time(1h)' % (TF, TF),
+    'SELECT max("usage_user") FROM (SELECT * FROM "cpu" WHERE %s) WHERE "region" = \'us-west-1\' AND %s GROUP BY time(1h), "hostname"' % (TF, TF),
+    'SELECT max("usage_user") FROM (SELECT * FROM "cpu" WHERE %s GROUP BY *) WHERE "region" = \'us-west-1\' AND %s GROUP BY time(1h), "hostname"' % (TF, TF),
+    'SELECT top("m", 3) FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(1h), "hostname") WHERE %s' % (TF, TF),
+    'SELECT "m" FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(1h), "hostname") WHERE %s GROUP BY "hostname" SLIMIT 2 SOFFSET 1' % (TF, TF),
+    'SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m), "hostname"), (SELECT mean("usage_idle") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m), "hostname") WHERE %s GROUP BY time(1h)' % (TF, TF, TF),
+    'SELECT max("m") FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE %s GROUP BY time(10m), "hostname") WHERE %s GROUP BY time(30m) fill(0)' % (TF, TF),
+    'SELECT max(m) FROM (SELECT mean(x) AS m FROM cpu GROUP BY time(1m), host) GROUP BY time(5m)',
+    'SELECT mean("v") FROM (SELECT "v" FROM "tt") GROUP BY "x"',
+    'SELECT mean("v") FROM (SELECT "v" FROM "tt" GROUP BY "x") GROUP BY "x"',
+    'SELECT mean("v") FROM (SELECT "v", "x" FROM "tt") GROUP BY "x"',
+    'SELECT "v" FROM (SELECT "v" FROM "tt" GROUP BY "x") WHERE "x" = \'a\'',
+    'SELECT "v" FROM (SELECT "v" FROM "tt" WHERE 1)',
+    'SELECT "v" FROM (SELECT "v" FROM "tt") WHERE 1',
+    'SELECT "v" FROM (SELECT "v" FROM "nodb".."tt")',
+]:
+    add(q)
 
 # -- statements that change state: last, same order on both ---------------
 for q, kw in [
