@@ -72,7 +72,7 @@ int iql_parse_time_string(struct sv str, struct iql_time *out)
     if (!iql_is_time_string(str))
         return 1;
     const char *s = str.p, *end = str.p + str.n;
-    int y, mo, d, h = 0, mi = 0, se = 0;
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0; /* set by num_fixed (the digits were checked above); gcc cannot see that */
     int64_t frac = 0;
     out->has_offset = false;
     out->offset_s = 0;
