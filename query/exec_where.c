@@ -1095,7 +1095,7 @@ static struct ev ev_bin(enum iql_op op, struct ev l, struct ev r)
         case QX_FLOAT:
         case QX_INT:
         case QX_UINT: {
-            double a, b;
+            double a = 0, b = 0;
             bool ok = !r.rx && !r.is_other && to_float(&r, &b);
             to_float(&l, &a);
             if (ok && l.v.kind == QX_INT && r.v.kind == QX_INT) {
