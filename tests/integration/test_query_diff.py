@@ -1111,6 +1111,20 @@ for q in [
 ]:
     add(q)
 
+for q in [
+    'SELECT "v" FROM (SELECT "v" FROM "tt") WHERE "nosuch" = \'\'',
+    'SELECT "v" FROM (SELECT "v" FROM "tt" GROUP BY "x") WHERE "x" = \'\'',
+    'SELECT "v" FROM (SELECT "v" FROM "tt" GROUP BY "x") WHERE "x" != \'a\'',
+    'SELECT "v" FROM (SELECT "v" FROM "tt") WHERE "x" =~ /.*/',
+    'SELECT mean("v") FROM (SELECT mean("v") AS "v" FROM "tt" GROUP BY "x", "y") GROUP BY "y"',
+    'SELECT "v" FROM (SELECT "v" FROM "tt") WHERE "x" = \'a\'',
+    'SELECT * FROM (SELECT "v" FROM "tt")',
+    'SELECT * FROM (SELECT "v" FROM "tt" GROUP BY "x")',
+    'SELECT "c" FROM (SELECT count("temp") AS "c" FROM "sensors" WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:02:00Z\' GROUP BY time(20s)) WHERE time >= \'2024-01-01T00:00:30Z\'',
+    'SELECT "m" FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE time >= 1704067200000ms and time <= 1704077999999ms GROUP BY time(1h), "hostname") WHERE time >= 1704067200000ms and time <= 1704077999999ms ORDER BY time DESC LIMIT 2',
+]:
+    add(q)
+
 # -- statements that change state: last, same order on both ---------------
 for q, kw in [
     ("CREATE DATABASE \"new db\"", {}),
@@ -1243,6 +1257,19 @@ _TIES = (_QFUNCS + "rows of different series with equal timestamps in one raw re
          "(no GROUP BY) come in influxd's merge-heap order (container/heap, ties "
          "unordered: here %s); nightjar's order differs")
 KNOWN = {
+    'SELECT "v" FROM (SELECT "v" FROM "tt") WHERE "x" = \'a\'':
+        "query/exec_subquery.c: tags a raw inner query passes through are visible to the outer WHERE; "
+        "1.6 reads them as missing there (they only serve an outer GROUP BY <tag>)",
+    'SELECT * FROM (SELECT "v" FROM "tt")':
+        "query/exec_subquery.c: passed-through tags show up in the outer SELECT * (1.6: only v)",
+    'SELECT * FROM (SELECT "v" FROM "tt" GROUP BY "x")':
+        "query/exec_subquery.c: SELECT * over an inner GROUP BY tag: 1.6 shows the inner dimension "
+        "only, '' for a series without it; nightjar shows every passed-through tag, null",
+    'SELECT "c" FROM (SELECT count("temp") AS "c" FROM "sensors" WHERE time >= \'2024-01-01T00:00:00Z\' AND time < \'2024-01-01T00:02:00Z\' GROUP BY time(20s)) WHERE time >= \'2024-01-01T00:00:30Z\'':
+        "query/exec_subquery.c: 1.6 keeps the inner bucket 00:00:20 that starts before the outer "
+        "range; nightjar's outer scan filters it out",
+    'SELECT "m" FROM (SELECT mean("usage_user") AS "m" FROM "cpu" WHERE time >= 1704067200000ms and time <= 1704077999999ms GROUP BY time(1h), "hostname") WHERE time >= 1704067200000ms and time <= 1704077999999ms ORDER BY time DESC LIMIT 2':
+        _TIES % "host_0..host_7",
     'SELECT * FROM "dup"': _TIES % "dup, dup,k=b, dup,k=a",
     'SELECT f1, k FROM "dup"': _TIES % "dup, dup,k=b, dup,k=a",
     'SELECT "usage_user"::field, "hostname"::tag FROM "cpu" WHERE %s LIMIT 10' % TF10:
