@@ -9,7 +9,7 @@
  * (a dropped series, a changed default policy) costs a lookup, never a wrong
  * write.  Sharded by hash, one mutex per shard; each shard is bounded in
  * bytes and simply emptied when it overflows (series churn is rare; the cache
- * refills from the next writes).
+ * refills from the next writes).  Slot layout: write_cache.c.
  */
 #ifndef NJ_INGEST_WRITE_INT_H
 #define NJ_INGEST_WRITE_INT_H
@@ -24,10 +24,13 @@
 
 #define ING__CACHE_SHARDS 16
 
+struct ing__cache_slot; /* write_cache.c */
+
 struct ing__cache_shard {
     pthread_mutex_t mu;
-    struct htab t;
-    size_t bytes;
+    struct ing__cache_slot *slots; /* cap slots, cap a power of two or 0 */
+    size_t cap, count;
+    size_t bytes; /* slots plus out-of-line keys, against the budget */
 };
 
 struct ing__series_cache {
