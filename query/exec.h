@@ -196,7 +196,10 @@ struct qx_enc {
     qx_flush_cb flush;
     void *flush_arg;
     /* state */
-    struct buf stmt;                 /* buffered JSON of the current statement */
+    struct buf stmt;                 /* CSV: the current statement's lines */
+    size_t stmt_mark;                /* buffered JSON: out->len after the open statement's
+                                      * {"statement_id":N (a failure truncates back to it) */
+    bool is_stmt_open;               /* buffered JSON: that prefix is in out */
     struct buf pend;                 /* chunked: the piece waiting for its "partial" */
     int cur_stmt;
     bool has_series;                 /* current statement produced series */

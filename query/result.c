@@ -28,9 +28,13 @@
  * Times: RFC3339 in UTC, or with the offset of the series' tz() zone
  * (qx_series.tz) at each instant, as Go formats a time.Time in a Location.
  *
- * Invariant: x->stmt holds the current statement's buffered output (JSON:
- * from after "statement_id" to before the closing brace; CSV: its lines), so
- * a statement that fails can be discarded whole.
+ * Invariant: a statement that fails can be discarded whole.  Buffered JSON
+ * writes straight into out (no copy of a large answer): x->stmt_mark is
+ * out->len after the open statement's {"statement_id":N, and a failure
+ * truncates back to it.  CSV keeps the statement's lines in x->stmt.
+ *
+ * Rows of numbers (the bulk of a Grafana answer) are written into out's
+ * spare room directly, with common/fmt_float for the numbers.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -323,21 +327,97 @@ static int json_value(struct buf *b, const struct qx_value *v, int64_t epoch_div
     return 0;
 }
 
+/* Writes v at o if it has a bounded size (at most FMT_JSON_MAX bytes);
+ * returns the end, or NULL for strings and RFC3339 times. */
+static inline char *json_value_fixed(char *o, const struct qx_value *v, int64_t epoch_div)
+{
+    switch (v->kind) {
+    case QX_NULL:
+        memcpy(o, "null", 4);
+        return o + 4;
+    case QX_FLOAT:
+        if (!isfinite(v->f)) {
+            memcpy(o, "null", 4);
+            return o + 4;
+        }
+        return o + fmt_f64_json(v->f, o);
+    case QX_INT:
+    case QX_GOINT:
+        return o + fmt_i64(v->i, o);
+    case QX_UINT:
+        return o + fmt_u64(v->u, o);
+    case QX_BOOL:
+        if (v->b) {
+            memcpy(o, "true", 4);
+            return o + 4;
+        }
+        memcpy(o, "false", 5);
+        return o + 5;
+    case QX_TIME:
+        if (epoch_div == 0)
+            return NULL;
+        return o + fmt_i64(v->i / epoch_div, o);
+    case QX_STRING:
+        return NULL;
+    }
+    return NULL;
+}
+
 static int json_rows(struct qx_enc *x, struct buf *b, const struct qx_series *s, bool need_comma)
 {
-    int rc = 0;
-    for (size_t r = 0; r < s->nrows && rc == 0; r++) {
+    /* a row of fixed-size values: brackets, commas, the values */
+    size_t row_max = 3 + s->ncolumns * (FMT_JSON_MAX + 1);
+    for (size_t r = 0; r < s->nrows; r++) {
+        const struct qx_value *row = &s->values[r * s->ncolumns];
+        int rc = buf_reserve(b, row_max);
+        if (rc == 0) {
+            char *o = b->p + b->len;
+            if (need_comma || r > 0)
+                *o++ = ',';
+            *o++ = '[';
+            size_t c = 0;
+            for (; c < s->ncolumns; c++) {
+                if (c)
+                    *o++ = ',';
+                char *e = json_value_fixed(o, &row[c], x->epoch_div);
+                if (!e)
+                    break;
+                o = e;
+            }
+            b->len = (size_t)(o - b->p);
+            b->p[b->len] = '\0';
+            if (c == s->ncolumns) {
+                rc = buf_append_char(b, ']');
+                if (rc)
+                    return rc;
+                continue;
+            }
+            /* a string or RFC3339 time: the rest of the row the slow way */
+            size_t first = c; /* its comma is written */
+            for (; c < s->ncolumns && rc == 0; c++) {
+                if (c > first)
+                    rc = buf_append_char(b, ',');
+                rc = rc ? rc : json_value(b, &row[c], x->epoch_div, s->tz);
+            }
+            rc = rc ? rc : buf_append_char(b, ']');
+            if (rc)
+                return rc;
+            continue;
+        }
+        /* near the size cap: exact appends, so the limit falls where it did */
         if (need_comma || r > 0)
             rc = buf_append_char(b, ',');
         rc = rc ? rc : buf_append_char(b, '[');
         for (size_t c = 0; c < s->ncolumns && rc == 0; c++) {
             if (c)
                 rc = buf_append_char(b, ',');
-            rc = rc ? rc : json_value(b, &s->values[r * s->ncolumns + c], x->epoch_div, s->tz);
+            rc = rc ? rc : json_value(b, &row[c], x->epoch_div, s->tz);
         }
         rc = rc ? rc : buf_append_char(b, ']');
+        if (rc)
+            return rc;
     }
-    return rc;
+    return 0;
 }
 
 /* {"name":..,"tags":{..},"columns":[..] -- the series head, left open. */
@@ -438,6 +518,19 @@ static int chunk_whole(struct qx_enc *x, int stmt_id, const struct qx_series *s)
     return rc ? rc : do_flush(x);
 }
 
+/* Buffered JSON: writes the statement's opening into out once. */
+static int json_open_stmt(struct qx_enc *x, int stmt_id)
+{
+    if (x->is_stmt_open)
+        return 0;
+    int rc = buf_append_str(x->out, x->nresults ? "," : "{\"results\":[");
+    rc = rc ? rc : buf_append_str(x->out, "{\"statement_id\":");
+    rc = rc ? rc : json_append_i64(x->out, stmt_id);
+    x->stmt_mark = x->out->len;
+    x->is_stmt_open = rc == 0;
+    return rc;
+}
+
 static int json_series(struct qx_enc *x, int stmt_id, const struct qx_series *s)
 {
     int rc = 0;
@@ -458,8 +551,9 @@ static int json_series(struct qx_enc *x, int stmt_id, const struct qx_series *s)
         rc = rc ? rc : buf_append_str(&x->pend, "}]");
         return rc;
     }
-    struct buf *b = &x->stmt;
-    if (!x->is_in_series) {
+    struct buf *b = x->out;
+    rc = json_open_stmt(x, stmt_id);
+    if (rc == 0 && !x->is_in_series) {
         rc = buf_append_str(b, x->has_series ? "," : ",\"series\":[");
         rc = rc ? rc : json_series_head(b, s);
         x->has_series = true;
@@ -508,22 +602,25 @@ static int json_end(struct qx_enc *x, const struct qx_stmt_end *end)
             rc = buf_appendf(&x->pend, "{\"results\":[{\"statement_id\":%d", end->stmt_id);
         return rc ? rc : chunk_emit_pending(x, false, end);
     }
-    struct buf *o = &x->stmt;
+    struct buf *o = x->out;
+    if (end->error && x->is_stmt_open) {
+        /* discard what the statement wrote */
+        o->len = x->stmt_mark;
+        if (o->p)
+            o->p[o->len] = '\0';
+    }
+    rc = json_open_stmt(x, end->stmt_id);
     if (end->error) {
-        buf_reset(o);
-        rc = buf_append_str(o, ",\"error\":");
+        rc = rc ? rc : buf_append_str(o, ",\"error\":");
         rc = rc ? rc : json_append_cstr(o, end->is_last ? end->error : "not executed");
     } else {
         if (x->has_series)
-            rc = buf_append_char(o, ']');
+            rc = rc ? rc : buf_append_char(o, ']');
         rc = rc ? rc : json_messages(o, end);
     }
-    rc = rc ? rc : buf_appendf(x->out, "%s{\"statement_id\":%d", x->nresults ? "," : "{\"results\":[",
-                               end->stmt_id);
-    rc = rc ? rc : buf_append(x->out, o->p, o->len);
-    rc = rc ? rc : buf_append_char(x->out, '}');
+    rc = rc ? rc : buf_append_char(o, '}');
     x->nresults++;
-    buf_reset(o);
+    x->is_stmt_open = false;
     x->has_series = false;
     x->is_in_series = false;
     return rc;
