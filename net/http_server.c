@@ -70,7 +70,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "common/hash.h"
 #include "common/log.h"
@@ -155,12 +158,25 @@ struct http_job {
     uv_mutex_t mu;
     uv_cond_t cv;
     struct buf pending;
+    /* Direct answer (stream jobs whose connection had no output queued at
+     * dispatch): when the handler returns without having streamed, the
+     * worker sends head and body on the socket itself, under mu, so the
+     * client does not wait for the loop to wake up first.  The loop cannot
+     * close the fd meanwhile: conn_close takes mu to set is_gone before
+     * uv_close.  What the socket did not take waits in direct_head/_body
+     * from the offsets for the loop (finish_direct). */
+    int fd;                  /* -1: no direct answer */
+    bool is_direct_done;
+    bool is_direct_failed;   /* the send failed: close */
+    bool is_direct_closing;  /* the head said Connection: close */
+    char *direct_head, *direct_body;
+    size_t direct_head_off, direct_head_n, direct_body_off, direct_body_n;
 };
 
 struct write_req {
     uv_write_t req;
     struct http_conn *conn;
-    char *head;
+    char *head;              /* freed when written (the bytes may start later) */
     char *body;
 };
 
@@ -312,12 +328,15 @@ static struct http_job *job_new(struct http_conn *c)
     j->req.conn_id = c->id;
     snprintf(j->req.peer, sizeof j->req.peer, "%s", c->peer);
     j->req.started = now_mono(c->srv);
+    j->fd = -1;
     http__response_init(&j->resp, &j->arena);
     return j;
 }
 
 static void job_free_now(struct http_job *j)
 {
+    free(j->direct_head);
+    free(j->direct_body);
     buf_fini(&j->req.body);
     http__response_fini(&j->resp);
     arena_fini(&j->arena);
@@ -403,8 +422,10 @@ static void on_write(uv_write_t *req, int status)
     }
 }
 
-/* Queues head (and body, may be NULL) for writing; takes ownership of both. */
-static void conn_write(struct http_conn *c, char *head, size_t head_n, char *body, size_t body_n)
+/* Queues head[head_off, head_n) and body[body_off, body_n) (body may be
+ * NULL) for writing; takes ownership of both allocations. */
+static void conn_write_at(struct http_conn *c, char *head, size_t head_off, size_t head_n,
+                          char *body, size_t body_off, size_t body_n)
 {
     struct write_req *w = xcalloc(1, sizeof *w);
     w->conn = c;
@@ -417,8 +438,19 @@ static void conn_write(struct http_conn *c, char *head, size_t head_n, char *bod
         conn_close(c);
         return;
     }
-    uv_buf_t bufs[2] = { uv_buf_init(head, (unsigned)head_n), uv_buf_init(body, (unsigned)body_n) };
-    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, body_n ? 2 : 1, on_write);
+    uv_buf_t bufs[2];
+    unsigned nbufs = 0;
+    if (head_n > head_off)
+        bufs[nbufs++] = uv_buf_init(head + head_off, (unsigned)(head_n - head_off));
+    if (body_n > body_off)
+        bufs[nbufs++] = uv_buf_init(body + body_off, (unsigned)(body_n - body_off));
+    if (nbufs == 0) {
+        free(head);
+        free(body);
+        free(w);
+        return;
+    }
+    int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, bufs, nbufs, on_write);
     if (rc < 0) {
         free(head);
         free(body);
@@ -427,6 +459,12 @@ static void conn_write(struct http_conn *c, char *head, size_t head_n, char *bod
         return;
     }
     c->nwrites_pending++;
+}
+
+/* Queues head (and body, may be NULL) for writing; takes ownership of both. */
+static void conn_write(struct http_conn *c, char *head, size_t head_n, char *body, size_t body_n)
+{
+    conn_write_at(c, head, 0, head_n, body, 0, body_n);
 }
 
 /* ---- responses ----------------------------------------------------------- */
@@ -694,10 +732,103 @@ static bool route_has_method(const struct http_route *r, struct sv method)
     return false;
 }
 
+/* Worker thread, the handler returned: sends the answer on j->fd (see
+ * struct http_job) unless it was streamed or the connection is gone. */
+static void direct_answer(struct http_job *j)
+{
+    uv_mutex_lock(&j->mu);
+    if (j->is_gone || j->is_head_queued) {
+        uv_mutex_unlock(&j->mu);
+        return;
+    }
+    const struct http_request *req = &j->req;
+    struct http_response *resp = &j->resp;
+    bool is_head = sv_eq_cstr(req->method, "HEAD");
+    bool has_body = !is_head && resp->status >= 200 && resp->status != 204 && resp->status != 304;
+    /* A shutdown that starts meanwhile closes after this answer (finish_direct). */
+    bool is_closing = j->is_closing_hint;
+    struct http__head_opts o = {
+        .version = j->srv->version,
+        .request_id = req->request_id,
+        .wall_ns = clk_wall_ns(j->srv->clock),
+        .is_head = is_head,
+        .is_closing = is_closing,
+        .is_http10_keep_alive = !is_closing && req->http_major == 1 && req->http_minor == 0,
+    };
+    struct buf head;
+    buf_init(&head, 0);
+    if (http__write_head(&head, resp, &o) != 0 || !head.p) {
+        buf_fini(&head); /* the loop answers the usual way */
+        uv_mutex_unlock(&j->mu);
+        return;
+    }
+    size_t head_n = 0, body_n = 0;
+    char *hp = buf_detach(&head, &head_n);
+    char *body = has_body && resp->body.len ? buf_detach(&resp->body, &body_n) : NULL;
+    size_t head_off = 0, body_off = 0;
+    while (head_off < head_n || body_off < body_n) {
+        struct iovec iov[2];
+        int n = 0;
+        if (head_off < head_n)
+            iov[n++] = (struct iovec){ hp + head_off, head_n - head_off };
+        if (body_off < body_n)
+            iov[n++] = (struct iovec){ body + body_off, body_n - body_off };
+        struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+        ssize_t sent = sendmsg(j->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent < 0 && errno == EINTR)
+            continue;
+        if (sent < 0) {
+            j->is_direct_failed = errno != EAGAIN && errno != EWOULDBLOCK;
+            break;
+        }
+        size_t k = (size_t)sent, h = head_n - head_off < k ? head_n - head_off : k;
+        head_off += h;
+        body_off += k - h;
+    }
+    j->direct_head = hp;
+    j->direct_head_off = head_off;
+    j->direct_head_n = head_n;
+    j->direct_body = body;
+    j->direct_body_off = body_off;
+    j->direct_body_n = body_n;
+    j->is_direct_closing = is_closing;
+    j->head_status = resp->status;
+    j->is_direct_done = true;
+    uv_mutex_unlock(&j->mu);
+}
+
 static void work_cb(uv_work_t *w)
 {
     struct http_job *j = CONTAINER_OF(w, struct http_job, work);
     j->route->fn(&j->req, &j->resp, j->route->arg);
+    if (j->fd >= 0)
+        direct_answer(j);
+}
+
+/* Loop thread: the worker sent the answer (or its start); queue the rest
+ * and move the connection on, as finish_request does. */
+static void finish_direct(struct http_conn *c, struct http_job *j)
+{
+    struct http_server *s = c->srv;
+    double dur_s = (double)mono_diff_ns(now_mono(s), j->req.started) / 1e9;
+    record_metrics(s, j, dur_s);
+    log_request(c, j, dur_s);
+    bool is_closing = j->is_direct_closing || s->is_shutting_down;
+    bool is_failed = j->is_direct_failed;
+    char *hp = j->direct_head, *body = j->direct_body;
+    size_t head_off = j->direct_head_off, head_n = j->direct_head_n;
+    size_t body_off = j->direct_body_off, body_n = j->direct_body_n;
+    j->direct_head = j->direct_body = NULL;
+    c->job = NULL;
+    job_free(j);
+    if (is_failed) {
+        free(hp);
+        free(body);
+        conn_close(c);
+        return;
+    }
+    conn_write_at(c, hp, head_off, head_n, body, body_off, body_n);
+    conn_after_response(c, is_closing);
 }
 
 static void after_work_cb(uv_work_t *w, int status)
@@ -714,13 +845,16 @@ static void after_work_cb(uv_work_t *w, int status)
     }
     if (status < 0)
         http_response_error(&j->resp, 503, "request cancelled");
-    bool is_streamed = false;
+    bool is_streamed = false, is_direct = false;
     if (j->has_stream) {
         uv_mutex_lock(&j->mu);
         is_streamed = j->is_head_queued;
+        is_direct = j->is_direct_done;
         uv_mutex_unlock(&j->mu);
     }
-    if (is_streamed)
+    if (is_direct)
+        finish_direct(c, j);
+    else if (is_streamed)
         finish_stream(c, j);
     else
         finish_request(c, j, false);
@@ -763,6 +897,11 @@ static void dispatch(struct http_conn *c)
         update_reading(c);
         if (r->flags & HTTP_ROUTE_STREAM)
             stream_init(c, j);
+        uv_os_fd_t fd;
+        if (j->has_stream && c->nwrites_pending == 0 &&
+            uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0 &&
+            uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+            j->fd = fd;
         j->is_queued = true;
         if (uv_queue_work(s->loop, &j->work, work_cb, after_work_cb) == 0)
             return;
