@@ -41,6 +41,8 @@
 
 static _Atomic uint64_t next_id = 1;
 
+_Thread_local struct tsdb__hs_tview tsdb__hs_tv;
+
 /* Per-thread state: a codec context, decode scratch and the cached view. */
 struct tls {
     struct codec_ctx *codec;
@@ -61,6 +63,7 @@ static void tls_free(void *p)
     struct tls *t = p;
     if (!t)
         return;
+    tsdb__hs_tv = (struct tsdb__hs_tview){ 0 };
     codec_ctx_free(t->codec);
     buf_fini(&t->enc);
     free(t->view);
@@ -293,16 +296,20 @@ const struct tsdb__hchunk *tsdb__hs_view(const struct tsdb__hchunk *c, const str
         *t->view = (struct tsdb__hchunk){ .cap_cols = cap, .cap_rows = ROWS, .is_heap = true };
         t->done = xmalloc(cap);
         t->view_id = 0;
+        tsdb__hs_tv = (struct tsdb__hs_tview){ 0 };
     }
     if (t->view_id != s->id) {
         decode_rows(t, s, t->view);
         t->view->ncols = s->hdr.ncols;
         memset(t->done, 0, s->hdr.ncols);
         t->view_id = s->id;
+        tsdb__hs_tv = (struct tsdb__hs_tview){ .id = s->id, .chunk = t->view };
     }
     if (col < s->hdr.ncols && !t->done[col]) {
         decode_col(t, s, col, (uint32_t)cols[col].type, cols[col].field_id, t->view);
         t->done[col] = 1;
+        if (col < 64)
+            tsdb__hs_tv.cols |= UINT64_C(1) << col;
     }
     return t->view;
 }
