@@ -20,10 +20,11 @@
  *
  * Readers reach a sealed chunk through the accessors of tsdb_int.h, which
  * call tsdb__hs_view(): it decodes the time and LSN blocks and, on demand,
- * single columns into a per-thread copy keyed by the chunk's id (ids are
- * never reused, so a freed chunk's copy is never mistaken for a new one).
- * A reader runs under the series' stripe lock and reads one chunk at a time,
- * so one cached chunk per thread suffices.  Writers (head.c) unseal a chunk
+ * single columns into per-thread copies, 16 slots direct-mapped by the
+ * chunk's id (ids are never reused, so a freed chunk's copy is never
+ * mistaken for a new one).  A reader walks a series' chunks once per
+ * column; with up to 16 sealed chunks per series (17 h at 10 s) each chunk
+ * and column is decoded once per read.  Writers (head.c) unseal a chunk
  * into an ordinary one before changing it and seal it again afterwards.
  *
  * Codec failures on our own in-memory bytes are bugs: they abort.
@@ -41,18 +42,23 @@
 
 static _Atomic uint64_t next_id = 1;
 
-_Thread_local struct tsdb__hs_tview tsdb__hs_tv;
+_Thread_local struct tsdb__hs_tview tsdb__hs_tv[TSDB__HS_VIEWS];
 
-/* Per-thread state: a codec context, decode scratch and the cached view. */
+/* One decoded copy of a sealed chunk. */
+struct view {
+    uint64_t id; /* 0 = none */
+    struct tsdb__hchunk *chunk;
+    uint8_t *done; /* per column: decoded into chunk */
+};
+
+/* Per-thread state: a codec context, decode scratch and the cached views. */
 struct tls {
     struct codec_ctx *codec;
     struct buf enc;
     uint64_t scratch[CODEC_BLOCK_MAX];
     uint8_t bscratch[CODEC_BLOCK_MAX];
-    /* The view: a full-size open chunk with cap_cols columns. */
-    uint64_t view_id; /* 0 = none */
-    struct tsdb__hchunk *view;
-    uint8_t *done; /* per column: decoded into view */
+    /* The views: full-size open chunks with cap_cols columns each. */
+    struct view view[TSDB__HS_VIEWS];
 };
 
 static pthread_key_t tls_key;
@@ -63,11 +69,13 @@ static void tls_free(void *p)
     struct tls *t = p;
     if (!t)
         return;
-    tsdb__hs_tv = (struct tsdb__hs_tview){ 0 };
     codec_ctx_free(t->codec);
     buf_fini(&t->enc);
-    free(t->view);
-    free(t->done);
+    for (size_t i = 0; i < TSDB__HS_VIEWS; i++) {
+        tsdb__hs_tv[i] = (struct tsdb__hs_tview){ 0 };
+        free(t->view[i].chunk);
+        free(t->view[i].done);
+    }
     free(t);
 }
 
@@ -286,32 +294,35 @@ const struct tsdb__hchunk *tsdb__hs_view(const struct tsdb__hchunk *c, const str
 {
     const struct tsdb__hsealed *s = (const struct tsdb__hsealed *)c;
     struct tls *t = tls_get();
-    if (!t->view || t->view->cap_cols < s->hdr.ncols) {
+    size_t slot = s->id % TSDB__HS_VIEWS;
+    struct tsdb__hs_tview *tv = &tsdb__hs_tv[slot];
+    struct view *v = &t->view[slot];
+    if (!v->chunk || v->chunk->cap_cols < s->hdr.ncols) {
         uint32_t cap = s->hdr.ncols < 16 ? 16 : s->hdr.ncols;
-        free(t->view);
-        free(t->done);
+        free(v->chunk);
+        free(v->done);
         size_t bytes = sizeof(struct tsdb__hchunk) + 20 * (size_t)ROWS +
                        cap * (sizeof(struct tsdb__hcol) + 8 * (size_t)ROWS);
-        t->view = xmalloc(bytes);
-        *t->view = (struct tsdb__hchunk){ .cap_cols = cap, .cap_rows = ROWS, .is_heap = true };
-        t->done = xmalloc(cap);
-        t->view_id = 0;
-        tsdb__hs_tv = (struct tsdb__hs_tview){ 0 };
+        v->chunk = xmalloc(bytes);
+        *v->chunk = (struct tsdb__hchunk){ .cap_cols = cap, .cap_rows = ROWS, .is_heap = true };
+        v->done = xmalloc(cap);
+        v->id = 0;
+        *tv = (struct tsdb__hs_tview){ 0 };
     }
-    if (t->view_id != s->id) {
-        decode_rows(t, s, t->view);
-        t->view->ncols = s->hdr.ncols;
-        memset(t->done, 0, s->hdr.ncols);
-        t->view_id = s->id;
-        tsdb__hs_tv = (struct tsdb__hs_tview){ .id = s->id, .chunk = t->view };
+    if (v->id != s->id) {
+        decode_rows(t, s, v->chunk);
+        v->chunk->ncols = s->hdr.ncols;
+        memset(v->done, 0, s->hdr.ncols);
+        v->id = s->id;
+        *tv = (struct tsdb__hs_tview){ .id = s->id, .chunk = v->chunk };
     }
-    if (col < s->hdr.ncols && !t->done[col]) {
-        decode_col(t, s, col, (uint32_t)cols[col].type, cols[col].field_id, t->view);
-        t->done[col] = 1;
+    if (col < s->hdr.ncols && !v->done[col]) {
+        decode_col(t, s, col, (uint32_t)cols[col].type, cols[col].field_id, v->chunk);
+        v->done[col] = 1;
         if (col < 64)
-            tsdb__hs_tv.cols |= UINT64_C(1) << col;
+            tv->cols |= UINT64_C(1) << col;
     }
-    return t->view;
+    return v->chunk;
 }
 
 int64_t tsdb__hs_set_fgen(struct tsdb__hchunk *c, size_t i, uint32_t gen)

@@ -289,16 +289,18 @@ void tsdb__hs_free(struct tsdb__hchunk *c);
  * are not in it (tsdb__head_fgen reads them from c). */
 const struct tsdb__hchunk *tsdb__hs_view(const struct tsdb__hchunk *c, const struct tsdb__col *cols,
                                          uint32_t col);
-/* The calling thread's current view (head_seal.c): the sealed chunk id it
- * decodes, the decoded chunk, and bit c set when column c (< 64) is in it.
- * Read by the inline accessors so that a row in the viewed chunk costs no
- * call; only tsdb__hs_view changes it. */
+/* The calling thread's views (head_seal.c), direct-mapped by chunk id over
+ * TSDB__HS_VIEWS slots (a reader walks a series' chunks once per column):
+ * the sealed chunk id a slot decodes, the decoded chunk, and bit c set when
+ * column c (< 64) is in it.  Read by the inline accessors so that a row in
+ * a viewed chunk costs no call; only tsdb__hs_view changes them. */
+#define TSDB__HS_VIEWS 16
 struct tsdb__hs_tview {
     uint64_t id;
     const struct tsdb__hchunk *chunk;
     uint64_t cols;
 };
-extern _Thread_local struct tsdb__hs_tview tsdb__hs_tv;
+extern _Thread_local struct tsdb__hs_tview tsdb__hs_tv[TSDB__HS_VIEWS];
 /* Sets row i's flush generation of sealed c; returns the bytes c grew by
  * (an array of 64 generations is made or freed). */
 int64_t tsdb__hs_set_fgen(struct tsdb__hchunk *c, size_t i, uint32_t gen);
@@ -323,9 +325,10 @@ static inline const struct tsdb__hchunk *tsdb__head_chunk(const struct tsdb__hea
     const struct tsdb__hchunk *k = h->chunks[r >> TSDB__CHUNK_SHIFT];
     if (!k->is_sealed)
         return k;
-    if (((const struct tsdb__hsealed *)k)->id == tsdb__hs_tv.id &&
-        (col == UINT32_MAX || (col < 64 && (tsdb__hs_tv.cols >> col & 1))))
-        return tsdb__hs_tv.chunk;
+    uint64_t id = ((const struct tsdb__hsealed *)k)->id;
+    const struct tsdb__hs_tview *v = &tsdb__hs_tv[id % TSDB__HS_VIEWS];
+    if (v->id == id && (col == UINT32_MAX || (col < 64 && (v->cols >> col & 1))))
+        return v->chunk;
     return tsdb__hs_view(k, h->cols, col);
 }
 static inline int64_t tsdb__head_ts(const struct tsdb__head *h, size_t r)
