@@ -235,10 +235,16 @@ class Victoria(Server):
         http_get(f"http://127.0.0.1:{self.port}/internal/force_flush")
         time.sleep(2)
         q = urllib.parse.urlencode({"query": f'sum(count_over_time({{__name__!=""}}[{self.args.span_s + 60}s]))',
-                                    "time": str(self.args.end_s), "nocache": "1"})
+                                    "time": str(self.count_end_s), "nocache": "1"})
         _, body = http_get(f"http://127.0.0.1:{self.port}/api/v1/query?{q}", timeout=900)
         r = json.loads(body)["data"]["result"]
         return int(float(r[0]["value"][1])) if r else 0
+
+
+def first_ts_s(path):
+    """Seconds of the first line's timestamp: gen_lp.py's data covers [end - span, end)."""
+    with open(path, "rb") as f:
+        return int(f.readline().split()[-1]) // 10**9
 
 
 def replay(args, srv, path, row):
@@ -315,6 +321,7 @@ def run_one(args, cls, path, conns):
         if args.count:
             t0 = time.time()
             try:
+                srv.count_end_s = args.end_s if args.end_s is not None else first_ts_s(path) + args.span_s
                 row["stored_points"] = srv.count_points()
             except Exception as e:  # noqa: BLE001 - report, don't abort the run
                 row["stored_points"] = None
@@ -358,7 +365,8 @@ def main():
                     help="nightjar only: kill -9 after the blast, time the restart (WAL replay)")
     ap.add_argument("--keep", action="store_true", help="keep data dirs (debugging)")
     ap.add_argument("--span-s", type=int, default=3 * 3600, help="data span, for the VM count window")
-    ap.add_argument("--end-s", type=int, default=1704078000, help="end of the data (gen_lp.py --end)")
+    ap.add_argument("--end-s", type=int, default=None,
+                    help="end of the data (gen_lp.py --end); default: each file's first timestamp + --span-s")
     ap.add_argument("--measurements", default="cpu,gateway,message_delivery,voice,scylla")
     ap.add_argument("--json")
     args = ap.parse_args()
