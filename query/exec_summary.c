@@ -67,10 +67,8 @@ struct sser {
     size_t ngtags;
 };
 
-struct tpoint {
-    int64_t ts;
-    double v;
-};
+/* The statistics the calls on a field read (struct fast.need). */
+enum { ST_SUM = 1, ST_MIN = 2, ST_MAX = 4, ST_FIRST = 8, ST_LAST = 16 };
 
 struct fast {
     struct qx__run *r;
@@ -88,6 +86,7 @@ struct fast {
     enum qfn_type *ftype;        /* QFN_T_NONE: not a field of the measurement */
     bool *count_only;            /* every call on the field is count() */
     bool *in_order;              /* float sum/mean: points added in time order */
+    unsigned *need;              /* ST_* bits the calls on the field read */
     size_t nf;
     size_t *call_field;          /* per call: index into fields */
     /* buckets and the scan range */
@@ -96,14 +95,12 @@ struct fast {
     int64_t lo, hi;
     int64_t stamp;
     struct tsdb_snapshot *snap;
+    struct tsdb_reader *rd;      /* the snapshot's decoders and buffers, reused */
     /* the group being read */
     struct qfn_summary *acc;     /* nf * nb */
     bool *fhas;                  /* nf: a value of the field in the group */
     bool has_data;               /* the current series has a selected value */
     size_t cur;                  /* field being read */
-    /* in_order fields: one series' points, sorted before they are added */
-    struct tpoint *ob;
-    size_t nob, cap_ob;
     /* conversion scratch for decoded points */
     void *tmp;
     size_t cap_tmp;
@@ -276,6 +273,7 @@ static bool eligible(struct fast *f, int64_t min)
     f->ftype = arena_calloc(r->a, g->nouts * sizeof *f->ftype);
     f->count_only = arena_alloc(r->a, g->nouts * sizeof *f->count_only);
     f->in_order = arena_calloc(r->a, g->nouts * sizeof *f->in_order);
+    f->need = arena_calloc(r->a, g->nouts * sizeof *f->need);
     f->call_field = arena_alloc(r->a, g->nouts * sizeof *f->call_field);
     for (size_t c = 0; c < g->nouts; c++) {
         const struct qx__agg_out *o = &g->outs[c];
@@ -305,11 +303,13 @@ static bool eligible(struct fast *f, int64_t min)
         bool is_num = t == QFN_T_FLOAT || t == QFN_T_INT || t == QFN_T_UINT;
         if (t == QFN_T_NONE)
             return false; /* not a field: the scan may read it as a tag */
+        unsigned *need = &f->need[f->call_field[c]];
         switch (g->outs[c].node->fn) {
         case QFN_COUNT:
             break;
         case QFN_SUM:
         case QFN_MEAN:
+            *need |= ST_SUM;
             /* Float sums depend on the order of the additions: the points
              * are added one by one in time order, as the scan does, which
              * is the same order only within one series (checked once the
@@ -322,6 +322,7 @@ static bool eligible(struct fast *f, int64_t min)
         case QFN_SPREAD:
             if (!is_num)
                 return false;
+            *need |= ST_MIN | ST_MAX;
             break;
         case QFN_MIN:
         case QFN_MAX:
@@ -329,6 +330,10 @@ static bool eligible(struct fast *f, int64_t min)
         case QFN_LAST:
             if (!is_num || (!g->has_time && g->is_lone_selector))
                 return false;
+            *need |= g->outs[c].node->fn == QFN_MIN   ? ST_MIN
+                     : g->outs[c].node->fn == QFN_MAX ? ST_MAX
+                     : g->outs[c].node->fn == QFN_FIRST ? ST_FIRST
+                                                        : ST_LAST;
             break;
         default:
             return false;
@@ -411,20 +416,6 @@ static union qfn_val qval(enum qfn_type t, const union tsdb_value *v)
     return q;
 }
 
-static int push_ordered(struct fast *f, int64_t ts, double v)
-{
-    if (f->nob == f->cap_ob) {
-        size_t cap = f->cap_ob ? f->cap_ob * 2 : 1024;
-        struct tpoint *nv = realloc(f->ob, cap * sizeof *nv);
-        if (!nv)
-            return err_set(&f->te, ERR_NOMEM, "out of memory");
-        f->ob = nv;
-        f->cap_ob = cap;
-    }
-    f->ob[f->nob++] = (struct tpoint){ ts, v };
-    return 0;
-}
-
 static int on_summary(void *arg, const struct tsdb_summary *sm)
 {
     struct fast *f = arg;
@@ -471,6 +462,83 @@ static void *scratch(struct fast *f, size_t bytes)
     return f->tmp;
 }
 
+/* Adds the points [i, e) of one bucket, in time order, to acc exactly as
+ * qfn_summary_add does point by point (the same comparisons, the same
+ * left-to-right sum), keeping only the statistics in need: the others are
+ * never read (qfn_summary_result reads the kind's own; merges compare each
+ * statistic with itself). */
+#define ADD_RUN(NAME, T, M, SUMSTEP)                                                                   \
+    static void NAME(struct qfn_summary *acc, unsigned need, const int64_t *ts,                   \
+                     const union tsdb_value *v, size_t i, size_t e)                               \
+    {                                                                                              \
+        acc->count += e - i;                                                                       \
+        if (need & ST_SUM)                                                                         \
+            for (size_t k = i; k < e; k++)                                                         \
+                SUMSTEP;                                                                           \
+        if (acc->min.is_null) {                                                                    \
+            struct qfn_point p = { .ts_ns = ts[i], .type = acc->type, .v.M = v[i].M };             \
+            acc->min = acc->max = acc->first = acc->last = p;                                      \
+            i++;                                                                                   \
+        }                                                                                          \
+        if (i == e)                                                                                \
+            return;                                                                                \
+        if (need & ST_MIN) {                                                                       \
+            T b = acc->min.v.M;                                                   \
+            int64_t bt = acc->min.ts_ns;                                                           \
+            for (size_t k = i; k < e; k++) {                                                       \
+                if (v[k].M < b || (!(v[k].M > b) && ts[k] < bt)) {                                 \
+                    b = v[k].M;                                                                    \
+                    bt = ts[k];                                                                    \
+                }                                                                                  \
+            }                                                                                      \
+            acc->min.v.M = b;                                                                      \
+            acc->min.ts_ns = bt;                                                                   \
+        }                                                                                          \
+        if (need & ST_MAX) {                                                                       \
+            T b = acc->max.v.M;                                                   \
+            int64_t bt = acc->max.ts_ns;                                                           \
+            for (size_t k = i; k < e; k++) {                                                       \
+                if (v[k].M > b || (!(v[k].M < b) && ts[k] < bt)) {                                 \
+                    b = v[k].M;                                                                    \
+                    bt = ts[k];                                                                    \
+                }                                                                                  \
+            }                                                                                      \
+            acc->max.v.M = b;                                                                      \
+            acc->max.ts_ns = bt;                                                                   \
+        }                                                                                          \
+        if (need & ST_FIRST) {                                                                     \
+            for (size_t k = i; k < e; k++) {                                                       \
+                if (ts[k] < acc->first.ts_ns ||                                                    \
+                    (ts[k] == acc->first.ts_ns && v[k].M > acc->first.v.M)) {                      \
+                    acc->first.ts_ns = ts[k];                                                      \
+                    acc->first.v.M = v[k].M;                                                       \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+        if (need & ST_LAST) {                                                                      \
+            for (size_t k = i; k < e; k++) {                                                       \
+                if (ts[k] > acc->last.ts_ns ||                                                     \
+                    (ts[k] == acc->last.ts_ns && v[k].M > acc->last.v.M)) {                        \
+                    acc->last.ts_ns = ts[k];                                                       \
+                    acc->last.v.M = v[k].M;                                                        \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+    }
+
+ADD_RUN(add_run_f, double, f, acc->sum.f += v[k].f)
+ADD_RUN(add_run_i, int64_t, i, acc->sum.i = (int64_t)((uint64_t)acc->sum.i + (uint64_t)v[k].i))
+ADD_RUN(add_run_u, uint64_t, u, acc->sum.u += v[k].u)
+
+/* Last time of bucket k that the range keeps. */
+static int64_t bucket_last(const struct fast *f, size_t k)
+{
+    if (!f->g->has_time)
+        return f->hi;
+    __int128 end = (__int128)qfn_bucket_time(&f->b, k) + f->b.interval_ns - 1;
+    return end < f->hi ? (int64_t)end : f->hi;
+}
+
 static int on_points(void *arg, const struct tsdb_series_info *si, size_t nfields,
                      const struct tsdb_field_points *fields)
 {
@@ -478,63 +546,66 @@ static int on_points(void *arg, const struct tsdb_series_info *si, size_t nfield
     struct fast *f = arg;
     size_t fi = f->cur;
     enum qfn_type t = f->ftype[fi];
-    int rc = 0;
-    for (size_t j = 0; j < nfields && rc == 0; j++) {
+    for (size_t j = 0; j < nfields; j++) {
         const struct tsdb_field_points *fp = &fields[j];
         if (!fp->n)
             continue;
         f->has_data = true;
-        rc = qx__count_points(f->r, fp->n);
+        int rc = qx__count_points(f->r, fp->n);
         if (rc)
             return rc;
         if (f->r->p->stats)
             __atomic_add_fetch(&f->r->p->stats->points_decoded, fp->n, __ATOMIC_RELAXED);
         if (qtype(fp->type) != t)
             continue; /* another type: skipped, as the slow path's column does */
-        if (f->in_order[fi]) {
-            for (size_t i = 0; i < fp->n && rc == 0; i++)
-                if (bucket_of(f, fp->ts_ns[i]) != SIZE_MAX)
-                    rc = push_ordered(f, fp->ts_ns[i], fp->values[i].f);
-            if (rc)
-                return err_set(f->r->e, rc, "out of memory");
-            continue;
-        }
-        /* Typed copy of the values for qfn_summary_add. */
-        size_t esz = t == QFN_T_STRING ? sizeof(struct sv) : sizeof(double);
-        void *vals = f->count_only[fi] ? NULL : scratch(f, fp->n * esz);
-        if (!f->count_only[fi] && !vals)
-            return err_set(f->r->e, ERR_NOMEM, "out of memory");
-        struct qfn_values in = { .type = t, .n = fp->n, .ts_ns = fp->ts_ns };
-        for (size_t i = 0; vals && i < fp->n; i++) {
-            switch (t) {
-            case QFN_T_FLOAT: ((double *)vals)[i] = fp->values[i].f; break;
-            case QFN_T_INT: ((int64_t *)vals)[i] = fp->values[i].i; break;
-            case QFN_T_UINT: ((uint64_t *)vals)[i] = fp->values[i].u; break;
-            case QFN_T_BOOL: ((bool *)vals)[i] = fp->values[i].b; break;
-            case QFN_T_STRING: ((struct sv *)vals)[i] = fp->values[i].s; break;
-            case QFN_T_NONE: break;
-            }
-        }
-        in.v.f = vals; /* the union's members alias the one buffer */
-        /* Points are sorted: add them bucket run by bucket run. */
-        size_t i = 0;
-        while (i < fp->n) {
-            size_t k = bucket_of(f, fp->ts_ns[i]);
-            size_t e = i + 1;
-            while (e < fp->n && bucket_of(f, fp->ts_ns[e]) == k)
-                e++;
-            if (k != SIZE_MAX) {
-                struct qfn_summary *acc = &f->acc[fi * f->nb + k];
-                f->fhas[fi] = true;
-                if (f->count_only[fi])
-                    acc->count += e - i;
+        const int64_t *ts = fp->ts_ns;
+        size_t n = fp->n;
+        void *vals = NULL;
+        struct qfn_values in = { .type = t, .n = n, .ts_ns = ts };
+        bool is_fast = f->count_only[fi] || t == QFN_T_FLOAT || t == QFN_T_INT || t == QFN_T_UINT;
+        if (!is_fast) {
+            /* Typed copy of the values for qfn_summary_add. */
+            size_t esz = t == QFN_T_STRING ? sizeof(struct sv) : sizeof(bool);
+            vals = scratch(f, n * esz);
+            if (!vals)
+                return err_set(f->r->e, ERR_NOMEM, "out of memory");
+            for (size_t i = 0; i < n; i++) {
+                if (t == QFN_T_STRING)
+                    ((struct sv *)vals)[i] = fp->values[i].s;
                 else
-                    qfn_summary_add(acc, &in, i, e);
+                    ((bool *)vals)[i] = fp->values[i].b;
             }
+            in.v.f = vals; /* the union's members alias the one buffer */
+        }
+        /* Points are sorted (and every call later than the last): add
+         * them bucket run by bucket run, in time order. */
+        size_t i = 0;
+        while (i < n) {
+            size_t k = bucket_of(f, ts[i]);
+            if (k == SIZE_MAX) {
+                i++;
+                continue;
+            }
+            int64_t last = bucket_last(f, k);
+            size_t e = i + 1;
+            while (e < n && ts[e] <= last)
+                e++;
+            struct qfn_summary *acc = &f->acc[fi * f->nb + k];
+            f->fhas[fi] = true;
+            if (f->count_only[fi])
+                acc->count += e - i;
+            else if (t == QFN_T_FLOAT)
+                add_run_f(acc, f->need[fi], ts, fp->values, i, e);
+            else if (t == QFN_T_INT)
+                add_run_i(acc, f->need[fi], ts, fp->values, i, e);
+            else if (t == QFN_T_UINT)
+                add_run_u(acc, f->need[fi], ts, fp->values, i, e);
+            else
+                qfn_summary_add(acc, &in, i, e);
             i = e;
         }
     }
-    return rc;
+    return 0;
 }
 
 /* ---- is it worth it? ---------------------------------------------------- */
@@ -579,8 +650,8 @@ static bool worth_it(struct fast *f)
         for (size_t fi = 0; fi < f->nf; fi++) {
             struct err te;
             if (f->ftype[fi] != QFN_T_NONE && !f->in_order[fi] &&
-                tsdb_snapshot_summaries(f->snap, f->db, f->rp, f->ser[i].id, f->fields[fi], f->lo,
-                                        f->hi, probe_summary, probe_points, &p, &te) != 0)
+                tsdb_reader_summaries(f->rd, f->db, f->rp, f->ser[i].id, f->fields[fi], f->lo,
+                                      f->hi, probe_summary, probe_points, &p, &te) != 0)
                 return false;
         }
     }
@@ -603,52 +674,15 @@ static struct qx_value to_value(const struct qfn_point *p)
     return v;
 }
 
-static int tpoint_cmp(const void *pa, const void *pb)
-{
-    const struct tpoint *a = pa, *b = pb;
-    return a->ts < b->ts ? -1 : a->ts > b->ts;
-}
-
-/* Adds the collected points of an in_order field (one series: distinct
- * times, pieces that arrived out of order) bucket by bucket in time order,
- * so every bucket's sum is the scan's left-to-right sum. */
-static int add_ordered(struct fast *f, size_t fi)
-{
-    qsort(f->ob, f->nob, sizeof *f->ob, tpoint_cmp);
-    int64_t *ts = scratch(f, f->nob * (sizeof(int64_t) + sizeof(double)));
-    if (!ts)
-        return err_set(f->r->e, ERR_NOMEM, "out of memory");
-    double *v = (double *)(ts + f->nob);
-    for (size_t i = 0; i < f->nob; i++) {
-        ts[i] = f->ob[i].ts;
-        v[i] = f->ob[i].v;
-    }
-    struct qfn_values in = { .type = QFN_T_FLOAT, .n = f->nob, .ts_ns = ts };
-    in.v.f = v;
-    size_t i = 0;
-    while (i < f->nob) {
-        size_t k = bucket_of(f, ts[i]), e = i + 1;
-        while (e < f->nob && bucket_of(f, ts[e]) == k)
-            e++;
-        f->fhas[fi] = true;
-        qfn_summary_add(&f->acc[fi * f->nb + k], &in, i, e);
-        i = e;
-    }
-    return 0;
-}
-
 /* Reads field fi of series x into the group's buckets. */
 static int read_field(struct fast *f, const struct sser *x, size_t fi)
 {
     f->cur = fi;
-    f->nob = 0;
     err_clear(&f->te);
-    int rc = tsdb_snapshot_summaries(f->snap, f->db, f->rp, x->id, f->fields[fi], f->lo, f->hi,
-                                     on_summary, on_points, f, &f->te);
+    int rc = tsdb_reader_summaries(f->rd, f->db, f->rp, x->id, f->fields[fi], f->lo, f->hi,
+                                   on_summary, on_points, f, &f->te);
     if (rc && !f->r->e->msg[0])
         err_set(f->r->e, rc, "%s", f->te.msg[0] ? f->te.msg : err_str(rc));
-    if (rc == 0 && f->nob)
-        rc = add_ordered(f, fi);
     return rc;
 }
 
@@ -785,8 +819,10 @@ int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *hand
         return 0;
     }
     f.snap = tsdb_snapshot_new(r->c->db);
+    f.rd = tsdb_reader_new(f.snap);
     int rc = tsdb_snapshot_series(f.snap, f.db, f.rp, f.meas, series_cb, &f, &f.te);
     if (rc) {
+        tsdb_reader_free(&f.rd);
         tsdb_snapshot_free(&f.snap);
         *r->e = saved;
         return 0;
@@ -800,7 +836,8 @@ int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *hand
             continue;
         for (size_t i = 1; i < f.nser; i++) {
             if (sv_eq(f.ser[i].group, f.ser[i - 1].group)) {
-                tsdb_snapshot_free(&f.snap);
+                tsdb_reader_free(&f.rd);
+        tsdb_snapshot_free(&f.snap);
                 *r->e = saved;
                 return 0;
             }
@@ -813,6 +850,7 @@ int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *hand
     if (qx__agg_check_buckets(r, &g, min, end) != 0 ||
         (g.has_time && qfn_bucket_plan(min, end, g.interval_ns, g.offset_ns, 0, 0, &f.b, r->e)) ||
         (!r->c->is_summary_forced && !worth_it(&f))) {
+        tsdb_reader_free(&f.rd);
         tsdb_snapshot_free(&f.snap);
         *r->e = saved;
         return 0;
@@ -859,8 +897,8 @@ int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *hand
                 emitted_n++;
         }
     }
-    free(f.ob);
     free(f.tmp);
+    tsdb_reader_free(&f.rd);
     tsdb_snapshot_free(&f.snap);
     return rc;
 }

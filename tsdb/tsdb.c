@@ -754,12 +754,64 @@ int tsdb_snapshot_scan(struct tsdb_snapshot *snap, struct sv dbname, struct sv r
 
 /* ---- summary read path ---------------------------------------------------- */
 
+/* One source of a per-series field read: a stored block, or (pt NULL) the
+ * head's rows of the field. */
 struct sblock {
     const struct tsdb__part *pt;
     const struct tsdb__bent *be;
+    int64_t min_ts, max_ts;
     uint32_t rank;
-    bool is_summary;
 };
+
+struct tsdb_reader {
+    struct tsdb_snapshot *snap;
+    struct scan_buf sb;
+    struct merge_buf mb;
+    struct sblock *bl;
+    size_t cap_bl;
+    int64_t *cts; /* a lone block's times of the rows that hold the field */
+    /* the call being served */
+    const struct tsdb__series *s;
+    struct sv field;
+    int64_t lo, hi;
+    tsdb_series_cb on_points;
+    void *arg;
+};
+
+struct tsdb_reader *tsdb_reader_new(struct tsdb_snapshot *snap)
+{
+    struct tsdb_reader *r = xcalloc(1, sizeof *r);
+    r->snap = snap;
+    buf_init(&r->mb.strs, 0);
+    return r;
+}
+
+void tsdb_reader_free(struct tsdb_reader **rp)
+{
+    if (!rp || !*rp)
+        return;
+    struct tsdb_reader *r = *rp;
+    free(r->bl);
+    free(r->cts);
+    free(r->mb.e);
+    free(r->mb.tmp);
+    free(r->mb.runs);
+    free(r->mb.keys);
+    free(r->mb.types);
+    buf_fini(&r->mb.strs);
+    free(r->mb.ts);
+    free(r->mb.vals);
+    free(r->mb.fields);
+    codec_ctx_free(r->mb.cc);
+    free(r->mb.sc);
+    free(r->sb.ts);
+    free(r->sb.vals);
+    free(r->sb.fields);
+    free(r->sb.field_ids);
+    free(r->sb.strs);
+    free(r);
+    *rp = NULL;
+}
 
 static void summary_of(const struct tsdb__bcol *c, const struct tsdb__bent *be,
                        struct tsdb_summary *s)
@@ -794,11 +846,132 @@ static void summary_of(const struct tsdb__bcol *c, const struct tsdb__bent *be,
     }
 }
 
-int tsdb_snapshot_summaries(struct tsdb_snapshot *snap, struct sv dbname, struct sv rpname,
-                            uint64_t series_id, struct sv field, int64_t min_ts, int64_t max_ts,
-                            tsdb_summary_cb on_summary, tsdb_series_cb on_points, void *arg,
-                            struct err *e)
+static struct tsdb_series_info series_info(const struct tsdb__series *s)
 {
+    return (struct tsdb_series_info){ .id = s->id,
+                                      .key = { s->key, s->key_n },
+                                      .measurement = { s->meas->name, s->meas->n },
+                                      .ntags = s->ntags,
+                                      .tags = s->tags };
+}
+
+/* First index of sorted t[0..n) whose time is >= x. */
+static size_t ts_lower(const int64_t *t, size_t n, int64_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (t[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* A block no other data of the field overlaps: its column goes to
+ * on_points as decoded (no merge, no copy of the values), clipped to the
+ * bucket. */
+static int on_lone_col(void *arg, const int64_t *ts, size_t nrows, const struct tsdb__bcol *col)
+{
+    struct tsdb_reader *r = arg;
+    if (!sv_eq(col->key, r->field))
+        return 0;
+    const int64_t *t = ts;
+    size_t n = nrows;
+    if (col->present) {
+        if (!r->cts)
+            r->cts = xmalloc(CODEC_BLOCK_MAX * sizeof *r->cts);
+        n = 0;
+        for (size_t i = 0; i < nrows; i++) {
+            r->cts[n] = ts[i];
+            n += col->present[i] != 0;
+        }
+        t = r->cts;
+    }
+    if (n == 0)
+        return 0;
+    size_t a = t[0] < r->lo ? ts_lower(t, n, r->lo) : 0;
+    size_t b = t[n - 1] > r->hi ? ts_lower(t, n, r->hi == INT64_MAX ? r->hi : r->hi + 1) : n;
+    if (r->hi == INT64_MAX)
+        b = n;
+    if (a >= b)
+        return 0;
+    struct tsdb_field_points fp = {
+        .key = col->key, .type = col->type, .n = b - a, .ts_ns = t + a, .values = col->vals + a
+    };
+    struct tsdb_series_info info = series_info(r->s);
+    return r->on_points(r->arg, &info, 1, &fp);
+}
+
+static int cmp_sblock(const void *pa, const void *pb)
+{
+    const struct sblock *a = pa, *b = pb;
+    if (a->min_ts != b->min_ts)
+        return a->min_ts < b->min_ts ? -1 : 1;
+    return a->rank < b->rank ? -1 : a->rank > b->rank;
+}
+
+static int ensure_codec(struct merge_buf *mb, struct err *e)
+{
+    if (mb->cc)
+        return 0;
+    mb->cc = codec_ctx_new();
+    if (!mb->cc)
+        return err_set(e, ERR_NOMEM, "tsdb: out of memory");
+    mb->sc = xmalloc(sizeof *mb->sc);
+    return 0;
+}
+
+/* One piece of a per-series read: bl[0..n) overlap one another (n > 1, or
+ * the head alone); decoded, merged and handed to on_points. */
+static int read_cluster(struct tsdb_reader *r, const struct sblock *bl, size_t n, size_t hf,
+                        struct err *e)
+{
+    struct merge_buf *mb = &r->mb;
+    bool has_head = false;
+    mb->n = 0;
+    mb->nslots = 0;
+    buf_reset(&mb->strs);
+    for (size_t i = 0; i < n; i++) {
+        if (!bl[i].pt) {
+            has_head = true;
+            continue;
+        }
+        int rc = ensure_codec(mb, e);
+        if (rc)
+            return rc;
+        mb->rank = bl[i].rank;
+        mb->lo = r->lo;
+        mb->hi = r->hi;
+        mb->only = &r->field; /* the block's other fields are not decoded */
+        rc = tsdb__block_read_only(mb->cc, mb->sc, bl[i].pt->map + bl[i].be->off, bl[i].be->len,
+                                   bl[i].pt->rel, bl[i].be->off, r->field, on_block_col, mb, e);
+        if (rc)
+            return rc;
+    }
+    struct tsdb_field_points *fields = r->sb.fields;
+    size_t nout = has_head ? hf : 0;
+    if (mb->n)
+        merge_head(mb, &r->sb, nout, &fields, &nout);
+    if (mb->oom)
+        return err_set(e, ERR_NOMEM, "tsdb: out of memory merging series %" PRIu64, r->s->id);
+    int rc = 0;
+    for (size_t f = 0; f < nout && !rc; f++) {
+        if (!sv_eq(fields[f].key, r->field) || !fields[f].n)
+            continue;
+        struct tsdb_series_info info = series_info(r->s);
+        rc = r->on_points(r->arg, &info, 1, &fields[f]);
+    }
+    return rc;
+}
+
+int tsdb_reader_summaries(struct tsdb_reader *r, struct sv dbname, struct sv rpname,
+                          uint64_t series_id, struct sv field, int64_t min_ts, int64_t max_ts,
+                          tsdb_summary_cb on_summary, tsdb_series_cb on_points, void *arg,
+                          struct err *e)
+{
+    struct tsdb_snapshot *snap = r->snap;
     struct tsdb__store *st = find_store(snap->db, dbname, rpname, e);
     if (!st)
         return ERR_NOTFOUND;
@@ -807,133 +980,126 @@ int tsdb_snapshot_summaries(struct tsdb_snapshot *snap, struct sv dbname, struct
     pthread_rwlock_unlock(&st->lock);
     if (!s)
         return err_set(e, ERR_NOTFOUND, "series not found: %" PRIu64, series_id);
-    struct scan_buf sb;
-    memset(&sb, 0, sizeof sb);
-    struct merge_buf mb;
-    memset(&mb, 0, sizeof mb);
-    buf_init(&mb.strs, 0);
+    struct scan_buf *sb = &r->sb;
     pthread_mutex_t *mu = &st->stripes[s->id % TSDB__STRIPES];
     pthread_mutex_lock(mu);
-    size_t nf = copy_series(&s->head, snap->lsn, snap->ver->gen, min_ts, max_ts, &sb);
+    size_t nf = copy_series(&s->head, snap->lsn, snap->ver->gen, min_ts, max_ts, sb);
     pthread_mutex_unlock(mu);
     /* Keep only the requested field of the head. */
     size_t hf = 0;
-    pthread_rwlock_rdlock(&st->lock);
-    for (size_t f = 0; f < nf; f++) {
-        const struct tsdb__field *fd = s->meas->fieldv[sb.field_ids[f]];
-        if (fd->key_n == field.n && (!field.n || !memcmp(fd->key, field.p, field.n))) {
-            sb.fields[hf] = sb.fields[f];
-            sb.fields[hf++].key = (struct sv){ fd->key, fd->key_n };
+    int64_t hmin = INT64_MAX, hmax = INT64_MIN;
+    if (nf) {
+        pthread_rwlock_rdlock(&st->lock);
+        for (size_t f = 0; f < nf; f++) {
+            const struct tsdb__field *fd = s->meas->fieldv[sb->field_ids[f]];
+            if (fd->key_n == field.n && (!field.n || !memcmp(fd->key, field.p, field.n))) {
+                sb->fields[hf] = sb->fields[f];
+                sb->fields[hf++].key = (struct sv){ fd->key, fd->key_n };
+            }
+        }
+        pthread_rwlock_unlock(&st->lock);
+        for (size_t f = 0; f < hf; f++) {
+            for (size_t j = 0; j < sb->fields[f].n; j++) {
+                int64_t t = sb->fields[f].ts_ns[j];
+                hmin = t < hmin ? t : hmin;
+                hmax = t > hmax ? t : hmax;
+            }
         }
     }
-    pthread_rwlock_unlock(&st->lock);
-    /* Every stored block of the series in the bucket. */
+    /* Every stored block of the series in the bucket, and the head's rows:
+     * sorted by start time, so overlapping sources sit next to each other. */
     const struct tsdb__version *v = snap->ver;
-    struct sblock *bl = NULL;
-    size_t nbl = 0, cap = 0;
+    size_t nbl = 0;
     for (size_t i = 0; i < v->nparts; i++) {
         const struct tsdb__vpart *vp = &v->parts[i];
         if (vp->db_id != st->db_id || vp->rp_id != st->rp_id || vp->end <= min_ts ||
             vp->start > max_ts)
             continue;
-        for (size_t b = tsdb__part_find(vp->part, s->id); b < vp->part->info.nents; b++) {
-            const struct tsdb__bent *be = &vp->part->info.ents[b];
+        const struct tsdb__part *pt = vp->part;
+        if (pt->info.max_ts < min_ts || pt->info.min_ts > max_ts)
+            continue;
+        for (size_t b = tsdb__part_find(pt, s->id); b < pt->info.nents; b++) {
+            const struct tsdb__bent *be = &pt->info.ents[b];
             if (be->sid != s->id || be->min_ts > max_ts)
                 break;
             if (be->max_ts < min_ts)
                 continue;
-            if (nbl == cap) {
-                cap = cap ? cap * 2 : 16;
-                bl = xrealloc(bl, cap * sizeof *bl);
+            if (nbl + 1 >= r->cap_bl) {
+                r->cap_bl = r->cap_bl ? r->cap_bl * 2 : 64;
+                r->bl = xrealloc(r->bl, r->cap_bl * sizeof *r->bl);
             }
-            bl[nbl++] = (struct sblock){ vp->part, be, (uint32_t)i, false };
+            r->bl[nbl++] = (struct sblock){ pt, be, be->min_ts, be->max_ts, (uint32_t)i };
         }
     }
-    int rc = 0;
-    for (size_t i = 0; i < nbl && !rc; i++) {
-        const struct tsdb__bent *be = bl[i].be;
-        if (be->min_ts < min_ts || be->max_ts > max_ts)
-            continue;
-        bool is_alone = true;
-        for (size_t k = 0; k < nbl && is_alone; k++)
-            is_alone = k == i || bl[k].be->max_ts < be->min_ts || bl[k].be->min_ts > be->max_ts;
-        for (size_t f = 0; f < hf && is_alone; f++)
-            for (size_t j = 0; j < sb.fields[f].n && is_alone; j++)
-                is_alone = sb.fields[f].ts_ns[j] < be->min_ts || sb.fields[f].ts_ns[j] > be->max_ts;
-        if (!is_alone)
-            continue;
-        struct tsdb__bcol col;
-        int found = tsdb__block_col_summary(bl[i].pt->map + be->off, be->len, field, &col,
-                                            bl[i].pt->rel, be->off, e);
-        if (found < 0) {
-            rc = found;
-            break;
+    if (hmin <= hmax) {
+        if (nbl + 1 >= r->cap_bl) {
+            r->cap_bl = r->cap_bl ? r->cap_bl * 2 : 64;
+            r->bl = xrealloc(r->bl, r->cap_bl * sizeof *r->bl);
         }
-        bl[i].is_summary = true; /* also when the field is absent: nothing to decode */
-        if (found) {
+        r->bl[nbl++] = (struct sblock){ NULL, NULL, hmin, hmax, UINT32_MAX };
+    }
+    struct sblock *bl = r->bl;
+    bool is_sorted = true;
+    for (size_t i = 1; i < nbl && is_sorted; i++)
+        is_sorted = cmp_sblock(&bl[i - 1], &bl[i]) <= 0;
+    if (!is_sorted)
+        qsort(bl, nbl, sizeof *bl, cmp_sblock);
+    r->s = s;
+    r->field = field;
+    r->lo = min_ts;
+    r->hi = max_ts;
+    r->on_points = on_points;
+    r->arg = arg;
+    int rc = 0;
+    size_t i = 0;
+    while (i < nbl && !rc) {
+        /* The piece: bl[i] and every source overlapping the run so far. */
+        size_t j = i + 1;
+        int64_t end = bl[i].max_ts;
+        while (j < nbl && bl[j].min_ts <= end) {
+            end = bl[j].max_ts > end ? bl[j].max_ts : end;
+            j++;
+        }
+        if (j - i > 1 || !bl[i].pt) {
+            rc = read_cluster(r, bl + i, j - i, hf, e);
+            i = j;
+            continue;
+        }
+        const struct tsdb__part *pt = bl[i].pt;
+        const struct tsdb__bent *be = bl[i].be;
+        i = j;
+        if (be->min_ts >= min_ts && be->max_ts <= max_ts) {
+            struct tsdb__bcol col;
+            int found = tsdb__block_col_summary(pt->map + be->off, be->len, field, &col, pt->rel,
+                                                be->off, e);
+            if (found <= 0) { /* absent field: nothing to read */
+                rc = found;
+                continue;
+            }
             struct tsdb_summary sum;
             summary_of(&col, be, &sum);
             rc = on_summary(arg, &sum);
-            if (rc == TSDB_SUMMARY_DECODE) { /* the caller wants its points */
-                bl[i].is_summary = false;
-                rc = 0;
-            }
-        }
-    }
-    for (size_t i = 0; i < nbl && !rc; i++) {
-        if (bl[i].is_summary)
-            continue;
-        if (!mb.cc) {
-            mb.cc = codec_ctx_new();
-            mb.sc = xmalloc(sizeof *mb.sc);
-            if (!mb.cc) {
-                rc = err_set(e, ERR_NOMEM, "tsdb: out of memory");
-                break;
-            }
-        }
-        mb.rank = bl[i].rank;
-        mb.lo = min_ts;
-        mb.hi = max_ts;
-        mb.only = &field; /* the block's other fields are not decoded */
-        rc = tsdb__block_read_only(mb.cc, mb.sc, bl[i].pt->map + bl[i].be->off, bl[i].be->len,
-                                   bl[i].pt->rel, bl[i].be->off, field, on_block_col, &mb, e);
-    }
-    if (!rc && (hf || mb.n)) {
-        struct tsdb_field_points *fields = sb.fields;
-        size_t nout = hf;
-        if (mb.n)
-            merge_head(&mb, &sb, hf, &fields, &nout);
-        if (mb.oom)
-            rc = err_set(e, ERR_NOMEM, "tsdb: out of memory merging series %" PRIu64, s->id);
-        /* Parts may carry other fields: hand over only the requested one. */
-        for (size_t f = 0; f < nout && !rc; f++) {
-            if (!sv_eq(fields[f].key, field) || !fields[f].n)
+            if (rc != TSDB_SUMMARY_DECODE)
                 continue;
-            struct tsdb_series_info info = { .id = s->id,
-                                             .key = { s->key, s->key_n },
-                                             .measurement = { s->meas->name, s->meas->n },
-                                             .ntags = s->ntags,
-                                             .tags = s->tags };
-            rc = on_points(arg, &info, 1, &fields[f]);
+            rc = 0; /* the caller wants its points */
         }
+        rc = ensure_codec(&r->mb, e);
+        if (!rc)
+            rc = tsdb__block_read_only(r->mb.cc, r->mb.sc, pt->map + be->off, be->len, pt->rel,
+                                       be->off, field, on_lone_col, r, e);
     }
-    free(bl);
-    free(mb.e);
-    free(mb.tmp);
-    free(mb.runs);
-    free(mb.keys);
-    free(mb.types);
-    buf_fini(&mb.strs);
-    free(mb.ts);
-    free(mb.vals);
-    free(mb.fields);
-    codec_ctx_free(mb.cc);
-    free(mb.sc);
-    free(sb.ts);
-    free(sb.vals);
-    free(sb.fields);
-    free(sb.field_ids);
-    free(sb.strs);
+    return rc;
+}
+
+int tsdb_snapshot_summaries(struct tsdb_snapshot *snap, struct sv dbname, struct sv rpname,
+                            uint64_t series_id, struct sv field, int64_t min_ts, int64_t max_ts,
+                            tsdb_summary_cb on_summary, tsdb_series_cb on_points, void *arg,
+                            struct err *e)
+{
+    struct tsdb_reader *r = tsdb_reader_new(snap);
+    int rc = tsdb_reader_summaries(r, dbname, rpname, series_id, field, min_ts, max_ts,
+                                   on_summary, on_points, arg, e);
+    tsdb_reader_free(&r);
     return rc;
 }
 

@@ -434,22 +434,38 @@ typedef int (*tsdb_summary_cb)(void *arg, const struct tsdb_summary *s);
 #define TSDB_SUMMARY_DECODE 1
 
 /* Summary read path for aggregates over a time bucket [min_ts, max_ts]:
- * for series series_id of dbname/rpname and field key field, calls
- * on_summary for each stored block that lies wholly inside the bucket and
- * whose time range no other data of the field overlaps (other parts, the
- * head), with no decoding (unless on_summary returns TSDB_SUMMARY_DECODE
- * for it; any other nonzero value stops); then calls on_points once (if any
- * remain) with
- * the field's other points in the bucket, decoded, merged, sorted and
- * de-duplicated as tsdb_snapshot_scan returns them.  Together the two
- * cover every point of the field in the bucket exactly once.  Returns 0,
- * ERR_NOTFOUND (unknown database, policy or series; e set), ERR_CORRUPT
- * (a block does not decode; e names the part and offset), or a callback's
- * nonzero value.  Any thread. */
+ * for series series_id of dbname/rpname and field key field, visits the
+ * field's data in the bucket piece by piece in ascending time order.  A
+ * piece is a stored block that no other data of the field overlaps (other
+ * blocks, other parts, the head), or a run of overlapping blocks and head
+ * rows.  A lone block that lies wholly inside the bucket goes to on_summary
+ * with no decoding (unless on_summary returns TSDB_SUMMARY_DECODE for it;
+ * any other nonzero value stops); every other piece reaches on_points
+ * decoded, clipped to the bucket, merged, sorted and de-duplicated as
+ * tsdb_snapshot_scan returns them (one field, nfields 1).  on_points may
+ * be called several times; every point of a call, and every block of an
+ * on_summary call, is later than all points seen in earlier calls.
+ * Together the calls cover every point of the field in the bucket exactly
+ * once.  Returns 0, ERR_NOTFOUND (unknown database, policy or series; e
+ * set), ERR_CORRUPT (a block does not decode; e names the part and
+ * offset), or a callback's nonzero value.  Any thread. */
 int tsdb_snapshot_summaries(struct tsdb_snapshot *s, struct sv dbname, struct sv rpname,
                             uint64_t series_id, struct sv field, int64_t min_ts, int64_t max_ts,
                             tsdb_summary_cb on_summary, tsdb_series_cb on_points, void *arg,
                             struct err *e);
+
+/* A reader keeps the decoder contexts and buffers of tsdb_snapshot_summaries
+ * between calls, so a query reading many series allocates them once.  It
+ * borrows the snapshot (free the reader first) and is used by one thread at
+ * a time; one reader per thread when several threads read one snapshot. */
+struct tsdb_reader;
+struct tsdb_reader *tsdb_reader_new(struct tsdb_snapshot *s);
+void tsdb_reader_free(struct tsdb_reader **r);
+/* tsdb_snapshot_summaries through r's buffers (same contract). */
+int tsdb_reader_summaries(struct tsdb_reader *r, struct sv dbname, struct sv rpname,
+                          uint64_t series_id, struct sv field, int64_t min_ts, int64_t max_ts,
+                          tsdb_summary_cb on_summary, tsdb_series_cb on_points, void *arg,
+                          struct err *e);
 
 /* Per series of the listing below.  info is borrowed for the call; return 0
  * to go on, anything else stops the walk (returned). */
