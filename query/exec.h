@@ -128,6 +128,11 @@ struct qx_ctx {
                                       * (exec_summary.c): tests compare both paths */
     bool is_summary_forced;          /* tests: take the summary path whenever it is
                                       * exact, even where the scan would be cheaper */
+    unsigned read_threads;           /* threads reading a summary-path statement
+                                      * (exec_summary.c): 0 = automatic (a helper
+                                      * for 64 series or more), 1 = the query's
+                                      * thread alone, 2 = a helper whenever there
+                                      * are two groups (tests) */
     const struct clk *clock;         /* monotonic time for query.timeout, read once
                                       * at the start and in scan loops; NULL = no
                                       * timeout (the engine never reads the real

@@ -53,6 +53,7 @@
  */
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,15 +97,34 @@ struct fast {
     int64_t stamp;
     struct tsdb_snapshot *snap;
     struct tsdb_reader *rd;      /* the snapshot's decoders and buffers, reused */
-    /* the group being read */
+    /* the query thread's own reads of a group */
     struct qfn_summary *acc;     /* nf * nb */
     bool *fhas;                  /* nf: a value of the field in the group */
-    bool has_data;               /* the current series has a selected value */
+    /* a group's rows, reused from group to group (the sink borrows them
+     * for the call only) */
+    struct qfn_point *res;       /* nouts * nb */
+    struct qx_value *vals;       /* nb * (nouts + 1) */
+    struct sv *names;            /* nouts + 1 */
+    struct err te;
+};
+
+/* One thread's reading state: the query thread's, or the helper's. */
+struct rstate {
+    const struct fast *f;
+    struct tsdb_reader *rd;      /* this thread's decoders and buffers */
+    struct qfn_summary *acc;     /* the group being read: nf * nb */
+    bool *fhas;
+    bool is_counted;             /* counts into the statement as it reads */
+    const int *stop;             /* not counted: give up when set */
+    struct err *e;               /* where errors go */
+    struct err own, te;
     size_t cur;                  /* field being read */
+    bool has_data;               /* the current series has a selected value */
+    bool any;                    /* the group has data */
+    uint64_t points, series, blocks; /* what the group read */
     /* conversion scratch for decoded points */
     void *tmp;
     size_t cap_tmp;
-    struct err te;
 };
 
 static int vcmp(struct sv a, struct sv b)
@@ -418,20 +438,20 @@ static union qfn_val qval(enum qfn_type t, const union tsdb_value *v)
 
 static int on_summary(void *arg, const struct tsdb_summary *sm)
 {
-    struct fast *f = arg;
-    size_t fi = f->cur;
+    struct rstate *x = arg;
+    const struct fast *f = x->f;
+    size_t fi = x->cur;
     enum qfn_type t = f->ftype[fi];
     if (sm->count == 0)
         return 0;
-    f->has_data = true;
+    x->has_data = true;
     size_t k1 = bucket_of(f, sm->min_ts), k2 = bucket_of(f, sm->max_ts);
     bool is_usable = qtype(sm->type) == t && sm->nan_count == 0 && !f->in_order[fi] &&
                      (f->count_only[fi] || sm->has_stats);
     if (is_usable && k1 == k2 && k1 != SIZE_MAX) {
-        struct qfn_summary *acc = &f->acc[fi * f->nb + k1];
-        f->fhas[fi] = true;
-        if (f->r->p->stats)
-            __atomic_add_fetch(&f->r->p->stats->summary_blocks, 1, __ATOMIC_RELAXED);
+        struct qfn_summary *acc = &x->acc[fi * f->nb + k1];
+        x->fhas[fi] = true;
+        x->blocks++;
         if (f->count_only[fi]) {
             acc->count += sm->count;
             return 0;
@@ -452,14 +472,14 @@ static int on_summary(void *arg, const struct tsdb_summary *sm)
     return TSDB_SUMMARY_DECODE; /* straddles an edge or cannot answer: its points */
 }
 
-static void *scratch(struct fast *f, size_t bytes)
+static void *scratch(struct rstate *x, size_t bytes)
 {
-    if (bytes > f->cap_tmp) {
-        free(f->tmp);
-        f->tmp = malloc(bytes);
-        f->cap_tmp = f->tmp ? bytes : 0;
+    if (bytes > x->cap_tmp) {
+        free(x->tmp);
+        x->tmp = malloc(bytes);
+        x->cap_tmp = x->tmp ? bytes : 0;
     }
-    return f->tmp;
+    return x->tmp;
 }
 
 /* Adds the points [i, e) of one bucket, in time order, to acc exactly as
@@ -543,32 +563,33 @@ static int on_points(void *arg, const struct tsdb_series_info *si, size_t nfield
                      const struct tsdb_field_points *fields)
 {
     (void)si;
-    struct fast *f = arg;
-    size_t fi = f->cur;
+    struct rstate *x = arg;
+    const struct fast *f = x->f;
+    size_t fi = x->cur;
     enum qfn_type t = f->ftype[fi];
     for (size_t j = 0; j < nfields; j++) {
         const struct tsdb_field_points *fp = &fields[j];
         if (!fp->n)
             continue;
-        f->has_data = true;
-        int rc = qx__count_points(f->r, fp->n);
-        if (rc)
-            return rc;
-        if (f->r->p->stats)
-            __atomic_add_fetch(&f->r->p->stats->points_decoded, fp->n, __ATOMIC_RELAXED);
+        x->has_data = true;
+        x->points += fp->n;
+        if (x->is_counted) {
+            int rc = qx__count_points(f->r, fp->n);
+            if (rc)
+                return rc;
+        }
         if (qtype(fp->type) != t)
             continue; /* another type: skipped, as the slow path's column does */
         const int64_t *ts = fp->ts_ns;
         size_t n = fp->n;
-        void *vals = NULL;
         struct qfn_values in = { .type = t, .n = n, .ts_ns = ts };
         bool is_fast = f->count_only[fi] || t == QFN_T_FLOAT || t == QFN_T_INT || t == QFN_T_UINT;
         if (!is_fast) {
             /* Typed copy of the values for qfn_summary_add. */
             size_t esz = t == QFN_T_STRING ? sizeof(struct sv) : sizeof(bool);
-            vals = scratch(f, n * esz);
+            void *vals = scratch(x, n * esz);
             if (!vals)
-                return err_set(f->r->e, ERR_NOMEM, "out of memory");
+                return err_set(x->e, ERR_NOMEM, "out of memory");
             for (size_t i = 0; i < n; i++) {
                 if (t == QFN_T_STRING)
                     ((struct sv *)vals)[i] = fp->values[i].s;
@@ -590,8 +611,8 @@ static int on_points(void *arg, const struct tsdb_series_info *si, size_t nfield
             size_t e = i + 1;
             while (e < n && ts[e] <= last)
                 e++;
-            struct qfn_summary *acc = &f->acc[fi * f->nb + k];
-            f->fhas[fi] = true;
+            struct qfn_summary *acc = &x->acc[fi * f->nb + k];
+            x->fhas[fi] = true;
             if (f->count_only[fi])
                 acc->count += e - i;
             else if (t == QFN_T_FLOAT)
@@ -674,65 +695,92 @@ static struct qx_value to_value(const struct qfn_point *p)
     return v;
 }
 
-/* Reads field fi of series x into the group's buckets. */
-static int read_field(struct fast *f, const struct sser *x, size_t fi)
+/* Reads field fi of series s into x's buckets. */
+static int read_field(struct rstate *x, const struct sser *s, size_t fi)
 {
-    f->cur = fi;
-    err_clear(&f->te);
-    int rc = tsdb_reader_summaries(f->rd, f->db, f->rp, x->id, f->fields[fi], f->lo, f->hi,
-                                   on_summary, on_points, f, &f->te);
-    if (rc && !f->r->e->msg[0])
-        err_set(f->r->e, rc, "%s", f->te.msg[0] ? f->te.msg : err_str(rc));
+    const struct fast *f = x->f;
+    x->cur = fi;
+    err_clear(&x->te);
+    int rc = tsdb_reader_summaries(x->rd, f->db, f->rp, s->id, f->fields[fi], f->lo, f->hi,
+                                   on_summary, on_points, x, &x->te);
+    if (rc && !x->e->msg[0])
+        err_set(x->e, rc, "%s", x->te.msg[0] ? x->te.msg : err_str(rc));
     return rc;
 }
 
-/* One output series: the group's series ser[from, to).  *emitted tells
- * whether it has data (and, with do_emit, was emitted). */
-static int run_group(struct fast *f, size_t from, size_t to, bool do_emit, bool *emitted)
+/* Reads the group's series ser[from, to) into x->acc and x->fhas.  Counted
+ * (the query thread reading for itself), it polls the deadline per series
+ * and counts series and points into the statement as it goes, exactly as a
+ * plain sequential run; otherwise it only notes them (x->series, x->points,
+ * replayed when the query thread takes the group) and gives up (nonzero)
+ * when told to stop or the query is cancelled. */
+static int read_group(struct rstate *x, size_t from, size_t to)
+{
+    const struct fast *f = x->f;
+    struct qx__run *r = f->r;
+    size_t nb = f->nb;
+    for (size_t i = 0; i < f->nf * nb; i++)
+        qfn_summary_init(&x->acc[i], f->ftype[i / nb]);
+    memset(x->fhas, 0, f->nf * sizeof *x->fhas);
+    x->any = false;
+    x->series = x->points = x->blocks = 0;
+    for (size_t i = from; i < to; i++) {
+        int rc = 0;
+        if (x->is_counted)
+            rc = qx__check_time(r);
+        else if ((x->stop && __atomic_load_n(x->stop, __ATOMIC_ACQUIRE)) ||
+                 (r->p->is_cancelled && __atomic_load_n(r->p->is_cancelled, __ATOMIC_ACQUIRE)))
+            rc = ERR_TIMEOUT;
+        if (rc)
+            return rc;
+        x->has_data = false;
+        for (size_t fi = 0; fi < f->nf && rc == 0; fi++)
+            if (f->ftype[fi] != QFN_T_NONE)
+                rc = read_field(x, &f->ser[i], fi);
+        if (rc)
+            return rc;
+        if (x->has_data) {
+            x->any = true;
+            x->series++;
+            if (x->is_counted && (rc = qx__count_series(r)) != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static void add_stats(const struct fast *f, uint64_t blocks, uint64_t points)
+{
+    struct qx_stats *st = f->r->p->stats;
+    if (!st)
+        return;
+    __atomic_add_fetch(&st->summary_blocks, blocks, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&st->points_decoded, points, __ATOMIC_RELAXED);
+}
+
+/* The group ser[from, ...) read into acc/fhas becomes one output series:
+ * per output, one point per bucket, as exec_agg.c's eval_leaf gives them:
+ * newest first under DESC, then filled; fill(none) drops a column's empty
+ * buckets, and the columns are joined by time. */
+static int emit_group(struct fast *f, const struct qfn_summary *accs, const bool *fhas,
+                      size_t from)
 {
     struct qx__run *r = f->r;
     const struct qx__agg *g = f->g;
     size_t nb = f->nb;
-    *emitted = false;
-    for (size_t i = 0; i < f->nf * nb; i++)
-        qfn_summary_init(&f->acc[i], f->ftype[i / nb]);
-    memset(f->fhas, 0, f->nf * sizeof *f->fhas);
-    bool any = false;
-    for (size_t i = from; i < to; i++) {
-        int rc = qx__check_time(r);
-        if (rc)
-            return rc;
-        f->has_data = false;
-        for (size_t fi = 0; fi < f->nf && rc == 0; fi++)
-            if (f->ftype[fi] != QFN_T_NONE)
-                rc = read_field(f, &f->ser[i], fi);
-        if (rc)
-            return rc;
-        if (f->has_data) {
-            any = true;
-            rc = qx__count_series(r);
-            if (rc)
-                return rc;
-        }
-    }
-    *emitted = any;
-    if (!any || !do_emit)
-        return 0;
-    /* Per output, one point per bucket, as exec_agg.c's eval_leaf gives
-     * them: newest first under DESC, then filled; fill(none) drops a
-     * column's empty buckets, and the columns are joined by time. */
     size_t nc = g->nouts;
-    struct qfn_point *res = arena_alloc(r->a, nb * nc * sizeof *res);
+    size_t ncol = nc + 1;
+    struct qfn_point *res = f->res;
     for (size_t c = 0; c < nc; c++) {
         size_t fi = f->call_field[c];
         enum qfn_kind kind = g->outs[c].node->fn;
-        enum qfn_type rt = f->fhas[fi] ? qfn_result_type(kind, f->ftype[fi])
+        enum qfn_type rt = fhas[fi] ? qfn_result_type(kind, f->ftype[fi])
                          : kind == QFN_COUNT ? QFN_T_INT : QFN_T_FLOAT;
         struct qfn_point *col = res + c * nb;
         for (size_t k = 0; k < nb; k++) {
             size_t bk = g->is_desc ? nb - 1 - k : k;
             int64_t bts = g->has_time ? qfn_bucket_time(&f->b, bk) : f->stamp;
-            const struct qfn_summary *acc = &f->acc[fi * nb + bk];
+            const struct qfn_summary *acc = &accs[fi * nb + bk];
             col[k] = (struct qfn_point){ .ts_ns = bts, .type = rt, .is_null = true };
             if (acc->count == 0)
                 continue;
@@ -748,8 +796,7 @@ static int run_group(struct fast *f, size_t from, size_t to, bool do_emit, bool 
         }
         qfn_fill_column(&g->fill, kind == QFN_COUNT, rt, g->has_time ? g->interval_ns : 1, col, nb);
     }
-    size_t ncol = nc + 1;
-    struct qx_value *vals = arena_alloc(r->a, nb * ncol * sizeof *vals);
+    struct qx_value *vals = f->vals;
     size_t n = 0, seen = 0;
     const struct iql_select *s = f->s;
     size_t offset = s->offset > 0 ? (size_t)s->offset : 0;
@@ -771,11 +818,213 @@ static int run_group(struct fast *f, size_t from, size_t to, bool do_emit, bool 
     }
     if (n == 0)
         return 0;
-    struct sv *names = arena_alloc(r->a, ncol * sizeof *names);
-    names[0] = SV_LIT("time");
-    for (size_t c = 0; c < nc; c++)
-        names[c + 1] = g->outs[c].name;
-    return qx__emit_tz(r, g->out_tz, f->meas, f->ser[from].gtags, f->ser[from].ngtags, names, ncol, vals, n);
+    return qx__emit_tz(r, g->out_tz, f->meas, f->ser[from].gtags, f->ser[from].ngtags, f->names,
+                       ncol, vals, n);
+}
+
+/* ---- a helper thread reading ahead ------------------------------------------ */
+
+/* A large statement's groups are read by the query thread and one helper:
+ * both claim the next unread group (in output order) and read it into a
+ * slot of a ring of w; the query thread takes the groups in order, emits
+ * them, and reads ahead itself while the helper is busy with the group it
+ * waits for.  What the helper counted is replayed by the query thread when
+ * it takes the group; a group whose replay would cross query.max_series or
+ * query.max_points_scanned, or whose read failed or was stopped, is read
+ * again by the query thread (counted), so limits, errors and the answer are
+ * those of a sequential run, byte for byte. */
+
+/* Groups below this many series are read by the query thread alone. */
+#define HELPER_MIN_SERIES 64
+/* Bytes of bucket state the ring may hold. */
+#define HELPER_RING_BYTES (32u << 20)
+
+struct slot {
+    struct qfn_summary *acc; /* nf * nb */
+    bool *fhas;              /* nf */
+    size_t done;             /* group index + 1 once read, else 0 */
+    int rc;                  /* nonzero: the read failed or was stopped */
+    bool any;
+    uint64_t points, series, blocks;
+};
+
+struct par {
+    struct fast *f;
+    const size_t *ga, *gb; /* group k: series ser[ga[k], gb[k]) */
+    size_t ng, w;
+    struct slot *slots;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t next;  /* groups claimed (in output order) */
+    size_t taken; /* groups the query thread is done with */
+    int stop;
+    struct rstate hx; /* the helper's */
+    pthread_t th;
+};
+
+static void fill_slot(struct par *p, struct rstate *x, size_t k)
+{
+    struct slot *sl = &p->slots[k % p->w];
+    x->acc = sl->acc;
+    x->fhas = sl->fhas;
+    x->is_counted = false;
+    x->stop = &p->stop;
+    err_clear(&x->own);
+    x->e = &x->own;
+    sl->rc = read_group(x, p->ga[k], p->gb[k]);
+    sl->any = x->any;
+    sl->points = x->points;
+    sl->series = x->series;
+    sl->blocks = x->blocks;
+}
+
+/* Claims the next group when it is free and its slot too (mu held). */
+static bool claim(struct par *p, size_t *k)
+{
+    if (p->stop || p->next >= p->ng || p->next >= p->taken + p->w)
+        return false;
+    *k = p->next++;
+    return true;
+}
+
+static void *helper_main(void *arg)
+{
+    struct par *p = arg;
+    pthread_mutex_lock(&p->mu);
+    while (!p->stop && p->next < p->ng) {
+        size_t k;
+        if (!claim(p, &k)) {
+            pthread_cond_wait(&p->cv, &p->mu);
+            continue;
+        }
+        pthread_mutex_unlock(&p->mu);
+        fill_slot(p, &p->hx, k);
+        pthread_mutex_lock(&p->mu);
+        p->slots[k % p->w].done = k + 1;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* The query thread's turn at group k: the helper's slot when clean (see
+ * above), else its own counted read into f->acc.  *acc and *fhas point at
+ * the group's state, valid until group_done(p, k). */
+static int take_group(struct par *p, struct rstate *q, size_t k, const struct qfn_summary **acc,
+                      const bool **fhas, bool *any)
+{
+    struct fast *f = p->f;
+    struct qx__run *r = f->r;
+    struct slot *sl = &p->slots[k % p->w];
+    bool is_own = false;
+    pthread_mutex_lock(&p->mu);
+    while (sl->done != k + 1) {
+        size_t j;
+        if (p->next == k) {
+            p->next++;
+            is_own = true;
+            break;
+        }
+        if (!claim(p, &j)) {
+            pthread_cond_wait(&p->cv, &p->mu);
+            continue;
+        }
+        /* The helper is on group k: read ahead meanwhile. */
+        pthread_mutex_unlock(&p->mu);
+        fill_slot(p, q, j);
+        pthread_mutex_lock(&p->mu);
+        p->slots[j % p->w].done = j + 1;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    const struct qx_ctx *c = r->c;
+    if (!is_own && sl->rc == 0 && (!c->max_series || r->series + sl->series <= c->max_series) &&
+        (!c->max_points_scanned || r->points + sl->points <= c->max_points_scanned)) {
+        int rc = qx__check_time(r);
+        if (rc)
+            return rc;
+        (void)qx__count_points(r, sl->points); /* below the limits: checked above */
+        for (uint64_t i = 0; i < sl->series; i++)
+            (void)qx__count_series(r);
+        add_stats(f, sl->blocks, sl->points);
+        *acc = sl->acc;
+        *fhas = sl->fhas;
+        *any = sl->any;
+        return 0;
+    }
+    q->acc = f->acc;
+    q->fhas = f->fhas;
+    q->is_counted = true;
+    q->stop = NULL;
+    q->e = r->e;
+    int rc = read_group(q, p->ga[k], p->gb[k]);
+    add_stats(f, q->blocks, q->points);
+    *acc = f->acc;
+    *fhas = f->fhas;
+    *any = q->any;
+    return rc;
+}
+
+static void group_done(struct par *p, size_t k)
+{
+    pthread_mutex_lock(&p->mu);
+    p->taken = k + 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* Starts the helper when the statement is large enough (or the context
+ * asks for it); NULL: the query thread reads alone. */
+static struct par *par_start(struct fast *f, const size_t *ga, const size_t *gb, size_t ng)
+{
+    struct qx__run *r = f->r;
+    unsigned threads = r->c->read_threads;
+    if (threads == 1 || ng < 2 || (threads == 0 && f->nser < HELPER_MIN_SERIES))
+        return NULL;
+    size_t per = f->nf * f->nb * sizeof(struct qfn_summary) + f->nf + 1;
+    size_t w = HELPER_RING_BYTES / per;
+    if (w > 64)
+        w = 64;
+    if (w > ng)
+        w = ng;
+    if (w < 2)
+        return NULL;
+    struct par *p = arena_calloc(r->a, sizeof *p);
+    p->f = f;
+    p->ga = ga;
+    p->gb = gb;
+    p->ng = ng;
+    p->w = w;
+    p->slots = arena_calloc(r->a, w * sizeof *p->slots);
+    for (size_t i = 0; i < w; i++) {
+        p->slots[i].acc = arena_alloc(r->a, f->nf * f->nb * sizeof *p->slots[i].acc);
+        p->slots[i].fhas = arena_alloc(r->a, (f->nf ? f->nf : 1) * sizeof *p->slots[i].fhas);
+    }
+    p->hx = (struct rstate){ .f = f, .rd = tsdb_reader_new(f->snap) };
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (pthread_create(&p->th, NULL, helper_main, p) != 0) {
+        pthread_cond_destroy(&p->cv);
+        pthread_mutex_destroy(&p->mu);
+        tsdb_reader_free(&p->hx.rd);
+        return NULL;
+    }
+    return p;
+}
+
+static void par_stop(struct par *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->mu);
+    __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    pthread_join(p->th, NULL);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    tsdb_reader_free(&p->hx.rd);
+    free(p->hx.tmp);
 }
 
 /* ---- the statement ------------------------------------------------------------ */
@@ -863,41 +1112,66 @@ int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *hand
         __atomic_add_fetch(&r->p->stats->summary_statements, 1, __ATOMIC_RELAXED);
     f.acc = arena_alloc(r->a, f.nf * f.nb * sizeof *f.acc);
     f.fhas = arena_alloc(r->a, (f.nf ? f.nf : 1) * sizeof *f.fhas);
-    bool desc = g.is_desc;
-    size_t skipped = 0, emitted_n = 0;
-    size_t soffset = s->soffset > 0 ? (size_t)s->soffset : 0;
+    f.res = arena_alloc(r->a, f.nb * g.nouts * sizeof *f.res);
+    f.vals = arena_alloc(r->a, f.nb * (g.nouts + 1) * sizeof *f.vals);
+    f.names = arena_alloc(r->a, (g.nouts + 1) * sizeof *f.names);
+    f.names[0] = SV_LIT("time");
+    for (size_t c = 0; c < g.nouts; c++)
+        f.names[c + 1] = g.outs[c].name;
     /* Groups are runs of equal group keys; ORDER BY time DESC emits them
      * last to first, as exec_select.c does. */
-    size_t i = desc ? f.nser : 0;
-    while (rc == 0 && (desc ? i > 0 : i < f.nser)) {
-        size_t a, b;
-        if (desc) {
-            b = i;
-            a = b - 1;
-            while (a > 0 && sv_eq(f.ser[a - 1].group, f.ser[b - 1].group))
-                a--;
-            i = a;
-        } else {
-            a = i;
-            b = a + 1;
-            while (b < f.nser && sv_eq(f.ser[b].group, f.ser[a].group))
-                b++;
-            i = b;
-        }
+    size_t *ga = arena_alloc(r->a, (f.nser ? f.nser : 1) * sizeof *ga);
+    size_t *gb = arena_alloc(r->a, (f.nser ? f.nser : 1) * sizeof *gb);
+    size_t ng = 0;
+    for (size_t i = 0; i < f.nser;) {
+        size_t b = i + 1;
+        while (b < f.nser && sv_eq(f.ser[b].group, f.ser[i].group))
+            b++;
+        ga[ng] = i;
+        gb[ng++] = b;
+        i = b;
+    }
+    for (size_t k = 0; g.is_desc && k < ng / 2; k++) {
+        size_t t = ga[k];
+        ga[k] = ga[ng - 1 - k];
+        ga[ng - 1 - k] = t;
+        t = gb[k];
+        gb[k] = gb[ng - 1 - k];
+        gb[ng - 1 - k] = t;
+    }
+    struct rstate q = { .f = &f, .rd = f.rd, .acc = f.acc, .fhas = f.fhas, .is_counted = true,
+                        .e = r->e };
+    struct par *p = par_start(&f, ga, gb, ng);
+    size_t skipped = 0, emitted_n = 0;
+    size_t soffset = s->soffset > 0 ? (size_t)s->soffset : 0;
+    for (size_t k = 0; k < ng && rc == 0; k++) {
         if (s->slimit > 0 && emitted_n >= (size_t)s->slimit)
             break;
         /* SOFFSET: groups with data are read, counted and not emitted. */
-        bool emitted = false;
         bool is_skip = skipped < soffset;
-        rc = run_group(&f, a, b, !is_skip, &emitted);
-        if (rc == 0 && emitted) {
+        const struct qfn_summary *acc = f.acc;
+        const bool *fhas = f.fhas;
+        bool any = false;
+        if (p) {
+            rc = take_group(p, &q, k, &acc, &fhas, &any);
+        } else {
+            rc = read_group(&q, ga[k], gb[k]);
+            add_stats(&f, q.blocks, q.points);
+            any = q.any;
+        }
+        if (rc == 0 && any && !is_skip)
+            rc = emit_group(&f, acc, fhas, ga[k]);
+        if (rc == 0 && any) {
             if (is_skip)
                 skipped++;
             else
                 emitted_n++;
         }
+        if (p)
+            group_done(p, k);
     }
-    free(f.tmp);
+    par_stop(p);
+    free(q.tmp);
     tsdb_reader_free(&f.rd);
     tsdb_snapshot_free(&f.snap);
     return rc;

@@ -110,12 +110,20 @@ static int teardown(void **state)
     return 0;
 }
 
-enum path { SLOW, FAST, AUTO };
+/* FAST reads with the query thread alone, FAST2 with a helper thread
+ * whenever there are two groups (exec_summary.c's read-ahead). */
+enum path { SLOW, FAST, FAST2, AUTO };
+
+/* Limits for run(); 0 = none. */
+static uint64_t g_max_points, g_max_series;
 
 static int run(const char *q, enum path how, struct buf *out, struct qx_stats *st)
 {
     struct qx_ctx c = { .db = g_db, .default_retention_ns = TSDB_DURATION_INF,
-                        .is_summary_off = how == SLOW, .is_summary_forced = how == FAST };
+                        .is_summary_off = how == SLOW,
+                        .is_summary_forced = how == FAST || how == FAST2,
+                        .read_threads = how == FAST2 ? 2 : how == FAST ? 1 : 0,
+                        .max_points_scanned = g_max_points, .max_series = g_max_series };
     struct qx_params p = { .db = SV_LIT("db"), .now_ns = (T0 + 86400) * S, .stats = st };
     struct qx_enc x;
     struct err e;
@@ -140,24 +148,33 @@ __attribute__((format(printf, 1, 2))) static uint64_t same(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(q, sizeof q, fmt, ap);
     va_end(ap);
-    struct buf slow, fast;
+    struct buf slow, fast, fast2;
     buf_init(&slow, 0);
     buf_init(&fast, 0);
-    struct qx_stats ss = { 0 }, fs = { 0 };
+    buf_init(&fast2, 0);
+    struct qx_stats ss = { 0 }, fs = { 0 }, fs2 = { 0 };
     run(q, SLOW, &slow, &ss);
     run(q, FAST, &fast, &fs);
+    run(q, FAST2, &fast2, &fs2);
     assert_int_equal(ss.summary_blocks, 0);
-    if (strcmp(slow.p, fast.p) != 0) {
-        size_t at = 0;
-        while (slow.p[at] == fast.p[at])
-            at++;
-        at = at > 200 ? at - 200 : 0;
-        fail_msg("%s\nslow: ...%.600s\nfast: ...%.600s", q, slow.p + at, fast.p + at);
+    const struct buf *fb[2] = { &fast, &fast2 };
+    for (int i = 0; i < 2; i++) {
+        if (strcmp(slow.p, fb[i]->p) != 0) {
+            size_t at = 0;
+            while (slow.p[at] == fb[i]->p[at])
+                at++;
+            at = at > 200 ? at - 200 : 0;
+            fail_msg("%s (%s)\nslow: ...%.600s\nfast: ...%.600s", q,
+                     i ? "helper thread" : "one thread", slow.p + at, fb[i]->p + at);
+        }
     }
+    assert_int_equal(fs.summary_blocks, fs2.summary_blocks);
+    assert_int_equal(fs.points_decoded, fs2.points_decoded);
     if (strstr(slow.p, "\"error\""))
         fail_msg("%s: %.500s", q, slow.p);
     buf_fini(&slow);
     buf_fini(&fast);
+    buf_fini(&fast2);
     g_last = fs;
     return fs.summary_blocks;
 }
@@ -279,9 +296,50 @@ static void test_shapes(void **state)
                      (long long)T0) > 0);
 }
 
+/* Limits crossed while a helper reads ahead: the same series are emitted
+ * before the same error as with the query thread alone (the helper's
+ * groups are read again, counted, from the one that would cross). */
+static void test_helper_limits(void **state)
+{
+    (void)state;
+    static const char *qs[][2] = {
+        { "max(v), count(n)", "time(1h), host" },
+        { "mean(v)", "time(10m), host ORDER BY time DESC" },
+        { "count(v)", "time(30m), region, host SLIMIT 3 SOFFSET 1" },
+    };
+    static const uint64_t points[] = { 1, 2000, 5000, 9000 };
+    static const uint64_t series[] = { 1, 2, 3 };
+    for (size_t i = 0; i < sizeof qs / sizeof *qs; i++) {
+        char q[512];
+        snprintf(q, sizeof q, "SELECT %s FROM cpu WHERE time >= %llds GROUP BY %s", qs[i][0],
+                 (long long)T0, qs[i][1]);
+        for (size_t l = 0; l < 4 + 3; l++) {
+            g_max_points = l < 4 ? points[l] : 0;
+            g_max_series = l < 4 ? 0 : series[l - 4];
+            struct buf one, two;
+            buf_init(&one, 0);
+            buf_init(&two, 0);
+            struct qx_stats s1 = { 0 }, s2 = { 0 };
+            run(q, FAST, &one, &s1);
+            run(q, FAST2, &two, &s2);
+            assert_int_equal(s1.summary_statements, 1);
+            if (strcmp(one.p, two.p) != 0)
+                fail_msg("%s (points %llu, series %llu)\none: %.400s\ntwo: %.400s", q,
+                         (unsigned long long)g_max_points, (unsigned long long)g_max_series,
+                         one.p, two.p);
+            if (l == 0 && !strstr(one.p, "max-select-point limit"))
+                fail_msg("%s: no limit error: %.300s", q, one.p);
+            buf_fini(&one);
+            buf_fini(&two);
+        }
+    }
+    g_max_points = g_max_series = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_helper_limits),
         cmocka_unit_test(test_bucketed),
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_cost_probe),
