@@ -82,6 +82,7 @@ struct fast {
     struct sser *ser;
     size_t nser, cap;
     size_t ntotal;               /* series of the measurement, before WHERE */
+    size_t nseen;                /* series handed to series_cb */
     /* distinct call fields */
     struct sv *fields;
     enum qfn_type *ftype;        /* QFN_T_NONE: not a field of the measurement */
@@ -372,7 +373,7 @@ static int series_cb(void *arg, const struct tsdb_series_info *si)
     struct fast *f = arg;
     struct qx__run *r = f->r;
     struct qx__row_env env = { .tags = si->tags, .ntags = si->ntags };
-    f->ntotal++;
+    f->nseen++;
     if (!qx__cond_eval(&f->cond, &env))
         return 0;
     struct sser x = { .id = si->id, .skey = arena_sv_dup(r->a, si->key), .ngtags = f->ndims };
@@ -402,6 +403,34 @@ static int series_cb(void *arg, const struct tsdb_series_info *si)
     }
     f->ser[f->nser++] = x;
     return 0;
+}
+
+static const struct iql_expr *unparen(const struct iql_expr *e)
+{
+    while (e && e->kind == IQL_EXPR_PAREN)
+        e = e->paren;
+    return e;
+}
+
+/* Finds a tag = 'value' comparison (value not empty) that every match of
+ * the condition satisfies: one of its top-level AND operands.  The
+ * condition reads tags only (eligible). */
+static bool find_tag_eq(const struct iql_expr *e, struct sv *key, struct sv *val)
+{
+    e = unparen(e);
+    if (!e || e->kind != IQL_EXPR_BINARY)
+        return false;
+    if (e->bin.op == IQL_OP_AND)
+        return find_tag_eq(e->bin.lhs, key, val) || find_tag_eq(e->bin.rhs, key, val);
+    if (e->bin.op != IQL_OP_EQ)
+        return false;
+    const struct iql_expr *a = unparen(e->bin.lhs), *b = unparen(e->bin.rhs);
+    if (!a || !b || a->kind != IQL_EXPR_VARREF || b->kind != IQL_EXPR_STRING || !b->str.n ||
+        a->ref.type == IQL_VT_FIELD || sv_case_eq(a->ref.name, "time"))
+        return false;
+    *key = a->ref.name;
+    *val = b->str;
+    return true;
 }
 
 static int sser_cmp(const void *pa, const void *pb)
@@ -1069,7 +1098,23 @@ int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *hand
     }
     f.snap = tsdb_snapshot_new(r->c->db);
     f.rd = tsdb_reader_new(f.snap);
-    int rc = tsdb_snapshot_series(f.snap, f.db, f.rp, f.meas, series_cb, &f, &f.te);
+    /* A tag = 'value' conjunct of WHERE: only its postings can match (the
+     * whole condition is still evaluated on each of them). */
+    struct sv tk, tv;
+    int rc;
+    if (find_tag_eq(s->cond, &tk, &tv)) {
+        uint64_t *ids = NULL;
+        size_t nids = 0;
+        rc = tsdb_postings(r->c->db, f.db, f.rp, f.meas, tk, tv, &ids, &nids, &f.te);
+        if (rc == 0) {
+            rc = tsdb_snapshot_series_of(f.snap, f.db, f.rp, f.meas, ids, nids, &f.ntotal,
+                                         series_cb, &f, &f.te);
+        }
+        free(ids);
+    } else {
+        rc = tsdb_snapshot_series(f.snap, f.db, f.rp, f.meas, series_cb, &f, &f.te);
+        f.ntotal = f.nseen;
+    }
     if (rc) {
         tsdb_reader_free(&f.rd);
         tsdb_snapshot_free(&f.snap);

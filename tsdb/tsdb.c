@@ -1137,6 +1137,32 @@ int tsdb_snapshot_series(struct tsdb_snapshot *snap, struct sv dbname, struct sv
     return rc;
 }
 
+int tsdb_snapshot_series_of(struct tsdb_snapshot *snap, struct sv dbname, struct sv rpname,
+                            struct sv measurement, const uint64_t *ids, size_t n,
+                            size_t *total, tsdb_series_info_cb cb, void *arg, struct err *e)
+{
+    *total = 0;
+    struct tsdb__store *st = find_store(snap->db, dbname, rpname, e);
+    if (!st)
+        return ERR_NOTFOUND;
+    pthread_rwlock_rdlock(&st->lock);
+    struct tsdb__meas *m = tsdb__meas_find(st, measurement);
+    *total = m ? m->series.n : 0;
+    pthread_rwlock_unlock(&st->lock);
+    int rc = 0;
+    for (size_t i = 0; i < n && m && !rc; i++) {
+        pthread_rwlock_rdlock(&st->lock);
+        struct tsdb__series *s = tsdb__series_get(st, ids[i]);
+        pthread_rwlock_unlock(&st->lock);
+        if (!s || s->meas != m)
+            continue;
+        /* Series never go away and their key and tags never change. */
+        struct tsdb_series_info info = series_info(s);
+        rc = cb(arg, &info);
+    }
+    return rc;
+}
+
 static int cmp_sv(const void *a, const void *b)
 {
     const struct sv *x = a, *y = b;

@@ -482,6 +482,15 @@ int tsdb_snapshot_series(struct tsdb_snapshot *s, struct sv dbname, struct sv rp
                          struct sv measurement, tsdb_series_info_cb cb, void *arg,
                          struct err *e);
 
+/* tsdb_snapshot_series for the series ids[0..n) of measurement (as
+ * tsdb_postings returns them): ids that are not series of the measurement
+ * are skipped.  *total gets the number of series of the measurement.
+ * Returns 0, ERR_NOTFOUND (database or policy; e set) or the callback's
+ * value.  No lock is held during the callback.  Any thread. */
+int tsdb_snapshot_series_of(struct tsdb_snapshot *s, struct sv dbname, struct sv rpname,
+                            struct sv measurement, const uint64_t *ids, size_t n,
+                            size_t *total, tsdb_series_info_cb cb, void *arg, struct err *e);
+
 /* ---- storage at rest ------------------------------------------------------- */
 
 /* Writes every head row not yet on disk into immutable part files of its

@@ -264,6 +264,16 @@ static void test_shapes(void **state)
          "GROUP BY time(3h), host", (long long)T0);
     same("SELECT count(v) FROM cpu WHERE host = 'zz' AND time >= %llds GROUP BY time(3h)",
          (long long)T0);
+    /* A tag = 'value' conjunct reads only its postings; the rest of the
+     * condition still applies. */
+    same("SELECT max(v), count(n) FROM cpu WHERE time >= %llds AND (region = 'us' AND "
+         "host = 'b') GROUP BY time(3h), host", (long long)T0);
+    same("SELECT max(v) FROM cpu WHERE region = 'eu' AND host = 'a' AND time >= %llds "
+         "GROUP BY time(3h)", (long long)T0);
+    same("SELECT max(v) FROM cpu WHERE region = 'eu' AND host != 'c' AND time >= %llds "
+         "GROUP BY time(3h), host", (long long)T0);
+    same("SELECT max(v) FROM cpu WHERE region = '' AND time >= %llds GROUP BY time(3h)",
+         (long long)T0);
     same("SELECT count(v) FROM cpu WHERE time >= %llds GROUP BY time(3h)",
          (long long)(T0 + 86400 * 30));
     same("SELECT count(nosuch), max(v) FROM cpu WHERE time >= %llds GROUP BY time(3h)",
