@@ -5,19 +5,22 @@
  * range.  It reads only the series whose tags pass WHERE (the scan in
  * exec_select.c decodes every series of the measurement), and answers
  * blocks that lie inside one bucket from the summaries part files keep in
- * their block headers (tsdb_snapshot_summaries) instead of decoding them.
+ * their block headers (tsdb_reader_summaries) instead of decoding them.
  * Only the blocks that straddle a bucket edge, the head's rows and blocks
  * whose summary cannot answer (NaN inside, another type) are decoded.
  *
  * Exactness.  The answer must be byte-identical to the scan's
- * (tests/unit/query_summary_test.c runs every query both ways):
+ * (tests/unit/query_summary_test.c runs every query with the scan, with the
+ * query thread alone and with a helper thread):
  *  - counts, integer sums (wrapping), min and max merge order-independently
  *    in qfn_summary (see qfn_summary.c), so block summaries serve them;
  *  - float sum/mean: the scan adds the points one by one in time order, and
  *    a block's precomputed sum rounds differently, so their points are
- *    collected per series, sorted and added in that order, never from a
- *    summary; the order is the scan's only inside one series, so every
- *    group must hold one series;
+ *    added one by one as they arrive (tsdb_reader_summaries hands them
+ *    over in time order), never from a summary; the order is the scan's
+ *    only inside one series, so every group must hold one series;
+ *  - decoded points go into the buckets through typed loops (ADD_RUN) that
+ *    make qfn_summary_add's comparisons, NaN included, point by point;
  *  - first/last: a block summary knows the first and last values but only
  *    the block's first and last row times, exact inside one series (its
  *    blocks never overlap anything), so every group must hold one series;
@@ -34,11 +37,13 @@
  * shows most values in blocks inside one bucket.  Declining happens before
  * anything is emitted; exec_select.c then runs.
  *
- * How it runs: list the measurement's series (tsdb_snapshot_series), keep
+ * How it runs: list the measurement's series (tsdb_snapshot_series, or the
+ * postings of a tag = 'value' conjunct of WHERE), keep
  * those whose tags pass WHERE, sort them by (group key, series key) as
  * exec_select.c orders its output, then group by group (streaming: one
- * group's buckets in memory at a time): per series and field, one
- * tsdb_snapshot_summaries call over the query range merges every summary
+ * group's buckets in memory at a time, or a ring of them with the helper
+ * thread, see "a helper thread reading ahead"): per series and field, one
+ * tsdb_reader_summaries call over the query range merges every summary
  * of a block that lies inside one bucket and every decoded point into the
  * bucket's qfn_summary; for a block that straddles bucket edges (or whose
  * summary cannot answer) on_summary returns TSDB_SUMMARY_DECODE and its
