@@ -96,6 +96,7 @@ static struct tls *tls_get(void)
     if (!t->codec)
         abort();
     codec_ctx_set_zstd_level(t->codec, 0);
+    codec_ctx_set_fast(t->codec, true); /* a seal is on the commit path: single-frame plans only */
     buf_init(&t->enc, 0);
     if (pthread_setspecific(tls_key, t))
         abort();

@@ -372,6 +372,32 @@ static void test_int_properties(void **state)
     assert_true(f->out.len <= 4 + 24 + N * 3 / 8);
 }
 
+/* codec_ctx_set_fast (the head's sealed chunks): every input still round
+ * trips bit for bit, integer sequences use only the single-frame kinds, and
+ * the output is never larger than raw. */
+static void test_fast_mode(void **state)
+{
+    struct fixture *f = *state;
+    static int64_t v[N];
+    static uint64_t u[N];
+    static double d[N];
+    codec_ctx_set_fast(f->c, true);
+    rng_state = 11;
+    for (unsigned it = 0; it < 300; it++) {
+        size_t n = rnd_n();
+        gen_ints(v, n, it);
+        unsigned id = roundtrip_int(f, v, n);
+        assert_true(id <= CODEC__IS_RLE);
+        assert_true(f->out.len <= 4 + 24 + 8 * n);
+        memcpy(u, v, n * 8);
+        roundtrip_uint(f, u, n);
+        assert_true((uint8_t)f->out.p[1] <= CODEC__IS_RLE);
+        gen_floats(d, n, it);
+        roundtrip_float(f, d, n);
+    }
+    codec_ctx_set_fast(f->c, false);
+}
+
 static void test_int_shapes(void **state)
 {
     /* Shapes sized for 1,024-value blocks (delta-ob's largest frame is
@@ -874,6 +900,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_time_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_int_properties, setup, teardown),
         cmocka_unit_test_setup_teardown(test_int_shapes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fast_mode, setup, teardown),
         cmocka_unit_test_setup_teardown(test_float_properties, setup, teardown),
         cmocka_unit_test_setup_teardown(test_float_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bool_and_presence, setup, teardown),

@@ -54,6 +54,11 @@ void codec_ctx_free(struct codec_ctx *c)
     free(c);
 }
 
+void codec_ctx_set_fast(struct codec_ctx *c, bool fast)
+{
+    c->fast = fast;
+}
+
 void codec_ctx_set_zstd_level(struct codec_ctx *c, int level)
 {
     c->zstd_level = level;

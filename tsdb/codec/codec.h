@@ -105,6 +105,13 @@ void codec_ctx_free(struct codec_ctx *c);
 /* Sets the zstd level used by later encodes on c (default 1; compaction may
  * re-encode cold data at 3).  0 or below turns zstd off. */
 void codec_ctx_set_zstd_level(struct codec_ctx *c, int level);
+/* Fast planning for later encodes on c (default off): integer sequences try
+ * only the single-frame kinds (FOR, delta, delta-of-delta, grid, RLE, raw)
+ * and skip miniblocks, patched FOR and Huffman, whose planning costs several
+ * passes over the values.  The output is a normal block of the current
+ * format, only sometimes larger.  For short-lived encodes on a hot path
+ * (the head's sealed chunks), never for part files. */
+void codec_ctx_set_fast(struct codec_ctx *c, bool fast);
 
 /*
  * Encoders.  Each appends one encoded block to out (whose cap applies) and

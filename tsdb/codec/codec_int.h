@@ -86,6 +86,7 @@ struct codec_ctx {
     void *zc; /* ZSTD_CCtx */
     void *zd; /* ZSTD_DCtx */
     int zstd_level;
+    bool fast; /* codec_ctx_set_fast */
     uint8_t *zbuf; /* zstd output / decompressed payload */
     size_t zbuf_cap;
     uint8_t *tmp[2]; /* candidate payloads, CODEC__NUM_PAYLOAD_MAX each */
@@ -284,10 +285,10 @@ void codec__unpack(const uint8_t *src, size_t srclen, size_t n, unsigned w,
  * the kind.  The body is at most 8 * n + 32 bytes. */
 unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
                               bool is_unsigned,
-                              uint64_t (*scratch)[CODEC_BLOCK_MAX]);
+                              uint64_t (*scratch)[CODEC_BLOCK_MAX], bool fast);
 /* Same, preceded by the kind byte (for sequences nested in other codecs). */
 void codec__intseq_put(struct wr *w, const uint64_t *v, size_t n,
-                       bool is_unsigned, uint64_t (*scratch)[CODEC_BLOCK_MAX]);
+                       bool is_unsigned, uint64_t (*scratch)[CODEC_BLOCK_MAX], bool fast);
 /* Decodes a body of the given kind into out[0..n); errors go to c. */
 void codec__intseq_decode(struct cur *c, unsigned kind, size_t n,
                           uint64_t *out);

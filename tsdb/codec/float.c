@@ -79,7 +79,7 @@ int codec_encode_float(struct codec_ctx *c, const double *v, size_t n,
         if (codec__decimal_encode(c, &trial, v, n))
             keep_smaller(&best, &id, &trial, CODEC__F_DECIMAL);
         trial.len = 0;
-        codec__intseq_put(&trial, bits, n, false, c->is);
+        codec__intseq_put(&trial, bits, n, false, c->is, c->fast);
         keep_smaller(&best, &id, &trial, CODEC__F_BITS);
         /* Sizing the XOR stream is cheaper than writing it. */
         if (codec__xor_size(bits, n) < best.len) {

@@ -116,7 +116,7 @@ bool codec__decimal_encode(struct codec_ctx *c, struct wr *w, const double *v,
         wr_u16(w, pos[k]);
     for (size_t k = 0; k < nexc; k++)
         wr_bytes(w, &v[pos[k]], 8);
-    codec__intseq_put(w, ints, n, false, c->is);
+    codec__intseq_put(w, ints, n, false, c->is, c->fast);
     return true;
 }
 

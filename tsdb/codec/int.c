@@ -18,7 +18,7 @@ static int encode_seq(struct codec_ctx *c, enum codec_kind kind,
                        codec__kind_name(kind), n, CODEC_BLOCK_MAX);
     struct wr w;
     wr_init(&w, c->tmp[0], CODEC__NUM_PAYLOAD_MAX);
-    unsigned id = codec__intseq_encode(&w, v, n, is_unsigned, c->is);
+    unsigned id = codec__intseq_encode(&w, v, n, is_unsigned, c->is, c->fast);
     return codec__finish(c, kind, id, n, w.p, w.len, out, e);
 }
 

@@ -489,7 +489,7 @@ static void rle_write(struct wr *w, const uint64_t *v, size_t n, size_t runs)
 
 unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
                               bool is_unsigned,
-                              uint64_t (*scratch)[CODEC_BLOCK_MAX])
+                              uint64_t (*scratch)[CODEC_BLOCK_MAX], bool fast)
 {
     assert(n <= CODEC_BLOCK_MAX);
     uint64_t *d = scratch[0], *dd = scratch[1], *gr = scratch[2],
@@ -545,7 +545,7 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
      * delta-ob (offset-binary frames, no reference) 32..1024.  A sized
      * kind costs one byte more than the 32-value kind, so 32 stays there. */
     unsigned best_s = 0;
-    if (n > CODEC__MB &&
+    if (!fast && n > CODEC__MB &&
         (best == CODEC__IS_RAW || best == CODEC__IS_RLE || fp[best].w >= 4)) {
         cost = mb_cost(v, n, is_unsigned, CODEC__MB, false);
         if (cost < best_cost) {
@@ -596,7 +596,7 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
      * best so far is wide enough for outliers to matter. */
     struct pforp pv, pd;
     pv.cost = pd.cost = SIZE_MAX;
-    if (n >= 16 && best != CODEC__IS_RLE &&
+    if (!fast && n >= 16 && best != CODEC__IS_RLE &&
         (best == CODEC__IS_RAW || best >= CODEC__IS_FOR_MB || fp[best].w >= 2)) {
         pfor_plan(v, n, is_unsigned, tmp, &pv);
         if (pv.cost < best_cost) {
@@ -613,7 +613,7 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
     /* Entropy-coded tokens (format 4) when the best so far spends bits. */
     struct codec__huffp hp;
     hp.cost = SIZE_MAX;
-    if (n >= CODEC__HUFF_MIN && best != CODEC__IS_RLE &&
+    if (!fast && n >= CODEC__HUFF_MIN && best != CODEC__IS_RLE &&
         (best == CODEC__IS_RAW || best >= CODEC__IS_FOR_MB || fp[best].w >= 1)) {
         codec__huff_plan(v, n, d, is_unsigned, &hp);
         /* Huff decodes at about half the speed of bit-packed frames: it
@@ -685,11 +685,11 @@ unsigned codec__intseq_encode(struct wr *w, const uint64_t *v, size_t n,
 }
 
 void codec__intseq_put(struct wr *w, const uint64_t *v, size_t n,
-                       bool is_unsigned, uint64_t (*scratch)[CODEC_BLOCK_MAX])
+                       bool is_unsigned, uint64_t (*scratch)[CODEC_BLOCK_MAX], bool fast)
 {
     size_t at = w->len;
     wr_u8(w, 0);
-    w->p[at] = (uint8_t)codec__intseq_encode(w, v, n, is_unsigned, scratch);
+    w->p[at] = (uint8_t)codec__intseq_encode(w, v, n, is_unsigned, scratch, fast);
 }
 
 void codec__intseq_decode(struct cur *c, unsigned kind, size_t n,

@@ -62,7 +62,7 @@ int codec_encode_str(struct codec_ctx *c, const struct sv *v, size_t n,
     struct wr a, b;
     wr_init(&a, c->tmp[0], CODEC__NUM_PAYLOAD_MAX);
     wr_init(&b, c->tmp[1], CODEC__NUM_PAYLOAD_MAX);
-    codec__intseq_put(&a, lens, n, true, c->is);
+    codec__intseq_put(&a, lens, n, true, c->is, c->fast);
     size_t plain_cost = a.len + total;
     unsigned id = CODEC__S_PLAIN;
     if (ndict < n) {
@@ -70,9 +70,9 @@ int codec_encode_str(struct codec_ctx *c, const struct sv *v, size_t n,
         for (size_t k = 0; k < ndict; k++)
             dlens[k] = v[first[k]].n;
         wr_uvarint(&b, ndict);
-        codec__intseq_put(&b, dlens, ndict, true, c->is);
+        codec__intseq_put(&b, dlens, ndict, true, c->is, c->fast);
         size_t split = b.len;
-        codec__intseq_put(&b, codes, n, true, c->is);
+        codec__intseq_put(&b, codes, n, true, c->is, c->fast);
         if (b.len + dict_bytes < plain_cost) {
             id = CODEC__S_DICT;
             buf_reset(&c->sbuf);

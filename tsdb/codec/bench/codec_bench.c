@@ -254,7 +254,7 @@ static void bench_float(struct codec_ctx *c, struct cat *ct, const double *v,
         exit(1);
     }
     wr_init(&w, pay, sizeof pay);
-    codec__intseq_put(&w, bits, n, false, c->is);
+    codec__intseq_put(&w, bits, n, false, c->is, false);
     ct->bytes_bits += w.len + CODEC__HDR_LEN;
     ct->bits_dec_s += BEST_OF((cur_init(&cu, pay, w.len), codec__intseq_get(&cu, n, dec)));
     wr_init(&w, pay, sizeof pay);
