@@ -305,9 +305,13 @@ static size_t put_fixed(char *o, const char *digits, int nd, int point)
     return (size_t)(o - start);
 }
 
-size_t fmt_f64_json(double v, char *out)
+/* Zeros: writes "0" or "-0", sets *nd = 0 and returns the length.  Else
+ * fills digits[0..*nd) with v's shortest digits and *point with the decimal
+ * point's position, and writes the sign (returns 0 or 1). */
+static size_t f64_start(double v, char *out, char digits[20], int *nd, int *point)
 {
     if (v == 0) {
+        *nd = 0;
         if (signbit(v)) {
             memcpy(out, "-0", 2);
             return 2;
@@ -315,17 +319,25 @@ size_t fmt_f64_json(double v, char *out)
         out[0] = '0';
         return 1;
     }
-    char *o = out;
-    double a = v;
-    if (v < 0) {
-        *o++ = '-';
-        a = -v;
-    }
     struct fmt_dec d = fmt_f64_shortest(v);
+    *nd = count_digits(d.mant);
+    put_digits(d.mant, digits + *nd);
+    *point = *nd + d.exp;
+    if (v < 0) {
+        out[0] = '-';
+        return 1;
+    }
+    return 0;
+}
+
+size_t fmt_f64_json(double v, char *out)
+{
     char digits[20];
-    int nd = count_digits(d.mant);
-    put_digits(d.mant, digits + nd);
-    int point = nd + d.exp;
+    int nd, point = 0;
+    char *o = out + f64_start(v, out, digits, &nd, &point);
+    if (nd == 0)
+        return (size_t)(o - out);
+    double a = fabs(v);
     if (a < 1e-6 || a >= 1e21) {
         *o++ = digits[0];
         if (nd > 1) {
@@ -352,21 +364,10 @@ size_t fmt_f64_json(double v, char *out)
 
 size_t fmt_f64_fixed(double v, char *out)
 {
-    if (v == 0) {
-        if (signbit(v)) {
-            memcpy(out, "-0", 2);
-            return 2;
-        }
-        out[0] = '0';
-        return 1;
-    }
-    char *o = out;
-    if (v < 0)
-        *o++ = '-';
-    struct fmt_dec d = fmt_f64_shortest(v);
     char digits[20];
-    int nd = count_digits(d.mant);
-    put_digits(d.mant, digits + nd);
-    o += put_fixed(o, digits, nd, nd + d.exp);
+    int nd, point = 0;
+    char *o = out + f64_start(v, out, digits, &nd, &point);
+    if (nd > 0)
+        o += put_fixed(o, digits, nd, point);
     return (size_t)(o - out);
 }
