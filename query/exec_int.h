@@ -44,6 +44,11 @@ bool qx__rx_match(const struct qx__rx *rx, struct sv s);
 int qx__emit(struct qx__run *r, struct sv name, const struct tsdb_tag *tags, size_t ntags,
              const struct sv *cols, size_t ncols, const struct qx_value *vals, size_t nrows);
 
+/* The start of influxd's shard group holding t, for groups of d ns.  Go's
+ * Time.Truncate counts from year 1, so 7-day groups start on Mondays (the
+ * epoch was a Thursday).  Clamped at INT64_MIN. */
+int64_t qx__shard_group_start(int64_t t, int64_t d);
+
 /* Polls the deadline and the cancel flag: 0 or ERR_TIMEOUT with e set
  * ("query-timeout limit exceeded" / "query interrupted", as influxd words
  * them).  Cheap enough for every few thousand points of a scan loop. */

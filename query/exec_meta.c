@@ -220,10 +220,7 @@ static int scan_series(struct qx__run *r, struct tsdb_snapshot *snap, struct sv 
 #define GO_ZERO_TO_UNIX_S INT64_C(62135596800)
 #define WEEK_NS INT64_C(604800000000000)
 
-/* The start of influxd's shard group holding t, for groups of d ns.  Go's
- * Time.Truncate counts from year 1, so 7-day groups start on Mondays (the
- * epoch was a Thursday).  Clamped at INT64_MIN. */
-static int64_t shard_group_start(int64_t t, int64_t d)
+int64_t qx__shard_group_start(int64_t t, int64_t d)
 {
     int64_t off = (int64_t)(((__int128)GO_ZERO_TO_UNIX_S * 1000000000) % d);
     int64_t m = t % d;
@@ -275,10 +272,10 @@ static int any_shard_in_range(struct qx__run *r, struct tsdb_snapshot *snap, str
     *has_data = false;
     for (size_t i = 0; i < x.n && !*has_data; i++) {
         int64_t d = x.shard_ns[i];
-        int64_t lo = min == INT64_MIN ? min : shard_group_start(min, d);
+        int64_t lo = min == INT64_MIN ? min : qx__shard_group_start(min, d);
         int64_t hi = max;
         if (max != INT64_MAX) {
-            hi = shard_group_start(max, d);
+            hi = qx__shard_group_start(max, d);
             hi = hi > INT64_MAX - d ? INT64_MAX : hi + d - 1;
         }
         if (lo > hi)
@@ -654,7 +651,7 @@ static int show_tag_values(struct qx__run *r, const struct iql_stmt *s)
 /* SHOW SERIES EXACT CARDINALITY (and with FROM or WHERE): influxd 1.6
  * sums per shard, so a series with points in two shard groups counts
  * twice (observed).  Shard groups are the retention policy's shard
- * duration, aligned as shard_group_start() says. */
+ * duration, aligned as qx__shard_group_start() says. */
 struct shard_count {
     struct qx__run *r;
     int64_t shard_ns;
@@ -681,7 +678,7 @@ static int count_shards(void *arg, const struct tsdb_series_info *s, size_t nfie
     size_t k = 0;
     for (size_t f = 0; f < nfields; f++) {
         for (size_t i = 0; i < fields[f].n; i++) {
-            g[k++] = shard_group_start(fields[f].ts_ns[i], c->shard_ns);
+            g[k++] = qx__shard_group_start(fields[f].ts_ns[i], c->shard_ns);
         }
     }
     qsort(g, k, sizeof *g, i64_cmp);

@@ -10,8 +10,8 @@
  * merged by timestamp, rows kept when the condition holds and at least one
  * selected field has a value).  Blocks are then sorted by (group key, series
  * key); consecutive blocks with the same group key form one output series,
- * whose rows are ordered by time, ties in series-key order, as influxd
- * merges them.  Column order: the select list as written; `*` expands to
+ * whose rows are ordered by time, ties as influxd's per-shard merge heap
+ * leaves them (merge_rows).  Column order: the select list as written; `*` expands to
  * the union of the fields and tags of all sources, sorted by name, minus the
  * GROUP BY tags (spec §5.3, observed).
  *
@@ -55,6 +55,7 @@ struct block {
     struct sv meas;
     struct sv group;         /* group-by tag values joined with '\0' */
     struct sv skey;          /* series key */
+    int64_t shard_ns;        /* shard group duration of its policy */
     struct tsdb_tag *gtags;  /* the group's tags (output "tags") */
     size_t ngtags;
     struct row *rows;
@@ -74,6 +75,7 @@ struct sel {
     struct qx__cond cond;
     bool cond_needs_fields;
     struct sv meas;          /* measurement being scanned */
+    int64_t shard_ns;        /* its policy's shard group duration */
     struct block *blocks;
     size_t nblocks, cap;
     /* per-row scratch used by the field lookup */
@@ -135,6 +137,7 @@ static int nl_field_cb(void *arg, struct sv key, enum tsdb_type t)
 
 struct src {
     struct sv db, rp, name;
+    int64_t shard_ns; /* the policy's shard group duration */
 };
 
 static int resolve_sources(struct qx__run *r, const struct iql_select *s, struct src **out,
@@ -182,7 +185,7 @@ static int resolve_sources(struct qx__run *r, const struct iql_select *s, struct
                     memcpy(nv, v, n * sizeof *nv);
                 v = nv;
             }
-            v[n++] = (struct src){ db, rp, names.v[j] };
+            v[n++] = (struct src){ db, rp, names.v[j], info.shard_duration_ns };
         }
     }
     *out = v;
@@ -529,7 +532,7 @@ static int scan_series(void *arg, const struct tsdb_series_info *si, size_t nfie
     if (!any_field_col)
         return 0;
     /* Group key and tags. */
-    struct block b = { .meas = x->meas, .skey = arena_sv_dup(a, si->key) };
+    struct block b = { .meas = x->meas, .skey = arena_sv_dup(a, si->key), .shard_ns = x->shard_ns };
     size_t ng = x->group_all ? x->nall_tags : x->ndims;
     b.gtags = arena_alloc(a, (ng ? ng : 1) * sizeof *b.gtags);
     struct buf gk;
@@ -675,6 +678,185 @@ struct outser {
     size_t first, n; /* blocks */
 };
 
+/*
+ * The row order of one raw output series, as influxd 1.6 produces it.  Its
+ * engine reads each shard group separately and merges that shard's series
+ * (in series-key order) with a sorted-merge heap over Go's container/heap
+ * (query/iterator.gen.go: sortedMergeHeap, pop(), heap.Init/Pop/Push).  The
+ * heap orders by time, then by the "aux" values in the order of their sorted
+ * names (only while both are strings), else calls them equal; rows of
+ * different series with equal timestamps therefore come out in whatever
+ * order Go's sift-up and sift-down leave them.  Shard groups cover disjoint
+ * times, so the merges of different shards never interleave.  Simulating the
+ * same heap steps gives influxd's order exactly, DESC included (its heap
+ * compares the other way; it is not the ascending order reversed).
+ */
+struct gh_item {
+    const struct block *b;
+    size_t pos;              /* next row (DESC: the row at pos - 1) */
+};
+
+struct gh {
+    struct gh_item *v;
+    size_t n;
+    bool desc;
+    const size_t *aux;       /* column index per sorted aux name; SIZE_MAX: unknown */
+    size_t naux;
+};
+
+static const struct row *gh_row(const struct gh *h, size_t i)
+{
+    const struct gh_item *it = &h->v[i];
+    return &it->b->rows[h->desc ? it->pos - 1 : it->pos];
+}
+
+/* sortedMergeHeap.Less within one output series (same name and tags). */
+static bool gh_less(const struct gh *h, size_t i, size_t j)
+{
+    const struct row *x = gh_row(h, i), *y = gh_row(h, j);
+    if (x->t != y->t)
+        return h->desc ? x->t > y->t : x->t < y->t;
+    for (size_t k = 0; k < h->naux; k++) {
+        if (h->aux[k] == SIZE_MAX)
+            return false;
+        const struct qx_value *a = &x->vals[h->aux[k]], *b = &y->vals[h->aux[k]];
+        if (a->kind != QX_STRING || b->kind != QX_STRING)
+            return false;
+        int c = vcmp(a->s, b->s);
+        if (c)
+            return h->desc ? c > 0 : c < 0;
+    }
+    return false;
+}
+
+static void gh_swap(struct gh *h, size_t i, size_t j)
+{
+    struct gh_item t = h->v[i];
+    h->v[i] = h->v[j];
+    h->v[j] = t;
+}
+
+/* Go's container/heap down() and up(). */
+static void gh_down(struct gh *h, size_t i, size_t n)
+{
+    for (;;) {
+        size_t j = 2 * i + 1;
+        if (j >= n)
+            break;
+        if (j + 1 < n && gh_less(h, j + 1, j))
+            j++;
+        if (!gh_less(h, j, i))
+            break;
+        gh_swap(h, i, j);
+        i = j;
+    }
+}
+
+static void gh_up(struct gh *h, size_t j)
+{
+    while (j > 0) {
+        size_t i = (j - 1) / 2;
+        if (!gh_less(h, j, i))
+            break;
+        gh_swap(h, i, j);
+        j = i;
+    }
+}
+
+/* Whether item it has a row inside the shard group [lo, hi). */
+static bool gh_has(const struct gh *h, const struct gh_item *it, int64_t lo, int64_t hi)
+{
+    if (h->desc)
+        return it->pos > 0 && it->b->rows[it->pos - 1].t >= lo;
+    return it->pos < it->b->nrows && it->b->rows[it->pos].t < hi;
+}
+
+/* The aux order: the select list's references sorted by name (as influxd
+ * sorts opt.Aux), each mapped to its column; math columns read references
+ * whose values the rows do not keep (their comparison stops there). */
+static void aux_order(struct sel *x, struct gh *h)
+{
+    struct arena *a = x->r->a;
+    struct sv *names = arena_alloc(a, (x->ncols ? x->ncols : 1) * sizeof *names);
+    size_t *idx = arena_alloc(a, (x->ncols ? x->ncols : 1) * sizeof *idx);
+    size_t n = 0;
+    for (size_t c = 0; c < x->ncols; c++) {
+        struct sv nm = x->cols[c].kind == COL_EXPR ? x->cols[c].name : x->cols[c].ref;
+        bool dup = false;
+        for (size_t k = 0; k < n && !dup; k++)
+            dup = sv_eq(names[k], nm);
+        if (dup)
+            continue;
+        size_t k = n++;
+        while (k > 0 && vcmp(names[k - 1], nm) > 0) {
+            names[k] = names[k - 1];
+            idx[k] = idx[k - 1];
+            k--;
+        }
+        names[k] = nm;
+        idx[k] = x->cols[c].kind == COL_EXPR ? SIZE_MAX : c;
+    }
+    h->aux = idx;
+    h->naux = n;
+}
+
+/* Rows of blocks[0..nb) in influxd's order (see above) into rows. */
+static size_t merge_rows(struct sel *x, const struct block *blocks, size_t nb, bool desc,
+                         struct row *rows)
+{
+    struct gh h = { .desc = desc };
+    h.v = arena_alloc(x->r->a, nb * sizeof *h.v);
+    struct gh_item *cur = arena_alloc(x->r->a, nb * sizeof *cur);
+    for (size_t i = 0; i < nb; i++)
+        cur[i] = (struct gh_item){ &blocks[i], desc ? blocks[i].nrows : 0 };
+    aux_order(x, &h);
+    int64_t d = blocks[0].shard_ns > 0 ? blocks[0].shard_ns : INT64_C(604800000000000);
+    size_t n = 0;
+    for (;;) {
+        /* The next shard group: the one holding the earliest (DESC: latest)
+         * row not yet taken. */
+        bool any = false;
+        int64_t t = 0;
+        for (size_t i = 0; i < nb; i++) {
+            const struct gh_item *it = &cur[i];
+            if (desc ? it->pos == 0 : it->pos == it->b->nrows)
+                continue;
+            int64_t u = it->b->rows[desc ? it->pos - 1 : it->pos].t;
+            if (!any || (desc ? u > t : u < t))
+                t = u;
+            any = true;
+        }
+        if (!any)
+            break;
+        int64_t lo = qx__shard_group_start(t, d);
+        int64_t hi = lo > INT64_MAX - d ? INT64_MAX : lo + d;
+        /* pop(): items in series-key order (reversed under DESC, as the
+         * engine reverses its tag sets), those with a point, heap.Init. */
+        h.n = 0;
+        for (size_t k = 0; k < nb; k++) {
+            size_t i = desc ? nb - 1 - k : k;
+            if (gh_has(&h, &cur[i], lo, hi))
+                h.v[h.n++] = cur[i];
+        }
+        for (size_t i = h.n / 2; i-- > 0;)
+            gh_down(&h, i, h.n);
+        while (h.n > 0) {
+            /* heap.Pop: swap the root to the end, sift down, take it. */
+            gh_swap(&h, 0, h.n - 1);
+            gh_down(&h, 0, h.n - 1);
+            struct gh_item it = h.v[--h.n];
+            rows[n++] = *(desc ? &it.b->rows[it.pos - 1] : &it.b->rows[it.pos]);
+            it.pos = desc ? it.pos - 1 : it.pos + 1;
+            cur[it.b - blocks] = it;
+            if (gh_has(&h, &it, lo, hi)) {
+                h.v[h.n++] = it; /* heap.Push */
+                gh_up(&h, h.n - 1);
+            }
+        }
+    }
+    return n;
+}
+
 static int emit_group(struct sel *x, const struct block *blocks, size_t nb, bool desc)
 {
     struct qx__run *r = x->r;
@@ -682,23 +864,7 @@ static int emit_group(struct sel *x, const struct block *blocks, size_t nb, bool
     for (size_t i = 0; i < nb; i++)
         total += blocks[i].nrows;
     struct row *rows = arena_alloc(r->a, (total ? total : 1) * sizeof *rows);
-    size_t n = 0;
-    for (size_t i = 0; i < nb; i++) {
-        for (size_t j = 0; j < blocks[i].nrows; j++) {
-            rows[n] = blocks[i].rows[j];
-            rows[n].seq = n;
-            n++;
-        }
-    }
-    if (nb > 1)
-        qsort(rows, n, sizeof *rows, row_cmp);
-    if (desc) {
-        for (size_t i = 0; i < n / 2; i++) {
-            struct row t = rows[i];
-            rows[i] = rows[n - 1 - i];
-            rows[n - 1 - i] = t;
-        }
-    }
+    size_t n = merge_rows(x, blocks, nb, desc, rows);
     size_t from = (size_t)x->s->offset < n ? (size_t)x->s->offset : n;
     size_t cnt = n - from;
     if (x->s->limit > 0 && (size_t)x->s->limit < cnt)
@@ -904,6 +1070,7 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
     struct tsdb_snapshot *snap = tsdb_snapshot_new(r->c->db);
     for (size_t i = 0; i < nsrc && rc == 0; i++) {
         x.meas = srcs[i].name;
+        x.shard_ns = srcs[i].shard_ns;
         if (x.group_all) {
             /* 1.6 tags every series with all keys of the measurement ("" when absent). */
             struct name_list tk = { .a = r->a };
