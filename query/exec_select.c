@@ -802,14 +802,15 @@ static void aux_order(struct sel *x, struct gh *h)
 
 /* Rows of blocks[0..nb) in influxd's order (see above) into rows. */
 static size_t merge_rows(struct sel *x, const struct block *blocks, size_t nb, bool desc,
-                         struct row *rows)
+                         struct row *rows, bool with_aux)
 {
     struct gh h = { .desc = desc };
     h.v = arena_alloc(x->r->a, nb * sizeof *h.v);
     struct gh_item *cur = arena_alloc(x->r->a, nb * sizeof *cur);
     for (size_t i = 0; i < nb; i++)
         cur[i] = (struct gh_item){ &blocks[i], desc ? blocks[i].nrows : 0 };
-    aux_order(x, &h);
+    if (with_aux)
+        aux_order(x, &h); /* else no aux: a call's input points carry none */
     int64_t d = blocks[0].shard_ns > 0 ? blocks[0].shard_ns : INT64_C(604800000000000);
     size_t n = 0;
     for (;;) {
@@ -864,7 +865,7 @@ static int emit_group(struct sel *x, const struct block *blocks, size_t nb, bool
     for (size_t i = 0; i < nb; i++)
         total += blocks[i].nrows;
     struct row *rows = arena_alloc(r->a, (total ? total : 1) * sizeof *rows);
-    size_t n = merge_rows(x, blocks, nb, desc, rows);
+    size_t n = merge_rows(x, blocks, nb, desc, rows, true);
     size_t from = (size_t)x->s->offset < n ? (size_t)x->s->offset : n;
     size_t cnt = n - from;
     if (x->s->limit > 0 && (size_t)x->s->limit < cnt)
@@ -884,6 +885,24 @@ static int emit_group(struct sel *x, const struct block *blocks, size_t nb, bool
     return qx__emit_tz(r, x->tz, blocks[0].meas, blocks[0].gtags, blocks[0].ngtags, cols, nc, vals, cnt);
 }
 
+static bool reads_ordered(const struct qx__node *n)
+{
+    if (!n)
+        return false;
+    switch (n->kind) {
+    case QX_N_RAW:
+        return true;
+    case QX_N_LEAF:
+        return n->fn == QFN_INTEGRAL;
+    case QX_N_XFORM:
+        return reads_ordered(n->child);
+    case QX_N_MATH:
+        return reads_ordered(n->lhs) || reads_ordered(n->rhs);
+    default:
+        return false;
+    }
+}
+
 /* Aggregate SELECT: each output series' rows merged by time, handed to
  * qx__agg_series.  Without a WHERE lower bound the range starts at the
  * earliest point of the whole result, without an upper one at now(); the
@@ -901,6 +920,12 @@ static int emit_agg(struct sel *x, const struct outser *os, size_t from, size_t 
                 start = x->blocks[i].rows[0].t;
     }
     int64_t stamp = min == INT64_MIN ? 0 : min;
+    /* Transformations of raw values and integral() read their input as
+     * influxd's sorted merge yields it (opt.Ordered): the first (integral:
+     * last) of several points at one time wins, so the heap order counts. */
+    bool ordered = false;
+    for (size_t o = 0; o < x->agg->nouts && !ordered; o++)
+        ordered = x->agg->outs[o].kind == QX_OUT_NODE && reads_ordered(x->agg->outs[o].node);
     int rc = x->nblocks || min != INT64_MIN ? qx__agg_check_buckets(r, x->agg, start, end) : 0;
     if (rc)
         return rc;
@@ -912,15 +937,26 @@ static int emit_agg(struct sel *x, const struct outser *os, size_t from, size_t 
             total += blocks[i].nrows;
         struct row *rows = arena_alloc(r->a, (total ? total : 1) * sizeof *rows);
         size_t n = 0;
-        for (size_t i = 0; i < nb; i++) {
-            for (size_t j = 0; j < blocks[i].nrows; j++) {
-                rows[n] = blocks[i].rows[j];
-                rows[n].seq = n;
-                n++;
+        if (nb > 1 && ordered) {
+            n = merge_rows(x, blocks, nb, desc, rows, false);
+            /* qx__agg_series wants ascending rows and reverses raw input
+             * under DESC itself: hand it influxd's DESC order reversed. */
+            for (size_t i = 0; desc && i < n / 2; i++) {
+                struct row t = rows[i];
+                rows[i] = rows[n - 1 - i];
+                rows[n - 1 - i] = t;
             }
+        } else {
+            for (size_t i = 0; i < nb; i++) {
+                for (size_t j = 0; j < blocks[i].nrows; j++) {
+                    rows[n] = blocks[i].rows[j];
+                    rows[n].seq = n;
+                    n++;
+                }
+            }
+            if (nb > 1)
+                qsort(rows, n, sizeof *rows, row_cmp);
         }
-        if (nb > 1)
-            qsort(rows, n, sizeof *rows, row_cmp);
         int64_t *ts = arena_alloc(r->a, (n ? n : 1) * sizeof *ts);
         const struct qx_value **vals = arena_alloc(r->a, (n ? n : 1) * sizeof *vals);
         for (size_t i = 0; i < n; i++) {

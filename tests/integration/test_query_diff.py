@@ -461,6 +461,14 @@ RAW = [
     'SELECT * FROM "ties" GROUP BY "aa"', 'SELECT * FROM "ties" ORDER BY time DESC LIMIT 12',
     'SELECT "v" FROM "ties" WHERE time >= %d AND time < %d' % ((T0 - 10) * S, (T0 + 20) * S),
     'SELECT "v" FROM "ties" WHERE "v" > 20 ORDER BY time DESC',
+    # Transformations and integral() over several series merged at equal
+    # timestamps: the first (integral: last) point in heap order wins.
+    'SELECT difference("v") FROM "ties"', 'SELECT derivative("v", 1s) FROM "ties"',
+    'SELECT cumulative_sum("v") FROM "ties"', 'SELECT moving_average("v", 2) FROM "ties"',
+    'SELECT non_negative_difference("v") FROM "ties" ORDER BY time DESC', 'SELECT integral("v") FROM "ties"',
+    'SELECT difference("v") FROM "ties" GROUP BY "aa" ORDER BY time DESC',
+    'SELECT difference("errors") FROM "gateway" WHERE %s GROUP BY "region"' % TF,
+    'SELECT derivative("connections", 1s) FROM "gateway" WHERE %s' % TF10,
     'SELECT * FROM "events"', 'SELECT * FROM "events" GROUP BY "src"',
     'SELECT "title" FROM "events" WHERE "ok" = true', 'SELECT "title" FROM "events" WHERE "ok" = false',
     'SELECT "title" FROM "events" WHERE "code" >= 500', 'SELECT "code" FROM "events" WHERE "title" = \'rollback\'',
