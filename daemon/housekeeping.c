@@ -20,6 +20,11 @@
  * A flush that wrote parts is logged at info (parts, bytes, rows,
  * duration), from tsdb_storage_stats before and after the pass.
  *
+ * The head's size is also polled on the compaction timer (every
+ * CMP_TICK_MS, two atomic loads): once it reaches storage.flush.head_bytes
+ * a pass is queued at once instead of at the next tick, so a fast writer
+ * cannot run the head far past its budget between ticks.
+ *
  * Compaction runs beside it on its own timer (every CMP_TICK_MS) and its
  * own worker job, one slice of tsdb_maybe_compact at a time, so a long
  * merge never delays a flush:
@@ -200,6 +205,10 @@ static void on_cmp_done(uv_work_t *w, int status)
 static void on_cmp_tick(uv_timer_t *t)
 {
     struct server *s = t->data;
+    /* A full head does not wait for the next housekeeping tick (a writer
+     * at full speed fills storage.flush.head_bytes in seconds). */
+    if (!s->is_hk_busy && s->tsdb && s->state != SERVER_DONE && tsdb_head_is_full(s->tsdb))
+        on_hk_tick(&s->hk_timer);
     if (s->is_cmp_busy || !s->tsdb || s->state == SERVER_DONE)
         return;
     struct mono_ns now = clk_mono(&s->real_clock);

@@ -13,11 +13,15 @@
  *
  * Flush (tsdb_flush), one at a time (flush_mu):
  *   1. under apply_lock (write; commits hold it for reading while they apply
- *      a record), note C = the applied watermark and copy every head row not
- *      yet in a published part into per-partition builders, marking each
- *      row with the new generation g (head.fgen);
- *   2. per partition: encode a part, write <seq>-0.tsp.tmp, fdatasync,
- *      rename, fsync the directory (tsdb__f_replace);
+ *      a record), note C = the applied watermark: every record <= C is in
+ *      the head.  Then, without apply_lock, walk every store's series in id
+ *      order and copy each one's rows not yet in a published part, a piece
+ *      of up to 2,048 rows at a time (store lock read + stripe), marking
+ *      each row with the new generation g (head.fgen);
+ *   2. hand each piece to the streaming part writer of its partition, which
+ *      writes <seq>-0.tsp.tmp as it goes; at the end of the pass: index and
+ *      footer, fdatasync, rename, fsync the directory ("Streaming flush"
+ *      below);
  *   3. per touched store: write its series file (ids, keys, field types),
  *      since WAL records that define series are about to be deleted;
  *   4. per touched partition: write the MANIFEST (tmp, fsync, rename, fsync);
@@ -25,18 +29,19 @@
  *   6. publish: a new version (part list + generation g) replaces the
  *      current one; snapshots taken from now on read the new parts and skip
  *      head rows with fgen <= g;
- *   7. purge head rows whose fgen no live snapshot still needs, and delete
- *      WAL segments whose records are all <= C.
- * A failure in 2-5 leaves the rows in the head (unpublished marks are
- * ignored) and the old MANIFESTs/CHECKPOINT in force: replay re-applies the
- * WAL above the old checkpoint.  A part listed by a new MANIFEST while
+ *   7. purge head rows whose fgen no live snapshot still needs, give the
+ *      freed heap back (malloc_trim), and delete WAL segments whose records
+ *      are all <= C.
+ * A failure in 1-5 leaves the rows in the head (their marks are undone)
+ * and the old MANIFESTs/CHECKPOINT in force: replay re-applies the WAL
+ * above the old checkpoint.  A part listed by a new MANIFEST while
  * CHECKPOINT is old holds rows that replay also puts in the head; readers
  * prefer the head, so every point is still seen once.
  *
- * Rows copied in step 1 whose LSN is above C (records applied out of order)
- * are also replayed after a crash: applying them twice gives the same
- * values, since a record carries whole field values and replay runs in LSN
- * order.
+ * Rows copied in step 1 whose LSN is above C (records applied while the
+ * flush walks, or out of order) are also replayed after a crash: applying
+ * them twice gives the same values, since a record carries whole field
+ * values and replay runs in LSN order.
  *
  * Locks, outermost first: flush_mu, apply_lock, store lock, stripes; ver_mu
  * is a leaf (current version, live snapshot generations).
@@ -49,8 +54,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "common/xalloc.h"
 #include "tsdb/tsdb_int.h"
@@ -917,149 +926,342 @@ int tsdb__storage_open(struct tsdb *db, struct err *e)
 
 /* ---- flush ------------------------------------------------------------------- */
 
-/* Rows of one series bound for one partition, copied out of the head. */
-struct srows {
-    uint64_t sid;
-    size_t n;
-    int64_t *ts;
-    size_t ncols;
-    struct tsdb__pcol *cols;
-    uint8_t **present;
-    uint64_t **u;
-    struct sv **s;
-};
+/* The flush streams (storage-notes 5.6): it walks each store's series in id
+ * order and, per series, copies at most FLUSH_PIECE_ROWS rows at a time out
+ * of the head (decoding sealed chunks through the thread's views) into one
+ * reusable piece, under the store lock (read) and the series' stripe only;
+ * the piece goes to the part writer of its partition outside every lock,
+ * and each writer hands its encoded bytes to its <seq>-0.tsp.tmp file
+ * whenever FLUSH_DRAIN_BYTES have built up.  So the flush holds one piece,
+ * one block and the block indexes of its open parts, whatever the size of
+ * the head (the first cut copied the whole head into per-column arrays and
+ * built every part image in memory: ~9 B per value on top of the head).
+ * Commits go on meanwhile: apply_lock is held only while the watermark C
+ * is noted.  Rows applied after that (LSN > C) may join the part; replay
+ * puts them back into the head after a crash, where readers prefer them,
+ * exactly as for records applied out of order.  A row rewritten after the
+ * flush copied it reads from the head again (head_upsert clears its
+ * generation), and a row inserted between two pieces stays in the head
+ * (generation 0) for the next flush.
+ *
+ * At most FLUSH_OPEN_MAX writers are open at once: a row of another
+ * partition waits for the next pass over the store, which starts once the
+ * open parts are finished (rows of this flush carry its generation, so a
+ * pass never takes a row twice). */
 
+#define FLUSH_PIECE_ROWS CODEC_BLOCK_MAX /* the writer's block: pieces cut no block */
+#define FLUSH_OPEN_MAX 8
+#define FLUSH_DRAIN_BYTES (256u << 10)
+
+/* One part being written: the rows of one store bound for one partition. */
 struct pbuild {
     struct tsdb__store *st;
-    struct tsdb__partition *pa; /* may be new (not yet in db->partitions) */
+    struct tsdb__partition *pa; /* in db->partitions (added as the pass found it) */
     int64_t start, end;
-    struct srows *rows;
-    size_t nrows, cap;
+    struct tsdb__pw w;
+    bool has_w;      /* w initialised */
+    bool is_renamed; /* the file is in place (a failed flush leaves it unlisted) */
+    int fd;          /* the .tmp file, -1 until the first drain and after close */
+    uint64_t seq;
     uint64_t max_lsn;
+    char tmp[TSDB__PATH_MAX], path[TSDB__PATH_MAX], rel[160];
     struct tsdb__part *made;
-    char *strs_owner; /* not used: strings are copied per column */
+};
+
+/* Rows of one series for one writer, copied out of the head.  Column c's
+ * presence and values are present[c * FLUSH_PIECE_ROWS ..] and u[..]; a
+ * string column's values are views into strs (soff holds their offsets
+ * while strs may still move). */
+struct piece {
+    size_t n;
+    uint32_t ncols, cap_cols;
+    int64_t ts[FLUSH_PIECE_ROWS];
+    struct tsdb__pcol *cols;
+    uint8_t *present;
+    uint64_t *u;
+    struct sv *s;
+    size_t *soff;
+    bool has_s; /* s and soff are allocated for cap_cols columns */
+    struct buf strs;
 };
 
 struct flushjob {
-    struct pbuild *pb;
+    struct pbuild **pb;
     size_t npb;
+    struct piece *pc;
+    uint64_t gen, published;
 };
 
-static struct pbuild *pbuild_get(struct flushjob *j, struct tsdb__store *st, int64_t start,
-                                 int64_t end)
+static bool row_is_due(uint64_t g, uint64_t gen, uint64_t published)
 {
-    for (size_t i = j->npb; i-- > 0;)
-        if (j->pb[i].st == st && j->pb[i].start == start)
-            return &j->pb[i];
-    j->pb = xrealloc(j->pb, (j->npb + 1) * sizeof *j->pb);
-    struct pbuild *p = &j->pb[j->npb++];
-    memset(p, 0, sizeof *p);
-    p->st = st;
-    p->start = start;
-    p->end = end;
-    return p;
+    /* Not in a published part, and not taken by this flush already. */
+    return !g || (g > published && g != gen);
 }
 
-static void srows_fini(struct srows *r)
+static void piece_reserve(struct piece *pc, uint32_t ncols, bool has_s)
 {
-    for (size_t c = 0; c < r->ncols; c++) {
-        if (r->s[c]) {
-            for (size_t i = 0; i < r->n; i++)
-                free((char *)r->s[c][i].p);
-        }
-        free(r->present[c]);
-        free(r->u[c]);
-        free(r->s[c]);
+    if (ncols > pc->cap_cols || (has_s && !pc->has_s)) {
+        uint32_t cap = ncols > pc->cap_cols ? ncols : pc->cap_cols;
+        if (cap < 16)
+            cap = 16;
+        free(pc->cols);
+        free(pc->present);
+        free(pc->u);
+        free(pc->s);
+        free(pc->soff);
+        pc->cols = xcalloc(cap, sizeof *pc->cols);
+        pc->present = xmalloc((size_t)cap * FLUSH_PIECE_ROWS);
+        pc->u = xmalloc((size_t)cap * FLUSH_PIECE_ROWS * sizeof *pc->u);
+        pc->s = has_s ? xmalloc((size_t)cap * FLUSH_PIECE_ROWS * sizeof *pc->s) : NULL;
+        pc->soff = has_s ? xmalloc((size_t)cap * FLUSH_PIECE_ROWS * sizeof *pc->soff) : NULL;
+        pc->has_s = has_s;
+        pc->cap_cols = cap;
     }
-    free(r->cols);
-    free(r->present);
-    free(r->u);
-    free(r->s);
-    free(r->ts);
+}
+
+static void piece_free(struct piece *pc)
+{
+    if (!pc)
+        return;
+    free(pc->cols);
+    free(pc->present);
+    free(pc->u);
+    free(pc->s);
+    free(pc->soff);
+    buf_fini(&pc->strs);
+    free(pc);
+}
+
+static void pbuild_free(struct pbuild *pb)
+{
+    if (pb->fd >= 0) {
+        close(pb->fd);
+        unlink(pb->tmp); /* never listed: an unfinished part */
+    }
+    if (pb->has_w)
+        tsdb__pw_fini(&pb->w);
+    tsdb__part_unref(pb->made);
+    free(pb);
 }
 
 static void job_fini(struct flushjob *j)
 {
-    for (size_t i = 0; i < j->npb; i++) {
-        for (size_t k = 0; k < j->pb[i].nrows; k++)
-            srows_fini(&j->pb[i].rows[k]);
-        free(j->pb[i].rows);
-        tsdb__part_unref(j->pb[i].made);
-    }
+    for (size_t i = 0; i < j->npb; i++)
+        pbuild_free(j->pb[i]);
     free(j->pb);
+    piece_free(j->pc);
 }
 
-/* Copies rows [a, b) of head h (stripe lock held) to a new srows in pb,
- * marking them with gen.  Field keys are looked up later, under the store
- * lock.  Returns the bytes the head grew by (marking a sealed chunk's rows
- * may give it an array of generations). */
-static int64_t take_rows(struct pbuild *pb, struct tsdb__series *s, size_t a, size_t b,
-                         uint64_t gen, uint64_t published)
+/* First row of h with ts >= t (rows sorted); chunks by their first time,
+ * so only the chunk that holds the answer is decoded. */
+static size_t row_at(const struct tsdb__head *h, int64_t t)
+{
+    size_t lo = 0, hi = h->nchunks;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct tsdb__hchunk *c = h->chunks[mid];
+        int64_t first = c->is_sealed ? ((const struct tsdb__hsealed *)c)->ts_first
+                                     : tsdb__hc_ts(c)[0];
+        if (first < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return 0;
+    size_t a = (lo - 1) << TSDB__CHUNK_SHIFT, b = lo << TSDB__CHUNK_SHIFT;
+    if (b > h->n)
+        b = h->n;
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (tsdb__head_ts(h, mid) < t)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return a;
+}
+
+/* Copies the due rows of series s from row r on, while they lie before pe,
+ * into pc (at most FLUSH_PIECE_ROWS), marking each with the flush's
+ * generation.  Store lock (read) and stripe held.  *next is the first row
+ * not looked at (h->n when none is left).  Returns the bytes the head grew
+ * by (a sealed chunk may get an array of generations). */
+static int64_t take_piece(struct flushjob *j, struct pbuild *pb, struct tsdb__series *s, size_t r,
+                          int64_t pe, size_t *next)
 {
     struct tsdb__head *h = &s->head;
-    size_t n = 0;
-    for (size_t r = a; r < b; r++) {
-        uint64_t g = tsdb__head_fgen(h, r);
-        n += !g || g > published;
-    }
-    if (!n)
-        return 0;
-    if (pb->nrows == pb->cap) {
-        pb->cap = pb->cap ? pb->cap * 2 : 16;
-        pb->rows = xrealloc(pb->rows, pb->cap * sizeof *pb->rows);
-    }
-    struct srows *sr = &pb->rows[pb->nrows++];
-    memset(sr, 0, sizeof *sr);
-    sr->sid = s->id;
-    sr->n = n;
-    sr->ts = xmalloc(n * sizeof *sr->ts);
-    sr->ncols = h->ncols;
-    sr->cols = xcalloc(h->ncols ? h->ncols : 1, sizeof *sr->cols);
-    sr->present = xcalloc(h->ncols ? h->ncols : 1, sizeof *sr->present);
-    sr->u = xcalloc(h->ncols ? h->ncols : 1, sizeof *sr->u);
-    sr->s = xcalloc(h->ncols ? h->ncols : 1, sizeof *sr->s);
-    for (uint32_t c = 0; c < h->ncols; c++) {
-        sr->present[c] = xmalloc(n);
-        if (h->cols[c].type == TSDB_STRING)
-            sr->s[c] = xcalloc(n, sizeof **sr->s);
-        else
-            sr->u[c] = xmalloc(n * sizeof **sr->u);
-        sr->cols[c] = (struct tsdb__pcol){ .type = h->cols[c].type,
-                                           .present = sr->present[c],
-                                           .u = sr->u[c],
-                                           .s = sr->s[c] };
-        /* key filled in by the caller; field id kept in key.n until then */
-        sr->cols[c].key.n = h->cols[c].field_id;
-    }
-    size_t w = 0;
+    struct piece *pc = j->pc;
+    bool has_s = false;
+    for (uint32_t c = 0; c < h->ncols; c++)
+        has_s |= h->cols[c].type == TSDB_STRING;
+    piece_reserve(pc, h->ncols, has_s);
+    pc->n = 0;
+    pc->ncols = h->ncols;
+    buf_reset(&pc->strs);
     int64_t grown = 0;
-    for (size_t r = a; r < b; r++) {
-        uint64_t g = tsdb__head_fgen(h, r);
-        if (g && g <= published)
+    for (; r < h->n && pc->n < FLUSH_PIECE_ROWS; r++) {
+        int64_t t = tsdb__head_ts(h, r);
+        if (t >= pe)
+            break;
+        if (!row_is_due(tsdb__head_fgen(h, r), j->gen, j->published))
             continue;
-        sr->ts[w] = tsdb__head_ts(h, r);
-        if (tsdb__head_lsn(h, r) > pb->max_lsn)
-            pb->max_lsn = tsdb__head_lsn(h, r);
-        grown += tsdb__head_set_fgen(h, r, gen);
+        size_t w = pc->n++;
+        pc->ts[w] = t;
+        uint64_t lsn = tsdb__head_lsn(h, r);
+        if (lsn > pb->max_lsn)
+            pb->max_lsn = lsn;
+        grown += tsdb__head_set_fgen(h, r, j->gen);
         for (uint32_t c = 0; c < h->ncols; c++) {
+            size_t at = (size_t)c * FLUSH_PIECE_ROWS + w;
             bool has = tsdb__col_has(h, c, r);
-            sr->present[c][w] = has;
-            if (h->cols[c].type == TSDB_STRING) {
-                if (has) {
-                    struct sv hs = tsdb__col_s(h, c, r);
-                    char *p = xmalloc(hs.n ? hs.n : 1);
-                    if (hs.n)
-                        memcpy(p, hs.p, hs.n);
-                    sr->s[c][w] = (struct sv){ p, hs.n };
-                }
-            } else {
-                sr->u[c][w] = has ? tsdb__col_u(h, c, r) : 0;
+            pc->present[at] = has;
+            if (h->cols[c].type != TSDB_STRING) {
+                pc->u[at] = has ? tsdb__col_u(h, c, r) : 0;
+                continue;
+            }
+            pc->s[at] = (struct sv){ NULL, 0 };
+            if (has) {
+                struct sv v = tsdb__col_s(h, c, r);
+                pc->soff[at] = pc->strs.len;
+                pc->s[at].n = v.n;
+                if (v.n && buf_append(&pc->strs, v.p, v.n))
+                    abort(); /* struct buf without a cap: only ERR_NOMEM, as xmalloc */
             }
         }
-        w++;
+    }
+    *next = r;
+    for (uint32_t c = 0; c < h->ncols; c++) {
+        const struct tsdb__field *fd = s->meas->fieldv[h->cols[c].field_id];
+        size_t at = (size_t)c * FLUSH_PIECE_ROWS;
+        pc->cols[c] = (struct tsdb__pcol){ .key = { fd->key, fd->key_n },
+                                           .type = h->cols[c].type,
+                                           .present = pc->present + at,
+                                           .u = pc->u + at,
+                                           .s = h->cols[c].type == TSDB_STRING ? pc->s + at
+                                                                               : NULL };
+        if (h->cols[c].type == TSDB_STRING)
+            for (size_t w = 0; w < pc->n; w++)
+                if (pc->present[at + w])
+                    pc->s[at + w].p = pc->s[at + w].n ? pc->strs.p + pc->soff[at + w] : "";
     }
     return grown;
 }
+
+/* The writer of (st, partition start) among this pass's, or NULL. */
+static struct pbuild *pbuild_find(struct flushjob *j, size_t first, struct tsdb__store *st,
+                                  int64_t start)
+{
+    for (size_t i = first; i < j->npb; i++)
+        if (j->pb[i]->st == st && j->pb[i]->start == start)
+            return j->pb[i];
+    return NULL;
+}
+
+/* A writer for partition [start, end) of st; the partition joins
+ * db->partitions at once (flush_mu held), so later rows find its range. */
+static struct pbuild *pbuild_new(struct tsdb *db, struct flushjob *j, struct tsdb__store *st,
+                                 int64_t start, int64_t end)
+{
+    struct pbuild *pb = xcalloc(1, sizeof *pb);
+    pb->st = st;
+    pb->start = start;
+    pb->end = end;
+    pb->fd = -1;
+    pb->pa = partition_find(db, st->db_id, st->rp_id, start);
+    if (!pb->pa) {
+        pb->pa = partition_add(db, st->db_id, st->rp_id, start, end);
+        pb->pa->is_new = true;
+    }
+    j->pb = xrealloc(j->pb, (j->npb + 1) * sizeof *j->pb);
+    j->pb[j->npb++] = pb;
+    return pb;
+}
+
+/* Writes the bytes pb's writer holds to its .tmp file, creating the file
+ * (and a new partition's directories) first. */
+static int pbuild_drain(struct tsdb *db, struct pbuild *pb, struct err *e)
+{
+    struct tsdb__partition *pa = pb->pa;
+    int rc = 0;
+    if (pb->fd < 0) {
+        if (pa->is_new) {
+            /* db/<id>/<id>/ may not exist yet (nothing was flushed before). */
+            char up[TSDB__PATH_MAX];
+            pathf(up, sizeof up, "%s/db", db->dir);
+            rc = tsdb__f_mkdir(&db->fio, up, e);
+            pathf(up, sizeof up, "%s/db/%" PRIu64, db->dir, pa->db_id);
+            rc = rc ? rc : tsdb__f_mkdir(&db->fio, up, e);
+            pathf(up, sizeof up, "%s/db/%" PRIu64 "/%" PRIu64, db->dir, pa->db_id, pa->rp_id);
+            rc = rc ? rc : tsdb__f_mkdir(&db->fio, up, e);
+            rc = rc ? rc : tsdb__f_mkdir(&db->fio, pa->dir, e);
+            rc = rc ? rc : tsdb__f_fsync_dir(&db->fio, up, e);
+            if (rc)
+                return rc;
+        }
+        char fn[64];
+        pb->seq = pa->next_seq++;
+        part_name(fn, sizeof fn, pb->seq, 0);
+        pathf(pb->path, sizeof pb->path, "%s/%s", pa->dir, fn);
+        pathf(pb->tmp, sizeof pb->tmp, "%s.tmp", pb->path);
+        pathf(pb->rel, sizeof pb->rel, "%s/%s", pa->rel, fn);
+        rc = tsdb__f_open(&db->fio, pb->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644, &pb->fd, e);
+        if (rc)
+            return rc;
+    }
+    return tsdb__pw_drain(&pb->w, &db->fio, pb->fd, pb->tmp, e);
+}
+
+/* Hands pc (rows of series sid) to pb's writer. */
+static int pbuild_add(struct tsdb *db, struct pbuild *pb, uint64_t sid, const struct piece *pc,
+                      struct err *e)
+{
+    int rc = 0;
+    if (!pb->has_w) {
+        rc = tsdb__pw_init(&pb->w);
+        pb->has_w = true;
+        if (rc)
+            return err_set(e, rc, "%s: out of memory", pb->pa->rel);
+    }
+    rc = tsdb__pw_add(&pb->w, sid, pc->ts, pc->n, pc->cols, pc->ncols, e);
+    if (!rc && pb->w.out.len >= FLUSH_DRAIN_BYTES)
+        rc = pbuild_drain(db, pb, e);
+    return rc;
+}
+
+/* Step 2 for one part: index and footer, fdatasync, rename, fsync the
+ * directory, then open (verify) it.  The verification reads every page of
+ * the file through the mapping; they are dropped from the process right
+ * after (the page cache keeps them), so a flush does not leave the whole
+ * part resident. */
+static int pbuild_finish(struct tsdb *db, struct pbuild *pb, struct err *e)
+{
+    int rc = tsdb__pw_finish(&pb->w, pb->max_lsn, e);
+    rc = rc ? rc : pbuild_drain(db, pb, e);
+    rc = rc ? rc : tsdb__f_fdatasync(&db->fio, pb->fd, pb->tmp, e);
+    tsdb__pw_fini(&pb->w);
+    pb->has_w = false;
+    if (rc)
+        return rc; /* pbuild_free closes and removes the .tmp */
+    close(pb->fd);
+    pb->fd = -1;
+    rc = tsdb__f_rename(&db->fio, pb->tmp, pb->path, e);
+    if (rc) {
+        unlink(pb->tmp);
+        return rc;
+    }
+    pb->is_renamed = true;
+    rc = tsdb__f_fsync_dir(&db->fio, pb->pa->dir, e);
+    rc = rc ? rc : tsdb__part_open(pb->path, pb->rel, &pb->made, e);
+    if (rc)
+        return rc;
+    pb->made->seq = pb->seq;
+    pb->made->level = 0;
+    if (pb->made->len)
+        (void)madvise((void *)(uintptr_t)pb->made->map, pb->made->len, MADV_DONTNEED);
+    return 0;
+}
+
 
 /* The partition for ts in store (db_id, rp_id): an existing one that covers
  * ts (it keeps its range after ALTER RETENTION POLICY changed the shard
@@ -1100,8 +1302,63 @@ static void range_for(struct tsdb *db, uint64_t db_id, uint64_t rp_id, int64_t t
     }
 }
 
-/* Step 1: copy the head into builders (apply_lock held for writing). */
-static void extract(struct tsdb *db, struct flushjob *j, uint64_t gen)
+/* Steps 1-2 for series id of st: its due rows, piece by piece, to the
+ * writers of their partitions (writers of this pass are pb[first ..]).
+ * Sets *more when rows were left for a later pass (no writer free). */
+static int flush_series(struct tsdb *db, struct flushjob *j, struct tsdb__store *st, int64_t shard,
+                        uint64_t id, size_t first, bool *more, struct err *e)
+{
+    int64_t from = INT64_MIN;
+    for (;;) {
+        pthread_rwlock_rdlock(&st->lock);
+        struct tsdb__series *s = tsdb__series_get(st, id);
+        if (!s) {
+            pthread_rwlock_unlock(&st->lock);
+            return 0;
+        }
+        pthread_mutex_t *mu = &st->stripes[id % TSDB__STRIPES];
+        pthread_mutex_lock(mu);
+        struct tsdb__head *h = &s->head;
+        size_t r = from == INT64_MIN ? 0 : row_at(h, from);
+        while (r < h->n && !row_is_due(tsdb__head_fgen(h, r), j->gen, j->published))
+            r++;
+        if (r == h->n) {
+            pthread_mutex_unlock(mu);
+            pthread_rwlock_unlock(&st->lock);
+            return 0;
+        }
+        int64_t ps, pe;
+        range_for(db, st->db_id, st->rp_id, tsdb__head_ts(h, r), shard, &ps, &pe);
+        struct pbuild *pb = pbuild_find(j, first, st, ps);
+        if (!pb && j->npb - first >= FLUSH_OPEN_MAX) {
+            /* Every writer is busy: this partition waits for the next pass. */
+            pthread_mutex_unlock(mu);
+            pthread_rwlock_unlock(&st->lock);
+            *more = true;
+            if (pe == INT64_MAX)
+                return 0;
+            from = pe;
+            continue;
+        }
+        if (!pb)
+            pb = pbuild_new(db, j, st, ps, pe);
+        size_t next;
+        int64_t grown = take_piece(j, pb, s, r, pe, &next);
+        bool is_last = next == h->n;
+        if (!is_last)
+            from = tsdb__head_ts(h, next);
+        pthread_mutex_unlock(mu);
+        pthread_rwlock_unlock(&st->lock);
+        atomic_fetch_add(&db->head_bytes, grown);
+        int rc = j->pc->n ? pbuild_add(db, pb, id, j->pc, e) : 0;
+        if (rc || is_last)
+            return rc;
+    }
+}
+
+/* Steps 1-2 for every store: passes over its series until no due row is
+ * left behind for want of a writer.  The parts made are in j->pb. */
+static int flush_stores(struct tsdb *db, struct flushjob *j, struct err *e)
 {
     pthread_mutex_lock(&db->cat_lock);
     size_t nst = 0;
@@ -1115,95 +1372,26 @@ static void extract(struct tsdb *db, struct flushjob *j, uint64_t gen)
             sts[nst++] = db->cat.dbs[i]->rps[k]->store;
         }
     pthread_mutex_unlock(&db->cat_lock);
-    for (size_t i = 0; i < nst; i++) {
+    int rc = 0;
+    for (size_t i = 0; i < nst && !rc; i++) {
         struct tsdb__store *st = sts[i];
-        int64_t shard = shards[i];
-        int64_t grown = 0;
+        /* Series made after the watermark was noted hold only rows above
+         * it; the next flush takes them. */
         pthread_rwlock_rdlock(&st->lock);
-        for (uint64_t id = 1; id < st->next_id; id++) {
-            struct tsdb__series *s = tsdb__series_get(st, id);
-            if (!s)
-                continue;
-            pthread_mutex_t *mu = &st->stripes[id % TSDB__STRIPES];
-            pthread_mutex_lock(mu);
-            struct tsdb__head *h = &s->head;
-            size_t a = 0;
-            while (a < h->n) {
-                int64_t ps, pe;
-                range_for(db, st->db_id, st->rp_id, tsdb__head_ts(h, a), shard, &ps, &pe);
-                size_t b = a + 1;
-                while (b < h->n && tsdb__head_ts(h, b) < pe)
-                    b++;
-                grown += take_rows(pbuild_get(j, st, ps, pe), s, a, b, gen, db->gen_published);
-                a = b;
-            }
-            pthread_mutex_unlock(mu);
-            /* Field keys (store lock held for reading: fields never go away). */
-            for (size_t p = 0; p < j->npb; p++) {
-                struct pbuild *pb = &j->pb[p];
-                if (!pb->nrows || pb->st != st || pb->rows[pb->nrows - 1].sid != id)
-                    continue;
-                struct srows *sr = &pb->rows[pb->nrows - 1];
-                for (size_t c = 0; c < sr->ncols; c++) {
-                    const struct tsdb__field *fd = s->meas->fieldv[sr->cols[c].key.n];
-                    sr->cols[c].key = (struct sv){ fd->key, fd->key_n };
-                }
-            }
-        }
+        uint64_t next_id = st->next_id;
         pthread_rwlock_unlock(&st->lock);
-        atomic_fetch_add(&db->head_bytes, grown);
+        bool more = true;
+        while (more && !rc) {
+            more = false;
+            size_t first = j->npb;
+            for (uint64_t id = 1; id < next_id && !rc; id++)
+                rc = flush_series(db, j, st, shards[i], id, first, &more, e);
+            for (size_t k = first; k < j->npb && !rc; k++)
+                rc = pbuild_finish(db, j->pb[k], e);
+        }
     }
     free(sts);
     free(shards);
-}
-
-/* Steps 2-3 for one builder: encode and write the part file. */
-static int write_part(struct tsdb *db, struct pbuild *pb, struct err *e)
-{
-    struct tsdb__partition *pa = partition_find(db, pb->st->db_id, pb->st->rp_id, pb->start);
-    int rc = 0;
-    if (!pa) {
-        pa = partition_add(db, pb->st->db_id, pb->st->rp_id, pb->start, pb->end);
-        pa->is_new = true;
-    }
-    pb->pa = pa;
-    if (pa->is_new) {
-        /* db/<id>/<id>/ may not exist yet (nothing was flushed before). */
-        char up[TSDB__PATH_MAX];
-        pathf(up, sizeof up, "%s/db", db->dir);
-        rc = tsdb__f_mkdir(&db->fio, up, e);
-        pathf(up, sizeof up, "%s/db/%" PRIu64, db->dir, pa->db_id);
-        rc = rc ? rc : tsdb__f_mkdir(&db->fio, up, e);
-        pathf(up, sizeof up, "%s/db/%" PRIu64 "/%" PRIu64, db->dir, pa->db_id, pa->rp_id);
-        rc = rc ? rc : tsdb__f_mkdir(&db->fio, up, e);
-        rc = rc ? rc : tsdb__f_mkdir(&db->fio, pa->dir, e);
-        rc = rc ? rc : tsdb__f_fsync_dir(&db->fio, up, e);
-        if (rc)
-            return rc;
-    }
-    struct tsdb__pw w;
-    rc = tsdb__pw_init(&w);
-    if (rc) {
-        tsdb__pw_fini(&w);
-        return err_set(e, rc, "%s: out of memory", pa->rel);
-    }
-    for (size_t i = 0; i < pb->nrows && !rc; i++) {
-        struct srows *sr = &pb->rows[i];
-        rc = tsdb__pw_add(&w, sr->sid, sr->ts, sr->n, sr->cols, sr->ncols, e);
-    }
-    rc = rc ? rc : tsdb__pw_finish(&w, pb->max_lsn, e);
-    uint64_t seq = pa->next_seq++;
-    char fn[64], fp[TSDB__PATH_MAX], fr[160];
-    part_name(fn, sizeof fn, seq, 0);
-    pathf(fp, sizeof fp, "%s/%s", pa->dir, fn);
-    pathf(fr, sizeof fr, "%s/%s", pa->rel, fn);
-    rc = rc ? rc : tsdb__f_replace(&db->fio, pa->dir, fn, w.out.p, w.out.len, e);
-    tsdb__pw_fini(&w);
-    rc = rc ? rc : tsdb__part_open(fp, fr, &pb->made, e);
-    if (!rc) {
-        pb->made->seq = seq;
-        pb->made->level = 0;
-    }
     return rc;
 }
 
@@ -1307,15 +1495,25 @@ static void purge_head(struct tsdb *db, uint64_t max_gen)
     tsdb__update_gauges(db);
 }
 
+/* After a purge: hands the heap pages the freed sealed chunks left empty
+ * back to the system (glibc keeps them otherwise; the next head fill
+ * would reuse them, but until then they count as the process's memory). */
+static void trim_heap(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 /* Totals for tsdb_storage_stats (the daemon logs each flush from them). */
 static void count_flush(struct tsdb *db, const struct flushjob *j)
 {
     uint64_t parts = 0, bytes = 0, rows = 0;
     for (size_t i = 0; i < j->npb; i++)
-        if (j->pb[i].made) {
+        if (j->pb[i]->made) {
             parts++;
-            bytes += j->pb[i].made->len;
-            rows += j->pb[i].made->info.rows;
+            bytes += j->pb[i]->made->len;
+            rows += j->pb[i]->made->info.rows;
         }
     atomic_fetch_add(&db->n_flushes, 1);
     atomic_fetch_add(&db->n_flush_parts, parts);
@@ -1336,24 +1534,26 @@ int tsdb_flush(struct tsdb *db, struct err *e)
 int tsdb__flush_locked(struct tsdb *db, struct err *e)
 {
     purge_head(db, min_live_gen(db));
-    uint64_t gen = db->gen_next++;
     struct flushjob j;
     memset(&j, 0, sizeof j);
+    j.gen = db->gen_next++;
+    j.published = db->gen_published;
+    j.pc = xcalloc(1, sizeof *j.pc);
+    buf_init(&j.pc->strs, 0);
+    /* Between applies, so every record <= ckpt is wholly in the head. */
     pthread_rwlock_wrlock(&db->apply_lock);
     uint64_t ckpt = atomic_load(&db->wal.applied);
-    extract(db, &j, gen);
     pthread_rwlock_unlock(&db->apply_lock);
 
-    int rc = 0;
-    for (size_t i = 0; i < j.npb && !rc; i++)
-        if (j.pb[i].nrows)
-            rc = write_part(db, &j.pb[i], e);
+    int rc = flush_stores(db, &j, e);
+    piece_free(j.pc);
+    j.pc = NULL;
     /* Series files of the stores that have parts. */
     for (size_t i = 0; i < j.npb && !rc; i++) {
-        struct tsdb__store *st = j.pb[i].st;
+        struct tsdb__store *st = j.pb[i]->st;
         bool is_done = false;
         for (size_t k = 0; k < i; k++)
-            is_done |= j.pb[k].st == st;
+            is_done |= j.pb[k]->st == st;
         if (is_done)
             continue;
         struct buf out;
@@ -1370,7 +1570,7 @@ int tsdb__flush_locked(struct tsdb *db, struct err *e)
     /* MANIFESTs: the new part joins its partition's list only in memory
      * copies until the file is in place. */
     for (size_t i = 0; i < j.npb && !rc; i++) {
-        struct pbuild *pb = &j.pb[i];
+        struct pbuild *pb = j.pb[i];
         if (!pb->made)
             continue;
         struct tsdb__partition *pa = pb->pa;
@@ -1391,11 +1591,11 @@ int tsdb__flush_locked(struct tsdb *db, struct err *e)
          * the head keeps every row, so nothing is lost.  Drop the new parts
          * from memory so the next flush writes them again as one. */
         for (size_t i = 0; i < j.npb; i++) {
-            struct tsdb__partition *pa = j.pb[i].pa;
-            if (!pa || !j.pb[i].made)
+            struct tsdb__partition *pa = j.pb[i]->pa;
+            if (!pa || !j.pb[i]->made)
                 continue;
             for (size_t k = 0; k < pa->nparts; k++)
-                if (pa->parts[k] == j.pb[i].made) {
+                if (pa->parts[k] == j.pb[i]->made) {
                     tsdb__part_unref(pa->parts[k]);
                     memmove(pa->parts + k, pa->parts + k + 1,
                             (pa->nparts - k - 1) * sizeof *pa->parts);
@@ -1404,15 +1604,16 @@ int tsdb__flush_locked(struct tsdb *db, struct err *e)
                 }
         }
         job_fini(&j);
-        unmark_head(db, gen);
+        unmark_head(db, j.gen);
         return rc;
     }
     db->wal.ckpt_lsn = ckpt;
-    db->gen_published = gen;
-    publish(db, gen);
+    db->gen_published = j.gen;
+    publish(db, j.gen);
     count_flush(db, &j);
     job_fini(&j);
     purge_head(db, min_live_gen(db));
+    trim_heap();
     return wal_trim(db, ckpt, e);
 }
 

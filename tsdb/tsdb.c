@@ -1307,6 +1307,11 @@ int tsdb_postings(struct tsdb *db, struct sv dbname, struct sv rpname, struct sv
     return 0;
 }
 
+bool tsdb_head_is_full(struct tsdb *db)
+{
+    return (uint64_t)atomic_load(&db->head_bytes) >= db->opts.flush_head_bytes;
+}
+
 int tsdb_maybe_flush(struct tsdb *db, int64_t now_ns, struct err *e)
 {
     int64_t last = INT64_MIN;

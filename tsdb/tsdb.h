@@ -501,9 +501,12 @@ int tsdb_snapshot_series_of(struct tsdb_snapshot *s, struct sv dbname, struct sv
  * segments wholly below the checkpoint.  Snapshots taken before, during and
  * after see every point exactly once.  Returns 0 or ERR_IO (e names the
  * file); after a failure the head keeps every row and the store stays
- * consistent on disk.  Commits pause only while the head is copied.  Blocks
- * on disk I/O: run it on a worker, never on an event loop.  Any thread; one
- * flush or retention pass runs at a time. */
+ * consistent on disk.  The head is streamed to the part files a piece of
+ * one series at a time, so the flush's own memory does not grow with the
+ * head; commits pause only while the applied watermark is noted (each
+ * series' writers wait while a piece of it is copied).  Blocks on disk
+ * I/O: run it on a worker, never on an event loop.  Any thread; one flush
+ * or retention pass runs at a time. */
 int tsdb_flush(struct tsdb *db, struct err *e);
 
 /* Calls tsdb_flush when the head reached opts.flush_head_bytes or the last
@@ -511,6 +514,12 @@ int tsdb_flush(struct tsdb *db, struct err *e);
  * monotonic clock, the same on every call).  Returns 0 when nothing was due.
  * Same thread rules as tsdb_flush. */
 int tsdb_maybe_flush(struct tsdb *db, int64_t now_ns, struct err *e);
+
+/* Whether the head holds at least opts.flush_head_bytes: two atomic loads,
+ * cheap enough for an event-loop timer that polls it between the
+ * housekeeping passes (a fast writer fills the head in seconds).  Any
+ * thread. */
+bool tsdb_head_is_full(struct tsdb *db);
 
 /* Drops whole partitions whose newest possible point is older than now_ns
  * minus their policy's duration: removed from the list new snapshots see,
