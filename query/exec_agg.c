@@ -1079,13 +1079,21 @@ static int eval_leaf(struct ev *v, const struct qx__node *l, struct plist *out)
             }
         }
     }
+    /* No bucket has a value (percentile out of rank everywhere): 1.6's fill
+     * iterator never sees a point of this series, so it fills nothing and
+     * the column yields no rows at all. */
+    bool none = true;
+    for (size_t i = 0; i < out->n && none; i++)
+        none = out->p[i].is_null && !out->p[i].keep_null;
+    if (none)
+        out->n = 0;
     if (!multi) {
         qfn_fill_column(&g->fill, l->fn == QFN_COUNT || l->fn == QFN_COUNT_DISTINCT, rt,
                         g->has_time ? g->interval_ns : 1, out->p, out->n);
         if (g->fill.mode == QFN_FILL_NONE) {
             size_t k = 0;
             for (size_t i = 0; i < out->n; i++) {
-                if (out->p[i].is_null)
+                if (out->p[i].is_null && !out->p[i].keep_null)
                     continue;
                 out->p[k] = out->p[i];
                 out->row[k] = out->row[i];
@@ -1136,9 +1144,11 @@ static struct qfn_point apply_op(enum iql_op op, const struct qfn_point *a,
     case IQL_OP_MOD: return qfn_math(QFN_OP_MOD, a, b);
     default: break;
     }
-    struct qfn_point r = { .ts_ns = a->ts_ns, .type = QFN_T_INT, .is_null = true };
+    struct qfn_point r = { .ts_ns = a->ts_ns, .type = QFN_T_INT, .is_null = true,
+                           .keep_null = a->keep_null || b->keep_null };
     if (a->is_null || b->is_null || a->type != QFN_T_INT || b->type != QFN_T_INT)
         return r;
+    r.keep_null = false;
     r.is_null = false;
     switch (op) {
     case IQL_OP_BITAND: r.v.i = a->v.i & b->v.i; break;
@@ -1280,6 +1290,10 @@ int qx__agg_series(struct qx__run *r, const struct iql_select *s, const struct q
     size_t *head = arena_calloc(a, (nc ? nc : 1) * sizeof *head);
     size_t n = 0, seen = 0;
     size_t offset = s->offset > 0 ? (size_t)s->offset : 0;
+    struct qx_value absent = { .kind = QX_NULL };
+    if (g->fill.mode == QFN_FILL_NUMBER)
+        absent = g->fill.is_int ? (struct qx_value){ .kind = QX_INT, .i = g->fill.i }
+                                : (struct qx_value){ .kind = QX_FLOAT, .f = g->fill.f };
     for (size_t iter = 0;; iter++) {
         if ((iter & 0xfff) == 0) {
             int rc = qx__check_time(r);
@@ -1300,7 +1314,9 @@ int qx__agg_series(struct qx__run *r, const struct iql_select *s, const struct q
         struct qx_value *row = vals + n * ncol;
         row[0] = (struct qx_value){ .kind = QX_TIME, .i = t };
         for (size_t c = 0; c < nc; c++) {
-            row[c + 1] = (struct qx_value){ .kind = QX_NULL };
+            /* A column with no point at a row the others have: 1.6's
+             * IteratorScanner gives it the fill(<number>) value, else null. */
+            row[c + 1] = absent;
             if (head[c] < cols[c].n && cols[c].p[head[c]].ts_ns == t)
                 row[c + 1] = to_qx(&cols[c].p[head[c]++]);
         }

@@ -60,6 +60,9 @@ struct qfn_point {
     int64_t ts_ns;
     enum qfn_type type;
     bool is_null;
+    bool keep_null;  /* a bucket with points but no value (stddev of one
+                      * point): fill() leaves it null, fill(none) keeps it,
+                      * as 1.6's fill iterator passes a Nil point through */
     union qfn_val v;
 };
 

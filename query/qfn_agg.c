@@ -613,6 +613,7 @@ static void stddev_of(const struct qfn_point *a, size_t n, struct qfn_point *o)
         mean += (qfn_to_float(a->type, a[i].v) - mean) / (double)(i + 1);
     if (n < 2) {
         o->is_null = true;
+        o->keep_null = true;
         return;
     }
     double var = 0;

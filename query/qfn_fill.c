@@ -55,17 +55,21 @@ static void fill_linear(enum qfn_type t, int64_t interval_ns,
         return;
     size_t prev = (size_t)-1;
     for (size_t i = 0; i < n; i++) {
-        if (!rows[i].is_null) {
-            prev = i;
+        if (!rows[i].is_null || rows[i].keep_null) {
+            prev = rows[i].keep_null ? (size_t)-1 : i;
             continue;
         }
         if (prev == (size_t)-1)
             continue;
         size_t next = i + 1;
-        while (next < n && rows[next].is_null)
+        while (next < n && rows[next].is_null && !rows[next].keep_null)
             next++;
         if (next == n)
             return;
+        if (rows[next].keep_null) { /* no value to interpolate towards */
+            i = next - 1;
+            continue;
+        }
         for (size_t j = i; j < next; j++) {
             double v = lerp((double)(rows[prev].ts_ns / interval_ns),
                             qfn_to_float(t, rows[prev].v),
@@ -98,7 +102,7 @@ void qfn_fill_column(const struct qfn_fill *f, bool is_count,
         return;
     case QFN_FILL_NUMBER:
         for (size_t i = 0; i < n; i++)
-            if (rows[i].is_null)
+            if (rows[i].is_null && !rows[i].keep_null)
                 set_number(f, col_type, &rows[i]);
         return;
     case QFN_FILL_PREVIOUS: {
@@ -106,6 +110,8 @@ void qfn_fill_column(const struct qfn_fill *f, bool is_count,
         for (size_t i = 0; i < n; i++) {
             if (!rows[i].is_null) {
                 last = &rows[i];
+            } else if (rows[i].keep_null) {
+                last = NULL; /* 1.6 carries the Nil point forward */
             } else if (last != NULL) {
                 int64_t ts = rows[i].ts_ns;
                 rows[i] = *last;

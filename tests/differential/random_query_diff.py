@@ -174,6 +174,8 @@ def main():
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--nightjar", default="")
     ap.add_argument("--show", type=int, default=600)
+    ap.add_argument("--query", action="append", default=[],
+                    help="send these statements instead of random ones (repeatable)")
     a = ap.parse_args()
     if a.nightjar:
         harness.BIN = os.path.abspath(a.nightjar)
@@ -184,13 +186,16 @@ def main():
             Daemon({"storage.retention": "INF"}) as d:
         qd.load(ref, lines)
         qd.load(d, lines)
-        for i in range(a.count):
-            stmt = gen(rng)
+        stmts = a.query or [gen(rng) for _ in range(a.count)]
+        for i, stmt in enumerate(stmts):
             path = "/query?db=db&epoch=%s&q=%s" % (rng.choice(["ms", "s", "ns"]),
                                                     urllib.parse.quote(stmt))
             want = ref.http("GET", path)
             got = d.http("GET", path)
             diff = qd.compare(got, want)
+            if a.query:
+                print("%s %s\n  influxd  %d: %s" % ("SAME" if not diff else "DIFF", stmt,
+                                                 want.status, qd.show(want.body, a.show)))
             if diff:
                 bad += 1
                 print("DIFF %d: %s\n  %s\n  nightjar %d: %s\n  influxd  %d: %s\n" % (
@@ -198,7 +203,7 @@ def main():
                     qd.show(want.body, a.show)))
         alive = d.running()
     print("random query diff: %d queries, %d differ, nightjar %s" %
-          (a.count, bad, "alive" if alive else "DIED"))
+          (len(stmts), bad, "alive" if alive else "DIED"))
     return 1 if bad or not alive else 0
 
 

@@ -469,6 +469,19 @@ RAW = [
     'SELECT difference("v") FROM "ties" GROUP BY "aa" ORDER BY time DESC',
     'SELECT difference("errors") FROM "gateway" WHERE %s GROUP BY "region"' % TF,
     'SELECT derivative("connections", 1s) FROM "gateway" WHERE %s' % TF10,
+    # stddev of one point is a present null: fill() leaves it, fill(none)
+    # keeps its row, fill(previous) carries the null; a column with no value
+    # in any bucket (percentile 0) fills nothing; a column with no point at a
+    # row another column has gets fill(<number>).
+    'SELECT stddev("bytes_recv") FROM "net" WHERE "host" = \'b\' AND %s GROUP BY time(10s) fill(0)' % TE,
+    'SELECT stddev("bytes_recv") FROM "net" WHERE "host" = \'b\' AND %s GROUP BY time(10s) fill(none)' % TE,
+    'SELECT stddev("bytes_recv"), count("bytes_recv") FROM "net" WHERE %s GROUP BY time(20s) fill(previous)' % TE,
+    'SELECT stddev("bytes_recv"), mean("bytes_recv") FROM "net" WHERE "host" = \'b\' AND %s GROUP BY time(10s) fill(linear)' % TE,
+    'SELECT stddev("bytes_recv") - 0.5 FROM "net" WHERE %s GROUP BY time(10s), "host" fill(previous)' % TE,
+    'SELECT percentile("usage_user", 0) FROM "cpu" WHERE %s GROUP BY time(5m) fill(0)' % TF,
+    'SELECT percentile("usage_user", 0), max("usage_user") FROM "cpu" WHERE %s GROUP BY time(5m)' % TF,
+    'SELECT last("bytes_recv"), moving_average(mean("bytes_recv"), 3) FROM "net" WHERE "host" = \'a\' AND %s GROUP BY time(1m) fill(-1)' % TE,
+    'SELECT spread("bytes_recv"), difference(max("bytes_recv")) FROM "net" WHERE %s GROUP BY time(1m), "host" fill(7)' % TE,
     'SELECT * FROM "events"', 'SELECT * FROM "events" GROUP BY "src"',
     'SELECT "title" FROM "events" WHERE "ok" = true', 'SELECT "title" FROM "events" WHERE "ok" = false',
     'SELECT "title" FROM "events" WHERE "code" >= 500', 'SELECT "code" FROM "events" WHERE "title" = \'rollback\'',

@@ -274,12 +274,6 @@ QUERIES = [
 
 # query -> why nightjar's answer differs from 1.6 (kept failing on purpose).
 KNOWN = {
-    # Points of several series at one timestamp reach 1.6's transformation
-    # in Go container/heap order, which changes with the query range (the
-    # same raw SELECT lists them a,b in one range and b,a in another); we
-    # take them in series-key order.  Per-series transformations match.
-    "SELECT difference(value) FROM m WHERE %s" % R2:
-        "merged-series tie order at equal timestamps is Go heap order in 1.6",
     # 1.6's integral iterator over several series with GROUP BY time emits
     # each series' later windows as extra, out-of-order series objects
     # (5 series for 3 hosts); we answer one series per host.
