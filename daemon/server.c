@@ -23,7 +23,8 @@
 #include "query/exec.h"
 
 /* Hands /query requests to the executor with the server's tsdb, limits and
- * clock.  Worker thread: reads only fields fixed after server_init. */
+ * clock.  Loop thread (the try, req->is_on_loop) or worker thread: reads
+ * only fields fixed after server_init. */
 static void on_query(struct http_request *req, struct http_response *resp, void *arg)
 {
     struct server *s = arg;
@@ -134,7 +135,8 @@ int server_init(struct server *s, const struct server_opts *o, struct config *cf
         rc = routes_debug_register(s);
     if (rc == 0) /* query/ */
         rc = http_server_route(s->http, "/query", "GET,POST",
-                               HTTP_ROUTE_WORKER | HTTP_ROUTE_STREAM | HTTP_ROUTE_CORS, on_query, s);
+                               HTTP_ROUTE_WORKER | HTTP_ROUTE_STREAM | HTTP_ROUTE_CORS |
+                                   HTTP_ROUTE_TRY_LOOP, on_query, s);
     if (rc == 0)
         rc = ing_http_register(s->http, s->ingest);
     if (rc < 0)

@@ -116,6 +116,11 @@ void http_response_error(struct http_response *resp, int status, const char *fmt
     buf_fini(&msg);
 }
 
+void http_response_defer(struct http_response *resp)
+{
+    resp->is_deferred = true;
+}
+
 void http__response_plain(struct http_response *resp, int status, const char *msg)
 {
     resp->status = status;

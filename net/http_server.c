@@ -861,6 +861,30 @@ static void after_work_cb(uv_work_t *w, int status)
     conn_process(c);
 }
 
+/* HTTP_ROUTE_TRY_LOOP: calls the handler here on the loop thread.  True
+ * when it answered (the response is queued); false when it deferred, with
+ * the response as it was before the call, for the thread pool. */
+static bool try_on_loop(struct http_conn *c, struct http_job *j)
+{
+    struct http_request *req = &j->req;
+    struct http_response *resp = &j->resp;
+    size_t nheaders = resp->nheaders;
+    req->is_on_loop = true;
+    j->route->fn(req, resp, j->route->arg);
+    req->is_on_loop = false;
+    if (!resp->is_deferred) {
+        c->srv->ninflight--;
+        finish_request(c, j, false);
+        return true;
+    }
+    resp->is_deferred = false;
+    resp->status = 200;
+    resp->nheaders = nheaders;
+    resp->no_common_headers = false;
+    buf_reset(&resp->body);
+    return false;
+}
+
 /* Routes the complete request in c->job and runs (or queues) its handler. */
 static void dispatch(struct http_conn *c)
 {
@@ -891,6 +915,8 @@ static void dispatch(struct http_conn *c)
     }
     add_cors(req, resp);
     s->ninflight++;
+    if ((r->flags & HTTP_ROUTE_WORKER) && (r->flags & HTTP_ROUTE_TRY_LOOP) && try_on_loop(c, j))
+        return;
     if (r->flags & HTTP_ROUTE_WORKER) {
         c->state = CONN_HANDLING;
         timer_set(c, TIMER_NONE, 0);

@@ -82,6 +82,8 @@ struct http_request {
     char peer[64];            /* "127.0.0.1:51234" */
     char request_id[37];      /* UUID, also sent as Request-Id */
     struct mono_ns started;   /* when the request's first byte was parsed */
+    bool is_on_loop;          /* HTTP_ROUTE_TRY_LOOP: this call is the try on the
+                                 loop thread (http_response_defer moves it on) */
 };
 
 /* The handler fills this in.  status defaults to 200; body is capped only by
@@ -96,6 +98,7 @@ struct http_response {
     struct arena *arena;      /* the request's arena, for header copies */
     bool no_common_headers;   /* router 404/405: no Request-Id */
     void *stream;             /* server use: set for HTTP_ROUTE_STREAM handlers */
+    bool is_deferred;         /* server use: see http_response_defer */
 };
 
 /* Finds a header by case-insensitive name; NULL if absent.  Any thread. */
@@ -133,6 +136,14 @@ void http_response_error(struct http_response *resp, int status, const char *fmt
  * Worker thread only. */
 int http_response_flush(struct http_response *resp);
 
+/* Called by a HTTP_ROUTE_TRY_LOOP handler during its try on the loop thread
+ * (req->is_on_loop): "this one is not quick; run me on a worker".  The
+ * server then drops what the handler put in resp (status, headers and body;
+ * the server's own CORS headers stay) and calls the handler again on the
+ * thread pool with is_on_loop false.  The handler must not have caused
+ * side effects in its try.  Loop thread only. */
+void http_response_defer(struct http_response *resp);
+
 typedef void (*http_handler_cb)(struct http_request *req, struct http_response *resp, void *arg);
 
 enum http_route_flags {
@@ -140,6 +151,11 @@ enum http_route_flags {
     HTTP_ROUTE_WORKER = 1,  /* handler runs on the libuv thread pool */
     HTTP_ROUTE_CORS = 2,    /* OPTIONS answers 200 empty (InfluxDB /query, /write) */
     HTTP_ROUTE_STREAM = 4,  /* with WORKER: the handler may http_response_flush */
+    HTTP_ROUTE_TRY_LOOP = 8, /* with WORKER: the handler is first called on the
+                              * loop thread (req->is_on_loop) and answers there
+                              * when it can do so quickly, saving the hand-off
+                              * to a pool thread and back; otherwise it calls
+                              * http_response_defer and runs on the pool */
 };
 
 struct http_server_opts {

@@ -76,10 +76,20 @@ int qx__emit(struct qx__run *r, struct sv name, const struct tsdb_tag *tags, siz
     return 0;
 }
 
+/* A trial (qx_params.is_trial) is over: the caller runs the query again. */
+static int over_trial(struct qx__run *r)
+{
+    r->is_over_trial = true;
+    return err_set(r->e, ERR_AGAIN, "too large for a trial");
+}
+
 int qx__check_time(struct qx__run *r)
 {
     if (r->p->is_cancelled && __atomic_load_n(r->p->is_cancelled, __ATOMIC_ACQUIRE))
         return err_set(r->e, ERR_TIMEOUT, "query interrupted");
+    if (r->is_over_trial ||
+        (r->has_trial_deadline && mono_diff_ns(clk_mono(r->c->clock), r->trial_deadline) >= 0))
+        return over_trial(r);
     /* The deadline is only set with a caller's clock (qx_run): the engine
      * never reads the real clock on its own. */
     if (!r->has_deadline || mono_diff_ns(clk_mono(r->c->clock), r->deadline) < 0)
@@ -90,6 +100,8 @@ int qx__check_time(struct qx__run *r)
 int qx__count_series(struct qx__run *r)
 {
     r->series++;
+    if (r->p->is_trial && r->series > QX_TRIAL_MAX_SERIES)
+        return over_trial(r);
     if (r->c->max_series && r->series > r->c->max_series)
         return err_set(r->e, ERR_LIMIT, "max-select-series limit exceeded: (%" PRIu64 "/%" PRIu64 ")",
                        r->series, r->c->max_series);
@@ -99,6 +111,8 @@ int qx__count_series(struct qx__run *r)
 int qx__count_points(struct qx__run *r, uint64_t n)
 {
     r->points += n;
+    if (r->p->is_trial && r->points > QX_TRIAL_MAX_POINTS)
+        return over_trial(r);
     if (r->c->max_points_scanned && r->points > r->c->max_points_scanned)
         return err_set(r->e, ERR_LIMIT, "max-select-point limit exceeed: (%" PRIu64 "/%" PRIu64 ")",
                        r->points, r->c->max_points_scanned);
@@ -327,11 +341,27 @@ static int exec_stmt(struct qx__run *r, const struct iql_stmt *s)
         int crc = qx__time_range(r, s->select->cond, &min, &max);
         if (crc)
             return crc;
+        if (r->p->is_trial) {
+            /* A raw read of one series is not interruptible: bound it. */
+            int64_t hi = max < r->p->now_ns ? max : r->p->now_ns;
+            if (min == INT64_MIN ||
+                (hi > min && (uint64_t)hi - (uint64_t)min > (uint64_t)QX_TRIAL_MAX_SPAN_NS))
+                return over_trial(r);
+        }
         if (s->select->into)
             return qx__exec_into(r, s->select, exec_select_stmt);
         return exec_select_stmt(r, s->select);
     }
     return qx__exec_meta(r, s);
+}
+
+/* Statements a trial may run: read-only, and small or bounded by the
+ * trial's checks (qx_run's comment). */
+static bool is_trial_kind(const struct iql_stmt *s)
+{
+    if (s->kind == IQL_STMT_SELECT)
+        return s->select && !s->select->into;
+    return s->kind == IQL_STMT_SHOW_DATABASES || s->kind == IQL_STMT_SHOW_RETENTION_POLICIES;
 }
 
 int qx_run(const struct qx_ctx *c, const char *q, size_t n, const struct qx_params *p,
@@ -353,11 +383,27 @@ int qx_run(const struct qx_ctx *c, const char *q, size_t n, const struct qx_para
         arena_fini(&qa);
         return rc;
     }
+    for (size_t i = 0; p->is_trial && i < query->nstmts; i++) {
+        if (!is_trial_kind(query->stmts[i])) {
+            arena_fini(&qa);
+            return ERR_AGAIN;
+        }
+    }
     /* One deadline for the whole query, from the caller's clock. */
     bool has_deadline = c->timeout_ns > 0 && c->clock;
-    struct mono_ns deadline = { 0 };
+    struct mono_ns deadline = { 0 }, trial_deadline = { 0 };
     if (has_deadline)
         deadline = mono_add_ns(clk_mono(c->clock), c->timeout_ns);
+    /* A trial reads on the caller's thread alone (no helper thread). */
+    struct qx_ctx trial_ctx;
+    if (p->is_trial) {
+        trial_ctx = *c;
+        trial_ctx.read_threads = 1;
+        c = &trial_ctx;
+    }
+    bool has_trial_deadline = p->is_trial && c->clock;
+    if (has_trial_deadline)
+        trial_deadline = mono_add_ns(clk_mono(c->clock), QX_TRIAL_BUDGET_NS);
     int result = 0;
     for (size_t i = 0; i < query->nstmts; i++) {
         const struct iql_stmt *s = query->stmts[i];
@@ -368,8 +414,14 @@ int qx_run(const struct qx_ctx *c, const char *q, size_t n, const struct qx_para
         struct qx__run r = {
             .c = c, .p = p, .out = out, .stmt_id = (int)i, .a = &sa, .e = &se,
             .deadline = deadline, .has_deadline = has_deadline,
+            .trial_deadline = trial_deadline, .has_trial_deadline = has_trial_deadline,
         };
         rc = exec_stmt(&r, s);
+        if (r.is_over_trial) {
+            result = ERR_AGAIN;
+            arena_fini(&sa);
+            break;
+        }
         if (r.sink_rc) {
             result = r.sink_rc;
             arena_fini(&sa);

@@ -155,6 +155,7 @@ struct qx_params {
     bool is_read_only;               /* GET: mutating statements get 1.6's warning */
     const int *is_cancelled;         /* atomic flag polled while scanning; may be NULL */
     struct qx_stats *stats;          /* may be NULL */
+    bool is_trial;                   /* a quick try (the HTTP loop thread): see qx_run */
 };
 
 /* Parses q (n bytes; surrounding white space is trimmed as influxd does)
@@ -164,7 +165,22 @@ struct qx_params {
  * Returns 0 when the query parsed (statement errors are results, not
  * failures); ERR_PARSE with e->msg = influxd's text *without* the
  * "error parsing query: " prefix (long_msg, when not NULL, gets the full
- * untruncated text); or the sink's nonzero value.  Any thread. */
+ * untruncated text); or the sink's nonzero value.  Any thread.
+ *
+ * With p->is_trial the query is only tried, for a caller that must not be
+ * held up long (the HTTP server's loop thread): it returns ERR_AGAIN, with
+ * whatever it sent to out to be thrown away, as soon as it looks larger
+ * than a quick answer: a statement other than SELECT (without INTO), SHOW
+ * DATABASES or SHOW RETENTION POLICIES (checked before anything runs, so a
+ * trial never has side effects); a SELECT without a lower time bound or
+ * spanning more than QX_TRIAL_MAX_SPAN_NS; more than QX_TRIAL_MAX_SERIES
+ * series or QX_TRIAL_MAX_POINTS points read; or, with c->clock, more than
+ * QX_TRIAL_BUDGET_NS spent.  The caller then runs it again without
+ * is_trial.  Otherwise the answer is exactly the untried one. */
+#define QX_TRIAL_BUDGET_NS (2 * 1000 * 1000)
+#define QX_TRIAL_MAX_SERIES 16
+#define QX_TRIAL_MAX_POINTS 200000
+#define QX_TRIAL_MAX_SPAN_NS (7 * 24 * 3600 * 1000000000LL)
 int qx_run(const struct qx_ctx *c, const char *q, size_t n, const struct qx_params *p,
            struct qx_sink *out, struct err *e, struct buf *long_msg);
 
@@ -254,10 +270,12 @@ struct qx_http_env {
 
 /* Answers one GET|POST /query request.  The daemon registers its own tiny
  * route handler for "/query" with methods "GET,POST" and flags
- * HTTP_ROUTE_WORKER | HTTP_ROUTE_STREAM | HTTP_ROUTE_CORS, fills env and
- * calls this (so no state needs an owner beyond the server context).  env
- * is borrowed for the call.  Worker thread (streams with
- * http_response_flush when chunked=true). */
+ * HTTP_ROUTE_WORKER | HTTP_ROUTE_STREAM | HTTP_ROUTE_CORS |
+ * HTTP_ROUTE_TRY_LOOP, fills env and calls this (so no state needs an owner
+ * beyond the server context).  env is borrowed for the call.  Loop thread
+ * when req->is_on_loop (a trial run: answers small read-only queries,
+ * defers the rest with http_response_defer), else a worker thread (streams
+ * with http_response_flush when chunked=true). */
 void qx_http_handle(struct http_request *req, struct http_response *resp,
                     const struct qx_http_env *env);
 

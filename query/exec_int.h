@@ -27,6 +27,9 @@ struct qx__run {
     uint64_t points;         /* points scanned so far (query.max_points_scanned) */
     uint64_t series;         /* series selected so far (query.max_series) */
     struct sv tz_name;       /* the SELECT's tz('...'): time strings in WHERE are local */
+    struct mono_ns trial_deadline; /* p->is_trial with a clock: the budget's end */
+    bool has_trial_deadline;
+    bool is_over_trial;      /* p->is_trial: too large for a try; qx_run says ERR_AGAIN */
 };
 
 /* A compiled regex (freed with the statement's arena). */
@@ -51,7 +54,9 @@ int64_t qx__shard_group_start(int64_t t, int64_t d);
 
 /* Polls the deadline and the cancel flag: 0 or ERR_TIMEOUT with e set
  * ("query-timeout limit exceeded" / "query interrupted", as influxd words
- * them).  Cheap enough for every few thousand points of a scan loop. */
+ * them); in a trial (qx_params.is_trial) also the trial's budget, ERR_AGAIN
+ * with r->is_over_trial set.  Cheap enough for every few thousand points
+ * of a scan loop. */
 int qx__check_time(struct qx__run *r);
 
 /* Counts one more selected series against query.max_series: 0, or ERR_LIMIT

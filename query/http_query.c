@@ -9,10 +9,15 @@
  * Status: 400 for a missing q, bad params JSON or a parse error (nothing
  * runs); 200 otherwise, with statement errors inside the results.
  *
- * The handler runs on a worker thread as a streaming route: with
- * chunked=true every piece is flushed to the client as it is produced
- * (bounded by the server's pending-output cap); buffered answers are sent
- * whole when the handler returns.  200 answers are gzip-compressed when
+ * The handler is first tried on the server's loop thread
+ * (HTTP_ROUTE_TRY_LOOP, req->is_on_loop): a small read-only query answers
+ * there (qx_run's is_trial), which saves the hand-off to a pool thread and
+ * back (several context switches, most of a one-series query's time).
+ * Anything else, or a try that outgrows its budget, is deferred and runs on
+ * a worker thread as a streaming route: with chunked=true every piece is
+ * flushed to the client as it is produced (bounded by the server's
+ * pending-output cap); buffered answers are sent whole when the handler
+ * returns.  200 answers are gzip-compressed when
  * Accept-Encoding lists gzip, as 1.6 does (a streamed answer is one gzip
  * stream, sync-flushed at every piece); 400s never are.
  */
@@ -22,6 +27,10 @@
 
 #include "net/net.h"
 #include "query/exec.h"
+
+/* A trial on the loop thread (qx_run's is_trial) answers only what is
+ * quick to compress; a larger gzip answer is made again on a pool thread. */
+#define TRIAL_MAX_GZIP_BYTES (64 * 1024)
 
 /* Output state of one response: optional gzip over everything sent. */
 struct out {
@@ -184,6 +193,10 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
         return;
     }
     bool is_chunked = param_true(req, "chunked", true);
+    if (req->is_on_loop && is_chunked) {
+        http_response_defer(resp); /* streams: a pool thread's work */
+        return;
+    }
     size_t chunk_rows = 10000;
     if (is_chunked && chunk.n) {
         /* strconv.Atoi: an optional sign and digits only, in int64 range;
@@ -209,7 +222,7 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
     struct qx_params p = {
         .db = db, .rp = rp, .now_ns = env->now_ns, .params = pj.n ? &params : NULL,
         .chunk_rows = chunk_rows, .is_read_only = sv_eq_cstr(req->method, "GET"),
-        .is_cancelled = env->is_cancelled,
+        .is_cancelled = env->is_cancelled, .is_trial = req->is_on_loop,
     };
     struct out o = { .resp = resp, .is_gzip = accepts_gzip(req) };
     if (o.is_gzip)
@@ -220,7 +233,9 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
     struct buf long_msg;
     buf_init(&long_msg, 1 << 20);
     int rc = qx_run(&env->ctx, q.p, q.n, &p, &x.sink, &e, &long_msg);
-    if (rc == ERR_PARSE) {
+    if (rc == ERR_AGAIN && p.is_trial) {
+        http_response_defer(resp);
+    } else if (rc == ERR_PARSE) {
         /* Nothing was sent yet: the parse precedes every statement. */
         struct buf m;
         buf_init(&m, 0);
@@ -230,6 +245,8 @@ void qx_http_handle(struct http_request *req, struct http_response *resp,
         else
             query_error(resp, is_csv, is_pretty, 400, "error parsing query");
         buf_fini(&m);
+    } else if (rc == 0 && p.is_trial && o.is_gzip && resp->body.len > TRIAL_MAX_GZIP_BYTES) {
+        http_response_defer(resp); /* compressing it would hold the loop up */
     } else if (rc == 0) {
         rc = qx_enc_finish(&x);
         if (rc == 0 && o.is_gzip)

@@ -85,8 +85,11 @@ enum iql_tok iql__lookup(struct sv s)
         return T_TRUE;
     if (sv_eq_cstr(l, "false"))
         return T_FALSE;
+    /* Keyword names are upper-case letters: compare the first letter
+     * before the whole name (this runs for every identifier of a query). */
+    char first = (char)(low[0] - 'a' + 'A');
     for (int t = T_ALL; t <= T_WRITE; t++)
-        if (sv_case_eq(s, tok_names[t]))
+        if (tok_names[t] && tok_names[t][0] == first && sv_case_eq(s, tok_names[t]))
             return (enum iql_tok)t;
     return T_IDENT;
 }

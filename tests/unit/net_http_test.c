@@ -56,6 +56,8 @@ struct fixture {
     atomic_int stream_rc;      /* last http_response_flush result of h_stream_forever */
     atomic_bool is_stream_done;
     atomic_int plain_flush_rc; /* http_response_flush from a non-streaming handler */
+    atomic_int tries;          /* h_try calls on the loop thread */
+    pthread_t try_thread;      /* the thread of h_try's last try (the loop) */
 };
 
 static int timeout_mult(void)
@@ -154,6 +156,31 @@ static void h_fast(struct http_request *req, struct http_response *resp, void *a
 {
     resp->status = 200;
     buf_appendf(&resp->body, "fast%.*s", SV_FMT(req->raw_query));
+}
+
+/* HTTP_ROUTE_TRY_LOOP: "?loop" answers in the try on the loop thread;
+ * anything else defers after leaving a status, a header and body bytes in
+ * resp that must not reach the client.  The body says which threads ran
+ * the handler (the try records the loop thread's id for the second call). */
+static void h_try(struct http_request *req, struct http_response *resp, void *arg)
+{
+    struct fixture *fx = arg;
+    if (req->is_on_loop) {
+        fx->try_thread = pthread_self();
+        atomic_fetch_add(&fx->tries, 1);
+        if (sv_eq_cstr(req->raw_query, "loop")) {
+            buf_appendf(&resp->body, "on loop");
+            return;
+        }
+        resp->status = 418;
+        http_response_header(resp, "X-Try", "dropped");
+        buf_appendf(&resp->body, "junk from the try");
+        http_response_defer(resp);
+        return;
+    }
+    http_response_header(resp, "Content-Type", "text/plain");
+    buf_appendf(&resp->body, "on worker, %s thread",
+                pthread_equal(fx->try_thread, pthread_self()) ? "same" : "another");
 }
 
 static void h_write(struct http_request *req, struct http_response *resp, void *arg)
@@ -266,6 +293,11 @@ static struct fixture *fx_start(const struct fx_opts *fo)
     assert_int_equal(http_server_route(fx->srv, "/stream/forever", "GET",
                                        HTTP_ROUTE_WORKER | HTTP_ROUTE_STREAM, h_stream_forever,
                                        fx),
+                     0);
+    assert_int_equal(http_server_route(fx->srv, "/try", "GET",
+                                       HTTP_ROUTE_WORKER | HTTP_ROUTE_STREAM | HTTP_ROUTE_CORS |
+                                           HTTP_ROUTE_TRY_LOOP,
+                                       h_try, fx),
                      0);
     assert_int_equal(http_server_route(fx->srv, "/write", "POST", HTTP_ROUTE_WORKER | HTTP_ROUTE_CORS,
                                        h_write, fx),
@@ -562,6 +594,47 @@ static void test_pipelining_in_order(void **state)
     assert_string_equal(r.body, "fast2");
     client_read_response(&c, &r, false);
     assert_string_equal(r.body, "fast3");
+    assert_int_equal(c.len, 0);
+    client_close(&c);
+    fx_stop(fx);
+}
+
+/* HTTP_ROUTE_TRY_LOOP: a handler answers in its try on the loop thread, or
+ * defers and runs again on a pool thread with what the try put in the
+ * response dropped (the server's CORS headers kept); keep-alive and
+ * pipelining order hold across both. */
+static void test_try_on_loop(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client c;
+    client_open(&c, fx->port);
+    struct response r;
+    char v[128];
+    client_sends(&c, "GET /try?loop HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "on loop");
+    assert_int_equal(atomic_load(&fx->tries), 1);
+
+    client_sends(&c, "GET /try?pool HTTP/1.1\r\nHost: x\r\nOrigin: http://g\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "on worker, another thread");
+    assert_null(resp_header(&r, "X-Try", v, sizeof v));
+    assert_non_null(resp_header(&r, "Content-Type", v, sizeof v));
+    assert_string_equal(v, "text/plain");
+    assert_non_null(resp_header(&r, "Access-Control-Allow-Origin", v, sizeof v));
+    assert_string_equal(v, "http://g");
+    assert_non_null(resp_header(&r, "Request-Id", v, sizeof v));
+    assert_int_equal(atomic_load(&fx->tries), 2);
+
+    /* Pipelined: a deferred request, then one answered on the loop. */
+    client_sends(&c, "GET /try?pool HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /try?loop HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_string_equal(r.body, "on worker, another thread");
+    client_read_response(&c, &r, false);
+    assert_string_equal(r.body, "on loop");
     assert_int_equal(c.len, 0);
     client_close(&c);
     fx_stop(fx);
@@ -1317,6 +1390,7 @@ int main(void)
         cmocka_unit_test(test_keep_alive),
         cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_pipelining_in_order),
+        cmocka_unit_test(test_try_on_loop),
         cmocka_unit_test(test_chunked_and_continue),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_gzip_bodies),

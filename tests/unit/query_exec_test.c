@@ -113,6 +113,7 @@ struct opts {
     uint64_t max_series;
     uint64_t max_points;
     int64_t timeout_ns;
+    bool is_trial;       /* qx_params.is_trial, without a clock (no time budget) */
 };
 
 static int run_q(const char *q, const struct opts *o, struct buf *out, struct err *e)
@@ -121,10 +122,10 @@ static int run_q(const char *q, const struct opts *o, struct buf *out, struct er
     clk_init_real(&real);
     struct qx_ctx c = { .db = g_db, .default_retention_ns = TSDB_DURATION_INF,
                         .max_series = o->max_series, .max_points_scanned = o->max_points,
-                        .timeout_ns = o->timeout_ns, .clock = &real };
+                        .timeout_ns = o->timeout_ns, .clock = o->is_trial ? NULL : &real };
     struct qx_params p = {
         .db = sv_cstr(o->db ? o->db : "db"), .now_ns = INT64_C(1700000000000000000),
-        .chunk_rows = o->chunk_rows, .is_read_only = o->is_get,
+        .chunk_rows = o->chunk_rows, .is_read_only = o->is_get, .is_trial = o->is_trial,
     };
     struct qx_enc x;
     qx_enc_init(&x, o->fmt, out, qx_epoch_divisor(o->epoch, o->epoch ? strlen(o->epoch) : 0),
@@ -772,6 +773,101 @@ static void test_select_funcs(void **state)
               "than the LIMIT (2) in the select statement\"}"));
 }
 
+/* qx_params.is_trial (the HTTP loop thread's try): small read-only
+ * queries answer byte for byte as untried; anything larger, or with side
+ * effects, says ERR_AGAIN, and a statement that would change something
+ * has not run. */
+static void test_trial(void **state)
+{
+    (void)state;
+    struct err e;
+    struct tsdb_rp_opts rp = { .duration_ns = TSDB_DURATION_INF, .is_default = true };
+    assert_int_equal(tsdb_create_database(g_db, SV_LIT("trialdb"), &rp, &e), 0);
+    struct tsdb_batch *b = NULL;
+    assert_int_equal(tsdb_batch_new(g_db, SV_LIT("trialdb"), SV_NULL, 0, &b, &e), 0);
+    for (int i = 0; i < QX_TRIAL_MAX_SERIES + 4; i++) {
+        char host[16];
+        snprintf(host, sizeof host, "h%02d", i);
+        struct tsdb_tag tag = { SV_LIT("host"), sv_cstr(host) };
+        struct tsdb_field f = FF("v", i);
+        struct tsdb_point pt = { SV_LIT("m"), &tag, 1, &f, 1, (int64_t)i * 1000000000 };
+        assert_int_equal(tsdb_batch_add(b, NULL, &pt, &e), 0);
+    }
+    assert_int_equal(tsdb_batch_commit(b, &e), 0);
+    tsdb_batch_free(&b);
+
+    static const struct opts plain = { 0 }, trial = { .is_trial = true };
+    static const struct opts plain_t = { .db = "trialdb" },
+                             trial_t = { .db = "trialdb", .is_trial = true };
+    static const struct {
+        const char *q;
+        const struct opts *plain, *trial;
+    } small[] = {
+        { "SHOW DATABASES", &plain, &trial },
+        { "SHOW RETENTION POLICIES", &plain, &trial },
+        { "SELECT v FROM cpu WHERE time >= 0 AND time <= 2s", &plain, &trial },
+        { "SELECT count(v) FROM cpu WHERE time >= 0 AND time < 2d GROUP BY time(1d), host",
+          &plain, &trial },
+        { "SELECT * FROM cpu WHERE time >= 0 AND time <= 2s; SHOW DATABASES", &plain, &trial },
+        { "SELECT nope FROM cpu WHERE time >= 0 AND time <= 2s AND host = 'a'", &plain, &trial },
+        { "SELECT v FROM cpu WHERE time >= 5s AND time <= 1s", &plain, &trial },
+        { "SELECT mean(v) FROM m WHERE host = 'h07' AND time >= 0 AND time <= 1m "
+          "GROUP BY time(10s) fill(null)", &plain_t, &trial_t },
+        { "SELECT max(v) FROM m WHERE time >= 0 AND time <= 1m GROUP BY host LIMIT 1",
+          &plain_t, NULL }, /* 20 series: too large (below) */
+    };
+    for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
+        struct buf want, got;
+        buf_init(&want, 0);
+        buf_init(&got, 0);
+        err_clear(&e);
+        if (run_q(small[i].q, small[i].plain, &want, &e))
+            fail_msg("%s: %s", small[i].q, e.msg);
+        int rc = small[i].trial ? run_q(small[i].q, small[i].trial, &got, &e) : 0;
+        if (rc)
+            fail_msg("%s: trial rc %d %s", small[i].q, rc, e.msg);
+        if (small[i].trial && strcmp(want.p, got.p) != 0)
+            fail_msg("%s\n trial: %s\nuntried: %s", small[i].q, got.p, want.p);
+        buf_fini(&want);
+        buf_fini(&got);
+    }
+    static const struct {
+        const char *q;
+        const struct opts *o;
+    } large[] = {
+        { "SELECT v FROM cpu", &trial },                        /* no lower time bound */
+        { "SELECT v FROM cpu WHERE time >= 0", &trial },        /* 0 .. now() */
+        { "SELECT v FROM cpu WHERE time >= 0 AND time <= 8d", &trial },
+        { "SELECT v FROM cpu WHERE time >= -9223372036854775000 AND time <= 2s", &trial },
+        { "SELECT max(v) FROM m WHERE time >= 0 AND time <= 1m GROUP BY host", &trial_t },
+        { "SELECT v FROM m WHERE time >= 0 AND time <= 1m", &trial_t },
+        { "SHOW MEASUREMENTS", &trial },
+        { "CREATE DATABASE trial_never", &trial },
+        { "SELECT v FROM cpu WHERE time >= 0 AND time <= 2s; DROP MEASUREMENT mem", &trial },
+        { "SELECT v INTO trial_copy FROM cpu WHERE time >= 0 AND time <= 2s", &trial },
+        { "DELETE FROM cpu", &trial },
+    };
+    for (size_t i = 0; i < sizeof large / sizeof large[0]; i++) {
+        struct buf got;
+        buf_init(&got, 0);
+        err_clear(&e);
+        int rc = run_q(large[i].q, large[i].o, &got, &e);
+        if (rc != ERR_AGAIN)
+            fail_msg("%s: trial rc %d (want ERR_AGAIN): %s", large[i].q, rc, got.p ? got.p : "");
+        buf_fini(&got);
+    }
+    /* Nothing of the refused statements ran. */
+    struct buf out;
+    buf_init(&out, 0);
+    assert_int_equal(run_q("SHOW DATABASES; SHOW MEASUREMENTS; SELECT count(v) FROM cpu",
+                           &plain, &out, &e), 0);
+    assert_null(strstr(out.p, "trial_never"));
+    assert_null(strstr(out.p, "trial_copy"));
+    assert_non_null(strstr(out.p, "[\"mem\"]"));
+    assert_non_null(strstr(out.p, "\"count\"],\"values\":[[\"1970-01-01T00:00:00Z\",3]]"));
+    buf_fini(&out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -791,6 +887,7 @@ int main(void)
         cmocka_unit_test(test_create),
         cmocka_unit_test(test_limits_and_big_series),
         cmocka_unit_test(test_drop_alter),
+        cmocka_unit_test(test_trial),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
