@@ -126,6 +126,10 @@ struct qx_ctx {
                                       * default), UINT64_MAX = unlimited */
     bool is_summary_off;             /* never answer from block summaries
                                       * (exec_summary.c): tests compare both paths */
+    bool is_subquery_outer;          /* the outer SELECT over a subquery's rows: rows
+                                      * before the WHERE's lower time bound count
+                                      * (1.6 keeps an inner bucket that starts
+                                      * before it; exec_subquery.c) */
     bool is_summary_forced;          /* tests: take the summary path whenever it is
                                       * exact, even where the scan would be cheaper */
     unsigned read_threads;           /* threads reading a summary-path statement

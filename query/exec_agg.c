@@ -103,6 +103,7 @@ static struct qx__node *new_node(struct planner *p, enum qx__node_kind k)
 {
     struct qx__node *n = arena_calloc(p->r->a, sizeof *n);
     n->kind = k;
+    n->stop = arena_calloc(p->r->a, sizeof *n->stop);
     return n;
 }
 
@@ -562,6 +563,24 @@ static int plan_aux_wild(struct planner *p, const struct iql_expr *e, const stru
     return 0;
 }
 
+/* Whether every leaf under n is percentile() of one input (*input). */
+static bool pct_leaves(const struct qx__node *n, size_t *input)
+{
+    switch (n->kind) {
+    case QX_N_LEAF:
+        if (n->fn != QFN_PERCENTILE || (*input != SIZE_MAX && *input != n->input))
+            return false;
+        *input = n->input;
+        return true;
+    case QX_N_MATH:
+        return pct_leaves(n->lhs, input) && pct_leaves(n->rhs, input);
+    case QX_N_LIT:
+        return true;
+    default:
+        return false;
+    }
+}
+
 int qx__agg_plan(struct qx__run *r, const struct iql_select *s,
                  const struct qx__field_key *fields, size_t nfields, struct qx__agg *g)
 {
@@ -687,6 +706,15 @@ int qx__agg_plan_keys(struct qx__run *r, const struct iql_select *s0,
         g->selector = p.first_leaf_selector;
     }
     dedupe_outs(r, g);
+    /* Observed on 1.6: the first out-of-rank percentile bucket ends the
+     * column only when the statement's calls are all percentile() of the
+     * same field (alone or under math); next to any other call it does not. */
+    size_t pct_input = SIZE_MAX;
+    g->pct_stop = true;
+    for (size_t o = 0; o < g->nouts && g->pct_stop; o++)
+        if (g->outs[o].kind == QX_OUT_NODE)
+            g->pct_stop = pct_leaves(g->outs[o].node, &pct_input);
+    g->pct_stop = g->pct_stop && pct_input != SIZE_MAX;
     switch (s->fill) {
     case IQL_FILL_NULL: g->fill.mode = QFN_FILL_NULL; break;
     case IQL_FILL_NONE: g->fill.mode = QFN_FILL_NONE; break;
@@ -965,7 +993,13 @@ static int eval_leaf(struct ev *v, const struct qx__node *l, struct plist *out)
     }
     struct qfn_values in;
     size_t *idx;
-    build_column(r->a, v, l->input, lo_ns, hi_ns, &in, &idx);
+    /* Over a subquery (whose rows are not cut at the range's start), an
+     * inner bucket that starts before the range still counts in the outer
+     * bucket holding it; without GROUP BY time() 1.6 drops it. */
+    int64_t col_lo = lo_ns;
+    if (r->c->is_subquery_outer)
+        col_lo = bs && nb ? bs[0] : g->has_time ? lo_ns : v->start;
+    build_column(r->a, v, l->input, col_lo, hi_ns, &in, &idx);
     if (l->fn == QFN_INTEGRAL) {
         if (in.type == QFN_T_NONE)
             return 0;
@@ -993,6 +1027,23 @@ static int eval_leaf(struct ev *v, const struct qx__node *l, struct plist *out)
     struct qfn_point *res = arena_alloc(r->a, cap * sizeof *res);
     /* buckets in ascending order; bstart[k]: index in out of bucket k */
     size_t *bstart = arena_alloc(r->a, (nb + 1) * sizeof *bstart);
+    bool pct = l->fn == QFN_PERCENTILE && l->stop && g->pct_stop;
+    if (l->stop && l->stop->ended &&
+        (l->stop->cur_rows != (const void *)v->ts || l->stop->cut_whole))
+        return 0; /* an earlier series ended 1.6's iterator */
+    if (l->stop && r->c->is_subquery_outer && !g->has_time && v->has_min && v->nrows &&
+        v->ts[0] < v->start) {
+        /* An inner bucket that starts before the outer range: 1.6's reduce
+         * iterator (no interval) finds it outside its window, answers
+         * nothing and so ends the column; under DESC it reads it last. */
+        l->stop->ended = true;
+        l->stop->cur_rows = v->ts;
+        l->stop->cut_whole = !desc;
+        if (!desc)
+            return 0;
+    }
+    /* percentile: out-of-rank buckets that had points (where 1.6 stops) */
+    bool *oor = pct ? arena_calloc(r->a, (nb ? nb : 1) * sizeof *oor) : NULL;
     size_t lo = 0;
     for (size_t k = 0; k < nb; k++) {
         if ((k & 0xfff) == 0) {
@@ -1062,6 +1113,8 @@ static int eval_leaf(struct ev *v, const struct qx__node *l, struct plist *out)
                 p.ts_ns = bts;
             if (p.is_null)
                 p.type = rt;
+            if (pct && p.is_null && hi > lo)
+                oor[k] = true;
             if (!g->has_time && p.is_null && l->fn == QFN_PERCENTILE)
                 continue; /* out-of-rank percentile: no row at all */
             pl_push(r->a, out, p, row);
@@ -1069,6 +1122,51 @@ static int eval_leaf(struct ev *v, const struct qx__node *l, struct plist *out)
         lo = hi;
     }
     bstart[nb] = out->n;
+    if (pct) {
+        struct qx__stop *st = l->stop;
+        if (st->cur_rows != (const void *)v->ts) {
+            /* Buckets in reading order (newest first under DESC): the first
+             * with points, the last with points, the first out of rank. */
+            size_t first = nb, bad = nb;
+            for (size_t j = 0; j < nb; j++) {
+                size_t k = desc ? nb - 1 - j : j;
+                bool has = oor[k] || (bstart[k + 1] > bstart[k] && !out->p[bstart[k]].is_null);
+                if (has && first == nb)
+                    first = k;
+                if (oor[k] && bad == nb)
+                    bad = k;
+            }
+            st->cut = nb;
+            /* without a fill iterator (fill(none), no GROUP BY time()) the
+             * first empty answer ends the column */
+            if (bad != nb && (g->fill.mode == QFN_FILL_NONE || !g->has_time ||
+                              (bad == first && (!st->seen || st->prev_complete)))) {
+                st->cut = bad;
+                st->ended = true;
+            }
+            /* the fill iterator is past the last bucket right after a real
+             * value there: the next empty answer is then taken for the end */
+            size_t lastb = desc ? 0 : nb - 1;
+            st->prev_complete = nb > 0 && bstart[lastb + 1] > bstart[lastb] &&
+                                !out->p[bstart[lastb]].is_null && st->cut == nb;
+            st->seen = true;
+            st->cur_rows = v->ts;
+        }
+        if (st->cut != nb) {
+            /* this bucket and the later ones in reading order: nothing, not
+             * even fill (buckets are still in ascending order here) */
+            if (!desc) {
+                out->n = bstart[st->cut];
+            } else {
+                size_t to = bstart[st->cut + 1];
+                memmove(out->p, out->p + to, (out->n - to) * sizeof *out->p);
+                memmove(out->row, out->row + to, (out->n - to) * sizeof *out->row);
+                out->n -= to;
+                for (size_t k = 0; k <= nb; k++)
+                    bstart[k] = bstart[k] > to ? bstart[k] - to : 0;
+            }
+        }
+    }
     if (desc) {
         /* buckets newest first; multi-row buckets keep their own order */
         reverse(out, 0, out->n);
@@ -1171,6 +1269,8 @@ static int eval_math(struct ev *v, const struct qx__node *n, struct plist *out)
         pl_push(v->r->a, out, p, SIZE_MAX);
         return 0;
     }
+    if ((a.is_lit && b.n == 0) || (b.is_lit && a.n == 0))
+        return 0; /* a literal next to no points: no points */
     bool desc = v->g->is_desc;
     size_t i = 0, j = 0;
     while (i < a.n || j < b.n) {

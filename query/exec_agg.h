@@ -36,6 +36,19 @@ struct qx__node {
     struct qx__node *lhs, *rhs;   /* MATH */
     struct qx__node *child;       /* XFORM */
     struct qfn_point lit;         /* LIT */
+    /* LEAF percentile, when qx__agg.pct_stop: a bucket whose rank falls
+     * outside its points makes 1.6's reduce iterator return nothing once;
+     * its fill iterator takes that for the end of all series when it comes
+     * first (the first series, or after a series that reached the last
+     * bucket; under fill(none) always).  State across the output series. */
+    struct qx__stop {
+        bool ended;              /* the column ended: later series get nothing */
+        bool seen;               /* a series was read */
+        bool prev_complete;      /* the last series had a value in its last bucket */
+        const void *cur_rows;    /* the series the fields below are about */
+        size_t cut;              /* its first bucket without rows (nb: none) */
+        bool cut_whole;          /* it gets nothing at all */
+    } *stop;
 };
 
 /* One column the scan fills: a field (or, is_tag, a tag value). */
@@ -101,6 +114,8 @@ struct qx__agg {
     bool is_lone_selector;        /* one distinct call, a selector: its point's own time */
     bool is_desc;
     size_t max_ext;               /* largest node ext */
+    bool pct_stop;                /* every call is percentile() of one field: 1.6's
+                                   * reduce iterator stops (struct qx__stop) */
 };
 
 /* A field key of the sources and its type (for wildcard arguments). */

@@ -1103,6 +1103,8 @@ int qx__exec_select(struct qx__run *r, const struct iql_select *s)
         if (x.agg->is_desc && max == INT64_MAX)
             smax = INT64_MAX;
     }
+    if (r->c->is_subquery_outer)
+        smin = INT64_MIN; /* the inner query was narrowed already */
     struct tsdb_snapshot *snap = tsdb_snapshot_new(r->c->db);
     for (size_t i = 0; i < nsrc && rc == 0; i++) {
         x.meas = srcs[i].name;

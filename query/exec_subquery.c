@@ -159,6 +159,7 @@ int qx__exec_subquery(struct qx__run *r, const struct iql_select *s,
         struct qx_ctx c = *r->c;
         c.db = store;
         c.is_summary_off = true;
+        c.is_subquery_outer = true;
         struct qx_params p = *r->p;
         p.db = sdb;
         p.rp = SV_NULL;

@@ -123,7 +123,68 @@ def transform_raw(rng, fields):
                        "top(%s, 3)", "bottom(%s, 2)", "integral(%s)", "spread(%s)"]) % f
 
 
+def gen_meta(rng):
+    m = rng.choice(list(MEAS))
+    fields, tags = MEAS[m]
+    k = rng.choice(list(tags))
+    return rng.choice([
+        "SHOW MEASUREMENTS",
+        "SHOW MEASUREMENTS WITH MEASUREMENT =~ /%s/" % rng.choice(["^c", "e", "y$", "^(cpu|net)$"]),
+        "SHOW MEASUREMENTS LIMIT %d OFFSET %d" % (rng.randint(1, 4), rng.randint(0, 3)),
+        "SHOW MEASUREMENTS WHERE %s = '%s'" % (q(k), rng.choice(tags[k] or REGIONS)),
+        "SHOW TAG KEYS FROM %s" % q(m),
+        "SHOW TAG KEYS",
+        "SHOW TAG VALUES FROM %s WITH KEY = %s" % (q(m), q(k)),
+        "SHOW TAG VALUES WITH KEY = %s" % q(k),
+        "SHOW TAG VALUES FROM %s WITH KEY IN (%s, %s)" % (q(m), q(k), q(rng.choice(list(tags)))),
+        "SHOW TAG VALUES FROM %s WITH KEY =~ /%s/ LIMIT %d" % (q(m), rng.choice(["^r", "o", "."]), rng.randint(1, 5)),
+        "SHOW TAG VALUES FROM %s WITH KEY = %s WHERE %s" % (q(m), q(k), tag_cond(rng, tags) or "%s =~ /./" % q(k)),
+        "SHOW FIELD KEYS FROM %s" % q(m),
+        "SHOW FIELD KEYS",
+        "SHOW SERIES FROM %s" % q(m),
+        "SHOW SERIES FROM %s WHERE %s LIMIT %d" % (q(m), tag_cond(rng, tags) or "%s != ''" % q(k), rng.randint(1, 9)),
+        "SHOW SERIES CARDINALITY FROM %s" % q(m),
+        "SHOW MEASUREMENT CARDINALITY",
+        "SHOW TAG KEY CARDINALITY FROM %s" % q(m),
+        "SHOW FIELD KEY CARDINALITY",
+        "SHOW TAG VALUES CARDINALITY FROM %s WITH KEY = %s" % (q(m), q(k)),
+    ])
+
+
+def gen_misc(rng):
+    m = rng.choice(list(MEAS))
+    fields, tags = MEAS[m]
+    f = q(rng.choice(fields))
+    k = rng.choice(list(tags))
+    w = time_cond(rng)
+    return rng.choice([
+        "SELECT mean(*) FROM %s WHERE %s GROUP BY time(%s)" % (q(m), w, rng.choice(INTERVALS)),
+        "SELECT max(/%s/) FROM %s WHERE %s" % (rng.choice(["_", "^p", "s$"]), q(m), w),
+        "SELECT * FROM %s WHERE %s GROUP BY * LIMIT 3" % (q(m), w),
+        "SELECT %s, %s FROM %s WHERE %s ORDER BY time DESC LIMIT 5 OFFSET 2" % (f, q(k), q(m), w),
+        "SELECT top(%s, %s, 2) FROM %s WHERE %s" % (f, q(k), q(m), w),
+        "SELECT bottom(%s, 3), %s FROM %s WHERE %s GROUP BY time(30m)" % (f, q(k), q(m), w),
+        "SELECT last(%s), %s FROM %s WHERE %s GROUP BY time(10m)" % (f, q(k), q(m), w),
+        "SELECT max(%s), * FROM %s WHERE %s" % (f, q(m), w),
+        "SELECT distinct(%s) FROM %s WHERE %s GROUP BY time(1h)" % (f, q(m), w),
+        "SELECT count(distinct(%s)) FROM %s WHERE %s GROUP BY %s" % (f, q(m), w, q(k)),
+        "SELECT elapsed(%s, 1m) FROM %s WHERE %s GROUP BY %s LIMIT 4" % (f, q(m), w, q(k)),
+        "SELECT mean(%s) FROM %s WHERE %s GROUP BY time(10m), %s LIMIT 2 OFFSET 1 SLIMIT 2 SOFFSET 1" % (f, q(m), w, q(k)),
+        "SELECT mean(%s) FROM %s WHERE %s GROUP BY time(10m) fill(none) LIMIT 3" % (f, q(m), w),
+        "SELECT max(%s) FROM (SELECT mean(%s) AS %s FROM %s WHERE %s GROUP BY time(5m), %s) WHERE %s GROUP BY time(15m)" % (f, f, f, q(m), w, q(k), w),
+        "SELECT count(%s) FROM %s WHERE %s AND %s > %s GROUP BY time(15m)" % (f, q(m), w, f, rng.choice(["0", "1.5", "100", "1000i"])),
+        "SELECT sum(%s) / count(%s) FROM %s WHERE %s GROUP BY time(20m) fill(0)" % (f, f, q(m), w),
+        "SELECT first(%s), last(%s), min(%s), max(%s) FROM %s WHERE %s GROUP BY time(7m, 3m)" % (f, f, f, f, q(m), w),
+        "SELECT median(%s), spread(%s) FROM %s WHERE %s GROUP BY time(11m), %s ORDER BY time DESC" % (f, f, q(m), w, q(k)),
+    ])
+
+
 def gen(rng):
+    r = rng.random()
+    if r < 0.12:
+        return gen_meta(rng)
+    if r < 0.35:
+        return gen_misc(rng)
     m = rng.choice(list(MEAS))
     fields, tags = MEAS[m]
     where = [time_cond(rng)]
