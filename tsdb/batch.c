@@ -757,7 +757,7 @@ int tsdb_batch_commit(struct tsdb_batch *b, struct err *e)
     /* A store dropped since the batch found it takes nothing: the write
      * counts as made before the drop (replay skips its record too). */
     if (!atomic_load(&b->st->is_dropped))
-        rc = tsdb__record_apply(db, b->st, (const uint8_t *)pay.p, pay.len, lsn, false, NULL,
+        rc = tsdb__record_apply(db, b->st, (const uint8_t *)pay.p, pay.len, lsn, false, NULL, 0,
                                 NULL, &points, e);
     tsdb__wal_applied(db, lsn);
     pthread_rwlock_unlock(&db->apply_lock);

@@ -459,6 +459,31 @@ struct tsdb__hval {
  * the head grew by (for the head_bytes gauge). */
 int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
                           const struct tsdb__hval *vals, size_t nvals);
+/* Prefetches the cache lines an in-order append to h will write (the tail
+ * chunk's header, the next row's time, LSN and generation slots, and each
+ * column's presence word and value slot), computed from h alone so that
+ * nothing waits for the chunk.  For callers that know the next rows'
+ * series a few rows ahead: a row touches ~4 + 2 x columns lines of its
+ * chunk, each cold when consecutive rows belong to different series. */
+static inline void tsdb__head_prefetch(const struct tsdb__head *h)
+{
+    const struct tsdb__hchunk *c = h->tail;
+    if (!c || h->n < TSDB__CHUNK_ROWS || (h->n & TSDB__CHUNK_MASK) == 0)
+        return; /* a small first chunk, or the append starts a new chunk */
+    size_t i = h->n & TSDB__CHUNK_MASK;
+    const char *base = (const char *)(c + 1);
+    __builtin_prefetch(c, 1);
+    __builtin_prefetch(base + 8 * i, 1);
+    __builtin_prefetch(base + 8 * TSDB__CHUNK_ROWS + 8 * i, 1);
+    __builtin_prefetch(base + 16 * TSDB__CHUNK_ROWS + 4 * i, 1);
+    const char *col = base + 20 * TSDB__CHUNK_ROWS;
+    size_t ncols = h->ncols < 16 ? h->ncols : 16;
+    for (size_t k = 0; k < ncols; k++) {
+        const char *cp = col + k * (sizeof(struct tsdb__hcol) + 8 * TSDB__CHUNK_ROWS);
+        __builtin_prefetch(cp, 1);
+        __builtin_prefetch(cp + sizeof(struct tsdb__hcol) + 8 * i, 1);
+    }
+}
 void tsdb__head_fini(struct tsdb__head *h);
 /* Removes the rows with 0 < fgen <= max_gen; returns the bytes freed. */
 int64_t tsdb__head_purge(struct tsdb__head *h, uint64_t max_gen);
@@ -735,8 +760,8 @@ struct tsdb__apply_helper;
  * 1 when the record's database/policy is unknown (skipped), or ERR_CORRUPT
  * with e describing the problem.  *points gets the points applied. */
 int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p, size_t n,
-                       uint64_t lsn, bool is_replay, struct tsdb__apply_helper *helper,
-                       struct buf *give, size_t *points, struct err *e);
+                       uint64_t lsn, bool is_replay, struct tsdb__apply_helper *helpers,
+                       size_t nhelpers, struct buf *give, size_t *points, struct err *e);
 /* Frees the spare record scratch (tsdb_close). */
 void tsdb__rec_pool_fini(struct tsdb *db);
 /* batch.c: frees the spare compression scratch (tsdb_close). */
@@ -744,25 +769,27 @@ void tsdb__zscratch_pool_fini(struct tsdb *db);
 /* batch.c: frees the spare batches (tsdb_close). */
 void tsdb__batch_pool_fini(struct tsdb *db);
 
-/* Second replay thread: applies the rows of odd series ids of each record
- * while the replaying thread decodes the next records and applies the even
- * ones.  Records reach it through a bounded FIFO, so neither thread waits
- * for the other per record (a per-record barrier made replay crawl on a
- * loaded machine, where either thread may be descheduled); each series is
- * applied by one thread, in WAL order, so the result equals a serial
- * replay. */
+/* Replay threads: the replaying thread decodes and resolves each record,
+ * plans its rows (series with even ids first, then odd) and queues it for
+ * two helper threads, one applying the rows of even series ids, the other
+ * those of odd ones, and goes on to the next record without waiting.
+ * Records reach each helper through a bounded FIFO, so no thread waits for
+ * another per record (a per-record barrier made replay crawl on a loaded
+ * machine, where any thread may be descheduled); with three threads on two
+ * cores the scheduler balances decoding against applying (with the
+ * replaying thread applying the even ids itself, as before, it did ~3/4 of
+ * the work on the ops set).  Each series is applied by one thread, in WAL
+ * order, so the result equals a serial replay.  With one helper (the
+ * second could not be started) the replaying thread applies the even ids
+ * itself; with none, replay is serial. */
 #define TSDB__HELPER_QUEUE 8
-/* Smaller records are applied by the replaying thread alone. */
-#ifndef TSDB__PARALLEL_MIN_BYTES
-#define TSDB__PARALLEL_MIN_BYTES 8192
-#endif
 struct tsdb__apply_job {
     struct tsdb *db;
     struct tsdb__store *st;
     struct tsdb__rec *rec; /* owns the record's bytes its views point into */
     uint64_t lsn;
     _Atomic int refs; /* the two threads; the last one frees */
-    struct tsdb__apply_job *next;
+    struct tsdb__apply_job *next[2]; /* in each helper's FIFO (by its link) */
 };
 struct tsdb__apply_helper {
     pthread_t thread;
@@ -771,9 +798,11 @@ struct tsdb__apply_helper {
     struct tsdb__apply_job *head, *tail;
     size_t queued;
     bool is_stopping;
+    int part; /* 0: applies the even series ids of each record, 1: the odd ones */
+    int link; /* which of a job's next links this helper's FIFO uses */
 };
-/* Returns false if the thread cannot be created (replay then runs serially). */
-bool tsdb__helper_start(struct tsdb__apply_helper *h);
+/* Returns false if the thread cannot be created. */
+bool tsdb__helper_start(struct tsdb__apply_helper *h, int part);
 /* Waits until every queued record is applied, then ends the thread. */
 void tsdb__helper_stop(struct tsdb__apply_helper *h);
 

@@ -403,7 +403,8 @@ struct replay {
     size_t len;
     struct buf unz;
     ZSTD_DCtx *zd;                     /* one context for every record */
-    struct tsdb__apply_helper *helper; /* NULL: serial */
+    struct tsdb__apply_helper *helpers; /* the replay threads (tsdb_int.h) */
+    size_t nhelpers;                    /* 0: serial */
     uint64_t prev_lsn;
     uint64_t bytes_done, bytes_total;
 };
@@ -462,9 +463,9 @@ static int replay_segment(struct replay *rp, size_t *cut_off, const char **reaso
                 pay_n = raw;
             }
             /* The decompression buffer may be handed to the record (the
-             * helper thread applies it later); replay gets another. */
-            rc = tsdb__record_apply(rp->db, NULL, pay, pay_n, lsn, true, rp->helper, &rp->unz,
-                                    &points, e);
+             * helper threads apply it later); replay gets another. */
+            rc = tsdb__record_apply(rp->db, NULL, pay, pay_n, lsn, true, rp->helpers,
+                                    rp->nhelpers, &rp->unz, &points, e);
         }
         if (rc < 0) {
             *cut_off = off;
@@ -578,15 +579,20 @@ int tsdb__wal_replay(struct tsdb *db, const struct tsdb_opts *o, struct tsdb_rec
         qsort(seqs, nseqs, sizeof *seqs, cmp_u64);
 
     struct replay rp = { .db = db, .o = o, .r = r };
-    struct tsdb__apply_helper helper;
-    if (nseqs && tsdb__helper_start(&helper))
-        rp.helper = &helper;
+    struct tsdb__apply_helper helpers[2];
+    rp.helpers = helpers;
+    while (nseqs && rp.nhelpers < 2 && tsdb__helper_start(&helpers[rp.nhelpers], (int)rp.nhelpers))
+        rp.nhelpers++;
+    if (rp.nhelpers == 1) {
+        /* One helper: it takes the odd ids, this thread the even ones. */
+        helpers[0].part = 1;
+    }
     buf_init(&rp.unz, 0);
     rp.zd = ZSTD_createDCtx();
     if (!rp.zd) {
         free(seqs);
-        if (rp.helper)
-            tsdb__helper_stop(rp.helper);
+        for (size_t i = 0; i < rp.nhelpers; i++)
+            tsdb__helper_stop(&helpers[i]);
         return err_set(e, ERR_NOMEM, "wal replay: cannot create a zstd context");
     }
     char path[TSDB__PATH_MAX];
@@ -675,8 +681,8 @@ int tsdb__wal_replay(struct tsdb *db, const struct tsdb_opts *o, struct tsdb_rec
         o->progress(o->progress_arg, rp.bytes_total, rp.bytes_total);
     free(seqs);
     unmap_segment(&rp);
-    if (rp.helper)
-        tsdb__helper_stop(rp.helper);
+    for (size_t i = 0; i < rp.nhelpers; i++)
+        tsdb__helper_stop(&helpers[i]);
     buf_fini(&rp.unz);
     ZSTD_freeDCtx(rp.zd);
     /* Segments below the checkpoint may all be gone: LSNs continue above it. */

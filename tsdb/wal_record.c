@@ -9,13 +9,14 @@
  * hostile: every count is bounded by the bytes left, every index is checked,
  * and any inconsistency is ERR_CORRUPT, never an abort.
  *
- * Replay applies big records on two threads (storage-notes 5.8): the caller
- * decodes and resolves each record, queues it for a helper thread that
- * applies the rows of odd series ids, applies the even ones itself and goes
- * on to the next record without waiting (tsdb_int.h, tsdb__apply_helper).
- * Each series stays on one thread and sees its rows in WAL order, so the
- * result equals a serial replay.  Rows are applied grouped by stripe and
- * series: a live commit takes each stripe lock once per record.
+ * Replay applies records on two helper threads (storage-notes 5.8): the
+ * caller decodes and resolves each record, queues it for one helper that
+ * applies the rows of even series ids and one that applies the odd ones,
+ * and goes on to the next record without waiting (tsdb_int.h,
+ * tsdb__apply_helper).  Each series stays on one thread and sees its rows
+ * in WAL order, so the result equals a serial replay.  Rows are applied
+ * grouped by stripe and series: a live commit takes each stripe lock once
+ * per record.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -425,9 +426,9 @@ static int resolve_live(struct tsdb__store *st, struct tsdb__rec *r, struct err 
  * series' rows in record order (stable counting sorts).  A bucket is the
  * stripe of the series id, so a live commit takes each stripe lock once per
  * record and consecutive rows write the same series' chunks, which keeps
- * them in cache.  is_split (replay with the helper): even ids first, then
- * odd, so order[0 .. split) is the replaying thread's share and the rest the
- * helper's; each series stays on one thread.  Also maps each value's
+ * them in cache.  is_split (replay): even ids first, then odd, so
+ * order[0 .. split) is the even helper's share and the rest the odd one's;
+ * each series stays on one thread.  Also maps each value's
  * record-local field index to the store's field id. */
 _Static_assert(TSDB__STRIPES % 2 == 0, "the replay split relies on an even stripe count");
 static void plan_rows(struct tsdb__rec *r, bool is_split)
@@ -494,13 +495,15 @@ static int64_t apply_rows(struct tsdb__store *st, const struct tsdb__rec *r, uin
     pthread_mutex_t *held = NULL;
     for (size_t k = from; k < to; k++) {
         /* Rows of a record mostly belong to different series, each cold in
-         * cache: fetch the series a few rows ahead while this one is
-         * written. */
-        if (k + PREFETCH_ROWS < to) {
+         * cache: fetch the series eight rows ahead and, from it, the lines
+         * of its tail chunk four rows ahead, while this one is written. */
+        if (k + 2 * PREFETCH_ROWS < to) {
             const struct tsdb__series *ahead =
-                r->series[r->rows[r->order[k + PREFETCH_ROWS]].series].s;
+                r->series[r->rows[r->order[k + 2 * PREFETCH_ROWS]].series].s;
             __builtin_prefetch(&ahead->head);
         }
+        if (k + PREFETCH_ROWS < to)
+            tsdb__head_prefetch(&r->series[r->rows[r->order[k + PREFETCH_ROWS]].series].s->head);
         const struct rrow *row = &r->rows[r->order[k]];
         struct tsdb__series *s = r->series[row->series].s;
         if (is_locked) {
@@ -539,10 +542,12 @@ static void *helper_main(void *arg)
             break; /* stopping and drained */
         pthread_mutex_unlock(&h->mu);
         const struct tsdb__rec *r = job->rec;
-        int64_t grown = apply_rows(job->st, r, job->lsn, r->split, r->nplanned, false);
+        int64_t grown = h->part == 0 ? apply_rows(job->st, r, job->lsn, 0, r->split, false)
+                                     : apply_rows(job->st, r, job->lsn, r->split, r->nplanned,
+                                                  false);
         atomic_fetch_add(&job->db->head_bytes, grown);
         pthread_mutex_lock(&h->mu);
-        h->head = job->next;
+        h->head = job->next[h->link];
         if (!h->head)
             h->tail = NULL;
         h->queued--;
@@ -560,9 +565,9 @@ static void helper_push(struct tsdb__apply_helper *h, struct tsdb__apply_job *jo
     pthread_mutex_lock(&h->mu);
     while (h->queued >= TSDB__HELPER_QUEUE)
         pthread_cond_wait(&h->cv, &h->mu);
-    job->next = NULL;
+    job->next[h->link] = NULL;
     if (h->tail)
-        h->tail->next = job;
+        h->tail->next[h->link] = job;
     else
         h->head = job;
     h->tail = job;
@@ -571,9 +576,11 @@ static void helper_push(struct tsdb__apply_helper *h, struct tsdb__apply_job *jo
     pthread_mutex_unlock(&h->mu);
 }
 
-bool tsdb__helper_start(struct tsdb__apply_helper *h)
+bool tsdb__helper_start(struct tsdb__apply_helper *h, int part)
 {
     memset(h, 0, sizeof *h);
+    h->part = part;
+    h->link = part;
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
     if (pthread_create(&h->thread, NULL, helper_main, h) != 0) {
@@ -596,8 +603,8 @@ void tsdb__helper_stop(struct tsdb__apply_helper *h)
 }
 
 int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p, size_t n,
-                       uint64_t lsn, bool is_replay, struct tsdb__apply_helper *helper,
-                       struct buf *give, size_t *points, struct err *e)
+                       uint64_t lsn, bool is_replay, struct tsdb__apply_helper *helpers,
+                       size_t nhelpers, struct buf *give, size_t *points, struct err *e)
 {
     *points = 0;
     struct tsdb__dec d;
@@ -614,12 +621,15 @@ int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p
         return err_set(e, ERR_CORRUPT, "record names another store");
     }
     struct tsdb__rec *r = rec_get(db);
-    /* A big replayed record is shared with the helper thread, which may
-     * still apply it after the caller's buffer (a mapped segment, the
+    /* A replayed record is shared with the helper threads, which may still
+     * apply it after the caller's buffer (a mapped segment, the
      * decompression buffer) is gone: it is decoded from bytes the record
      * owns, taken from the caller's buffer when it holds them (give: the
-     * two swap buffers, no copy) or else copied. */
-    bool is_shared = helper && n >= TSDB__PARALLEL_MIN_BYTES;
+     * two swap buffers, no copy) or else copied.  Every record goes through
+     * the helpers, small ones too: applying one here while a helper still
+     * applies an earlier record would write the same series from two
+     * threads, out of WAL order. */
+    bool is_shared = is_replay && nhelpers > 0;
     if (is_shared) {
         size_t at = n - tsdb__dec_left(&d);
         if (give && give->p == (const char *)p && give->len == n) {
@@ -657,16 +667,24 @@ int tsdb__record_apply(struct tsdb *db, struct tsdb__store *st, const uint8_t *p
     }
     *points = r->nrows;
     plan_rows(r, is_shared);
-    int64_t grown;
+    int64_t grown = 0;
     if (is_shared) {
-        /* The helper takes odd series ids, this thread even ones: each
-         * series is applied by one thread, in record order. */
+        /* Two helpers: one applies the even series ids, the other the odd
+         * ones, while this thread decodes the next records (three threads
+         * on two cores: the scheduler balances decoding against applying).
+         * One helper: it takes the odd ids and this thread the even ones.
+         * Each series is applied by one thread, in record order. */
         struct tsdb__apply_job *job = xcalloc(1, sizeof *job);
         *job = (struct tsdb__apply_job){ .db = db, .st = st, .rec = r, .lsn = lsn };
         atomic_init(&job->refs, 2);
-        helper_push(helper, job);
-        grown = apply_rows(st, r, lsn, 0, r->split, false);
-        job_release(job);
+        if (nhelpers >= 2) {
+            helper_push(&helpers[0], job);
+            helper_push(&helpers[1], job); /* job may be freed from here on */
+        } else {
+            helper_push(&helpers[0], job);
+            grown = apply_rows(st, r, lsn, 0, r->split, false);
+            job_release(job);
+        }
     } else {
         grown = apply_rows(st, r, lsn, 0, r->nplanned, !is_replay);
         rec_put(db, r);
