@@ -116,6 +116,10 @@ struct lp_point {
     bool has_dup_fields; /* true when two fields share a key */
     bool key_is_canonical; /* raw_key is the canonical series key */
     bool tags_sorted;    /* tags[] is in InfluxDB's order */
+    /* Some view (an unescaped name or string) is in the parser's own
+     * scratch buffer, valid only until the next lp_next(); false when every
+     * view is into the body (or the caller's arena). */
+    bool uses_scratch;
     size_t line_no;      /* 1-based physical line where the point starts */
     struct sv line;      /* the whole line, after leading blanks */
 };

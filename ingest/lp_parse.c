@@ -591,6 +591,7 @@ static int fast_line(struct lp_parser *p, const char *s, struct lp_point *out)
     out->has_dup_fields = nfields > 1 && fields_have_dup(p->fields, nfields);
     out->key_is_canonical = sorted;
     out->tags_sorted = sorted;
+    out->uses_scratch = false;
     out->has_ts = has_ts;
     out->ts_ns = has_ts ? ts : p->now_ns;
     out->line_no = p->line_no;
@@ -1292,6 +1293,7 @@ static int slow_line(struct lp_parser *p, size_t ls, size_t s, struct lp_point *
         l.n--;
     int rc = slow_point(&l, out);
     if (rc == 1) {
+        out->uses_scratch = l.scratch && !p->scratch;
         out->line_no = line_no;
         out->line = sv_make(l.b, l.n);
         return 1;

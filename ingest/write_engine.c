@@ -160,6 +160,8 @@ struct conv {
     size_t cap_fields;
     struct buf key; /* db \0 rp \0 raw key */
     size_t prefix_n;
+    struct tsdb_point tp; /* the converted point, views into tags/fields */
+    uint64_t h;           /* hash of key */
 };
 
 static enum tsdb_type tsdb_type_of(enum lp_type t)
@@ -260,6 +262,62 @@ static void append_capped(struct buf *b, struct sv s)
         (void)buf_append(b, s.p, room < s.n ? room : s.n);
 }
 
+/* What adding the points of one request tallies. */
+struct adder {
+    struct ing_engine *g;
+    struct tsdb_batch *b;
+    struct ing_result *res;
+    /* 1.6 names one storage reason: the first "time" tag key, else the
+     * first other rejection in line order (a type conflict, a "time" field,
+     * a key too long); retention drops are reported only when nothing else
+     * was dropped, and are then the only ones counted (observed on 1.6.7:
+     * its shard checks "time" tags in one pass over the points, then fields
+     * in a second).  Not copied: 1.6 names a conflict between two points of
+     * the request over a field the request itself created even before a
+     * "time" tag; telling that from a conflict with stored data would cost
+     * a lookup per field. */
+    struct err why_tag, why_first;
+    size_t n_shard, n_retention, hits, misses;
+};
+
+/* Adds converted point c to the batch through the series cache. */
+static void add_point(struct adder *a, struct conv *c)
+{
+    struct ing_engine *g = a->g;
+    struct sv key = buf_sv(&c->key);
+    uint64_t ref = 0;
+    bool hit = ing__cache_get(&g->cache, key, c->h, &ref);
+    uint64_t hinted = ref;
+    struct err e;
+    err_clear(&e);
+    struct tsdb_batch_stats before;
+    tsdb_batch_stats(a->b, &before);
+    int rc = tsdb_batch_add(a->b, &ref, &c->tp, &e);
+    if (rc == 0) {
+        if (hit && ref == hinted)
+            a->hits++;
+        else {
+            a->misses++;
+            ing__cache_put(&g->cache, key, c->h, ref);
+        }
+        return;
+    }
+    a->res->dropped++;
+    struct tsdb_batch_stats after;
+    tsdb_batch_stats(a->b, &after);
+    if (after.dropped_retention > before.dropped_retention) {
+        a->n_retention++;
+        return;
+    }
+    a->n_shard++;
+    struct err *slot =
+        rc != ERR_TYPE && strncmp(e.msg, "invalid tag key", 15) == 0 ? &a->why_tag : &a->why_first;
+    if (!slot->code)
+        *slot = e;
+    if (!slot->code)
+        slot->code = rc;
+}
+
 int ing_write(struct ing_engine *g, enum ing_proto proto, struct sv db, struct sv rp,
               enum lp_precision prec, const char *body, size_t len, unsigned flags,
               struct ing_result *res)
@@ -298,99 +356,86 @@ int ing_write(struct ing_engine *g, enum ing_proto proto, struct sv db, struct s
 
     struct lp_parser p;
     lp_parser_init(&p, body, len, prec, now, NULL);
-    struct conv c = { 0 };
-    buf_init(&c.key, 0);
-    (void)buf_append_sv(&c.key, db);
-    (void)buf_append_char(&c.key, '\0');
-    (void)buf_append_sv(&c.key, rp);
-    (void)buf_append_char(&c.key, '\0');
-    c.prefix_n = c.key.len;
+    /* Two points in flight: line i is parsed and its cache slot prefetched
+     * while line i-1, parsed before, is looked up and added, so the slot's
+     * cache miss overlaps the parsing (points are still added in line
+     * order). */
+    struct conv cv[2] = { { 0 }, { 0 } };
+    for (int i = 0; i < 2; i++) {
+        buf_init(&cv[i].key, 0);
+        (void)buf_append_sv(&cv[i].key, db);
+        (void)buf_append_char(&cv[i].key, '\0');
+        (void)buf_append_sv(&cv[i].key, rp);
+        (void)buf_append_char(&cv[i].key, '\0');
+        cv[i].prefix_n = cv[i].key.len;
+    }
+    struct conv *pend = NULL; /* parsed, not yet added */
+    int cur = 0;
     struct buf perr;
     buf_init(&perr, res->error.max_bytes);
-    /* 1.6 names one storage reason: the first "time" tag key, else the
-     * first other rejection in line order (a type conflict, a "time" field,
-     * a key too long); retention drops are reported only when nothing else
-     * was dropped, and are then the only ones counted (observed on 1.6.7:
-     * its shard checks "time" tags in one pass over the points, then fields
-     * in a second).  Not copied: 1.6 names a conflict between two points of
-     * the request over a field the request itself created even before a
-     * "time" tag; telling that from a conflict with stored data would cost
-     * a lookup per field. */
-    struct err why_tag, why_first;
-    err_clear(&why_tag);
-    err_clear(&why_first);
-    size_t n_shard = 0, n_retention = 0;
-    size_t npoints = 0, hits = 0, misses = 0;
+    struct adder a = { .g = g, .b = b, .res = res };
+    err_clear(&a.why_tag);
+    err_clear(&a.why_first);
+    size_t npoints = 0;
 
-    for (;;) {
-        struct lp_point pt;
-        err_clear(&e);
-        int n = lp_next(&p, &pt, &e);
-        if (n == 0)
-            break;
-        res->lines++;
-        if (n < 0) {
-            res->parse_errors++;
-            if (perr.len)
-                append_capped(&perr, sv_cstr("\n"));
-            if (n == ERR_PARSE) {
-                struct buf one;
-                buf_init(&one, 0);
-                if (lp_format_error(&p, &one) == 0)
-                    append_capped(&perr, buf_sv(&one));
-                buf_fini(&one);
+    for (bool is_eof = false; !is_eof || pend;) {
+        struct conv *next = NULL;
+        bool is_now = false;
+        if (!is_eof) {
+            struct lp_point pt;
+            err_clear(&e);
+            int n = lp_next(&p, &pt, &e);
+            if (n == 0) {
+                is_eof = true;
             } else {
-                append_capped(&perr, sv_cstr(e.msg));
+                res->lines++;
+                if (n < 0) {
+                    res->parse_errors++;
+                    if (perr.len)
+                        append_capped(&perr, sv_cstr("\n"));
+                    if (n == ERR_PARSE) {
+                        struct buf one;
+                        buf_init(&one, 0);
+                        if (lp_format_error(&p, &one) == 0)
+                            append_capped(&perr, buf_sv(&one));
+                        buf_fini(&one);
+                    } else {
+                        append_capped(&perr, sv_cstr(e.msg));
+                    }
+                    continue;
+                }
+                npoints++;
+                if (!b)
+                    continue;
+                next = &cv[cur];
+                cur ^= 1;
+                convert(next, &pt, &next->tp);
+                next->key.len = next->prefix_n;
+                (void)buf_append_sv(&next->key, pt.raw_key);
+                next->h = hash_sv(buf_sv(&next->key));
+                ing__cache_prefetch(&g->cache, next->h);
+                /* Views into the parser's own scratch die at the next
+                 * lp_next(): such a point (a line with escapes or odd
+                 * quoting) is added at once, after the older one. */
+                is_now = pt.uses_scratch;
             }
-            continue;
         }
-        npoints++;
-        if (!b)
-            continue;
-        struct tsdb_point tp;
-        convert(&c, &pt, &tp);
-        c.key.len = c.prefix_n;
-        (void)buf_append_sv(&c.key, pt.raw_key);
-        struct sv key = buf_sv(&c.key);
-        uint64_t h = hash_sv(key);
-        uint64_t ref = 0;
-        bool hit = ing__cache_get(&g->cache, key, h, &ref);
-        uint64_t hinted = ref;
-        err_clear(&e);
-        struct tsdb_batch_stats before;
-        tsdb_batch_stats(b, &before);
-        rc = tsdb_batch_add(b, &ref, &tp, &e);
-        if (rc == 0) {
-            if (hit && ref == hinted)
-                hits++;
-            else {
-                misses++;
-                ing__cache_put(&g->cache, key, h, ref);
-            }
-        } else {
-            struct tsdb_batch_stats after;
-            tsdb_batch_stats(b, &after);
-            res->dropped++;
-            if (after.dropped_retention > before.dropped_retention) {
-                n_retention++;
-            } else {
-                n_shard++;
-                struct err *slot = rc != ERR_TYPE && strncmp(e.msg, "invalid tag key", 15) == 0
-                                       ? &why_tag
-                                       : &why_first;
-                if (!slot->code)
-                    *slot = e;
-                if (!slot->code)
-                    slot->code = rc;
-            }
+        if (pend)
+            add_point(&a, pend);
+        pend = next;
+        if (pend && is_now) {
+            add_point(&a, pend);
+            pend = NULL;
         }
     }
     lp_parser_fini(&p);
-    free(c.tags);
-    free(c.fields);
-    buf_fini(&c.key);
-    madd(g->hits, (double)hits);
-    madd(g->misses, (double)misses);
+    for (int i = 0; i < 2; i++) {
+        free(cv[i].tags);
+        free(cv[i].fields);
+        buf_fini(&cv[i].key);
+    }
+    madd(g->hits, (double)a.hits);
+    madd(g->misses, (double)a.misses);
     madd(g->lines[proto][RES_ACCEPTED], (double)(res->lines - res->parse_errors));
     madd(g->lines[proto][RES_PARSE_ERROR], (double)res->parse_errors);
 
@@ -429,12 +474,12 @@ int ing_write(struct ing_engine *g, enum ing_proto proto, struct sv db, struct s
             ret = rc;
         } else {
             res->points_written = st.points;
-            if (n_shard) {
-                const struct err *why = why_tag.code ? &why_tag : &why_first;
-                set_error(res, 400, "partial write: %s dropped=%zu", why->msg, n_shard);
-            } else if (n_retention) {
+            if (a.n_shard) {
+                const struct err *why = a.why_tag.code ? &a.why_tag : &a.why_first;
+                set_error(res, 400, "partial write: %s dropped=%zu", why->msg, a.n_shard);
+            } else if (a.n_retention) {
                 set_error(res, 400, "partial write: points beyond retention policy dropped=%zu",
-                          n_retention);
+                          a.n_retention);
             } else if (res->parse_errors) {
                 res->http_status = 400;
                 (void)buf_append_str(&res->error, "partial write: ");

@@ -15,6 +15,7 @@
 #define NJ_INGEST_WRITE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,11 @@ struct ing__cache_shard {
     struct ing__cache_slot *slots; /* cap slots, cap a power of two or 0 */
     size_t cap, count;
     size_t bytes; /* slots plus out-of-line keys, against the budget */
+    /* slots and cap - 1, republished under mu whenever they change, for
+     * ing__cache_prefetch to read without the lock (a torn or stale pair
+     * only prefetches a useless address). */
+    _Atomic(struct ing__cache_slot *) pf_slots;
+    _Atomic size_t pf_mask;
 };
 
 struct ing__series_cache {
@@ -44,6 +50,10 @@ void ing__cache_fini(struct ing__series_cache *c);
 /* Looks key (hash h = hash_sv(key)) up; true with *ref set on a hit.  Any
  * thread. */
 bool ing__cache_get(struct ing__series_cache *c, struct sv key, uint64_t h, uint64_t *ref);
+/* Starts loading the slot where hash h would be, without locking, so that
+ * a lookup of it a little later (the next line parsed) finds it in cache.
+ * Any thread. */
+void ing__cache_prefetch(struct ing__series_cache *c, uint64_t h);
 /* Records key -> ref (copies key).  Any thread. */
 void ing__cache_put(struct ing__series_cache *c, struct sv key, uint64_t h, uint64_t ref);
 /* Number of entries (for tests).  Any thread. */

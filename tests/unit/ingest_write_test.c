@@ -346,6 +346,31 @@ static void test_series_cache(void **state)
     assert_int_equal(metric(x, "nightjar_ingest_series_cache_hits_total", NULL, NULL) - h0, 3);
 }
 
+/* The engine parses line i+1 before it adds line i (to prefetch the
+ * series cache); a line whose unescaped names or strings live in the
+ * parser's scratch must be added before the next line reuses it.  Escaped
+ * lines next to each other and to plain ones, first and last. */
+static void test_escaped_lines_in_flight(void **state)
+{
+    struct fx *x = *state;
+    expect(x, "db", "",
+           "esc\\ m,t=x\\ y v=1 1\n"
+           "plain,t=a v=2 2\n"
+           "esc\\ m,t=x\\ y v=3 3\n"
+           "esc\\ m,t=x\\ y s=\"c\\\\d\" 4\n"
+           "esc\\ m,t=p\\,q s=\"e\\\"f\" 5\n"
+           "plain,t=a s=\"g\\\"h\" 6\n"
+           "plain,t=a v=7 7\n"
+           "esc\\ m,t=x\\ y v=8 8",
+           204, "");
+    assert_int_equal(x->res.points_written, 8);
+    expect_stored(x, "db", "plain", "plain,t=a|v=2@2;plain,t=a|v=7@7;plain,t=a|s=\"g\"h\"@6");
+    expect_stored(x, "db", "esc m",
+                  "esc\\ m,t=x\\ y|v=1@1;esc\\ m,t=x\\ y|v=3@3;esc\\ m,t=x\\ y|v=8@8;"
+                  "esc\\ m,t=x\\ y|s=\"c\\d\"@4;"
+                  "esc\\ m,t=p\\,q|s=\"e\"f\"@5");
+}
+
 static void test_pending(void **state)
 {
     struct fx *x = *state;
@@ -470,6 +495,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_all_or_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_time_and_precision, setup, teardown),
         cmocka_unit_test_setup_teardown(test_series_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_escaped_lines_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
