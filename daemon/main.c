@@ -10,6 +10,7 @@
  * line never leaves a half-started daemon behind.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -222,6 +223,15 @@ int main(int argc, char **argv)
 
     /* A peer closing its socket must be an EPIPE on write, not our death. */
     signal(SIGPIPE, SIG_IGN);
+
+    /* Write bodies (hundreds of KB to MB each) are allocated and freed per
+     * request.  With glibc's dynamic thresholds each one either got fresh
+     * mmap pages or grew a heap top that was trimmed again at free, so every
+     * request page-faulted its body in (~8 % of ingest CPU on the ops set,
+     * docs/BENCHMARKS.md "Write path and replay").  Fixed thresholds keep
+     * freed memory for the next request (peak RSS +1.5-4 MiB on that set). */
+    (void)mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    (void)mallopt(M_TRIM_THRESHOLD, 64 << 20);
 
     struct config cfg;
     struct err e = { 0 };
