@@ -146,6 +146,9 @@ class Server:
 class Nightjar(Server):
     name = "nightjar"
 
+    def bin(self):
+        return self.args.nightjar
+
     def cmd(self):
         data = os.path.join(self.dir, "data")
         conf = os.path.join(self.dir, "nightjar.yaml")
@@ -155,7 +158,7 @@ class Nightjar(Server):
                     f"storage: {{dir: {data}, retention: INF}}\n"
                     f"internal: {{enabled: false}}\n"
                     f"databases: [{DB}]\n")
-        return [self.args.nightjar, "--config", conf]
+        return [self.bin(), "--config", conf]
 
     def ready_url(self):
         return f"http://127.0.0.1:{self.port}/ping"
@@ -166,7 +169,7 @@ class Nightjar(Server):
     def count_points(self):
         # Clean stop (SIGTERM) so the lock is released, then the offline dump.
         self.kill(signal.SIGTERM, wait=120)
-        p = subprocess.Popen([self.args.nightjar, "dump", "--data", self.data_dir(), "--db", DB],
+        p = subprocess.Popen([self.bin(), "dump", "--data", self.data_dir(), "--db", DB],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         n = 0
         for line in p.stdout:
@@ -178,6 +181,14 @@ class Nightjar(Server):
                 n += parts[1].count(b",") + 1
         p.wait()
         return n
+
+
+class NightjarOld(Nightjar):
+    """A second Nightjar binary (--nightjar-old), run in turn with the others for old/new pairs."""
+    name = "nightjar-old"
+
+    def bin(self):
+        return self.args.nightjar_old
 
 
 class Influx(Server):
@@ -284,7 +295,8 @@ def replay(args, srv, path, row):
         row["replay_log_points"] = float(kv.get("points", 0))
 
 
-SERVERS = {"nightjar": Nightjar, "victoria": Victoria, "influxdb": Influx}
+SERVERS = {"nightjar": Nightjar, "nightjar-old": NightjarOld, "victoria": Victoria,
+           "influxdb": Influx}
 
 
 def loadavg():
@@ -358,6 +370,8 @@ def main():
     ap.add_argument("--batch", type=int, default=5000)
     ap.add_argument("--time-limit", type=float, default=300)
     ap.add_argument("--nightjar", default="build-bench/nightjar")
+    ap.add_argument("--nightjar-old", default=None,
+                    help="binary for the nightjar-old server (old/new pairs in the same run)")
     ap.add_argument("--lpblast", default="lpblast")
     ap.add_argument("--tmp", default=None, help="parent of the servers' temp dirs (default $TMPDIR)")
     ap.add_argument("--no-count", dest="count", action="store_false")
@@ -372,6 +386,8 @@ def main():
     args = ap.parse_args()
     args.measurements = args.measurements.split(",")
     args.nightjar = os.path.abspath(args.nightjar)
+    if args.nightjar_old:
+        args.nightjar_old = os.path.abspath(args.nightjar_old)
     servers = [SERVERS[s] for s in args.servers.split(",")]
     conns = [int(c) for c in args.conns.split(",")]
     rows = []
@@ -389,8 +405,8 @@ def main():
                         with open(args.json, "w") as f:
                             json.dump(rows, f, indent=1)
     print("\n# medians over repeats (points/s = points sent / wall seconds; all runs had non2xx as shown)")
-    print("| data | conns | server | points/s (median) | runs | vs VictoriaMetrics | peak RSS MiB (median) | stored/sent | non-2xx |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| data | conns | server | points/s (median) | runs | vs VictoriaMetrics | paired ratio (median; per repeat) | peak RSS MiB (median) | stored/sent | non-2xx |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for path in args.file:
         fn = os.path.basename(path)
         for c in conns:
@@ -406,7 +422,16 @@ def main():
                 st = [r.get("stored_points") for r in rs]
                 stored = ", ".join(f"{s / r['points']:.3f}" if s is not None else "?" for s, r in zip(st, rs))
                 nx = ",".join(str(int(r["non2xx"])) for r in rs)
-                print(f"| {fn} | {c} | {name} | {pps / 1e6:.3f} M | {len(rs)} | {ratio} | {hwm:.0f} | {stored} | {nx} |")
+                # Paired: this server's points/s over VictoriaMetrics' in the same repeat.
+                pr = []
+                for r in rs:
+                    v = [x for x in rows if x["server"] == "victoria" and x["file"] == fn
+                         and x["conns"] == c and x["rep"] == r["rep"] and "error" not in x]
+                    if v and v[0]["points_per_s"]:
+                        pr.append(r["points_per_s"] / v[0]["points_per_s"])
+                paired = (f"{statistics.median(pr):.2f}x (" + ", ".join(f"{x:.2f}" for x in pr) + ")"
+                          if pr else "-")
+                print(f"| {fn} | {c} | {name} | {pps / 1e6:.3f} M | {len(rs)} | {ratio} | {paired} | {hwm:.0f} | {stored} | {nx} |")
 
 
 if __name__ == "__main__":
