@@ -941,6 +941,20 @@ static uint32_t *tag_groups(struct arena *a, const struct ev *v, const struct qx
 }
 
 /* Start of the bucket holding t. */
+static int64_t win_start(const struct qx__agg *g, int64_t t);
+
+bool qx__agg_reads_mode(const struct qx__agg *g)
+{
+    for (size_t o = 0; o < g->nouts; o++) {
+        const struct qx__node *n = g->outs[o].kind == QX_OUT_NODE ? g->outs[o].node : NULL;
+        while (n && n->kind == QX_N_XFORM)
+            n = n->child;
+        if (n && n->kind == QX_N_LEAF && n->fn == QFN_MODE)
+            return true;
+    }
+    return false;
+}
+
 static int64_t win_start(const struct qx__agg *g, int64_t t)
 {
     if (!g->tz)

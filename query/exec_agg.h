@@ -118,6 +118,9 @@ struct qx__agg {
                                    * reduce iterator stops (struct qx__stop) */
 };
 
+/* Whether an output reads mode() (directly or under transformations). */
+bool qx__agg_reads_mode(const struct qx__agg *g);
+
 /* A field key of the sources and its type (for wildcard arguments). */
 struct qx__field_key {
     struct sv name;

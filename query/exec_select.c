@@ -926,6 +926,9 @@ static int emit_agg(struct sel *x, const struct outser *os, size_t from, size_t 
     bool ordered = false;
     for (size_t o = 0; o < x->agg->nouts && !ordered; o++)
         ordered = x->agg->outs[o].kind == QX_OUT_NODE && reads_ordered(x->agg->outs[o].node);
+    /* so does mode(): its tie rule reads the time order, ties included
+     * (observed on 1.6) */
+    ordered = ordered || qx__agg_reads_mode(x->agg);
     int rc = x->nblocks || min != INT64_MIN ? qx__agg_check_buckets(r, x->agg, start, end) : 0;
     if (rc)
         return rc;

@@ -491,6 +491,12 @@ RAW = [
     'SELECT percentile("read_p99_ms", 30), percentile("read_p99_ms", 31) FROM "scylla" WHERE %s GROUP BY time(2m), "node"' % TFU,
     'SELECT percentile("read_p99_ms", 5), count("read_p99_ms") FROM "scylla" WHERE %s GROUP BY time(5m)' % TFU,
     'SELECT percentile("read_p99_ms", 30), max("read_p99_ms") FROM "scylla" WHERE %s GROUP BY time(2m), "node" fill(previous)' % TFU,
+    # mode() reads merged series in time order, equal times in heap order.
+    'SELECT mode("errors") FROM "gateway" WHERE %s AND "shard" != \'shard_3\' GROUP BY time(7m) fill(-1)' % TF,
+    'SELECT mode("packet_loss_pct") FROM "voice" WHERE %s GROUP BY time(2m)' % TF,
+    'SELECT mode("mos") FROM "voice" WHERE %s GROUP BY time(5m, 2m), "region"' % TF,
+    'SELECT mode("v") FROM "ties"',
+    'SELECT mode("v") FROM "ties" WHERE time >= %d AND time < %d GROUP BY time(20s)' % ((T0 - 30) * S, (T0 + 40) * S),
     # Outer query over inner buckets that start before the outer range.
     'SELECT max("m") FROM (SELECT mean("usage_system") AS "m" FROM "cpu" WHERE %s GROUP BY time(5m), "hostname") WHERE %s GROUP BY time(15m)' % (TSUB, TSUB),
     'SELECT max("m") FROM (SELECT mean("usage_system") AS "m" FROM "cpu" WHERE %s GROUP BY time(5m), "hostname") WHERE %s' % (TSUB, TSUB),
