@@ -952,6 +952,11 @@ int tsdb__storage_open(struct tsdb *db, struct err *e)
 #define FLUSH_PIECE_ROWS CODEC_BLOCK_MAX /* the writer's block: pieces cut no block */
 #define FLUSH_OPEN_MAX 8
 #define FLUSH_DRAIN_BYTES (256u << 10)
+/* A flush publishes (and purges) in steps of opts.flush_step_bytes of
+ * head, by default flush_head_bytes / FLUSH_STEPS but at least
+ * FLUSH_STEP_MIN. */
+#define FLUSH_STEPS 4
+#define FLUSH_STEP_MIN (1u << 20)
 
 /* One part being written: the rows of one store bound for one partition. */
 struct pbuild {
@@ -988,8 +993,11 @@ struct piece {
 struct flushjob {
     struct pbuild **pb;
     size_t npb;
+    size_t npublished; /* pb[0 .. npublished) are listed and published */
     struct piece *pc;
-    uint64_t gen, published;
+    uint64_t gen, published; /* generation of the step, the one published */
+    size_t step_bytes;       /* head bytes of the series walked in this step */
+    size_t step_max;         /* a step ends past this */
 };
 
 static bool row_is_due(uint64_t g, uint64_t gen, uint64_t published)
@@ -1229,6 +1237,17 @@ static int pbuild_add(struct tsdb *db, struct pbuild *pb, uint64_t sid, const st
     return rc;
 }
 
+/* Drops the resident pages of part p's read-only mapping from the process
+ * (they stay in the page cache; a later read maps them again).  Opening a
+ * part verifies every block, which touches every page: without this a new
+ * part counts in the process's RSS at its full size until memory runs
+ * short. */
+static void part_drop_pages(struct tsdb__part *p)
+{
+    if (p->len)
+        (void)madvise((void *)(uintptr_t)p->map, p->len, MADV_DONTNEED);
+}
+
 /* Step 2 for one part: index and footer, fdatasync, rename, fsync the
  * directory, then open (verify) it.  The verification reads every page of
  * the file through the mapping; they are dropped from the process right
@@ -1257,8 +1276,7 @@ static int pbuild_finish(struct tsdb *db, struct pbuild *pb, struct err *e)
         return rc;
     pb->made->seq = pb->seq;
     pb->made->level = 0;
-    if (pb->made->len)
-        (void)madvise((void *)(uintptr_t)pb->made->map, pb->made->len, MADV_DONTNEED);
+    part_drop_pages(pb->made);
     return 0;
 }
 
@@ -1319,6 +1337,8 @@ static int flush_series(struct tsdb *db, struct flushjob *j, struct tsdb__store 
         pthread_mutex_t *mu = &st->stripes[id % TSDB__STRIPES];
         pthread_mutex_lock(mu);
         struct tsdb__head *h = &s->head;
+        if (from == INT64_MIN)
+            j->step_bytes += h->bytes;
         size_t r = from == INT64_MIN ? 0 : row_at(h, from);
         while (r < h->n && !row_is_due(tsdb__head_fgen(h, r), j->gen, j->published))
             r++;
@@ -1356,6 +1376,80 @@ static int flush_series(struct tsdb *db, struct flushjob *j, struct tsdb__store 
     }
 }
 
+/* After a purge: hands the heap pages the freed sealed chunks left empty
+ * back to the system (glibc keeps them otherwise; the next head fill
+ * would reuse them, but until then they count as the process's memory). */
+static void trim_heap(void)
+{
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
+/* Step 4 and 6 for the parts of pb[npublished ..] (finished): their
+ * MANIFESTs, then one version of the step's generation, so readers find
+ * those rows in the parts and the head can let them go; the next rows get
+ * a new generation.  A flush publishes a step whenever its series held
+ * step_max head bytes (storage-notes 5.6: the head shrinks while it is
+ * flushed instead of after).  CHECKPOINT stays where it was until the
+ * last step: a crash in between replays the WAL above it into the head,
+ * where readers prefer it over the steps' parts.  On failure the caller
+ * takes pb[npublished ..]'s parts out of the in-memory lists. */
+static int step_publish(struct tsdb *db, struct flushjob *j, struct err *e)
+{
+    int rc = 0;
+    for (size_t k = j->npublished; k < j->npb && !rc; k++) {
+        struct pbuild *pb = j->pb[k];
+        if (!pb->made)
+            continue;
+        struct tsdb__partition *pa = pb->pa;
+        pa->parts = xrealloc(pa->parts, (pa->nparts + 1) * sizeof *pa->parts);
+        tsdb__part_ref(pb->made);
+        pa->parts[pa->nparts++] = pb->made;
+        rc = manifest_write(db, pa, e);
+        if (rc) {
+            pa->nparts--;
+            tsdb__part_unref(pb->made);
+        } else {
+            pa->is_new = false;
+        }
+    }
+    if (rc)
+        return rc;
+    bool has_parts = false;
+    for (size_t k = j->npublished; k < j->npb; k++)
+        has_parts |= j->pb[k]->made != NULL;
+    j->npublished = j->npb;
+    if (!has_parts)
+        return 0;
+    db->gen_published = j->gen;
+    publish(db, j->gen);
+    j->published = j->gen;
+    j->gen = db->gen_next++;
+    return 0;
+}
+
+/* Purges series [a, b) of st (their rows of published generations up to
+ * max_gen). */
+static void purge_range(struct tsdb *db, struct tsdb__store *st, uint64_t a, uint64_t b,
+                        uint64_t max_gen)
+{
+    int64_t freed = 0;
+    for (uint64_t id = a; id < b; id++) {
+        pthread_rwlock_rdlock(&st->lock);
+        struct tsdb__series *s = tsdb__series_get(st, id);
+        if (s) {
+            pthread_mutex_t *mu = &st->stripes[id % TSDB__STRIPES];
+            pthread_mutex_lock(mu);
+            freed += tsdb__head_purge(&s->head, max_gen);
+            pthread_mutex_unlock(mu);
+        }
+        pthread_rwlock_unlock(&st->lock);
+    }
+    atomic_fetch_sub(&db->head_bytes, freed);
+    tsdb__update_gauges(db);
+}
+
 /* Steps 1-2 for every store: passes over its series until no due row is
  * left behind for want of a writer.  The parts made are in j->pb. */
 static int flush_stores(struct tsdb *db, struct flushjob *j, struct err *e)
@@ -1384,8 +1478,24 @@ static int flush_stores(struct tsdb *db, struct flushjob *j, struct err *e)
         while (more && !rc) {
             more = false;
             size_t first = j->npb;
-            for (uint64_t id = 1; id < next_id && !rc; id++)
+            uint64_t step_id = 1; /* first series of the step */
+            for (uint64_t id = 1; id < next_id && !rc; id++) {
                 rc = flush_series(db, j, st, shards[i], id, first, &more, e);
+                if (rc || j->step_bytes < j->step_max || id + 1 == next_id)
+                    continue;
+                /* Step: what the writers hold becomes parts, is published,
+                 * and leaves the head (a live older snapshot may keep it). */
+                for (size_t k = first; k < j->npb && !rc; k++)
+                    rc = pbuild_finish(db, j->pb[k], e);
+                rc = rc ? rc : step_publish(db, j, e);
+                if (!rc) {
+                    purge_range(db, st, step_id, id + 1, min_live_gen(db));
+                    trim_heap();
+                }
+                first = j->npb;
+                step_id = id + 1;
+                j->step_bytes = 0;
+            }
             for (size_t k = first; k < j->npb && !rc; k++)
                 rc = pbuild_finish(db, j->pb[k], e);
         }
@@ -1495,21 +1605,11 @@ static void purge_head(struct tsdb *db, uint64_t max_gen)
     tsdb__update_gauges(db);
 }
 
-/* After a purge: hands the heap pages the freed sealed chunks left empty
- * back to the system (glibc keeps them otherwise; the next head fill
- * would reuse them, but until then they count as the process's memory). */
-static void trim_heap(void)
-{
-#ifdef __GLIBC__
-    malloc_trim(0);
-#endif
-}
-
 /* Totals for tsdb_storage_stats (the daemon logs each flush from them). */
 static void count_flush(struct tsdb *db, const struct flushjob *j)
 {
     uint64_t parts = 0, bytes = 0, rows = 0;
-    for (size_t i = 0; i < j->npb; i++)
+    for (size_t i = 0; i < j->npublished; i++)
         if (j->pb[i]->made) {
             parts++;
             bytes += j->pb[i]->made->len;
@@ -1534,10 +1634,17 @@ int tsdb_flush(struct tsdb *db, struct err *e)
 int tsdb__flush_locked(struct tsdb *db, struct err *e)
 {
     purge_head(db, min_live_gen(db));
+    trim_heap();
     struct flushjob j;
     memset(&j, 0, sizeof j);
     j.gen = db->gen_next++;
     j.published = db->gen_published;
+    j.step_max = db->opts.flush_step_bytes;
+    if (!j.step_max) {
+        j.step_max = db->opts.flush_head_bytes / FLUSH_STEPS;
+        if (j.step_max < FLUSH_STEP_MIN)
+            j.step_max = FLUSH_STEP_MIN;
+    }
     j.pc = xcalloc(1, sizeof *j.pc);
     buf_init(&j.pc->strs, 0);
     /* Between applies, so every record <= ckpt is wholly in the head. */
@@ -1567,30 +1674,15 @@ int tsdb__flush_locked(struct tsdb *db, struct err *e)
                 : tsdb__f_replace(&db->fio, dir, "series", out.p, out.len, e);
         buf_fini(&out);
     }
-    /* MANIFESTs: the new part joins its partition's list only in memory
-     * copies until the file is in place. */
-    for (size_t i = 0; i < j.npb && !rc; i++) {
-        struct pbuild *pb = j.pb[i];
-        if (!pb->made)
-            continue;
-        struct tsdb__partition *pa = pb->pa;
-        pa->parts = xrealloc(pa->parts, (pa->nparts + 1) * sizeof *pa->parts);
-        tsdb__part_ref(pb->made);
-        pa->parts[pa->nparts++] = pb->made;
-        rc = manifest_write(db, pa, e);
-        if (rc) {
-            pa->nparts--;
-            tsdb__part_unref(pb->made);
-        } else {
-            pa->is_new = false;
-        }
-    }
+    /* The last step's MANIFESTs and version. */
+    rc = rc ? rc : step_publish(db, &j, e);
     rc = rc ? rc : checkpoint_write(db, ckpt, e);
     if (rc) {
         /* MANIFESTs already written stay valid (their parts are complete);
-         * the head keeps every row, so nothing is lost.  Drop the new parts
-         * from memory so the next flush writes them again as one. */
-        for (size_t i = 0; i < j.npb; i++) {
+         * the head keeps every row not published by an earlier step, so
+         * nothing is lost.  Drop the unpublished new parts from memory so
+         * the next flush writes them again as one. */
+        for (size_t i = j.npublished; i < j.npb; i++) {
             struct tsdb__partition *pa = j.pb[i]->pa;
             if (!pa || !j.pb[i]->made)
                 continue;
@@ -1603,13 +1695,13 @@ int tsdb__flush_locked(struct tsdb *db, struct err *e)
                     break;
                 }
         }
+        if (j.npublished)
+            count_flush(db, &j);
         job_fini(&j);
         unmark_head(db, j.gen);
         return rc;
     }
     db->wal.ckpt_lsn = ckpt;
-    db->gen_published = j.gen;
-    publish(db, j.gen);
     count_flush(db, &j);
     job_fini(&j);
     purge_head(db, min_live_gen(db));
@@ -1725,6 +1817,9 @@ int tsdb__partition_swap(struct tsdb *db, struct tsdb__partition *pa, struct tsd
     for (size_t i = 0; i < n; i++)
         tsdb__part_unref(ov[at + i]);
     free(ov);
+    /* Its verification read every page through the mapping: let them go
+     * from the process (the page cache keeps them), as a flush does. */
+    part_drop_pages(made);
     /* Same generation: the head rows parts stand for did not change. */
     publish(db, db->gen_published);
     return 0;

@@ -153,6 +153,11 @@ struct tsdb_opts {
      * open. */
     uint64_t flush_head_bytes;
     int64_t flush_age_ns;
+    /* A flush publishes its parts and frees their head rows in steps,
+     * each time the series it walked held this many head bytes (0 =
+     * flush_head_bytes / 4, at least 1 MiB), so the head shrinks while it
+     * is flushed; each step adds a part per partition it touched. */
+    uint64_t flush_step_bytes;
     /* Compaction policy for tsdb_maybe_compact (tsdb/FORMAT.md
      * "Compaction"): merge a run of at least compact_min_parts parts of one
      * level (default 8; at least 2), and merge every part of a partition
