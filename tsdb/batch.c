@@ -256,10 +256,11 @@ void tsdb_batch_stats(const struct tsdb_batch *b, struct tsdb_batch_stats *out)
 /* "<what> \"<a>\" on measurement \"<m>\" is invalid" (InfluxDB's texts). */
 static int reject_name(size_t *counter, struct err *e, const char *what, struct sv a, struct sv m)
 {
-    char qa[160], qm[160];
     (*counter)++;
-    return err_set(e, ERR_INVAL, "%s \"%s\" on measurement \"%s\" is invalid", what,
-                   err_quote(qa, sizeof qa, a.p, a.n, 128), err_quote(qm, sizeof qm, m.p, m.n, 128));
+    /* raw names, as influxd prints them (see type_conflict) */
+    int an = a.n > 72 ? 72 : (int)a.n, mn = m.n > 72 ? 72 : (int)m.n;
+    return err_set(e, ERR_INVAL, "%s \"%.*s\" on measurement \"%.*s\" is invalid", what, an, a.p,
+                   mn, m.p);
 }
 
 static int reject(size_t *counter, struct err *e, int code, const char *msg)
@@ -379,13 +380,14 @@ static int type_conflict(struct tsdb_batch *b, const struct tsdb_point *p, struc
                          enum tsdb_type t, enum tsdb_type have, struct err *e)
 {
     b->stats.dropped_type++;
-    char qf[160], qm[160];
+    /* The names as they are (influxd prints them raw; the HTTP layer's
+     * JSON encoding escapes them), cut to keep the message whole. */
+    int kn = key.n > 72 ? 72 : (int)key.n;
+    int mn = p->measurement.n > 72 ? 72 : (int)p->measurement.n;
     return err_set(e, ERR_TYPE,
-                   "field type conflict: input field \"%s\" on measurement \"%s\" is type %s, "
+                   "field type conflict: input field \"%.*s\" on measurement \"%.*s\" is type %s, "
                    "already exists as type %s",
-                   err_quote(qf, sizeof qf, key.p, key.n, 128),
-                   err_quote(qm, sizeof qm, p->measurement.p, p->measurement.n, 128),
-                   tsdb_type_name(t), tsdb_type_name(have));
+                   kn, key.p, mn, p->measurement.p, tsdb_type_name(t), tsdb_type_name(have));
 }
 
 /* Resolves the series and fields of p under the store lock and runs

@@ -797,6 +797,9 @@ def _cases():
                      'dropped=1'),
         ref={'body': b'w_tc_new_shard_two_measa f=1i 3100000000000000000\n'
                      b'w_tc_new_shard_two_measb f=1 3100000000000000001'}))
+    # Names in the conflict message are printed raw (JSON escapes them once).
+    a(C('tc_raw_names_1', 'w_tc\\"q\\\\x,t=1 f\\ \\"k=1 1000000000'))
+    a(C('tc_raw_names_2', 'w_tc\\"q\\\\x,t=1 f\\ \\"k=true 2000000000'))
     a(C('tc_new_meas_batch', '{m} x=1i 1\n{m} x=1 2\n{m} y=1,x=1 3'))
     # --- big points ---
     a(C('many_fields', '{m} ' + ','.join('f%04d=%d' % (j, j) for j in range(1000)) +
