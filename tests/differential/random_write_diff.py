@@ -5,7 +5,7 @@
 Known and left out of the generator: a backslash right before a delimiter
 (1.6 treats the delimiter as escaped, and its series keys then disagree with
 its own measurement names); text after a closing string quote (1.6 keeps
-`"a"x` as the string `a"`, we reject the line).
+`"a"x` as the string `a"`; influx-compat.md 1.1 has us reject the line).
 
 Sends both servers the same randomly generated /write batches (valid
 lines with every field type and escape, and broken ones: bad numbers,
