@@ -10,6 +10,11 @@ printf 'http: {listen: "127.0.0.1:%s"}\nlog: {level: info}\nstorage: {dir: %s/da
 $B/nightjar --config $D/nj.yaml > $D/log1 2>&1 &
 NJ=$!
 for i in $(seq 100); do curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PORT/ping 2>/dev/null | grep -q 204 && break; sleep 0.1; done
+# Two small writes first: libuv starts its worker threads on first use, and
+# perf record -p does not follow threads created after it attached.
+curl -s -XPOST "http://127.0.0.1:$PORT/write?db=bench" --data-binary 'warm v=1 1' &
+W=$!
+curl -s -XPOST "http://127.0.0.1:$PORT/write?db=bench" --data-binary 'warm v=1 2'; wait $W
 perf record -F 499 -g -p $NJ -o $D/ingest.data > $D/perf1.log 2>&1 &
 PERF=$!
 sleep 0.5
