@@ -375,8 +375,10 @@ static int rewrite_part(struct tsdb *db, struct rewriter *rw, struct tsdb__parti
                         struct tsdb__part **made, uint64_t *deleted, struct err *e)
 {
     *made = NULL;
+    /* The replacement keeps pt's layout (version and, in version 4, field
+     * table and time base): untouched blocks are copied byte for byte. */
     struct tsdb__pw w;
-    int rc = tsdb__pw_init(&w);
+    int rc = tsdb__pw_init_like(&w, pt);
     if (rc) {
         tsdb__pw_fini(&w);
         return err_set(e, rc, "%s: out of memory", pa->rel);

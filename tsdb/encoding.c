@@ -21,6 +21,14 @@ int tsdb__put_uvarint(struct buf *b, uint64_t v)
     return buf_append(b, tmp, n);
 }
 
+size_t tsdb__uvarint_len(uint64_t v)
+{
+    size_t n = 1;
+    for (; v >= 0x80; v >>= 7)
+        n++;
+    return n;
+}
+
 int tsdb__put_u8(struct buf *b, uint8_t v)
 {
     return buf_append(b, &v, 1);

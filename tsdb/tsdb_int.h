@@ -88,6 +88,8 @@ static inline int64_t tsdb__unzigzag(uint64_t v)
 
 /* Encoders append to a struct buf; they return 0 or ERR_LIMIT/ERR_NOMEM. */
 int tsdb__put_uvarint(struct buf *b, uint64_t v);
+/* Bytes tsdb__put_uvarint writes for v (1..10). */
+size_t tsdb__uvarint_len(uint64_t v);
 int tsdb__put_u8(struct buf *b, uint8_t v);
 int tsdb__put_u32(struct buf *b, uint32_t v);
 int tsdb__put_u64(struct buf *b, uint64_t v);
@@ -495,8 +497,12 @@ int64_t tsdb__head_clear(struct tsdb__head *h);
 #define TSDB__PART_MAGIC 0x504A4A4Eu /* "NJJP" */
 /* Version 2 allows blocks of up to CODEC_BLOCK_MAX (2,048) rows; version 1
  * parts (blocks of at most 1,024 rows) are still read.  Version 3 (issue #4
- * ops bytes): compact summaries, block headers and index; 1 and 2 are read. */
-#define TSDB__PART_VERSION 3
+ * ops bytes): compact summaries, block headers and index; 1 and 2 are read.
+ * Version 4 (opsbytes): a per-part field table and time base in front of
+ * the index (its offset in the header), columns by field number with their
+ * length up front, implied grid time columns, short codec blocks; 1-3 are
+ * read. */
+#define TSDB__PART_VERSION 4
 #define TSDB__PART_V1_ROWS_MAX 1024
 #define TSDB__PART_HDR 16
 #define TSDB__PART_FOOTER 40
@@ -511,20 +517,43 @@ struct tsdb__pcol {
     const struct sv *s;
 };
 
+/* A field of a version-4 part's field table (the writer's copy). */
+struct tsdb__pwf {
+    char *key;
+    size_t n;
+    enum tsdb_type type;
+};
 struct tsdb__pw {
     struct buf out; /* the whole file */
     struct buf idx;
     struct buf blk;
+    struct buf col; /* version 4: one column's body */
     struct codec_ctx *cc;
     uint64_t nblocks, rows;
     int64_t min_ts, max_ts;
     uint64_t base; /* bytes already handed to the file by tsdb__pw_drain */
     uint32_t version; /* part layout written: TSDB__PART_VERSION */
+    /* Version 4: field table (numbers in order of first use), its hash
+     * (index + 1, 0 = empty; hcap a power of two), the time base (the first
+     * block's first time) and the header still to be written at offset 0
+     * by tsdb__pw_drain when the first bytes were drained before finish. */
+    struct tsdb__pwf *fields;
+    size_t nfields, cap_fields;
+    uint32_t *fhash;
+    size_t hcap;
+    int64_t base_ts;
+    bool has_base, hdr_pending;
+    uint8_t hdr[16];
 };
 int tsdb__pw_init(struct tsdb__pw *w);
-/* Writer of an older layout (2: FORMAT.md "versions 1 and 2"), for the
- * compatibility tests of the reader. */
+/* Writer of an older layout (1-3: FORMAT.md), for the compatibility tests
+ * of the reader and for rewriting an old part in its own layout. */
 int tsdb__pw_init_version(struct tsdb__pw *w, uint32_t version);
+/* Writer of pt's layout that may copy pt's blocks byte for byte (deletes):
+ * same version and, for version 4, pt's field table and time base (new
+ * fields are appended). */
+struct tsdb__part;
+int tsdb__pw_init_like(struct tsdb__pw *w, const struct tsdb__part *pt);
 void tsdb__pw_fini(struct tsdb__pw *w);
 /* Adds the rows of one series (ts sorted, unique); series must come in id
  * order.  Splits into blocks of CODEC_BLOCK_MAX rows. */
@@ -533,8 +562,10 @@ int tsdb__pw_add(struct tsdb__pw *w, uint64_t sid, const int64_t *ts, size_t n,
 int tsdb__pw_finish(struct tsdb__pw *w, uint64_t max_lsn, struct err *e);
 /* Streaming (compaction): writes the bytes encoded so far (w->out) to fd
  * and forgets them; block offsets stay absolute, so the writer holds one
- * block plus the block index in memory.  Returns 0 or ERR_IO (e names
- * what). */
+ * block plus the block index in memory.  After tsdb__pw_finish it also
+ * rewrites the 16-byte header at offset 0 when the header was drained
+ * before (version 4 records the index offset there), leaving the file
+ * offset at the end.  Returns 0 or ERR_IO (e names what). */
 int tsdb__pw_drain(struct tsdb__pw *w, struct tsdb__fio *f, int fd, const char *what,
                    struct err *e);
 

@@ -4,14 +4,17 @@
 
     bench/storage/partstat.py DATA_DIR_OR_PART_FILES... [--points N] [--by-field]
 
-Reads every `*.tsp` part file (tsdb/FORMAT.md "Part file", versions 1-3) under the
+Reads every `*.tsp` part file (tsdb/FORMAT.md "Part file", versions 1-4) under the
 arguments, and attributes each byte to one bucket:
 
   file header/footer, block index, block framing (series id, nrows, min/max ts,
-  ncols, CRC), column headers (key, type, flags, count), summaries, length
-  prefixes of the column blocks, and per column kind (time, float, int, uint,
-  bool, string, presence) the nj_codec blocks split by codec id
-  (tsdb/codec/FORMAT.md): 4-byte codec header, zstd framing, payload.
+  ncols, CRC), column headers (key, type, flags, count; in version 4 field
+  number, body length, count), summaries, length prefixes of the column
+  blocks, and per column kind (time, float, int, uint, bool, string,
+  presence) the nj_codec blocks split by codec id (tsdb/codec/FORMAT.md):
+  codec header (4 bytes, or 1 for version 4's short blocks), zstd framing,
+  payload.  Version 4's field table and grid time columns have buckets of
+  their own.
 
 It also counts the bytes zstd saved (raw payload length minus stored frame) per
 column kind, and, with --points, prints bytes per point.  Also lists the other
@@ -87,27 +90,36 @@ class Stats:
         self.part_bytes = 0
 
 
-def codec_block(st, blk, kind_expect, field=None):
-    """Attributes one nj_codec block (bytes object)."""
-    k = blk[0] & 0x0F
-    zstd = bool(blk[0] & 0x10)
-    cid = blk[1]
-    n = blk[2] | blk[3] << 8
-    kind = KINDS.get(k, "?%d" % k)
-    if kind_expect and kind != kind_expect:
-        kind = "%s(as %s)" % (kind, kind_expect)
+def codec_block(st, blk, kind_expect, field=None, short_n=None):
+    """Attributes one nj_codec block (bytes object); short_n: a short block
+    (1-byte header) of that many values and kind kind_expect."""
+    if short_n is not None:
+        zstd = bool(blk[0] & 0x10)
+        cid = blk[0] & 0x0F
+        n = short_n
+        kind = kind_expect
+        hl = 1
+    else:
+        k = blk[0] & 0x0F
+        zstd = bool(blk[0] & 0x10)
+        cid = blk[1]
+        n = blk[2] | blk[3] << 8
+        kind = KINDS.get(k, "?%d" % k)
+        if kind_expect and kind != kind_expect:
+            kind = "%s(as %s)" % (kind, kind_expect)
+        hl = 4
     names = CODEC_NAMES.get(kind, [])
     cname = names[cid] if cid < len(names) else "id%d" % cid
-    st.bytes["codec header (4 B/block) " + kind] += 4
+    st.bytes["codec header (4 B, short 1 B) " + kind] += hl
     if zstd:
-        d = Dec(blk, 4)
+        d = Dec(blk, hl)
         raw = d.uvarint()
-        st.bytes["zstd varint " + kind] += d.o - 4
+        st.bytes["zstd varint " + kind] += d.o - hl
         st.bytes["payload " + kind] += len(blk) - d.o
         st.zstd_raw[kind] += raw
-        st.zstd_stored[kind] += len(blk) - 4
+        st.zstd_stored[kind] += len(blk) - hl
     else:
-        st.bytes["payload " + kind] += len(blk) - 4
+        st.bytes["payload " + kind] += len(blk) - hl
     key = (kind, cname + ("+zstd" if zstd else ""))
     st.codec[key] += len(blk)
     st.codec_blocks[key] += 1
@@ -128,9 +140,20 @@ def part_file(st, path):
         return
     st.bytes["part header+footer"] += 16 + 40
     ioff, ilen = struct.unpack_from("<QQ", b, len(b) - 40)
-    st.bytes["block index"] += ilen
     ver = struct.unpack_from("<I", b, 4)[0]
     d = Dec(b, ioff)
+    fields = []
+    base_ts = 0
+    if ver >= 4:  # field table: u32 nfields, u64 base_ts, u32 offsets, (u8 type, bytes key)...
+        nf, base_ts = struct.unpack_from("<IQ", b, ioff)
+        d.o = ioff + 12 + 4 * nf
+        for _ in range(nf):
+            typ = d.u8()
+            kl = d.uvarint()
+            fields.append((bytes(d.take(kl)).decode("utf-8", "replace"), typ))
+        st.bytes["field table (version 4)"] += d.o - ioff
+        ilen -= d.o - ioff
+    st.bytes["block index"] += ilen
     nb = d.uvarint()
     ents = []
     off = 16
@@ -138,7 +161,9 @@ def part_file(st, path):
         if ver >= 3:  # sid delta, min_ts delta, span, length, rows; offsets implied
             d.uvarint()
             d.svarint()
-            d.uvarint()
+            z = d.uvarint()
+            if ver >= 4 and z & 15 == 15:
+                d.uvarint()
         else:
             d.uvarint()
             d.u64()
@@ -152,30 +177,58 @@ def part_file(st, path):
         st.blocks += 1
         st.rows += rows
         bd = Dec(b, off)
-        bd.uvarint()            # series id
-        nrows = bd.uvarint()
-        if ver < 3:
-            bd.u64()
-            bd.u64()
-        ncols = bd.uvarint()
-        st.bytes["block framing (sid, nrows, [ts range], ncols, crc)"] += bd.o - off + 4
-        o = bd.o
-        tl = bd.uvarint()
-        st.bytes["column length prefixes"] += bd.o - o
-        codec_block(st, bd.take(tl), "time")
+        if ver >= 4:
+            nrows = bd.uvarint()
+            h = bd.uvarint()
+            ncols = h >> 1
+            st.bytes["block framing (sid, nrows, [ts range], ncols, crc)"] += bd.o - off + 4
+            if h & 1:
+                o = bd.o
+                tl = bd.uvarint()
+                st.bytes["column length prefixes"] += bd.o - o
+                codec_block(st, bd.take(tl), "time", short_n=nrows)
+            else:
+                o = bd.o
+                bd.svarint()
+                if nrows > 1:
+                    z = bd.uvarint()
+                    if z & 15 == 15:
+                        bd.uvarint()
+                st.bytes["time grid (version 4: first, step)"] += bd.o - o
+                st.kind_vals["time"] += nrows
+        else:
+            bd.uvarint()            # series id
+            nrows = bd.uvarint()
+            if ver < 3:
+                bd.u64()
+                bd.u64()
+            ncols = bd.uvarint()
+            st.bytes["block framing (sid, nrows, [ts range], ncols, crc)"] += bd.o - off + 4
+            o = bd.o
+            tl = bd.uvarint()
+            st.bytes["column length prefixes"] += bd.o - o
+            codec_block(st, bd.take(tl), "time")
         for _ in range(ncols):
             o = bd.o
-            kl = bd.uvarint()
-            key = bytes(bd.take(kl)).decode("utf-8", "replace")
-            typ = bd.u8()
-            if ver >= 3:
-                flags = typ >> 3
-                typ &= 7
-                if flags & 1:
-                    bd.uvarint()
+            if ver >= 4:
+                h = bd.uvarint()
+                flags = h & 1
+                key, typ = fields[h >> 1]
+                clen = bd.uvarint()
+                cend = bd.o + clen
+                cnt = bd.uvarint() if flags else nrows
             else:
-                flags = bd.u8()
-                bd.uvarint()
+                kl = bd.uvarint()
+                key = bytes(bd.take(kl)).decode("utf-8", "replace")
+                typ = bd.u8()
+                if ver >= 3:
+                    flags = typ >> 3
+                    typ &= 7
+                    if flags & 1:
+                        bd.uvarint()
+                else:
+                    flags = bd.u8()
+                    bd.uvarint()
             st.bytes["column header (key, type, flags, count)"] += bd.o - o
             o = bd.o
             tname = TYPES.get(typ, "?")
@@ -198,7 +251,10 @@ def part_file(st, path):
                 o = bd.o
                 pl = bd.uvarint()
                 st.bytes["column length prefixes"] += bd.o - o
-                codec_block(st, bd.take(pl), "presence")
+                codec_block(st, bd.take(pl), "presence", short_n=nrows if ver >= 4 else None)
+            if ver >= 4:
+                codec_block(st, bd.take(cend - bd.o), tname, key, short_n=cnt)
+                continue
             o = bd.o
             vl = bd.uvarint()
             st.bytes["column length prefixes"] += bd.o - o

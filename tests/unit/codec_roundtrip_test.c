@@ -603,6 +603,147 @@ static void test_bool_and_presence(void **state)
                      ERR_CORRUPT);
 }
 
+/* Short blocks (format 5): every kind, random shapes.  The short block is
+ * the normal block with its 4-byte header folded into one byte (codec id |
+ * zstd flag), decodes with the count passed in to the same values, and bad
+ * header bits or a truncated block are ERR_CORRUPT naming the offset. */
+static void test_short_blocks(void **state)
+{
+    struct fixture *f = *state;
+    static int64_t iv[N], igot[N];
+    static uint64_t ugot[N];
+    static double fv[N], fgot[N];
+    static uint8_t bv[N], bgot[N];
+    static struct sv sv[N], sgot[N];
+    static char pool[N][24];
+    struct buf lng;
+    buf_init(&lng, 0);
+    struct err e;
+    rng_state = 99;
+    for (unsigned it = 0; it < 700; it++) {
+        size_t n = rnd_n();
+        unsigned kind = it % 7, mode = (unsigned)rnd();
+        buf_reset(&f->out);
+        buf_reset(&lng);
+        codec_ctx_set_short(f->c, false);
+        for (int pass = 0; pass < 2; pass++) {
+            struct buf *o = pass ? &f->out : &lng;
+            codec_ctx_set_short(f->c, pass == 1);
+            switch (kind) {
+            case 0:
+                if (!pass)
+                    gen_times(iv, n, mode);
+                assert_int_equal(codec_encode_time(f->c, iv, n, o, NULL, &e), 0);
+                break;
+            case 1:
+                if (!pass)
+                    gen_floats(fv, n, mode);
+                assert_int_equal(codec_encode_float(f->c, fv, n, o, NULL, &e), 0);
+                break;
+            case 2:
+            case 3:
+                if (!pass)
+                    gen_ints(iv, n, mode);
+                if (kind == 2)
+                    assert_int_equal(codec_encode_int(f->c, iv, n, o, NULL, &e), 0);
+                else
+                    assert_int_equal(
+                        codec_encode_uint(f->c, (const uint64_t *)iv, n, o, NULL, &e), 0);
+                break;
+            case 4:
+            case 6:
+                for (size_t i = 0; !pass && i < n; i++)
+                    bv[i] = mode & 1 ? (uint8_t)(rnd() & 1) : (uint8_t)(i / 100 % 2);
+                if (kind == 4)
+                    assert_int_equal(codec_encode_bool(f->c, bv, n, o, &e), 0);
+                else
+                    assert_int_equal(codec_encode_presence(f->c, bv, n, o, &e), 0);
+                break;
+            default:
+                for (size_t i = 0; !pass && i < n; i++) {
+                    snprintf(pool[i], sizeof pool[i], "v%u", (unsigned)(rnd() % (mode % 50 + 1)));
+                    sv[i] = sv_cstr(pool[i]);
+                }
+                assert_int_equal(codec_encode_str(f->c, sv, n, o, &e), 0);
+                break;
+            }
+        }
+        codec_ctx_set_short(f->c, false);
+        const uint8_t *sp = (const uint8_t *)f->out.p, *lp = (const uint8_t *)lng.p;
+        size_t sl = f->out.len;
+        /* same payload, header folded */
+        assert_int_equal(sl + 3, lng.len);
+        assert_int_equal(sp[0], lp[1] | (lp[0] & 0x10));
+        assert_memory_equal(sp + 1, lp + 4, sl - 1);
+        struct codec_block_info bi;
+        static const enum codec_kind kinds[7] = { CODEC_KIND_TIME, CODEC_KIND_FLOAT,
+                                                  CODEC_KIND_INT,  CODEC_KIND_UINT,
+                                                  CODEC_KIND_BOOL, CODEC_KIND_STR,
+                                                  CODEC_KIND_PRESENCE };
+        assert_int_equal(codec_block_info_short(sp, sl, kinds[kind], n, &bi, &e), 0);
+        assert_int_equal(bi.n, n);
+        assert_int_equal(bi.hdr_len, 1);
+        switch (kind) {
+        case 0:
+            assert_int_equal(codec_decode_time_short(f->c, sp, sl, n, igot, &e), 0);
+            if (n)
+                assert_memory_equal(igot, iv, n * 8);
+            break;
+        case 1:
+            assert_int_equal(codec_decode_float_short(f->c, sp, sl, n, fgot, &e), 0);
+            if (n)
+                assert_memory_equal(fgot, fv, n * 8); /* bit for bit */
+            break;
+        case 2:
+            assert_int_equal(codec_decode_int_short(f->c, sp, sl, n, igot, &e), 0);
+            if (n)
+                assert_memory_equal(igot, iv, n * 8);
+            break;
+        case 3:
+            assert_int_equal(codec_decode_uint_short(f->c, sp, sl, n, ugot, &e), 0);
+            if (n)
+                assert_memory_equal(ugot, iv, n * 8);
+            break;
+        case 4:
+        case 6:
+            assert_int_equal(kind == 4 ? codec_decode_bool_short(f->c, sp, sl, n, bgot, &e)
+                                       : codec_decode_presence_short(f->c, sp, sl, n, bgot, &e),
+                             0);
+            if (n)
+                assert_memory_equal(bgot, bv, n);
+            break;
+        default:
+            assert_int_equal(codec_decode_str_short(f->c, sp, sl, n, sgot, &e), 0);
+            for (size_t i = 0; i < n; i++)
+                assert_true(sv_eq(sgot[i], sv[i]));
+            break;
+        }
+        /* a normal decoder still reads the normal block after a short one */
+        size_t m = 0;
+        if (kind == 2) {
+            assert_int_equal(codec_decode_int(f->c, lp, lng.len, igot, &m, &e), 0);
+            assert_int_equal(m, n);
+        }
+        /* bad header bits, an empty block, a cut payload */
+        uint8_t *mp = (uint8_t *)f->out.p;
+        uint8_t h0 = mp[0];
+        mp[0] |= 0x20;
+        assert_int_equal(codec_decode_float_short(f->c, mp, sl, n, fgot, &e), ERR_CORRUPT);
+        assert_non_null(strstr(e.msg, "offset 0: bad header byte"));
+        mp[0] = h0;
+        assert_int_equal(codec_decode_int_short(f->c, mp, 0, n, igot, &e), ERR_CORRUPT);
+        assert_non_null(strstr(e.msg, "truncated"));
+        if (kind == 1 && sl > 2 && n > 0) {
+            int rc = codec_decode_float_short(f->c, mp, sl - 1, n, fgot, &e);
+            if (rc)
+                assert_int_equal(rc, ERR_CORRUPT);
+        }
+    }
+    assert_int_equal(codec_decode_int_short(f->c, (const uint8_t *)"\x01", 1, N + 1, igot, &e),
+                     ERR_INVAL);
+    buf_fini(&lng);
+}
+
 static void test_strings(void **state)
 {
     struct fixture *f = *state;
@@ -905,6 +1046,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_float_shapes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bool_and_presence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_strings, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_short_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zstd_layer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_strings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contexts_independent, setup, teardown),

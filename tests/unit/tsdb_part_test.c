@@ -445,6 +445,236 @@ __attribute__((unused)) static void test_part_roundtrip(void **state)
     free(sb);
 }
 
+/* Part format 4: per-part field table, columns by number with their body
+ * length, implied grid time columns (1 row, 2 rows, 2,048 + more rows,
+ * negative times, a step of 2^61 + 3 past the scaled form), coded time
+ * columns, short codec blocks, many fields (the writer's hash grows) and
+ * one key under two types.  Every value and time comes back exactly from
+ * the whole-block reader, the one-column reader and the summary lookup; the
+ * streamed writer (tsdb__pw_drain before finish) patches the header; bad
+ * bytes are ERR_CORRUPT naming the file and offset. */
+struct v4chk {
+    const int64_t *ts;
+    size_t n, cols;
+    uint64_t vsum;
+};
+
+static int v4_cb(void *arg, const int64_t *ts, size_t nrows, const struct tsdb__bcol *col)
+{
+    struct v4chk *k = arg;
+    assert_int_equal(nrows, k->n);
+    assert_memory_equal(ts, k->ts, nrows * sizeof *ts);
+    for (size_t i = 0; i < col->count; i++)
+        k->vsum += col->type == TSDB_STRING ? col->vals[i].s.n : col->vals[i].u;
+    k->cols++;
+    return 0;
+}
+
+static void fix_v4_crcs(uint8_t *p, size_t len)
+{
+    uint8_t *f = p + len - TSDB__PART_FOOTER;
+    uint64_t ioff = tsdb__le64(f), ilen = tsdb__le64(f + 8);
+    tsdb__put_le32(f + 24, tsdb__crc32c(0, p + ioff, ilen));
+    tsdb__put_le32(f + 28, tsdb__crc32c(0, f, 28));
+}
+
+__attribute__((unused)) static void test_part_v4_layout(void **state)
+{
+    (void)state;
+    enum { NR = 2100, NFLD = 40 };
+    static int64_t ts[6][NR];
+    static size_t nts[6] = { 1, 2, NR, 3, 700, 5 };
+    static uint64_t vals[NFLD][NR];
+    static uint8_t pres[NR];
+    for (size_t r = 0; r < NR; r++) {
+        ts[0][r] = 42;
+        ts[1][r] = -5000000000LL + (int64_t)r * 7; /* negative, odd step */
+        ts[2][r] = 1700000000000000000LL + (int64_t)r * 10000000000LL;
+        ts[3][r] = (int64_t)((uint64_t)(INT64_MIN + 5) + (uint64_t)r * ((1ull << 61) + 3));
+        ts[4][r] = 1000 + (int64_t)r * 10 + (r % 7 == 0); /* jitter: coded */
+        ts[5][r] = (int64_t)r * 1000000000LL;
+        pres[r] = r % 3 != 1;
+        for (int f = 0; f < NFLD; f++)
+            vals[f][r] = (uint64_t)(r * 31 + (size_t)f * 7) % 1000;
+    }
+    /* 40 float fields f0..f39, plus "f" as float and as int in two series,
+     * and a sparse string */
+    static char names[NFLD][8];
+    struct tsdb__pcol cols[NFLD + 1];
+    for (int f = 0; f < NFLD; f++) {
+        snprintf(names[f], sizeof names[f], "f%d", f);
+        for (size_t r = 0; r < NR; r++) {
+            double d = (double)vals[f][r] / 10;
+            memcpy(&vals[f][r], &d, 8);
+        }
+        cols[f] = (struct tsdb__pcol){ sv_cstr(names[f]), TSDB_FLOAT, NULL, vals[f], NULL };
+    }
+    static struct sv strs[NR];
+    for (size_t r = 0; r < NR; r++)
+        strs[r] = pres[r] ? SV_LIT("abc") : SV_LIT("");
+    struct tsdb__pcol fcol = { SV_LIT("f"), TSDB_FLOAT, NULL, vals[0], NULL };
+    struct tsdb__pcol icol = { SV_LIT("f"), TSDB_INT, pres, vals[1], NULL };
+    struct tsdb__pcol scol = { SV_LIT("s"), TSDB_STRING, pres, NULL, strs };
+
+    char path[600];
+    snprintf(path, sizeof path, "%s/v4-stream.tsp", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    for (int streamed = 0; streamed < 2; streamed++) {
+        struct tsdb__pw w;
+        struct err e;
+        struct tsdb__fio fio;
+        memset(&fio, 0, sizeof fio);
+        int fd = -1;
+        if (streamed) {
+            fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+            assert_true(fd >= 0);
+        }
+        assert_int_equal(tsdb__pw_init(&w), 0);
+        for (int sr = 0; sr < 6; sr++) {
+            struct tsdb__pcol c[3] = { sr == 3 ? icol : fcol, scol, cols[sr] };
+            size_t nc = 3;
+            if (sr == 2) { /* every field */
+                assert_int_equal(tsdb__pw_add(&w, 10 + (uint64_t)sr, ts[sr], nts[sr], cols,
+                                              NFLD, &e),
+                                 0);
+            } else {
+                assert_int_equal(tsdb__pw_add(&w, 10 + (uint64_t)sr, ts[sr], nts[sr], c, nc, &e),
+                                 0);
+            }
+            if (streamed)
+                assert_int_equal(tsdb__pw_drain(&w, &fio, fd, "v4", &e), 0);
+        }
+        assert_int_equal(tsdb__pw_finish(&w, 9, &e), 0);
+        struct buf img;
+        buf_init(&img, 0);
+        if (streamed) {
+            assert_true(w.hdr_pending);
+            assert_int_equal(tsdb__pw_drain(&w, &fio, fd, "v4", &e), 0);
+            close(fd);
+            assert_int_equal(tsdb__f_read_all(path, &img, &e), 0);
+            unlink(path);
+        } else {
+            assert_int_equal(buf_append(&img, w.out.p, w.out.len), 0);
+            save_seed("part-v4-grid-fields", 0, img.p, img.len);
+            save_seed("part-v4-grid-fields-fixcrc", 2, img.p, img.len);
+        }
+        uint8_t *p = (uint8_t *)img.p;
+        size_t len = img.len;
+        assert_int_equal(tsdb__le32(p + 4), 4);
+        struct tsdb__pinfo pi;
+        int vrc = tsdb__part_verify(p, len, "v4.tsp", &pi, &e);
+        if (vrc)
+            fprintf(stderr, "verify (streamed %d): %s\n", streamed, e.msg);
+        assert_int_equal(vrc, 0);
+        assert_int_equal(pi.nents, 7); /* 1, 1, 2 (2048 + 52), 1, 1, 1 */
+        assert_int_equal(pi.max_lsn, 9);
+        struct codec_ctx *cc = codec_ctx_new();
+        struct tsdb__bscratch *sc = malloc(sizeof *sc);
+        for (size_t b = 0; b < pi.nents; b++) {
+            const struct tsdb__bent *be = &pi.ents[b];
+            int sr = (int)(be->sid - 10);
+            size_t r0 = b == 3 ? CODEC_BLOCK_MAX : 0;
+            struct v4chk k = { ts[sr] + r0, be->nrows, 0, 0 };
+            assert_int_equal(be->min_ts, ts[sr][r0]);
+            assert_int_equal(be->max_ts, ts[sr][r0 + be->nrows - 1]);
+            const uint8_t *blk = p + be->off;
+            assert_int_equal(tsdb__block_read(cc, sc, blk, be->len, "v4.tsp", be->off, v4_cb, &k,
+                                              &e),
+                             0);
+            size_t want_cols = sr == 2 ? NFLD : 3;
+            assert_int_equal(k.cols, want_cols);
+            /* each column alone: same values, summary by lookup */
+            uint64_t sum1 = 0;
+            for (size_t c = 0; c < want_cols; c++) {
+                struct sv key = sr == 2 ? cols[c].key
+                                        : (c == 0 ? SV_LIT("f") : c == 1 ? SV_LIT("s")
+                                                                         : cols[sr].key);
+                struct v4chk k1 = { ts[sr] + r0, be->nrows, 0, 0 };
+                assert_int_equal(tsdb__block_read_only(cc, sc, blk, be->len, "v4.tsp", be->off,
+                                                       key, v4_cb, &k1, &e),
+                                 0);
+                assert_int_equal(k1.cols, 1);
+                sum1 += k1.vsum;
+                struct tsdb__bcol col;
+                assert_int_equal(
+                    tsdb__block_col_summary(blk, be->len, key, &col, "v4.tsp", be->off, &e), 1);
+                assert_true(sv_eq(col.key, key));
+            }
+            assert_int_equal(sum1, k.vsum);
+            struct tsdb__bcol col;
+            assert_int_equal(tsdb__block_col_summary(blk, be->len, SV_LIT("nope"), &col, "v4.tsp",
+                                                     be->off, &e),
+                             0);
+        }
+        /* bad bytes: the header's index offset, a field type, a field
+         * offset, a block byte; each names the file and offset */
+        uint8_t *f = p + len - TSDB__PART_FOOTER;
+        uint64_t ioff = tsdb__le64(f);
+        struct tsdb__pinfo bad;
+        p[8] ^= 1;
+        assert_int_equal(tsdb__part_verify(p, len, "v4.tsp", &bad, &e), ERR_CORRUPT);
+        assert_non_null(strstr(e.msg, "v4.tsp: offset 8: part header disagrees"));
+        p[8] ^= 1;
+        uint64_t fe0 = ioff + tsdb__le32(p + ioff + 12);
+        p[fe0] = 9;
+        fix_v4_crcs(p, len);
+        assert_int_equal(tsdb__part_verify(p, len, "v4.tsp", &bad, &e), ERR_CORRUPT);
+        char want[96];
+        snprintf(want, sizeof want, "v4.tsp: offset %" PRIu64 ": bad field type", fe0);
+        assert_non_null(strstr(e.msg, want));
+        p[fe0] = TSDB_FLOAT;
+        p[ioff + 16] ^= 1; /* second field's offset */
+        fix_v4_crcs(p, len);
+        assert_int_equal(tsdb__part_verify(p, len, "v4.tsp", &bad, &e), ERR_CORRUPT);
+        assert_non_null(strstr(e.msg, "bad field table offset"));
+        p[ioff + 16] ^= 1;
+        tsdb__put_le32(p + ioff, 0x7fffffff); /* field count */
+        fix_v4_crcs(p, len);
+        assert_int_equal(tsdb__part_verify(p, len, "v4.tsp", &bad, &e), ERR_CORRUPT);
+        assert_non_null(strstr(e.msg, "bad field count"));
+        tsdb__put_le32(p + ioff, (uint32_t)w.nfields);
+        fix_v4_crcs(p, len);
+        assert_int_equal(tsdb__part_verify(p, len, "v4.tsp", &bad, &e), 0);
+        tsdb__pinfo_fini(&bad);
+        /* a flipped block byte fails the block's (series-seeded) CRC */
+        const struct tsdb__bent *b0 = &pi.ents[0];
+        p[b0->off + 1] ^= 0x10;
+        assert_int_equal(tsdb__part_verify(p, len, "v4.tsp", &bad, &e), ERR_CORRUPT);
+        snprintf(want, sizeof want, "v4.tsp: offset %" PRIu64 ": block checksum mismatch",
+                 b0->off);
+        assert_non_null(strstr(e.msg, want));
+        p[b0->off + 1] ^= 0x10;
+        /* a column naming a field past the table, under a good CRC: the
+         * block readers say which column */
+        uint8_t sb[8];
+        tsdb__put_le64(sb, b0->sid);
+        uint8_t keep = p[b0->off + 3];
+        assert_int_equal(keep >> 1, 0); /* series 10, one row: "f" is field 0 */
+        p[b0->off + 3] = 0x7e;
+        tsdb__put_le32(p + b0->off + b0->len - 4,
+                       tsdb__crc32c(tsdb__crc32c(0, sb, 8), p + b0->off, b0->len - 4));
+        assert_int_equal(tsdb__part_verify(p, len, "v4.tsp", &bad, &e), 0);
+        tsdb__pinfo_fini(&bad);
+        struct v4chk k0 = { ts[0], 1, 0, 0 };
+        assert_int_equal(tsdb__block_read(cc, sc, p + b0->off, b0->len, "v4.tsp", b0->off, v4_cb,
+                                          &k0, &e),
+                         ERR_CORRUPT);
+        snprintf(want, sizeof want, "v4.tsp: offset %" PRIu64 ": bad column header", b0->off + 3);
+        assert_non_null(strstr(e.msg, want));
+        struct tsdb__bcol c0;
+        assert_int_equal(tsdb__block_col_summary(p + b0->off, b0->len, SV_LIT("f"), &c0, "v4.tsp",
+                                                 b0->off, &e),
+                         ERR_CORRUPT);
+        assert_non_null(strstr(e.msg, "v4.tsp: offset "));
+        p[b0->off + 3] = keep;
+        assert_int_equal(w.nfields, NFLD + 3); /* f0..f39, f (float), s, f (int) */
+        free(sc);
+        codec_ctx_free(cc);
+        tsdb__pinfo_fini(&pi);
+        buf_fini(&img);
+        tsdb__pw_fini(&w);
+    }
+}
+
 /* Block summaries come back bit for bit, in the version-3 compact forms
  * (decimal mantissas, integers relative to first) and the raw ones, from
  * both the block reader and tsdb__block_col_summary: decimal columns,
@@ -1363,6 +1593,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_part_roundtrip),
         cmocka_unit_test(test_part_v1_blocks),
+        cmocka_unit_test(test_part_v4_layout),
         cmocka_unit_test(test_part_long_strings),
         cmocka_unit_test_setup_teardown(test_flush_merge_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_part, setup, teardown),

@@ -59,6 +59,11 @@ void codec_ctx_set_fast(struct codec_ctx *c, bool fast)
     c->fast = fast;
 }
 
+void codec_ctx_set_short(struct codec_ctx *c, bool on)
+{
+    c->short_hdr = on;
+}
+
 void codec_ctx_set_zstd_level(struct codec_ctx *c, int level)
 {
     c->zstd_level = level;
@@ -160,6 +165,10 @@ int codec__finish(struct codec_ctx *c, enum codec_kind kind, unsigned id,
     hdr[3] = (uint8_t)(n >> 8);
     const uint8_t *body = payload;
     size_t blen = plen, hlen = CODEC__HDR_LEN;
+    if (c->short_hdr) { /* kind and n are the container's (FORMAT.md "Short blocks") */
+        hdr[0] = (uint8_t)id;
+        hlen = CODEC__SHORT_HDR_LEN;
+    }
 
     if (c->zstd_level > 0 && plen >= CODEC__ZSTD_MIN) {
         size_t bound = ZSTD_compressBound(plen);
@@ -171,7 +180,7 @@ int codec__finish(struct codec_ctx *c, enum codec_kind kind, unsigned id,
         size_t vl = uvarint_len(plen);
         if (!ZSTD_isError(zn) && 10 * (zn + vl) <= 9 * plen) {
             struct wr w;
-            wr_init(&w, hdr + CODEC__HDR_LEN, 10);
+            wr_init(&w, hdr + hlen, 10);
             wr_uvarint(&w, plen);
             hdr[0] |= CODEC__FLAG_ZSTD;
             hlen += w.len;
@@ -191,17 +200,35 @@ int codec__finish(struct codec_ctx *c, enum codec_kind kind, unsigned id,
     return 0;
 }
 
+/* short_n: 0 for a block with the 4-byte header, else n + 1 of a short
+ * block of kind skind (1-byte header: codec id | zstd flag). */
 static int parse_header(const uint8_t *p, size_t len,
                         struct codec_block_info *bi, struct cur *cu,
-                        struct err *e)
+                        unsigned short_n, enum codec_kind skind, struct err *e)
 {
     cur_init(cu, p, len);
-    unsigned b0 = cur_u8(cu, "truncated header");
-    unsigned id = cur_u8(cu, "truncated header");
-    unsigned n = cur_u16(cu, "truncated header");
-    if (cu->is_bad)
-        return err_set(e, ERR_CORRUPT,
-                       "codec: block of %zu bytes: header truncated", len);
+    unsigned b0, id, n;
+    size_t hlen = CODEC__HDR_LEN;
+    if (short_n) {
+        unsigned h = cur_u8(cu, "truncated header");
+        if (cu->is_bad)
+            return err_set(e, ERR_CORRUPT, "codec: short %s block of %zu bytes: header truncated",
+                           codec__kind_name(skind), len);
+        if (h & 0xe0)
+            return err_set(e, ERR_CORRUPT, "codec: short %s block: offset 0: bad header byte 0x%02x",
+                           codec__kind_name(skind), h);
+        b0 = (unsigned)skind | (h & CODEC__FLAG_ZSTD);
+        id = h & 0x0f;
+        n = short_n - 1;
+        hlen = CODEC__SHORT_HDR_LEN;
+    } else {
+        b0 = cur_u8(cu, "truncated header");
+        id = cur_u8(cu, "truncated header");
+        n = cur_u16(cu, "truncated header");
+        if (cu->is_bad)
+            return err_set(e, ERR_CORRUPT,
+                           "codec: block of %zu bytes: header truncated", len);
+    }
     enum codec_kind kind = (enum codec_kind)(b0 & 0x0f);
     if ((b0 & 0xe0) || kind_ncodecs(kind) == 0)
         return err_set(e, ERR_CORRUPT,
@@ -217,13 +244,14 @@ static int parse_header(const uint8_t *p, size_t len,
     bi->codec_id = id;
     bi->n = n;
     bi->is_zstd = (b0 & CODEC__FLAG_ZSTD) != 0;
-    bi->payload_len = len - CODEC__HDR_LEN;
+    bi->payload_len = len - hlen;
+    bi->hdr_len = hlen;
     if (bi->is_zstd) {
         uint64_t raw = cur_uvarint(cu, "truncated payload length");
         if (cu->is_bad || raw > payload_cap(kind))
             return err_set(e, ERR_CORRUPT,
-                           "codec: %s block: offset 4: bad zstd payload length",
-                           codec__kind_name(kind));
+                           "codec: %s block: offset %zu: bad zstd payload length",
+                           codec__kind_name(kind), hlen);
         bi->payload_len = (size_t)raw;
     }
     return 0;
@@ -233,21 +261,32 @@ int codec_block_info(const uint8_t *p, size_t len, struct codec_block_info *bi,
                      struct err *e)
 {
     struct cur cu;
-    return parse_header(p, len, bi, &cu, e);
+    return parse_header(p, len, bi, &cu, 0, CODEC_KIND_TIME, e);
+}
+
+int codec_block_info_short(const uint8_t *p, size_t len, enum codec_kind kind, size_t n,
+                           struct codec_block_info *bi, struct err *e)
+{
+    struct cur cu;
+    if (n > CODEC_BLOCK_MAX)
+        return err_set(e, ERR_INVAL, "codec: short block of %zu values", n);
+    return parse_header(p, len, bi, &cu, (unsigned)n + 1, kind, e);
 }
 
 int codec__open(struct codec_ctx *c, enum codec_kind kind, const uint8_t *p,
                 size_t len, struct codec_block_info *bi, struct cur *cu,
                 struct err *e)
 {
-    int rc = parse_header(p, len, bi, cu, e);
+    unsigned short_n = c->short_n;
+    c->short_n = 0; /* one block only */
+    int rc = parse_header(p, len, bi, cu, short_n, kind, e);
     if (rc != 0)
         return rc;
     if (bi->kind != kind)
         return err_set(e, ERR_CORRUPT, "codec: offset 0: %s block where a %s block was expected",
                        codec__kind_name(bi->kind), codec__kind_name(kind));
     if (!bi->is_zstd) {
-        cur_init(cu, p + CODEC__HDR_LEN, len - CODEC__HDR_LEN);
+        cur_init(cu, p + bi->hdr_len, len - bi->hdr_len);
         return 0;
     }
     size_t at = cu->off, raw = bi->payload_len;
@@ -348,3 +387,27 @@ void codec_ustats_compute(const uint64_t *v, size_t n, struct codec_ustats *st)
     st->sum = sum;
     st->is_sum_overflow = is_ovf;
 }
+
+/* ------------------------------------------------------------ short blocks */
+
+/* The kind's ordinary decoder reads the 1-byte header: codec__open takes
+ * (and clears) c->short_n. */
+#define SHORT_DECODER(name, type)                                                           \
+    int codec_decode_##name##_short(struct codec_ctx *c, const uint8_t *p, size_t len,      \
+                                    size_t n, type *out, struct err *e)                     \
+    {                                                                                       \
+        if (n > CODEC_BLOCK_MAX)                                                            \
+            return err_set(e, ERR_INVAL, "codec: short block of %zu values", n);            \
+        size_t got = 0;                                                                     \
+        c->short_n = (unsigned)n + 1;                                                       \
+        int rc = codec_decode_##name(c, p, len, out, &got, e);                              \
+        c->short_n = 0;                                                                     \
+        return rc;                                                                          \
+    }
+SHORT_DECODER(time, int64_t)
+SHORT_DECODER(float, double)
+SHORT_DECODER(int, int64_t)
+SHORT_DECODER(uint, uint64_t)
+SHORT_DECODER(bool, uint8_t)
+SHORT_DECODER(presence, uint8_t)
+SHORT_DECODER(str, struct sv)

@@ -44,7 +44,7 @@
 #include "common/sv.h"
 
 /* Version of the byte layout described in tsdb/codec/FORMAT.md. */
-#define CODEC_FORMAT_VERSION 4
+#define CODEC_FORMAT_VERSION 5
 /* Most values (rows) in one block. */
 #define CODEC_BLOCK_MAX 2048
 /* Largest decoded payload of a string block (sum of string bytes plus
@@ -69,6 +69,7 @@ struct codec_block_info {
     unsigned n;         /* number of values, <= CODEC_BLOCK_MAX */
     bool is_zstd;       /* payload is zstd-compressed */
     size_t payload_len; /* decoded payload bytes (after zstd) */
+    size_t hdr_len;     /* 4, or 1 for a short block */
 };
 
 /* Block summaries, computed while encoding (pass non-NULL to the encoder) or
@@ -112,6 +113,11 @@ void codec_ctx_set_zstd_level(struct codec_ctx *c, int level);
  * format, only sometimes larger.  For short-lived encodes on a hot path
  * (the head's sealed chunks), never for part files. */
 void codec_ctx_set_fast(struct codec_ctx *c, bool fast);
+/* Short blocks (format 5, FORMAT.md "Short blocks"): later encodes on c
+ * write a 1-byte header (codec id and zstd flag) instead of the 4-byte one;
+ * the container keeps the kind and the value count and hands them to the
+ * codec_decode_*_short() decoders.  Default off. */
+void codec_ctx_set_short(struct codec_ctx *c, bool on);
 
 /*
  * Encoders.  Each appends one encoded block to out (whose cap applies) and
@@ -167,11 +173,33 @@ int codec_decode_presence(struct codec_ctx *c, const uint8_t *p, size_t len,
 int codec_decode_str(struct codec_ctx *c, const uint8_t *p, size_t len,
                      struct sv *out, size_t *n, struct err *e);
 
+/* Decoders of short blocks (codec_ctx_set_short): the kind is the
+ * function's and n, the value count the container stored, is passed in
+ * (<= CODEC_BLOCK_MAX, else ERR_INVAL).  Otherwise as above; on success
+ * exactly n values were decoded. */
+int codec_decode_time_short(struct codec_ctx *c, const uint8_t *p, size_t len, size_t n,
+                            int64_t *out, struct err *e);
+int codec_decode_float_short(struct codec_ctx *c, const uint8_t *p, size_t len, size_t n,
+                             double *out, struct err *e);
+int codec_decode_int_short(struct codec_ctx *c, const uint8_t *p, size_t len, size_t n,
+                           int64_t *out, struct err *e);
+int codec_decode_uint_short(struct codec_ctx *c, const uint8_t *p, size_t len, size_t n,
+                            uint64_t *out, struct err *e);
+int codec_decode_bool_short(struct codec_ctx *c, const uint8_t *p, size_t len, size_t n,
+                            uint8_t *out, struct err *e);
+int codec_decode_presence_short(struct codec_ctx *c, const uint8_t *p, size_t len, size_t n,
+                                uint8_t *out, struct err *e);
+int codec_decode_str_short(struct codec_ctx *c, const uint8_t *p, size_t len, size_t n,
+                           struct sv *out, struct err *e);
+
 /* Reads a block header without decoding the values (payload_len is the
  * stored length, or the declared decompressed length for zstd blocks).
  * Returns 0 or ERR_CORRUPT.  Any thread. */
 int codec_block_info(const uint8_t *p, size_t len, struct codec_block_info *bi,
                      struct err *e);
+/* codec_block_info of a short block of kind and n values. */
+int codec_block_info_short(const uint8_t *p, size_t len, enum codec_kind kind, size_t n,
+                           struct codec_block_info *bi, struct err *e);
 /* Short name of a codec id ("delta-for", "decimal", "xor", ...), or "?".
  * For benchmarks and debug dumps.  Any thread. */
 const char *codec_name(enum codec_kind kind, unsigned codec_id);

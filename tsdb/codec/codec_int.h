@@ -38,6 +38,8 @@
 /* Block header: kind|flags, codec id, u16 count. */
 #define CODEC__HDR_LEN 4
 #define CODEC__FLAG_ZSTD 0x10u
+/* Short block header (format 5): codec id (bits 0-3) | zstd (bit 4). */
+#define CODEC__SHORT_HDR_LEN 1
 /* Payloads at least this big are offered to zstd. */
 #define CODEC__ZSTD_MIN 256
 
@@ -87,6 +89,8 @@ struct codec_ctx {
     void *zd; /* ZSTD_DCtx */
     int zstd_level;
     bool fast; /* codec_ctx_set_fast */
+    bool short_hdr; /* codec_ctx_set_short: encoders write 1-byte headers */
+    unsigned short_n; /* n + 1 of the next short block to decode (0: none) */
     uint8_t *zbuf; /* zstd output / decompressed payload */
     size_t zbuf_cap;
     uint8_t *tmp[2]; /* candidate payloads, CODEC__NUM_PAYLOAD_MAX each */
