@@ -5,7 +5,10 @@
  * >= 300 M values/s per core on the decimal, integer and time paths,
  * >= 100 M/s on the XOR fallback).  Not a test; built by bench/CMakeLists.txt.
  *
- *   decode_bench [--blocks N] [--reps R] [--zstd LEVEL]
+ *   decode_bench [--blocks N] [--reps R] [--zstd LEVEL] [--short 1]
+ *
+ * --short 1 encodes and decodes short blocks (codec format 5, the 1-byte
+ * header part format 4 stores; codec_decode_*_short).
  *
  * Each column is N blocks of 1,024 values (default 2,000 blocks, 2 M
  * values) generated in-process with a fixed seed in the shapes of the
@@ -152,6 +155,32 @@ static void encode_xor(struct codec_ctx *c, const double *f, struct buf *out)
         die("xor finish", &e);
 }
 
+static bool g_short; /* --short 1 */
+
+static int dec_float(struct codec_ctx *c, const uint8_t *p, size_t len, double *out, size_t *m,
+                     struct err *e)
+{
+    *m = BLK;
+    return g_short ? codec_decode_float_short(c, p, len, BLK, out, e)
+                   : codec_decode_float(c, p, len, out, m, e);
+}
+
+static int dec_int(struct codec_ctx *c, const uint8_t *p, size_t len, int64_t *out, size_t *m,
+                   struct err *e)
+{
+    *m = BLK;
+    return g_short ? codec_decode_int_short(c, p, len, BLK, out, e)
+                   : codec_decode_int(c, p, len, out, m, e);
+}
+
+static int dec_time(struct codec_ctx *c, const uint8_t *p, size_t len, int64_t *out, size_t *m,
+                    struct err *e)
+{
+    *m = BLK;
+    return g_short ? codec_decode_time_short(c, p, len, BLK, out, e)
+                   : codec_decode_time(c, p, len, out, m, e);
+}
+
 static void build(struct codec_ctx *c, enum shape s, size_t nblocks, struct col *col)
 {
     struct buf b;
@@ -189,16 +218,15 @@ static void build(struct codec_ctx *c, enum shape s, size_t nblocks, struct col 
             die("encode", &e);
         const uint8_t *p = (const uint8_t *)b.p + at;
         size_t len = b.len - at;
-        col->hist[(p[1] & 15) + (p[0] & 0x10 ? 16 : 0)]++;
+        col->hist[((g_short ? p[0] : p[1]) & 15) + (p[0] & 0x10 ? 16 : 0)]++;
         if (s <= S_XOR) {
-            if (codec_decode_float(c, p, len, fgot, &m, &e) || m != BLK ||
-                memcmp(fgot, f, sizeof f))
+            if (dec_float(c, p, len, fgot, &m, &e) || m != BLK || memcmp(fgot, f, sizeof f))
                 die("float round trip", &e);
         } else if (s <= S_ICOUNT) {
-            if (codec_decode_int(c, p, len, igot, &m, &e) || m != BLK || memcmp(igot, i, sizeof i))
+            if (dec_int(c, p, len, igot, &m, &e) || m != BLK || memcmp(igot, i, sizeof i))
                 die("int round trip", &e);
         } else {
-            if (codec_decode_time(c, p, len, igot, &m, &e) || m != BLK ||
+            if (dec_time(c, p, len, igot, &m, &e) || m != BLK ||
                 memcmp(igot, i, sizeof i))
                 die("time round trip", &e);
         }
@@ -223,13 +251,13 @@ static double pass(struct codec_ctx *c, enum shape s, size_t nblocks, const stru
         size_t len = col->off[k + 1] - col->off[k];
         int rc;
         if (s <= S_XOR) {
-            rc = codec_decode_float(c, p, len, f, &m, &e);
+            rc = dec_float(c, p, len, f, &m, &e);
             sink += f[k & (BLK - 1)];
         } else if (s <= S_ICOUNT) {
-            rc = codec_decode_int(c, p, len, i, &m, &e);
+            rc = dec_int(c, p, len, i, &m, &e);
             sink += (double)i[k & (BLK - 1)];
         } else {
-            rc = codec_decode_time(c, p, len, i, &m, &e);
+            rc = dec_time(c, p, len, i, &m, &e);
             sink += (double)i[k & (BLK - 1)];
         }
         if (rc)
@@ -258,8 +286,11 @@ int main(int argc, char **argv)
             reps = atoi(argv[a + 1]);
         else if (!strcmp(argv[a], "--zstd"))
             level = atoi(argv[a + 1]);
+        else if (!strcmp(argv[a], "--short"))
+            g_short = atoi(argv[a + 1]) != 0;
         else {
-            fprintf(stderr, "usage: decode_bench [--blocks N] [--reps R] [--zstd LEVEL]\n");
+            fprintf(stderr,
+                    "usage: decode_bench [--blocks N] [--reps R] [--zstd LEVEL] [--short 1]\n");
             return 2;
         }
     }
@@ -269,9 +300,10 @@ int main(int argc, char **argv)
     if (!c)
         die("codec_ctx_new", NULL);
     codec_ctx_set_zstd_level(c, level);
-    printf("decode_bench: %zu blocks x %d values per column, %d passes, zstd level %d, one thread, "
-           "thread CPU time\n",
-           nblocks, BLK, reps, level);
+    codec_ctx_set_short(c, g_short);
+    printf("decode_bench: %zu blocks x %d values per column, %d passes, zstd level %d, %s blocks, "
+           "one thread, thread CPU time\n",
+           nblocks, BLK, reps, level, g_short ? "short (1-byte header)" : "4-byte header");
     printf("%-34s %9s %9s %8s  %s\n", "column", "median", "best", "B/value", "codecs (blocks)");
     printf("%-34s %9s %9s %8s\n", "", "M val/s", "M val/s", "");
     for (int s = 0; s < S_N; s++) {
