@@ -675,6 +675,99 @@ __attribute__((unused)) static void test_part_v4_layout(void **state)
     }
 }
 
+/* A part rewritten by a delete keeps its layout: tsdb__pw_init_like gives
+ * a writer of the part's version (3 and 4 here) and, in version 4, its
+ * field table and time base, so blocks copied byte for byte (as delete.c's
+ * pw_copy_block does) read back next to newly encoded ones. */
+__attribute__((unused)) static void test_part_init_like(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    static int64_t ts[N];
+    static uint64_t a[N], b[N];
+    for (int i = 0; i < N; i++) {
+        ts[i] = 2000000000000LL + i * 5000000000LL;
+        a[i] = (uint64_t)i;
+        b[i] = (uint64_t)(i * i);
+    }
+    struct tsdb__pcol ca[2] = { { SV_LIT("a"), TSDB_UINT, NULL, a, NULL },
+                                { SV_LIT("b"), TSDB_INT, NULL, b, NULL } };
+    struct tsdb__pcol cn = { SV_LIT("new"), TSDB_UINT, NULL, b, NULL };
+    char path[600];
+    snprintf(path, sizeof path, "%s/like.tsp", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    for (uint32_t ver = 3; ver <= 4; ver++) {
+        struct tsdb__pw w;
+        struct err e;
+        assert_int_equal(tsdb__pw_init_version(&w, ver), 0);
+        assert_int_equal(tsdb__pw_add(&w, 1, ts, N, ca, 2, &e), 0);
+        assert_int_equal(tsdb__pw_add(&w, 2, ts + 7, 100, ca + 1, 1, &e), 0);
+        assert_int_equal(tsdb__pw_finish(&w, 3, &e), 0);
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(w.out.p, 1, w.out.len, f), w.out.len);
+        fclose(f);
+        tsdb__pw_fini(&w);
+        struct tsdb__part *pt = NULL;
+        assert_int_equal(tsdb__part_open(path, "like.tsp", &pt, &e), 0);
+        unlink(path);
+        /* the replacement: block 0 (series 1) copied byte for byte, series
+         * 2 re-encoded with 50 of its rows and a field the part lacked */
+        struct tsdb__pw r;
+        assert_int_equal(tsdb__pw_init_like(&r, pt), 0);
+        assert_int_equal(r.version, ver);
+        if (ver == 4) {
+            assert_int_equal(r.nfields, 2);
+            assert_true(r.has_base);
+            assert_int_equal(r.base_ts, ts[0]);
+        }
+        const struct tsdb__bent *be = &pt->info.ents[0];
+        assert_int_equal(buf_append(&r.out, pt->map + be->off, be->len), 0);
+        assert_int_equal(tsdb__put_uvarint(&r.idx, be->sid), 0);
+        assert_int_equal(tsdb__put_u64(&r.idx, (uint64_t)be->min_ts), 0);
+        assert_int_equal(tsdb__put_u64(&r.idx, (uint64_t)be->max_ts), 0);
+        assert_int_equal(tsdb__put_uvarint(&r.idx, be->off), 0);
+        assert_int_equal(tsdb__put_uvarint(&r.idx, be->len), 0);
+        assert_int_equal(tsdb__put_uvarint(&r.idx, be->nrows), 0);
+        r.nblocks++;
+        r.rows += be->nrows;
+        struct tsdb__pcol c2[2] = { ca[1], cn };
+        assert_int_equal(tsdb__pw_add(&r, 2, ts + 7, 50, c2, 2, &e), 0);
+        assert_int_equal(tsdb__pw_finish(&r, 3, &e), 0);
+        struct tsdb__pinfo pi;
+        assert_int_equal(tsdb__part_verify((const uint8_t *)r.out.p, r.out.len, "r.tsp", &pi, &e),
+                         0);
+        assert_int_equal(tsdb__le32((const uint8_t *)r.out.p + 4), ver);
+        assert_int_equal(pi.nents, 2);
+        struct codec_ctx *cc = codec_ctx_new();
+        struct tsdb__bscratch *sc = malloc(sizeof *sc);
+        struct v4chk k0 = { ts, N, 0, 0 }, k1 = { ts + 7, 50, 0, 0 };
+        assert_int_equal(tsdb__block_read(cc, sc, (const uint8_t *)r.out.p + pi.ents[0].off,
+                                          pi.ents[0].len, "r.tsp", pi.ents[0].off, v4_cb, &k0,
+                                          &e),
+                         0);
+        assert_int_equal(tsdb__block_read(cc, sc, (const uint8_t *)r.out.p + pi.ents[1].off,
+                                          pi.ents[1].len, "r.tsp", pi.ents[1].off, v4_cb, &k1,
+                                          &e),
+                         0);
+        uint64_t want0 = 0, want1 = 0;
+        for (int i = 0; i < N; i++)
+            want0 += a[i] + b[i];
+        for (int i = 0; i < 50; i++) /* the columns' arrays start at row 0 */
+            want1 += 2 * b[i];
+        assert_int_equal(k0.cols, 2);
+        assert_int_equal(k0.vsum, want0);
+        assert_int_equal(k1.cols, 2);
+        assert_int_equal(k1.vsum, want1);
+        if (ver == 4)
+            assert_int_equal(r.nfields, 3); /* a, b, new */
+        free(sc);
+        codec_ctx_free(cc);
+        tsdb__pinfo_fini(&pi);
+        tsdb__pw_fini(&r);
+        tsdb__part_unref(pt);
+    }
+}
+
 /* Block summaries come back bit for bit, in the version-3 compact forms
  * (decimal mantissas, integers relative to first) and the raw ones, from
  * both the block reader and tsdb__block_col_summary: decimal columns,
@@ -1594,6 +1687,7 @@ int main(void)
         cmocka_unit_test(test_part_roundtrip),
         cmocka_unit_test(test_part_v1_blocks),
         cmocka_unit_test(test_part_v4_layout),
+        cmocka_unit_test(test_part_init_like),
         cmocka_unit_test(test_part_long_strings),
         cmocka_unit_test_setup_teardown(test_flush_merge_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_part, setup, teardown),
