@@ -19,8 +19,6 @@
 
 #include "query/exec_int.h"
 
-#define DEFAULT_CHUNK_ROWS 10000
-
 /* ---- regexes ----------------------------------------------------------- */
 
 static void rx_free(void *arg)
@@ -57,7 +55,7 @@ bool qx__rx_match(const struct qx__rx *rx, struct sv s)
 int qx__emit(struct qx__run *r, struct sv name, const struct tsdb_tag *tags, size_t ntags,
              const struct sv *cols, size_t ncols, const struct qx_value *vals, size_t nrows)
 {
-    size_t chunk = r->p->chunk_rows ? r->p->chunk_rows : DEFAULT_CHUNK_ROWS;
+    size_t chunk = r->p->chunk_rows ? r->p->chunk_rows : QX__DEFAULT_CHUNK_ROWS;
     size_t at = 0;
     do {
         size_t n = nrows - at < chunk ? nrows - at : chunk;

@@ -87,6 +87,10 @@ struct qx_series {
      * prints RFC3339 times with the zone's offset at each instant
      * ("2024-01-01T02:00:00+01:00"); epoch and CSV times are unaffected. */
     const struct qx__tz *tz;
+    /* Optional: the rows as this sink's render_rows wrote them for the
+     * same values (p NULL: none).  A sink that knows it may copy these bytes
+     * instead of formatting values; values stays set for any other sink. */
+    struct sv rendered;
 };
 
 /* A result-level message ("messages":[{"level":..,"text":..}]). */
@@ -110,6 +114,13 @@ struct qx_stmt_end {
 struct qx_sink {
     int (*series)(struct qx_sink *k, int stmt_id, const struct qx_series *s);
     int (*end)(struct qx_sink *k, const struct qx_stmt_end *end);
+    /* Optional (NULL: the sink formats values itself).  Appends to b the
+     * bytes series() would write for s's rows (nrows, ncolumns and values
+     * only are read), so a reader thread can format rows ahead of the
+     * query thread (exec_summary.c).  Callable from any thread while the
+     * query runs: it reads only the sink's fixed settings.  Returns 0, or
+     * nonzero when it cannot (then the bytes in b are meaningless). */
+    int (*render_rows)(const struct qx_sink *k, const struct qx_series *s, struct buf *b);
 };
 
 /* ---- running queries ---------------------------------------------------- */

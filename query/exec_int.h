@@ -42,8 +42,11 @@ struct qx__rx {
 int qx__rx_compile(struct qx__run *r, struct sv src, struct qx__rx **out);
 bool qx__rx_match(const struct qx__rx *rx, struct sv s);
 
+/* Rows per sink call when the request sets no chunk_size. */
+#define QX__DEFAULT_CHUNK_ROWS 10000
+
 /* Emits a whole series (rows row-major) to the sink in pieces of
- * chunk_rows.  Returns 0 or ERR_CLOSED when the sink stopped (r->sink_rc). */
+ * chunk_rows (QX__DEFAULT_CHUNK_ROWS when 0).  Returns 0 or ERR_CLOSED when the sink stopped (r->sink_rc). */
 int qx__emit(struct qx__run *r, struct sv name, const struct tsdb_tag *tags, size_t ntags,
              const struct sv *cols, size_t ncols, const struct qx_value *vals, size_t nrows);
 

@@ -112,6 +112,11 @@ struct fast {
     struct qx_value *vals;       /* nb * (nouts + 1) */
     struct sv *names;            /* nouts + 1 */
     struct err te;
+    /* the sink's row renderer (qx_sink.render_rows), for groups a reader
+     * thread turns into rows ahead of the query thread; NULL: none */
+    const struct qx_sink *sink;
+    int (*render)(const struct qx_sink *k, const struct qx_series *s, struct buf *b);
+    size_t chunk_rows;           /* rows per sink call (qx__emit) */
 };
 
 /* One thread's reading state: the query thread's, or the helper's. */
@@ -128,6 +133,7 @@ struct rstate {
     bool has_data;               /* the current series has a selected value */
     bool any;                    /* the group has data */
     uint64_t points, series, blocks; /* what the group read */
+    struct qfn_point *res;       /* nouts * nb: a group's columns (group_rows) */
     /* conversion scratch for decoded points */
     void *tmp;
     size_t cap_tmp;
@@ -792,19 +798,19 @@ static void add_stats(const struct fast *f, uint64_t blocks, uint64_t points)
     __atomic_add_fetch(&st->points_decoded, points, __ATOMIC_RELAXED);
 }
 
-/* The group ser[from, ...) read into acc/fhas becomes one output series:
- * per output, one point per bucket, as exec_agg.c's eval_leaf gives them:
- * newest first under DESC, then filled; fill(none) drops a column's empty
- * buckets, and the columns are joined by time. */
-static int emit_group(struct fast *f, const struct qfn_summary *accs, const bool *fhas,
-                      size_t from)
+/* A group read into accs/fhas becomes the rows of one output series (vals,
+ * *nrows of them): per output, one point per bucket, as exec_agg.c's
+ * eval_leaf gives them: newest first under DESC, then filled; fill(none)
+ * drops a column's empty buckets, and the columns are joined by time.  res
+ * is the calling thread's scratch; any thread (errors go to e). */
+static int group_rows(const struct fast *f, struct qfn_point *res, const struct qfn_summary *accs,
+                      const bool *fhas, struct qx_value *vals, size_t *nrows, struct err *e)
 {
-    struct qx__run *r = f->r;
     const struct qx__agg *g = f->g;
     size_t nb = f->nb;
     size_t nc = g->nouts;
     size_t ncol = nc + 1;
-    struct qfn_point *res = f->res;
+    *nrows = 0;
     for (size_t c = 0; c < nc; c++) {
         size_t fi = f->call_field[c];
         enum qfn_kind kind = g->outs[c].node->fn;
@@ -823,14 +829,13 @@ static int emit_group(struct fast *f, const struct qfn_summary *accs, const bool
                 col[k].v.i = (int64_t)acc->count;
                 continue;
             }
-            int rc = qfn_summary_result(kind, acc, bts, &col[k], r->e);
+            int rc = qfn_summary_result(kind, acc, bts, &col[k], e);
             if (rc)
                 return rc;
             col[k].ts_ns = bts; /* selectors: the bucket's time under GROUP BY time */
         }
         qfn_fill_column(&g->fill, kind == QFN_COUNT, rt, g->has_time ? g->interval_ns : 1, col, nb);
     }
-    struct qx_value *vals = f->vals;
     size_t n = 0, seen = 0;
     const struct iql_select *s = f->s;
     size_t offset = s->offset > 0 ? (size_t)s->offset : 0;
@@ -850,10 +855,47 @@ static int emit_group(struct fast *f, const struct qfn_summary *accs, const bool
         if (s->limit > 0 && n >= (size_t)s->limit)
             break;
     }
+    *nrows = n;
+    return 0;
+}
+
+/* A reader thread's rows of a group as the sink will print them (*out),
+ * when the sink can say (qx_sink.render_rows) and qx__emit would hand them
+ * over in one call. */
+static bool render_rows(const struct fast *f, const struct qx_value *vals, size_t n,
+                        struct buf *out)
+{
+    if (!f->render || n == 0 || n > f->chunk_rows || f->g->out_tz)
+        return false;
+    struct qx_series s = { .columns = f->names, .ncolumns = f->g->nouts + 1, .values = vals,
+                           .nrows = n };
+    buf_reset(out);
+    return f->render(f->sink, &s, out) == 0;
+}
+
+/* One group's rows to the sink, as one series of the group ser[from, ...);
+ * rendered: those rows as the sink prints them (render_rows), or p NULL. */
+static int emit_rows(struct fast *f, const struct qx_value *vals, size_t n, size_t from,
+                     struct sv rendered)
+{
+    struct qx__run *r = f->r;
+    const struct qx__agg *g = f->g;
     if (n == 0)
         return 0;
-    return qx__emit_tz(r, g->out_tz, f->meas, f->ser[from].gtags, f->ser[from].ngtags, f->names,
-                       ncol, vals, n);
+    if (!rendered.p)
+        return qx__emit_tz(r, g->out_tz, f->meas, f->ser[from].gtags, f->ser[from].ngtags,
+                           f->names, g->nouts + 1, vals, n);
+    /* What qx__emit does for rows that fit one call. */
+    struct qx_series s = { .name = f->meas, .tags = f->ser[from].gtags,
+                           .ntags = f->ser[from].ngtags, .columns = f->names,
+                           .ncolumns = g->nouts + 1, .values = vals, .nrows = n,
+                           .rendered = rendered };
+    int rc = r->out->series(r->out, r->stmt_id, &s);
+    if (rc) {
+        r->sink_rc = rc;
+        return ERR_CLOSED;
+    }
+    return 0;
 }
 
 /* ---- a helper thread reading ahead ------------------------------------------ */
@@ -877,9 +919,22 @@ struct slot {
     struct qfn_summary *acc; /* nf * nb */
     bool *fhas;              /* nf */
     size_t done;             /* group index + 1 once read, else 0 */
-    int rc;                  /* nonzero: the read failed or was stopped */
+    int rc;                  /* nonzero: the read (or its rows) failed or was stopped */
     bool any;
     uint64_t points, series, blocks;
+    /* the group's rows (group_rows), and as the sink prints them */
+    struct qx_value *vals;   /* nb * (nouts + 1) */
+    size_t nrows;
+    struct buf text;
+    bool is_rendered;
+};
+
+/* A group ready for the sink. */
+struct grp {
+    bool any;                /* the group has data (counts against SOFFSET/SLIMIT) */
+    const struct qx_value *vals;
+    size_t nrows;
+    struct sv rendered;      /* p NULL: not rendered */
 };
 
 struct par {
@@ -910,6 +965,15 @@ static void fill_slot(struct par *p, struct rstate *x, size_t k)
     sl->points = x->points;
     sl->series = x->series;
     sl->blocks = x->blocks;
+    /* Its rows too, and their text, off the query thread's path (a failure
+     * here has the query thread read the group again, errors included). */
+    sl->nrows = 0;
+    sl->is_rendered = false;
+    if (sl->rc == 0 && sl->any) {
+        sl->rc = group_rows(p->f, x->res, sl->acc, sl->fhas, sl->vals, &sl->nrows, x->e);
+        if (sl->rc == 0)
+            sl->is_rendered = render_rows(p->f, sl->vals, sl->nrows, &sl->text);
+    }
 }
 
 /* Claims the next group when it is free and its slot too (mu held). */
@@ -941,11 +1005,24 @@ static void *helper_main(void *arg)
     return NULL;
 }
 
-/* The query thread's turn at group k: the helper's slot when clean (see
- * above), else its own counted read into f->acc.  *acc and *fhas point at
- * the group's state, valid until group_done(p, k). */
-static int take_group(struct par *p, struct rstate *q, size_t k, const struct qfn_summary **acc,
-                      const bool **fhas, bool *any)
+/* The query thread reads group ser[from, to) for itself, counted, into
+ * q->acc, and makes its rows unless SOFFSET skips it. */
+static int own_group(struct rstate *q, size_t from, size_t to, bool is_skip, struct grp *gr)
+{
+    const struct fast *f = q->f;
+    int rc = read_group(q, from, to);
+    add_stats(f, q->blocks, q->points);
+    *gr = (struct grp){ .any = q->any, .vals = f->vals };
+    if (rc == 0 && q->any && !is_skip)
+        rc = group_rows(f, q->res, q->acc, q->fhas, f->vals, &gr->nrows, f->r->e);
+    return rc;
+}
+
+/* The query thread's turn at group k: the slot read by either thread when
+ * clean (see above), else its own counted read into f->acc.  *gr is the
+ * group, valid until group_done(p, k); no rows are made for a group that
+ * SOFFSET skips (is_skip). */
+static int take_group(struct par *p, struct rstate *q, size_t k, bool is_skip, struct grp *gr)
 {
     struct fast *f = p->f;
     struct qx__run *r = f->r;
@@ -981,9 +1058,9 @@ static int take_group(struct par *p, struct rstate *q, size_t k, const struct qf
         for (uint64_t i = 0; i < sl->series; i++)
             (void)qx__count_series(r);
         add_stats(f, sl->blocks, sl->points);
-        *acc = sl->acc;
-        *fhas = sl->fhas;
-        *any = sl->any;
+        *gr = (struct grp){ .any = sl->any, .vals = sl->vals, .nrows = sl->nrows };
+        if (sl->is_rendered)
+            gr->rendered = buf_sv(&sl->text);
         return 0;
     }
     q->acc = f->acc;
@@ -991,12 +1068,7 @@ static int take_group(struct par *p, struct rstate *q, size_t k, const struct qf
     q->is_counted = true;
     q->stop = NULL;
     q->e = r->e;
-    int rc = read_group(q, p->ga[k], p->gb[k]);
-    add_stats(f, q->blocks, q->points);
-    *acc = f->acc;
-    *fhas = f->fhas;
-    *any = q->any;
-    return rc;
+    return own_group(q, p->ga[k], p->gb[k], is_skip, gr);
 }
 
 static void group_done(struct par *p, size_t k)
@@ -1033,14 +1105,19 @@ static struct par *par_start(struct fast *f, const size_t *ga, const size_t *gb,
     for (size_t i = 0; i < w; i++) {
         p->slots[i].acc = arena_alloc(r->a, f->nf * f->nb * sizeof *p->slots[i].acc);
         p->slots[i].fhas = arena_alloc(r->a, (f->nf ? f->nf : 1) * sizeof *p->slots[i].fhas);
+        p->slots[i].vals = arena_alloc(r->a, f->nb * (f->g->nouts + 1) * sizeof *p->slots[i].vals);
+        buf_init(&p->slots[i].text, 0);
     }
-    p->hx = (struct rstate){ .f = f, .rd = tsdb_reader_new(f->snap) };
+    p->hx = (struct rstate){ .f = f, .rd = tsdb_reader_new(f->snap),
+                             .res = arena_alloc(r->a, f->nb * f->g->nouts * sizeof *p->hx.res) };
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
     if (pthread_create(&p->th, NULL, helper_main, p) != 0) {
         pthread_cond_destroy(&p->cv);
         pthread_mutex_destroy(&p->mu);
         tsdb_reader_free(&p->hx.rd);
+        for (size_t i = 0; i < w; i++)
+            buf_fini(&p->slots[i].text);
         return NULL;
     }
     return p;
@@ -1059,6 +1136,8 @@ static void par_stop(struct par *p)
     pthread_mutex_destroy(&p->mu);
     tsdb_reader_free(&p->hx.rd);
     free(p->hx.tmp);
+    for (size_t i = 0; i < p->w; i++)
+        buf_fini(&p->slots[i].text);
 }
 
 /* ---- the statement ------------------------------------------------------------ */
@@ -1189,8 +1268,11 @@ int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *hand
         gb[k] = gb[ng - 1 - k];
         gb[ng - 1 - k] = t;
     }
+    f.sink = r->out;
+    f.render = r->out->render_rows;
+    f.chunk_rows = r->p->chunk_rows ? r->p->chunk_rows : QX__DEFAULT_CHUNK_ROWS;
     struct rstate q = { .f = &f, .rd = f.rd, .acc = f.acc, .fhas = f.fhas, .is_counted = true,
-                        .e = r->e };
+                        .e = r->e, .res = f.res };
     struct par *p = par_start(&f, ga, gb, ng);
     size_t skipped = 0, emitted_n = 0;
     size_t soffset = s->soffset > 0 ? (size_t)s->soffset : 0;
@@ -1199,18 +1281,14 @@ int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *hand
             break;
         /* SOFFSET: groups with data are read, counted and not emitted. */
         bool is_skip = skipped < soffset;
-        const struct qfn_summary *acc = f.acc;
-        const bool *fhas = f.fhas;
-        bool any = false;
-        if (p) {
-            rc = take_group(p, &q, k, &acc, &fhas, &any);
-        } else {
-            rc = read_group(&q, ga[k], gb[k]);
-            add_stats(&f, q.blocks, q.points);
-            any = q.any;
-        }
+        struct grp gr;
+        if (p)
+            rc = take_group(p, &q, k, is_skip, &gr);
+        else
+            rc = own_group(&q, ga[k], gb[k], is_skip, &gr);
+        bool any = gr.any;
         if (rc == 0 && any && !is_skip)
-            rc = emit_group(&f, acc, fhas, ga[k]);
+            rc = emit_rows(&f, gr.vals, gr.nrows, ga[k], gr.rendered);
         if (rc == 0 && any) {
             if (is_skip)
                 skipped++;

@@ -363,7 +363,8 @@ static inline char *json_value_fixed(char *o, const struct qx_value *v, int64_t 
     return NULL;
 }
 
-static int json_rows(struct qx_enc *x, struct buf *b, const struct qx_series *s, bool need_comma)
+static int json_rows(const struct qx_enc *x, struct buf *b, const struct qx_series *s,
+                     bool need_comma)
 {
     /* a row of fixed-size values: brackets, commas, the values */
     size_t row_max = 3 + s->ncolumns * (FMT_JSON_MAX + 1);
@@ -418,6 +419,20 @@ static int json_rows(struct qx_enc *x, struct buf *b, const struct qx_series *s,
             return rc;
     }
     return 0;
+}
+
+/* s's rows into b: the bytes a reader thread rendered ahead
+ * (enc_render_rows: json_rows of the same rows) when they fit below b's
+ * cap, else formatted here (near the cap the exact appends of json_rows
+ * decide where the limit falls). */
+static int put_rows(const struct qx_enc *x, struct buf *b, const struct qx_series *s,
+                    bool need_comma)
+{
+    size_t n = s->rendered.n + (need_comma ? 1 : 0);
+    if (!s->rendered.p || b->len > b->max_bytes || n > b->max_bytes - b->len)
+        return json_rows(x, b, s, need_comma);
+    int rc = need_comma ? buf_append_char(b, ',') : 0;
+    return rc ? rc : buf_append(b, s->rendered.p, s->rendered.n);
 }
 
 /* {"name":..,"tags":{..},"columns":[..] -- the series head, left open. */
@@ -508,7 +523,7 @@ static int chunk_whole(struct qx_enc *x, int stmt_id, const struct qx_series *s)
     rc = rc ? rc : json_series_head(&d, s);
     if (s->nrows) {
         rc = rc ? rc : buf_append_str(&d, ",\"values\":[");
-        rc = rc ? rc : json_rows(x, &d, s, false);
+        rc = rc ? rc : put_rows(x, &d, s, false);
         rc = rc ? rc : buf_append_char(&d, ']');
     }
     rc = rc ? rc : buf_append_str(&d, "}]}]}");
@@ -543,7 +558,7 @@ static int json_series(struct qx_enc *x, int stmt_id, const struct qx_series *s)
         rc = rc ? rc : json_series_head(&x->pend, s);
         if (s->nrows) {
             rc = rc ? rc : buf_append_str(&x->pend, ",\"values\":[");
-            rc = rc ? rc : json_rows(x, &x->pend, s, false);
+            rc = rc ? rc : put_rows(x, &x->pend, s, false);
             rc = rc ? rc : buf_append_char(&x->pend, ']');
         }
         if (s->is_continued)
@@ -562,7 +577,7 @@ static int json_series(struct qx_enc *x, int stmt_id, const struct qx_series *s)
     }
     if (s->nrows) {
         rc = rc ? rc : buf_append_str(b, x->series_rows ? "" : ",\"values\":[");
-        rc = rc ? rc : json_rows(x, b, s, x->series_rows > 0);
+        rc = rc ? rc : put_rows(x, b, s, x->series_rows > 0);
         x->series_rows += s->nrows;
     }
     if (!s->is_continued) {
@@ -788,12 +803,23 @@ static int enc_end(struct qx_sink *k, const struct qx_stmt_end *end)
     return rc ? rc : x->err;
 }
 
+/* JSON rows for a reader thread (qx_sink.render_rows): json_rows reads
+ * only epoch_div, fixed from qx_enc_init on.  CSV declines. */
+static int enc_render_rows(const struct qx_sink *k, const struct qx_series *s, struct buf *b)
+{
+    const struct qx_enc *x = (const struct qx_enc *)k;
+    if (x->fmt != QX_FMT_JSON || s->tz)
+        return ERR_UNSUPPORTED;
+    return json_rows(x, b, s, false);
+}
+
 void qx_enc_init(struct qx_enc *x, enum qx_format fmt, struct buf *out, int64_t epoch_div,
                  bool is_chunked, bool is_pretty, qx_flush_cb flush, void *flush_arg)
 {
     memset(x, 0, sizeof *x);
     x->sink.series = enc_series;
     x->sink.end = enc_end;
+    x->sink.render_rows = enc_render_rows;
     x->fmt = fmt;
     x->out = out;
     x->epoch_div = epoch_div;

@@ -4,7 +4,7 @@
 VictoriaMetrics (issue #5 benchmark; figures in docs/BENCHMARKS.md).
 
     bench/query/run.py --dir /tmp/nj-qbench --nightjar build/nightjar --lpblast lpblast \
-        [--sets d100,devops,ops,ops100k] [--repeat 21]
+        [--sets d100,devops,ops,ops100k] [--repeat 21] [--nightjar-b other/nightjar]
 
 For each data set, the three servers are started on fresh temp dirs on
 127.0.0.1 (the classes of bench/ingest/run.py), the set is loaded into each
@@ -34,6 +34,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -132,6 +133,17 @@ class Nightjar(ing.Nightjar):
         raise RuntimeError("nightjar: no housekeeping passes within 900 s")
 
 
+class NightjarB(Nightjar):
+    """--nightjar-b: a second Nightjar binary on a copy of the first one's
+    settled data dir (same parts, same blocks), for old/new pairs."""
+    name = "nightjar-b"
+
+    def cmd(self):
+        c = super().cmd()
+        c[0] = self.args.nightjar_b
+        return c
+
+
 class Influx(ing.Influx):
     def cmd(self):
         c = super().cmd()
@@ -183,6 +195,10 @@ def urls(srv, q):
         {"db": ing.DB, "epoch": "ms", "q": q["iql"]})
 
 
+def body(srv, q):
+    return ing.http_get(urls(srv, q), timeout=600)[1]
+
+
 def shape(srv, q):
     _, body = ing.http_get(urls(srv, q), timeout=600)
     d = json.loads(body)
@@ -214,6 +230,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", default="/tmp/nj-qbench")
     ap.add_argument("--nightjar", required=True)
+    ap.add_argument("--nightjar-b", default="",
+                    help="second Nightjar binary, run on a copy of the first one's data")
     ap.add_argument("--lpblast", default="lpblast")
     ap.add_argument("--sets", default="d100,devops,ops,ops100k")
     ap.add_argument("--servers", default="nightjar,influxdb,victoria")
@@ -244,8 +262,22 @@ def main():
             for srv in servers:
                 since = os.path.getsize(os.path.join(srv.dir, "server.log"))
                 print(f"# {name}: {srv.name} settled in {srv.settle(since):.1f}s", flush=True)
+            nj = next((srv for srv in servers if srv.name == "nightjar"), None)
+            if args.nightjar_b and nj:
+                # Same stored data for both binaries: stop A cleanly, copy
+                # its data dir, restart A, start B on the copy.
+                nj.kill(signal.SIGTERM)
+                b = NightjarB(args, tmp)
+                shutil.copytree(os.path.join(nj.dir, "data"), os.path.join(b.dir, "data"))
+                nj.start()
+                b.start()
+                servers.insert(servers.index(nj) + 1, b)
             for label, q in QUERIES[name]:
                 shapes = {srv.name: shape(srv, q) for srv in servers}
+                if args.nightjar_b and nj:
+                    same = body(nj, q) == body(servers[servers.index(nj) + 1], q)
+                    print(f"# {name} / {label}: nightjar and nightjar-b answers "
+                          f"{'byte-identical' if same else 'DIFFER'}", flush=True)
                 print(f"# {name} / {label}: shapes {shapes}", flush=True)
                 times = {srv.name: [] for srv in servers}
                 for srv in servers:  # warm-up

@@ -7,7 +7,8 @@
 #
 # Environment: WORK (scratch dir with the generated .lp files, default /tmp/nj-qbench; several
 # GB), NIGHTJAR (binary; default: a Release build of a clean `git archive HEAD` in $WORK),
-# SHARED (shared/bench with gen_lp.py and lpblast.c, default /work/shared/bench).
+# NIGHTJAR_B (a second binary, e.g. the old one, timed on a copy of the first one's settled data:
+# paired old/new runs), SHARED (shared/bench with gen_lp.py and lpblast.c, default /work/shared/bench).
 # Peers: scripts/install-bench-deps.sh.  See bench/query/run.py for what is measured.
 set -eu
 SETS=${1:-d100,devops,ops,ops100k}
@@ -30,5 +31,5 @@ echo "# nightjar $("$NIGHTJAR" --version 2>/dev/null || true) commit $(git -C "$
 echo "# loadavg before: $(cat /proc/loadavg)"
 python3 "$here/run.py" --dir "$WORK" --nightjar "$NIGHTJAR" --lpblast "$WORK/lpblast" \
     --sets "$SETS" --repeat "$REPEAT" --servers "${SERVERS:-nightjar,influxdb,victoria}" \
-    --json "$WORK/query-bench-$(echo "$SETS" | tr , -).json"
+    ${NIGHTJAR_B:+--nightjar-b "$NIGHTJAR_B"} --json "$WORK/query-bench-$(echo "$SETS" | tr , -).json"
 echo "# loadavg after: $(cat /proc/loadavg)"
