@@ -100,11 +100,13 @@ struct fast {
     struct qfn_buckets b;
     size_t nb;
     int64_t lo, hi;
+    int64_t *bend;               /* nb: bucket k's last time the range keeps */
     int64_t stamp;
     struct tsdb_snapshot *snap;
     struct tsdb_reader *rd;      /* the snapshot's decoders and buffers, reused */
     /* the query thread's own reads of a group */
     struct qfn_summary *acc;     /* nf * nb */
+    struct qfn_summary *acc0;    /* nf * nb empty ones: a group's start */
     bool *fhas;                  /* nf: a value of the field in the group */
     /* a group's rows, reused from group to group (the sink borrows them
      * for the call only) */
@@ -527,7 +529,66 @@ static void *scratch(struct rstate *x, size_t bytes)
  * left-to-right sum), keeping only the statistics in need: the others are
  * never read (qfn_summary_result reads the kind's own; merges compare each
  * statistic with itself). */
-#define ADD_RUN(NAME, T, M, SUMSTEP)                                                                   \
+/* The min (is_max false) or max of the points [i, e) merged into *best as
+ * qfn_summary_add compares them point by point: a strictly better value
+ * wins, an equal one (NaN compares equal to everything there) only with an
+ * earlier time.  Without NaN, and with the points in time order, that is
+ * the run's best value at its first occurrence, kept when better than
+ * *best or equal and earlier: one branch-free pass for the value, one for
+ * its place.  With NaN, the point-by-point loop. */
+#define RUN_BEST(NAME, T, M, ISNAN)                                                                \
+    static void NAME(struct qfn_point *best, const int64_t *ts, const union tsdb_value *v,          \
+                     size_t i, size_t e, bool is_max)                                             \
+    {                                                                                              \
+        T b = best->v.M;                                                                           \
+        int64_t bt = best->ts_ns;                                                                  \
+        T m = v[i].M;                                                                              \
+        bool has_nan = ISNAN(b);                                                                   \
+        if (is_max) {                                                                              \
+            for (size_t k = i; k < e; k++) {                                                       \
+                T x = v[k].M;                                                                      \
+                has_nan |= ISNAN(x);                                                               \
+                m = x > m ? x : m;                                                                 \
+            }                                                                                      \
+        } else {                                                                                   \
+            for (size_t k = i; k < e; k++) {                                                       \
+                T x = v[k].M;                                                                      \
+                has_nan |= ISNAN(x);                                                               \
+                m = x < m ? x : m;                                                                 \
+            }                                                                                      \
+        }                                                                                          \
+        if (!has_nan) {                                                                            \
+            if (is_max ? m < b : m > b)                                                            \
+                return;                                                                            \
+            size_t k = i;                                                                          \
+            while (!(v[k].M == m))                                                                 \
+                k++;                                                                               \
+            if (m == b && ts[k] >= bt)                                                             \
+                return;                                                                            \
+            best->v.M = v[k].M;                                                                    \
+            best->ts_ns = ts[k];                                                                   \
+            return;                                                                                \
+        }                                                                                          \
+        for (size_t k = i; k < e; k++) {                                                           \
+            T x = v[k].M;                                                                          \
+            bool is_better = is_max ? x > b : x < b;                                               \
+            bool is_worse = is_max ? x < b : x > b;                                                \
+            if (is_better || (!is_worse && ts[k] < bt)) {                                          \
+                b = x;                                                                             \
+                bt = ts[k];                                                                        \
+            }                                                                                      \
+        }                                                                                          \
+        best->v.M = b;                                                                             \
+        best->ts_ns = bt;                                                                          \
+    }
+
+#define NAN_F(x) ((x) != (x))
+#define NAN_NONE(x) ((void)(x), false)
+RUN_BEST(run_best_f, double, f, NAN_F)
+RUN_BEST(run_best_i, int64_t, i, NAN_NONE)
+RUN_BEST(run_best_u, uint64_t, u, NAN_NONE)
+
+#define ADD_RUN(NAME, T, M, SUMSTEP, BEST)                                                                   \
     static void NAME(struct qfn_summary *acc, unsigned need, const int64_t *ts,                   \
                      const union tsdb_value *v, size_t i, size_t e)                               \
     {                                                                                              \
@@ -542,30 +603,10 @@ static void *scratch(struct rstate *x, size_t bytes)
         }                                                                                          \
         if (i == e)                                                                                \
             return;                                                                                \
-        if (need & ST_MIN) {                                                                       \
-            T b = acc->min.v.M;                                                   \
-            int64_t bt = acc->min.ts_ns;                                                           \
-            for (size_t k = i; k < e; k++) {                                                       \
-                if (v[k].M < b || (!(v[k].M > b) && ts[k] < bt)) {                                 \
-                    b = v[k].M;                                                                    \
-                    bt = ts[k];                                                                    \
-                }                                                                                  \
-            }                                                                                      \
-            acc->min.v.M = b;                                                                      \
-            acc->min.ts_ns = bt;                                                                   \
-        }                                                                                          \
-        if (need & ST_MAX) {                                                                       \
-            T b = acc->max.v.M;                                                   \
-            int64_t bt = acc->max.ts_ns;                                                           \
-            for (size_t k = i; k < e; k++) {                                                       \
-                if (v[k].M > b || (!(v[k].M < b) && ts[k] < bt)) {                                 \
-                    b = v[k].M;                                                                    \
-                    bt = ts[k];                                                                    \
-                }                                                                                  \
-            }                                                                                      \
-            acc->max.v.M = b;                                                                      \
-            acc->max.ts_ns = bt;                                                                   \
-        }                                                                                          \
+        if (need & ST_MIN)                                                                         \
+            BEST(&acc->min, ts, v, i, e, false);                                               \
+        if (need & ST_MAX)                                                                         \
+            BEST(&acc->max, ts, v, i, e, true);                                                \
         if (need & ST_FIRST) {                                                                     \
             for (size_t k = i; k < e; k++) {                                                       \
                 if (ts[k] < acc->first.ts_ns ||                                                    \
@@ -586,9 +627,10 @@ static void *scratch(struct rstate *x, size_t bytes)
         }                                                                                          \
     }
 
-ADD_RUN(add_run_f, double, f, acc->sum.f += v[k].f)
-ADD_RUN(add_run_i, int64_t, i, acc->sum.i = (int64_t)((uint64_t)acc->sum.i + (uint64_t)v[k].i))
-ADD_RUN(add_run_u, uint64_t, u, acc->sum.u += v[k].u)
+ADD_RUN(add_run_f, double, f, acc->sum.f += v[k].f, run_best_f)
+ADD_RUN(add_run_i, int64_t, i, acc->sum.i = (int64_t)((uint64_t)acc->sum.i + (uint64_t)v[k].i),
+        run_best_i)
+ADD_RUN(add_run_u, uint64_t, u, acc->sum.u += v[k].u, run_best_u)
 
 /* Last time of bucket k that the range keeps. */
 static int64_t bucket_last(const struct fast *f, size_t k)
@@ -639,15 +681,19 @@ static int on_points(void *arg, const struct tsdb_series_info *si, size_t nfield
             in.v.f = vals; /* the union's members alias the one buffer */
         }
         /* Points are sorted (and every call later than the last): add
-         * them bucket run by bucket run, in time order. */
-        size_t i = 0;
+         * them bucket run by bucket run, in time order.  One division finds
+         * the first point's bucket; after a run, the next point's is the
+         * first later bucket whose end (f->bend) it does not pass. */
+        size_t i = 0, k = SIZE_MAX;
         while (i < n) {
-            size_t k = bucket_of(f, ts[i]);
             if (k == SIZE_MAX) {
-                i++;
-                continue;
+                k = bucket_of(f, ts[i]);
+                if (k == SIZE_MAX) {
+                    i++;
+                    continue;
+                }
             }
-            int64_t last = bucket_last(f, k);
+            int64_t last = f->bend[k];
             size_t e = i + 1;
             while (e < n && ts[e] <= last)
                 e++;
@@ -664,6 +710,14 @@ static int on_points(void *arg, const struct tsdb_series_info *si, size_t nfield
             else
                 qfn_summary_add(acc, &in, i, e);
             i = e;
+            /* Buckets are contiguous: past bucket k's end, ts[i] lies in
+             * the first later bucket whose end it does not pass, or past
+             * the last bucket (and so are all later points). */
+            k++;
+            while (k < f->nb && i < n && ts[i] > f->bend[k])
+                k++;
+            if (k == f->nb)
+                break;
         }
     }
     return 0;
@@ -759,8 +813,7 @@ static int read_group(struct rstate *x, size_t from, size_t to)
     const struct fast *f = x->f;
     struct qx__run *r = f->r;
     size_t nb = f->nb;
-    for (size_t i = 0; i < f->nf * nb; i++)
-        qfn_summary_init(&x->acc[i], f->ftype[i / nb]);
+    memcpy(x->acc, f->acc0, f->nf * nb * sizeof *x->acc);
     memset(x->fhas, 0, f->nf * sizeof *x->fhas);
     x->any = false;
     x->series = x->points = x->blocks = 0;
@@ -1235,11 +1288,17 @@ int qx__summary_select(struct qx__run *r, const struct iql_select *s, bool *hand
     }
     if (g.has_time)
         f.nb = f.b.n;
+    f.bend = arena_alloc(r->a, f.nb * sizeof *f.bend);
+    for (size_t k = 0; k < f.nb; k++)
+        f.bend[k] = bucket_last(&f, k);
     /* From here on the statement is ours, errors included. */
     *handled = true;
     if (r->p->stats)
         __atomic_add_fetch(&r->p->stats->summary_statements, 1, __ATOMIC_RELAXED);
     f.acc = arena_alloc(r->a, f.nf * f.nb * sizeof *f.acc);
+    f.acc0 = arena_alloc(r->a, f.nf * f.nb * sizeof *f.acc0);
+    for (size_t i = 0; i < f.nf * f.nb; i++)
+        qfn_summary_init(&f.acc0[i], f.ftype[i / f.nb]);
     f.fhas = arena_alloc(r->a, (f.nf ? f.nf : 1) * sizeof *f.fhas);
     f.res = arena_alloc(r->a, f.nb * g.nouts * sizeof *f.res);
     f.vals = arena_alloc(r->a, f.nb * (g.nouts + 1) * sizeof *f.vals);
