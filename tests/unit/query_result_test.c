@@ -127,6 +127,64 @@ static void test_failed_statement_discarded(void **state)
 }
 
 /* Many rows: the output grows past several reallocations intact. */
+/* render_rows writes exactly the rows series() would write, series() copies
+ * rendered rows as given, and near the output cap it formats the values
+ * itself so the limit falls where it always did. */
+static void test_rendered_rows(void **state)
+{
+    (void)state;
+    struct qx_value v[] = {
+        { .kind = QX_TIME, .i = INT64_C(1704067200000000000) }, { .kind = QX_FLOAT, .f = 0.1 },
+        { .kind = QX_INT, .i = -3 },
+        { .kind = QX_TIME, .i = INT64_C(1704067500000000000) }, { .kind = QX_NULL },
+        { .kind = QX_UINT, .u = 7 },
+    };
+    struct qx_enc x;
+    struct buf out, text;
+    buf_init(&out, 0);
+    buf_init(&text, 0);
+    qx_enc_init(&x, QX_FMT_JSON, &out, 1000000, false, false, NULL, NULL);
+    struct qx_series s = series3(v, 2);
+    assert_non_null(x.sink.render_rows);
+    assert_int_equal(x.sink.render_rows(&x.sink, &s, &text), 0);
+    assert_string_equal(text.p, "[1704067200000,0.1,-3],[1704067500000,null,7]");
+    /* The copy is what lands in the answer (a marker proves it is used). */
+    s.rendered = SV_LIT("[1,2,3]");
+    assert_int_equal(x.sink.series(&x.sink, 0, &s), 0);
+    s.is_continued = false;
+    s.rendered = buf_sv(&text);
+    struct qx_series s2 = s;
+    s2.name = SV_LIT("n");
+    assert_int_equal(x.sink.series(&x.sink, 0, &s2), 0);
+    struct qx_stmt_end end = { .stmt_id = 0, .is_last = true };
+    assert_int_equal(x.sink.end(&x.sink, &end), 0);
+    assert_int_equal(qx_enc_finish(&x), 0);
+    assert_string_equal(out.p,
+        "{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"m\",\"columns\":"
+        "[\"time\",\"a\",\"b\"],\"values\":[[1,2,3]]},{\"name\":\"n\",\"columns\":"
+        "[\"time\",\"a\",\"b\"],\"values\":[[1704067200000,0.1,-3],[1704067500000,null,7]]}]}]}\n");
+    qx_enc_fini(&x);
+    /* Near the cap: the values are formatted (the marker is not used). */
+    size_t head = strlen("{\"results\":[{\"statement_id\":0,\"series\":[{\"name\":\"m\","
+                         "\"columns\":[\"time\",\"a\",\"b\"],\"values\":[");
+    struct buf capped;
+    buf_init(&capped, head + 5);
+    qx_enc_init(&x, QX_FMT_JSON, &capped, 1000000, false, false, NULL, NULL);
+    s = series3(v, 2);
+    s.rendered = SV_LIT("[1,2,3]");
+    assert_int_equal(x.sink.series(&x.sink, 0, &s), ERR_LIMIT);
+    assert_null(strstr(capped.p, "[1,2"));
+    qx_enc_fini(&x);
+    /* CSV declines. */
+    qx_enc_init(&x, QX_FMT_CSV, &out, 0, false, false, NULL, NULL);
+    buf_reset(&text);
+    assert_int_not_equal(x.sink.render_rows(&x.sink, &s, &text), 0);
+    qx_enc_fini(&x);
+    buf_fini(&capped);
+    buf_fini(&out);
+    buf_fini(&text);
+}
+
 static void test_many_rows(void **state)
 {
     (void)state;
@@ -195,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_rows_mixed),
         cmocka_unit_test(test_failed_statement_discarded),
         cmocka_unit_test(test_many_rows),
+        cmocka_unit_test(test_rendered_rows),
         cmocka_unit_test(test_csv_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

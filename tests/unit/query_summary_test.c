@@ -12,6 +12,7 @@
  * where the test expects it.
  */
 #include <ftw.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -56,7 +57,7 @@ static void add_rows(int from, int to, int rewrite)
                 continue; /* host d: gaps */
             struct tsdb_tag tags[2] = { { SV_LIT("host"), sv_cstr(hosts[h]) },
                                         { SV_LIT("region"), h < 2 ? SV_LIT("us") : SV_LIT("eu") } };
-            struct tsdb_field f[5];
+            struct tsdb_field f[6];
             size_t nf = 0;
             /* values that round differently when summed in another order */
             double v = (double)((k * 7919 + h * 104729) % 100003) / 7.0 + 0.1 * rewrite;
@@ -65,6 +66,11 @@ static void add_rows(int from, int to, int rewrite)
                 f[nf++] = (struct tsdb_field){ SV_LIT("n"), TSDB_INT,
                                                { .i = (int64_t)((k * 31 + h) % 2001) - 1000 + rewrite } };
             f[nf++] = (struct tsdb_field){ SV_LIT("u"), TSDB_UINT, { .u = (uint64_t)(k % 97) } };
+            /* z: few distinct values (ties within and across series, -0
+             * and 0) and a rare NaN, for min/max's tie rules */
+            static const double zs[] = { -0.0, 0.0, -1.5, -2.25, -1.5, 0.0 };
+            double z = k % 37 == 5 && h == 1 ? NAN : zs[(k * 3 + h + rewrite) % 6];
+            f[nf++] = (struct tsdb_field){ SV_LIT("z"), TSDB_FLOAT, { .f = z } };
             if (k % 5 == 0)
                 f[nf++] = (struct tsdb_field){ SV_LIT("s"), TSDB_STRING, { .s = SV_LIT("x") } };
             if (k % 2 == 0)
@@ -311,6 +317,84 @@ static void test_shapes(void **state)
                      (long long)T0) > 0);
 }
 
+/* min/max over ties (equal values at other times, in one series and
+ * across the series of a group, -0 against 0) and NaN: the bucket runs'
+ * two-pass min/max must pick what qfn_summary_add picks point by point.
+ * NaN (host b only; line protocol cannot write it) is read in one-series
+ * groups: where a group mixes series the scan and the summary path already
+ * disagreed on NaN before the two-pass loops. */
+static void test_ties(void **state)
+{
+    (void)state;
+    static const char *groups[] = { "time(7m)", "time(1m)", "time(30m), region",
+                                    "time(2h) fill(none) ORDER BY time DESC", "time(5m), host" };
+    for (size_t i = 0; i < sizeof groups / sizeof *groups; i++) {
+        same("SELECT min(z), max(z), spread(z), max(u), min(u), max(n) FROM cpu "
+             "WHERE host != 'b' AND time >= %llds AND time < %llds GROUP BY %s",
+             (long long)T0, (long long)(T0 + HOURS * 3600), groups[i]);
+        same("SELECT max(z), min(v) FROM cpu WHERE host != 'b' AND time >= %llds GROUP BY %s",
+             (long long)(T0 + 1234), groups[i]);
+    }
+    same("SELECT min(z), max(z), spread(z) FROM cpu WHERE time >= %llds GROUP BY time(9m), host",
+         (long long)T0);
+    same("SELECT min(z), max(z) FROM cpu WHERE host = 'b' AND time >= %llds GROUP BY time(1h)",
+         (long long)T0);
+}
+
+/* The rows a reader thread renders ahead (qx_sink.render_rows) print as
+ * the encoder would print them itself: every JSON form and CSV, with and
+ * without a helper thread, against the scan. */
+static void test_render_forms(void **state)
+{
+    (void)state;
+    static const struct {
+        enum qx_format fmt;
+        const char *epoch;
+        bool is_chunked, is_pretty;
+        size_t chunk_rows;
+    } forms[] = {
+        { QX_FMT_JSON, "ms", false, false, 0 }, { QX_FMT_JSON, "", false, false, 0 },
+        { QX_FMT_JSON, "s", true, false, 0 },   { QX_FMT_JSON, "ns", true, false, 5 },
+        { QX_FMT_JSON, "ms", false, true, 0 },  { QX_FMT_CSV, "ms", false, false, 0 },
+        { QX_FMT_JSON, "ms", false, false, 7 },
+    };
+    char q[256];
+    snprintf(q, sizeof q, "SELECT max(v), count(n), min(z) FROM cpu WHERE time >= %llds AND "
+             "time < %llds GROUP BY time(20m), host fill(none)", (long long)T0,
+             (long long)(T0 + HOURS * 3600));
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        struct buf out[3];
+        for (int how = 0; how < 3; how++) {
+            buf_init(&out[how], 0);
+            struct qx_ctx c = { .db = g_db, .default_retention_ns = TSDB_DURATION_INF,
+                                .is_summary_off = how == 0, .is_summary_forced = how > 0,
+                                .read_threads = how == 2 ? 2 : 1 };
+            struct qx_params p = { .db = SV_LIT("db"), .now_ns = (T0 + 86400) * S,
+                                   .chunk_rows = forms[i].chunk_rows };
+            struct qx_enc x;
+            struct err e;
+            err_clear(&e);
+            qx_enc_init(&x, forms[i].fmt, &out[how],
+                        qx_epoch_divisor(forms[i].epoch, strlen(forms[i].epoch)),
+                        forms[i].is_chunked, forms[i].is_pretty, NULL, NULL);
+            int rc = qx_run(&c, q, strlen(q), &p, &x.sink, &e, NULL);
+            if (rc == 0)
+                rc = qx_enc_finish(&x);
+            qx_enc_fini(&x);
+            if (rc)
+                fail_msg("%s: rc %d %s", q, rc, e.msg);
+        }
+        assert_true(out[0].len > 1000);
+        for (int how = 1; how < 3; how++) {
+            if (strcmp(out[0].p, out[how].p) != 0)
+                fail_msg("form %zu, %s: differs from the scan\nscan: %.300s\nfast: %.300s", i,
+                         how == 2 ? "helper thread" : "one thread", out[0].p, out[how].p);
+        }
+        for (int how = 0; how < 3; how++)
+            buf_fini(&out[how]);
+    }
+}
+
 /* Limits crossed while a helper reads ahead: the same series are emitted
  * before the same error as with the query thread alone (the helper's
  * groups are read again, counted, from the one that would cross). */
@@ -358,6 +442,8 @@ int main(void)
         cmocka_unit_test(test_bucketed),
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_cost_probe),
+        cmocka_unit_test(test_ties),
+        cmocka_unit_test(test_render_forms),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
