@@ -327,6 +327,33 @@ static int json_value(struct buf *b, const struct qx_value *v, int64_t epoch_div
     return 0;
 }
 
+/* Epoch times repeat from series to series (every series of a GROUP BY
+ * time() answer has the same buckets): each thread keeps the text of
+ * recent ones, direct-mapped by time. */
+struct time_text {
+    int64_t t_ns, div;
+    uint8_t n; /* 0: empty */
+    char s[23];
+};
+static _Thread_local struct time_text time_texts[64];
+_Static_assert(sizeof time_texts[0].s <= FMT_JSON_MAX, "a time's text is copied whole");
+
+/* t_ns / div as text at o (room for FMT_JSON_MAX bytes); returns the end. */
+static inline char *put_epoch(char *o, int64_t t_ns, int64_t div)
+{
+    struct time_text *c = &time_texts[((uint64_t)t_ns * UINT64_C(0x9E3779B97F4A7C15)) >> 58];
+    if (c->n && c->t_ns == t_ns && c->div == div) {
+        memcpy(o, c->s, sizeof c->s);
+        return o + c->n;
+    }
+    size_t n = fmt_i64(t_ns / div, o); /* at most 20 bytes */
+    c->t_ns = t_ns;
+    c->div = div;
+    c->n = (uint8_t)n;
+    memcpy(c->s, o, n);
+    return o + n;
+}
+
 /* Writes v at o if it has a bounded size (at most FMT_JSON_MAX bytes);
  * returns the end, or NULL for strings and RFC3339 times. */
 static inline char *json_value_fixed(char *o, const struct qx_value *v, int64_t epoch_div)
@@ -356,7 +383,7 @@ static inline char *json_value_fixed(char *o, const struct qx_value *v, int64_t 
     case QX_TIME:
         if (epoch_div == 0)
             return NULL;
-        return o + fmt_i64(v->i / epoch_div, o);
+        return put_epoch(o, v->i, epoch_div);
     case QX_STRING:
         return NULL;
     }

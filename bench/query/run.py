@@ -133,6 +133,28 @@ class Nightjar(ing.Nightjar):
         raise RuntimeError("nightjar: no housekeeping passes within 900 s")
 
 
+def _wait_compaction(self, since):
+    # A restarted daemon admits the compaction of its parts after a
+    # delay: wait for it, so both binaries read the same compacted parts
+    # and no compaction runs while queries are timed.
+    path = os.path.join(self.dir, "server.log")
+    time.sleep(2)
+    t0 = time.time()
+    while time.time() - t0 < 300:
+        self.log.flush()
+        with open(path, errors="replace") as f:
+            f.seek(since)
+            text = f.read()
+        if "compaction backlog" not in text or text.count("compaction finished") >= text.count(
+                "compaction backlog"):
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"{self.name}: compaction did not finish within 300 s")
+
+
+Nightjar.wait_compaction = _wait_compaction
+
+
 class NightjarB(Nightjar):
     """--nightjar-b: a second Nightjar binary on a copy of the first one's
     settled data dir (same parts, same blocks), for old/new pairs."""
@@ -269,8 +291,10 @@ def main():
                 nj.kill(signal.SIGTERM)
                 b = NightjarB(args, tmp)
                 shutil.copytree(os.path.join(nj.dir, "data"), os.path.join(b.dir, "data"))
-                nj.start()
-                b.start()
+                for srv in (nj, b):
+                    since = os.path.getsize(os.path.join(srv.dir, "server.log"))
+                    srv.start()
+                    srv.wait_compaction(since)
                 servers.insert(servers.index(nj) + 1, b)
             for label, q in QUERIES[name]:
                 shapes = {srv.name: shape(srv, q) for srv in servers}
