@@ -354,6 +354,56 @@ static inline char *put_epoch(char *o, int64_t t_ns, int64_t div)
     return o + n;
 }
 
+/* A double that is a short decimal (at most 4 digits after the point, as
+ * gauges and rates often are) printed without the shortest-digits search:
+ * when v == M / 10^k exactly (M < 10^15, so at most 15 digits), M's digits
+ * with the point k from the right are the shortest text that reads back as
+ * v (two decimals of at most 15 significant digits never round to the same
+ * double), which is what fmt_f64_json prints (plain notation from 1e-6 to
+ * 1e21).  Returns the length, or 0 when v is not such a decimal. */
+static inline size_t put_short_decimal(double v, char *o)
+{
+    static const double p10[] = { 1, 10, 100, 1000, 10000 };
+    double a = fabs(v);
+    double s = a * 1e4;
+    if (!(s >= 1 && s < 1e15))
+        return 0;
+    int64_t m = (int64_t)(s + 0.5);
+    double d = s - (double)m;
+    if (d > s * 0x1p-48 || -d > s * 0x1p-48)
+        return 0; /* not near a multiple of 1e-4: a long decimal */
+    int k = 4;
+    while (k > 0 && m % 10 == 0) {
+        m /= 10;
+        k--;
+    }
+    if ((double)m / p10[k] != a)
+        return 0;
+    char digits[24];
+    size_t nd = fmt_u64((uint64_t)m, digits);
+    char *p = o;
+    if (v < 0)
+        *p++ = '-';
+    if ((size_t)k >= nd) { /* 0.000ddd */
+        *p++ = '0';
+        *p++ = '.';
+        for (size_t i = nd; i < (size_t)k; i++)
+            *p++ = '0';
+        memcpy(p, digits, nd);
+        p += nd;
+    } else {
+        size_t ip = nd - (size_t)k;
+        memcpy(p, digits, ip);
+        p += ip;
+        if (k) {
+            *p++ = '.';
+            memcpy(p, digits + ip, (size_t)k);
+            p += k;
+        }
+    }
+    return (size_t)(p - o);
+}
+
 /* Writes v at o if it has a bounded size (at most FMT_JSON_MAX bytes);
  * returns the end, or NULL for strings and RFC3339 times. */
 static inline char *json_value_fixed(char *o, const struct qx_value *v, int64_t epoch_div)
@@ -362,12 +412,14 @@ static inline char *json_value_fixed(char *o, const struct qx_value *v, int64_t 
     case QX_NULL:
         memcpy(o, "null", 4);
         return o + 4;
-    case QX_FLOAT:
+    case QX_FLOAT: {
         if (!isfinite(v->f)) {
             memcpy(o, "null", 4);
             return o + 4;
         }
-        return o + fmt_f64_json(v->f, o);
+        size_t n = put_short_decimal(v->f, o);
+        return o + (n ? n : fmt_f64_json(v->f, o));
+    }
     case QX_INT:
     case QX_GOINT:
         return o + fmt_i64(v->i, o);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/fmt_float.h"
 #include "query/exec.h"
 
 static const struct sv cols3[] = { SV_LIT("time"), SV_LIT("a"), SV_LIT("b") };
@@ -185,6 +186,69 @@ static void test_rendered_rows(void **state)
     buf_fini(&text);
 }
 
+/* Floats print as fmt_f64_json prints them, whichever way the encoder
+ * takes (short decimals have a path of their own): decimals with 0-6
+ * places around every power of ten the fast path spans, their
+ * neighbours one ulp away, and arbitrary doubles. */
+static void test_float_text(void **state)
+{
+    (void)state;
+    enum { N = 60000 };
+    static struct qx_value v[N * 2];
+    uint64_t seed = 88172645463325252u;
+    size_t n = 0;
+    while (n < N) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        double x;
+        int kind = (int)(seed % 4);
+        int places = (int)((seed >> 8) % 7);
+        double scale = pow(10, (int)((seed >> 16) % 17) - 6);
+        int64_t m = (int64_t)((seed >> 24) % 100000000);
+        if (kind == 0)
+            x = (double)m / pow(10, places) * (seed & 1 ? 1 : -1);
+        else if (kind == 1)
+            x = nextafter((double)m / pow(10, places), seed & 2 ? INFINITY : 0);
+        else if (kind == 2)
+            x = (double)(seed >> 11) / (double)(1ull << 53) * scale;
+        else
+            memcpy(&x, &seed, sizeof x);
+        if (!isfinite(x))
+            continue;
+        v[2 * n] = (struct qx_value){ .kind = QX_TIME, .i = (int64_t)n * 1000000 };
+        v[2 * n + 1] = (struct qx_value){ .kind = QX_FLOAT, .f = x };
+        n++;
+    }
+    static const struct sv cols[] = { SV_LIT("time"), SV_LIT("v") };
+    struct qx_series s = { .name = SV_LIT("m"), .columns = cols, .ncolumns = 2, .values = v,
+                           .nrows = N };
+    struct buf text, want;
+    buf_init(&text, 0);
+    buf_init(&want, 0);
+    struct qx_enc x;
+    struct buf out;
+    buf_init(&out, 0);
+    qx_enc_init(&x, QX_FMT_JSON, &out, 1000000, false, false, NULL, NULL);
+    assert_int_equal(x.sink.render_rows(&x.sink, &s, &text), 0);
+    for (size_t i = 0; i < N; i++) {
+        char f[FMT_JSON_MAX + 1];
+        size_t fl = fmt_f64_json(v[2 * i + 1].f, f);
+        buf_appendf(&want, "%s[%zu,%.*s]", i ? "," : "", i, (int)fl, f);
+    }
+    if (strcmp(text.p, want.p) != 0) {
+        size_t at = 0;
+        while (text.p[at] == want.p[at])
+            at++;
+        at = at > 40 ? at - 40 : 0;
+        fail_msg("got ...%.80s\nwant ...%.80s", text.p + at, want.p + at);
+    }
+    qx_enc_fini(&x);
+    buf_fini(&out);
+    buf_fini(&text);
+    buf_fini(&want);
+}
+
 static void test_many_rows(void **state)
 {
     (void)state;
@@ -254,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_failed_statement_discarded),
         cmocka_unit_test(test_many_rows),
         cmocka_unit_test(test_rendered_rows),
+        cmocka_unit_test(test_float_text),
         cmocka_unit_test(test_csv_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
