@@ -1150,6 +1150,27 @@ static void format_peer(const struct sockaddr_storage *ss, char *out, size_t cap
     }
 }
 
+/* A new connection's first request is usually in the socket already when
+ * it is accepted: read it at once instead of after another trip through
+ * epoll (uv_read_start only registers the fd for the next poll).  Only
+ * bytes are taken here; EOF and errors are left for libuv's own read. */
+static void read_now(struct http_conn *c)
+{
+    uv_os_fd_t fd;
+    if (c->state != CONN_READING || !c->is_reading || uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0)
+        return;
+    uv_buf_t b;
+    on_alloc((uv_handle_t *)&c->tcp, HTTP__READ_BUF_BYTES, &b);
+    if (!b.base || b.len == 0)
+        return;
+    ssize_t n;
+    do
+        n = recv(fd, b.base, b.len, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n > 0)
+        on_read((uv_stream_t *)&c->tcp, n, &b);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct http_listener *l = server->data;
@@ -1196,6 +1217,7 @@ static void on_connection(uv_stream_t *server, int status)
     log_debug("net", "msg=\"connection opened\" conn=%" PRIu64 " peer=%s", c->id, c->peer);
     timer_set(c, TIMER_IDLE, s->opts.idle_timeout_ns);
     update_reading(c);
+    read_now(c);
 }
 
 /* ---- listeners ----------------------------------------------------------- */

@@ -878,6 +878,59 @@ static void test_idle_timeout(void **state)
     fx_stop(fx);
 }
 
+/* Polls until the server holds n connections (sampled on the loop). */
+static void wait_conns(struct fixture *fx, size_t n)
+{
+    int64_t end = deadline_ms(5000);
+    for (;;) {
+        send_cmd(fx, CMD_NONE);
+        poll_pause();
+        if (atomic_load(&fx->conns_seen) == n)
+            return;
+        if (now_ms() > end)
+            fail_msg("server holds %zu connections, want %zu", atomic_load(&fx->conns_seen), n);
+    }
+}
+
+/* A new connection's first bytes are read right after accept (read_now)
+ * when they are there, else by the loop later; EOF before any byte, a
+ * request that comes late, and a pipelined pair sent with the connect all
+ * behave as before. */
+static void test_first_read(void **state)
+{
+    struct fixture *fx = fx_start(NULL);
+    struct client c;
+    struct response r;
+    for (int i = 0; i < 20; i++) { /* connect and close at once */
+        client_open(&c, fx->port);
+        client_close(&c);
+    }
+    wait_conns(fx, 0);
+    for (int i = 0; i < 20; i++) { /* request sent with the connect */
+        char req[64];
+        client_open(&c, fx->port);
+        snprintf(req, sizeof req, "GET /fast?%d HTTP/1.1\r\nHost: x\r\n\r\n", i);
+        client_sends(&c, req);
+        client_read_response(&c, &r, false);
+        assert_int_equal(r.status, 200);
+        char want[32];
+        snprintf(want, sizeof want, "fast%d", i);
+        assert_string_equal(r.body, want);
+        client_close(&c);
+    }
+    client_open(&c, fx->port); /* the request comes after the accept */
+    wait_conns(fx, 1);
+    client_sends(&c, "GET /fastw?late HTTP/1.1\r\nHost: x\r\n\r\n"
+                     "GET /fast?next HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_read_response(&c, &r, false);
+    assert_string_equal(r.body, "fastlate");
+    client_read_response(&c, &r, false);
+    assert_string_equal(r.body, "fastnext");
+    client_close(&c);
+    wait_conns(fx, 0);
+    fx_stop(fx);
+}
+
 static void test_405_options_cors(void **state)
 {
     struct fixture *fx = fx_start(NULL);
@@ -1391,6 +1444,7 @@ int main(void)
         cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_pipelining_in_order),
         cmocka_unit_test(test_try_on_loop),
+        cmocka_unit_test(test_first_read),
         cmocka_unit_test(test_chunked_and_continue),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_gzip_bodies),
