@@ -978,7 +978,7 @@ void config_defaults(struct config *c)
     c->storage.compaction_cold_after_ns = 2LL * 3600 * 1000000000LL;
     c->storage.compaction_start_delay_ns = 60LL * 1000000000LL;
     c->storage.compaction_stagger_ns = 10LL * 1000000000LL;
-    c->storage.flush_head_bytes = 256u << 20;
+    c->storage.flush_head_bytes = 32u << 20;
     c->storage.flush_max_age_ns = 30LL * 60 * 1000000000LL;
     c->storage.housekeeping_interval_ns = 10LL * 1000000000LL;
     c->ingest_max_pending_bytes = 256u << 20;

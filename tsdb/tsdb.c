@@ -174,7 +174,7 @@ int tsdb_open(const struct tsdb_opts *o, struct tsdb **out, struct err *e)
     if (db->opts.fsync_interval_ns <= 0)
         db->opts.fsync_interval_ns = 1000000000LL;
     if (!db->opts.flush_head_bytes)
-        db->opts.flush_head_bytes = 256u << 20;
+        db->opts.flush_head_bytes = 32u << 20;
     if (db->opts.flush_age_ns <= 0)
         db->opts.flush_age_ns = 30LL * 60 * 1000000000LL;
     db->last_flush_ns = INT64_MIN;

@@ -146,7 +146,7 @@ struct tsdb_opts {
     void *progress_arg;
     struct tsdb_recovery_report *report; /* output of tsdb_open; may be NULL */
     /* Flush thresholds for tsdb_maybe_flush (storage-notes 5.6): flush when
-     * the head holds at least flush_head_bytes (default 256 MiB) or the
+     * the head holds at least flush_head_bytes (default 32 MiB) or the
      * last flush is flush_age_ns old (default 30 min).  With repair set,
      * a part listed in a MANIFEST that fails verification is renamed to
      * <part>.corrupt and dropped from the MANIFEST instead of refusing to

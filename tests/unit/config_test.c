@@ -83,7 +83,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.storage.compaction_cold_after_ns, 2 * 3600 * SEC);
     assert_int_equal(c.storage.compaction_start_delay_ns, 60 * SEC);
     assert_int_equal(c.storage.compaction_stagger_ns, 10 * SEC);
-    assert_int_equal(c.storage.flush_head_bytes, 256u << 20);
+    assert_int_equal(c.storage.flush_head_bytes, 32u << 20);
     assert_int_equal(c.storage.flush_max_age_ns, 30 * 60 * SEC);
     assert_int_equal(c.storage.housekeeping_interval_ns, 10 * SEC);
     assert_int_equal(c.ndatabases, 0);
