@@ -953,8 +953,8 @@ int tsdb__storage_open(struct tsdb *db, struct err *e)
 #define FLUSH_OPEN_MAX 8
 #define FLUSH_DRAIN_BYTES (256u << 10)
 /* A flush publishes (and purges) in steps of opts.flush_step_bytes of
- * head, by default flush_head_bytes / FLUSH_STEPS but at least
- * FLUSH_STEP_MIN. */
+ * head, by default the flush threshold (tsdb__flush_threshold) /
+ * FLUSH_STEPS but at least FLUSH_STEP_MIN. */
 #define FLUSH_STEPS 4
 #define FLUSH_STEP_MIN (1u << 20)
 
@@ -1621,6 +1621,17 @@ static void count_flush(struct tsdb *db, const struct flushjob *j)
     atomic_fetch_add(&db->n_flush_rows, rows);
 }
 
+uint64_t tsdb__flush_threshold(struct tsdb *db)
+{
+    uint64_t base = db->opts.flush_head_bytes;
+    uint64_t per = (uint64_t)atomic_load(&db->head_series) * TSDB__FLUSH_SERIES_BYTES;
+    uint64_t cap = base > UINT64_MAX / TSDB__FLUSH_SERIES_CAP ? UINT64_MAX
+                                                               : base * TSDB__FLUSH_SERIES_CAP;
+    if (per > cap)
+        per = cap;
+    return per > base ? per : base;
+}
+
 int tsdb_flush(struct tsdb *db, struct err *e)
 {
     if (db->opts.read_only)
@@ -1641,7 +1652,7 @@ int tsdb__flush_locked(struct tsdb *db, struct err *e)
     j.published = db->gen_published;
     j.step_max = db->opts.flush_step_bytes;
     if (!j.step_max) {
-        j.step_max = db->opts.flush_head_bytes / FLUSH_STEPS;
+        j.step_max = tsdb__flush_threshold(db) / FLUSH_STEPS;
         if (j.step_max < FLUSH_STEP_MIN)
             j.step_max = FLUSH_STEP_MIN;
     }

@@ -1361,7 +1361,7 @@ int tsdb_postings(struct tsdb *db, struct sv dbname, struct sv rpname, struct sv
 
 bool tsdb_head_is_full(struct tsdb *db)
 {
-    return (uint64_t)atomic_load(&db->head_bytes) >= db->opts.flush_head_bytes;
+    return (uint64_t)atomic_load(&db->head_bytes) >= tsdb__flush_threshold(db);
 }
 
 int tsdb_maybe_flush(struct tsdb *db, int64_t now_ns, struct err *e)
@@ -1370,7 +1370,7 @@ int tsdb_maybe_flush(struct tsdb *db, int64_t now_ns, struct err *e)
     /* The first call starts the age clock. */
     atomic_compare_exchange_strong(&db->last_flush_ns, &last, now_ns);
     last = atomic_load(&db->last_flush_ns);
-    bool is_due = (uint64_t)atomic_load(&db->head_bytes) >= db->opts.flush_head_bytes ||
+    bool is_due = tsdb_head_is_full(db) ||
                   now_ns - last >= db->opts.flush_age_ns;
     if (!is_due)
         return 0;

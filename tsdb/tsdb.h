@@ -146,7 +146,8 @@ struct tsdb_opts {
     void *progress_arg;
     struct tsdb_recovery_report *report; /* output of tsdb_open; may be NULL */
     /* Flush thresholds for tsdb_maybe_flush (storage-notes 5.6): flush when
-     * the head holds at least flush_head_bytes (default 32 MiB) or the
+     * the head holds at least flush_head_bytes (default 32 MiB; with many
+     * series 8 KiB per series of the index, up to 8 x flush_head_bytes) or the
      * last flush is flush_age_ns old (default 30 min).  With repair set,
      * a part listed in a MANIFEST that fails verification is renamed to
      * <part>.corrupt and dropped from the MANIFEST instead of refusing to
@@ -155,7 +156,7 @@ struct tsdb_opts {
     int64_t flush_age_ns;
     /* A flush publishes its parts and frees their head rows in steps,
      * each time the series it walked held this many head bytes (0 =
-     * flush_head_bytes / 4, at least 1 MiB), so the head shrinks while it
+     * the flush threshold / 4, at least 1 MiB), so the head shrinks while it
      * is flushed; each step adds a part per partition it touched. */
     uint64_t flush_step_bytes;
     /* Compaction policy for tsdb_maybe_compact (tsdb/FORMAT.md
@@ -520,7 +521,8 @@ int tsdb_flush(struct tsdb *db, struct err *e);
  * Same thread rules as tsdb_flush. */
 int tsdb_maybe_flush(struct tsdb *db, int64_t now_ns, struct err *e);
 
-/* Whether the head holds at least opts.flush_head_bytes: two atomic loads,
+/* Whether the head holds at least opts.flush_head_bytes (raised with the
+ * series count as tsdb_opts says): a few atomic loads,
  * cheap enough for an event-loop timer that polls it between the
  * housekeeping passes (a fast writer fills the head in seconds).  Any
  * thread. */

@@ -935,6 +935,16 @@ void tsdb__part_name(char *out, size_t n, uint64_t seq, uint32_t level);
 void tsdb__publish(struct tsdb *db, uint64_t gen);
 /* tsdb_flush with flush_mu already held by the caller. */
 int tsdb__flush_locked(struct tsdb *db, struct err *e);
+/* Head bytes at which a flush is due: opts.flush_head_bytes, raised to
+ * TSDB__FLUSH_SERIES_BYTES per series of the index but never above
+ * TSDB__FLUSH_SERIES_CAP times flush_head_bytes (256 MiB at the 32 MiB
+ * default).  With many series a flush then still writes tens of rows per
+ * series: a 32 MiB head of 100 k series of 10 fields would flush after
+ * every scrape (each series' first chunk alone is ~0.6 KB) and write
+ * one-row blocks.  Any thread (atomic loads). */
+#define TSDB__FLUSH_SERIES_BYTES 8192u
+#define TSDB__FLUSH_SERIES_CAP 8u
+uint64_t tsdb__flush_threshold(struct tsdb *db);
 
 /* ---- delete.c ------------------------------------------------------------------ */
 

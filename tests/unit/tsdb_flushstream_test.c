@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "tsdb/tsdb.h"
+#include "tsdb/tsdb_int.h" /* head_bytes, for the threshold test */
 
 #define HOUR (3600LL * 1000000000LL)
 #define SEC 1000000000LL
@@ -421,12 +422,67 @@ static void test_stream_readers(void **state)
     free(w);
 }
 
+/* ---- the flush threshold grows with the series count --------------------------- */
+
+/* Writes n float points (noisy values: ~8 B each in the head) to series
+ * "t,s=k<k>" from second *t on, in one commit. */
+static void put_run(struct tsdb *db, int k, int *t, int n)
+{
+    struct tsdb_batch *b = NULL;
+    struct err e;
+    char key[16];
+    snprintf(key, sizeof key, "k%02d", k);
+    assert_int_equal(tsdb_batch_new(db, SV_LIT("d"), SV_NULL, g_now, &b, &e), 0);
+    for (int i = 0; i < n; i++, (*t)++) {
+        uint64_t x = (uint64_t)(*t + 1) * 0x9E3779B97F4A7C15ull;
+        struct tsdb_tag tag = { SV_LIT("s"), sv_cstr(key) };
+        struct tsdb_field f = { SV_LIT("v"), TSDB_FLOAT, { .f = (double)(x >> 11) * 0x1p-53 } };
+        struct tsdb_point p = { SV_LIT("t"), &tag, 1, &f, 1, BASE + (int64_t)*t * SEC };
+        assert_int_equal(tsdb_batch_add(b, NULL, &p, &e), 0);
+    }
+    assert_int_equal(tsdb_batch_commit(b, &e), 0);
+    tsdb_batch_free(&b);
+}
+
+/* head_bytes 16 KiB: with one series the head is full past 16 KiB; with 40
+ * series (8 KiB each would be 320 KiB) it is full past 8 x 16 KiB only. */
+static void test_threshold(void **state)
+{
+    (void)state;
+    char dir[700];
+    snprintf(dir, sizeof dir, "%s/thr", tmp_root);
+    struct tsdb_opts o;
+    tsdb_opts_init(&o, dir);
+    o.flush_head_bytes = 16384;
+    struct tsdb *db = NULL;
+    struct err e;
+    assert_int_equal(tsdb_open(&o, &db, &e), 0);
+    mkdb(db);
+    int t = 0;
+    while ((uint64_t)atomic_load(&db->head_bytes) < 16384)
+        put_run(db, 0, &t, 64);
+    assert_true(tsdb_head_is_full(db));
+    for (int k = 1; k < 40; k++) {
+        int t1 = 0;
+        put_run(db, k, &t1, 1);
+    }
+    assert_int_equal(tsdb__flush_threshold(db), 8 * 16384);
+    assert_false(tsdb_head_is_full(db));
+    while ((uint64_t)atomic_load(&db->head_bytes) < 8 * 16384)
+        put_run(db, 0, &t, 64);
+    assert_true(tsdb_head_is_full(db));
+    assert_int_equal(tsdb_maybe_flush(db, 0, &e), 0);
+    assert_false(tsdb_head_is_full(db));
+    tsdb_close(&db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stream_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_partitions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_readers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threshold, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
