@@ -72,7 +72,10 @@ def test_three_connections_odd_chunks():
                     socks[c].sendall(texts[c][offs[c]:offs[c] + n])
                     offs[c] += n
                     chunk = chunk % 53 + 5
-        check_eq(metric(d, "nightjar_tcp_connections"), 3.0, "open connections")
+        # sendall returns once the kernel holds the bytes; the daemon may not
+        # have accepted every connection yet when /metrics answers
+        wait_until(lambda: metric(d, "nightjar_tcp_connections") == 3.0, 10,
+                   "three open connections")
         for s in socks:
             s.shutdown(socket.SHUT_WR)
         for s in socks:  # the daemon closes its side after EOF; it never answers
