@@ -1060,36 +1060,6 @@ static void job_fini(struct flushjob *j)
     piece_free(j->pc);
 }
 
-/* First row of h with ts >= t (rows sorted); chunks by their first time,
- * so only the chunk that holds the answer is decoded. */
-static size_t row_at(const struct tsdb__head *h, int64_t t)
-{
-    size_t lo = 0, hi = h->nchunks;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const struct tsdb__hchunk *c = h->chunks[mid];
-        int64_t first = c->is_sealed ? ((const struct tsdb__hsealed *)c)->ts_first
-                                     : tsdb__hc_ts(c)[0];
-        if (first < t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0)
-        return 0;
-    size_t a = (lo - 1) << TSDB__CHUNK_SHIFT, b = lo << TSDB__CHUNK_SHIFT;
-    if (b > h->n)
-        b = h->n;
-    while (a < b) {
-        size_t mid = a + (b - a) / 2;
-        if (tsdb__head_ts(h, mid) < t)
-            a = mid + 1;
-        else
-            b = mid;
-    }
-    return a;
-}
-
 /* Copies the due rows of series s from row r on, while they lie before pe,
  * into pc (at most FLUSH_PIECE_ROWS), marking each with the flush's
  * generation.  Store lock (read) and stripe held.  *next is the first row
@@ -1339,7 +1309,7 @@ static int flush_series(struct tsdb *db, struct flushjob *j, struct tsdb__store 
         struct tsdb__head *h = &s->head;
         if (from == INT64_MIN)
             j->step_bytes += h->bytes;
-        size_t r = from == INT64_MIN ? 0 : row_at(h, from);
+        size_t r = from == INT64_MIN ? 0 : tsdb__head_lower_bound(h, from);
         while (r < h->n && !row_is_due(tsdb__head_fgen(h, r), j->gen, j->published))
             r++;
         if (r == h->n) {
@@ -1587,22 +1557,13 @@ static void purge_head(struct tsdb *db, uint64_t max_gen)
     for (size_t i = 0; i < db->cat.ndbs; i++)
         for (size_t k = 0; k < db->cat.dbs[i]->nrps; k++) {
             struct tsdb__store *st = db->cat.dbs[i]->rps[k]->store;
-            int64_t freed = 0;
+            /* series made later hold no row of a published generation */
             pthread_rwlock_rdlock(&st->lock);
-            for (uint64_t id = 1; id < st->next_id; id++) {
-                struct tsdb__series *s = tsdb__series_get(st, id);
-                if (!s)
-                    continue;
-                pthread_mutex_t *mu = &st->stripes[id % TSDB__STRIPES];
-                pthread_mutex_lock(mu);
-                freed += tsdb__head_purge(&s->head, max_gen);
-                pthread_mutex_unlock(mu);
-            }
+            uint64_t next_id = st->next_id;
             pthread_rwlock_unlock(&st->lock);
-            atomic_fetch_sub(&db->head_bytes, freed);
+            purge_range(db, st, 1, next_id, max_gen);
         }
     pthread_mutex_unlock(&db->cat_lock);
-    tsdb__update_gauges(db);
 }
 
 /* Totals for tsdb_storage_stats (the daemon logs each flush from them). */

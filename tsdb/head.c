@@ -409,8 +409,7 @@ static void row_clear(struct tsdb__head *h, size_t r)
         tsdb__hc_col(c, k)->present &= keep;
 }
 
-/* Index of the first row with ts >= t (rows sorted). */
-static size_t lower_bound(const struct tsdb__head *h, int64_t t)
+size_t tsdb__head_lower_bound(const struct tsdb__head *h, int64_t t)
 {
     /* Chunks first (by their first row), then inside one chunk. */
     size_t lo = 0, hi = h->nchunks;
@@ -455,7 +454,7 @@ int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
     if (h->n == 0 || ts > tsdb__hc_ts(h->tail)[(h->n - 1) & MASK]) {
         pos = h->n;
     } else {
-        pos = lower_bound(h, ts);
+        pos = tsdb__head_lower_bound(h, ts);
         is_new = !(pos < h->n && tsdb__head_ts(h, pos) == ts);
     }
     size_t reseal = pos >> SHIFT; /* chunks from here on may need sealing */

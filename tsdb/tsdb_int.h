@@ -457,6 +457,9 @@ struct tsdb__hval {
     union tsdb_value v; /* strings are copied by the head */
 };
 
+/* Index of the first row with ts >= t (rows sorted): the chunks by their
+ * first time, then one chunk. */
+size_t tsdb__head_lower_bound(const struct tsdb__head *h, int64_t t);
 /* Inserts or merges one row (stripe lock held).  Returns bytes of memory
  * the head grew by (for the head_bytes gauge). */
 int64_t tsdb__head_upsert(struct tsdb__head *h, int64_t ts, uint64_t lsn,
